@@ -1,0 +1,98 @@
+//! Errors for bad input.
+//!
+//! Every variant names the values at fault. How a decode went (a row that could not be
+//! determined, calls that failed) is not an error: it is reported in the
+//! [`Estimate`](crate::Estimate) diagnostics.
+
+use thiserror::Error;
+
+/// Bad input to a jacsense function.
+#[derive(Debug, Error, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Error {
+    /// A pattern entry lies outside the matrix.
+    #[error("pattern entry ({row}, {col}) is outside a {nrows}×{ncols} matrix")]
+    EntryOutOfBounds {
+        /// Row of the entry.
+        row: usize,
+        /// Column of the entry.
+        col: usize,
+        /// Rows of the matrix.
+        nrows: usize,
+        /// Columns of the matrix.
+        ncols: usize,
+    },
+    /// Two objects that must agree in size do not.
+    #[error("dimension mismatch: {what} is {found}, expected {expected}")]
+    DimensionMismatch {
+        /// What was measured, e.g. "x0 length".
+        what: &'static str,
+        /// The size expected.
+        expected: usize,
+        /// The size found.
+        found: usize,
+    },
+    /// The point of linearization has a NaN or infinite coordinate.
+    #[error("x0[{index}] = {value} is not finite")]
+    NonFiniteX0 {
+        /// Index of the first non-finite coordinate.
+        index: usize,
+        /// Its value.
+        value: f64,
+    },
+    /// A setting has a value outside its domain.
+    #[error("invalid setting: {name} = {value} ({reason})")]
+    InvalidSetting {
+        /// Name of the setting.
+        name: &'static str,
+        /// The value given, formatted.
+        value: String,
+        /// Why it is invalid.
+        reason: &'static str,
+    },
+    /// The design has fewer calls than some row has unknowns.
+    #[error(
+        "too few calls: row {row} has {unknowns} unknowns but the design makes only {calls} measurements (at least {needed} needed for every row)"
+    )]
+    TooFewCalls {
+        /// A row with the most unknowns.
+        row: usize,
+        /// Its number of unknowns.
+        unknowns: usize,
+        /// Measurements the design makes.
+        calls: usize,
+        /// Measurements needed (the largest row count, `ρ_max`).
+        needed: usize,
+    },
+    /// A coloring does not fit the pattern it is used with.
+    #[error("invalid coloring: {0}")]
+    InvalidColoring(String),
+    /// A call index given to [`Measurements`](crate::Measurements) is not part of the plan.
+    #[error("call {index} is not part of a plan with {calls} calls")]
+    UnknownCall {
+        /// The index given.
+        index: usize,
+        /// Calls in the plan.
+        calls: usize,
+    },
+    /// A Matrix Market file could not be parsed.
+    #[error("Matrix Market line {line}: {message}")]
+    MatrixMarket {
+        /// 1-based line number of the fault (0 when the file ended early).
+        line: usize,
+        /// What is wrong, naming the value.
+        message: String,
+    },
+    /// Reading or writing a file failed.
+    #[error("I/O error: {0}")]
+    Io(String),
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error::Io(e.to_string())
+    }
+}
+
+/// Result with the jacsense [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,8 @@
+//! jacsense: Jacobians of blackbox functions from few calls.
+#![warn(missing_docs)]
+
+pub mod error;
+pub mod pattern;
+
+pub use error::{Error, Result};
+pub use pattern::{MatrixMarketField, Pattern, SparseMatrix, read_matrix_market, write_matrix_market};
