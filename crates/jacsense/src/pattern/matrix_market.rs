@@ -153,10 +153,10 @@ pub fn read_matrix_market<R: BufRead>(reader: R) -> Result<(Pattern, Option<Vec<
 /// # Ok::<(), jacsense::Error>(())
 /// ```
 pub fn write_matrix_market<W: Write>(mut w: W, pattern: &Pattern, values: Option<&[f64]>) -> Result<()> {
-    if let Some(v) = values {
-        if v.len() != pattern.nnz() {
-            return Err(Error::DimensionMismatch { what: "number of values", expected: pattern.nnz(), found: v.len() });
-        }
+    if let Some(v) = values
+        && v.len() != pattern.nnz()
+    {
+        return Err(Error::DimensionMismatch { what: "number of values", expected: pattern.nnz(), found: v.len() });
     }
     let field = if values.is_some() { "real" } else { "pattern" };
     writeln!(w, "%%MatrixMarket matrix coordinate {field} general")?;

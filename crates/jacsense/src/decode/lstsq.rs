@@ -1,0 +1,107 @@
+//! Least-squares decoder: `min ‖A z − y‖₂` by Householder QR with column pivoting
+//! (Businger & Golub 1965, via faer).
+//!
+//! The numerical rank is the number of diagonal entries of `R` above
+//! `tolerance · max(k, d) · ε · |R₁₁|`. When the rank is below `d`, the unknowns that
+//! the data still determine are those whose coordinate vanishes on the null space of
+//! `A`; they get their (unique) values and the rest are NaN — never an arbitrary point
+//! of the solution set.
+
+use faer::{Mat, MatMut, MatRef};
+
+use super::{Decoder, RowSolve};
+use crate::estimate::RowStatus;
+
+/// Least squares by column-pivoted QR, for rows whose unknowns are independent.
+///
+/// ```
+/// use faer::mat;
+/// use jacsense::{Decoder, LeastSquares, RowStatus};
+/// let a = mat![[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]];
+/// let y = mat![[1.0], [2.0], [3.0]];
+/// let mut z = faer::Mat::zeros(2, 1);
+/// let s = LeastSquares::default().solve(a.as_ref(), y.as_ref(), z.as_mut());
+/// assert_eq!(s[0].status, RowStatus::Determined);
+/// assert!((z[(0, 0)] - 1.0).abs() < 1e-14 && (z[(1, 0)] - 2.0).abs() < 1e-14);
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct LeastSquares {
+    /// Multiple of `max(k, d) · ε · |R₁₁|` below which a diagonal entry of `R` counts
+    /// as zero.
+    pub rank_tolerance: f64,
+}
+
+impl Default for LeastSquares {
+    fn default() -> Self {
+        LeastSquares { rank_tolerance: 8.0 }
+    }
+}
+
+impl Decoder for LeastSquares {
+    fn name(&self) -> &'static str {
+        "least-squares"
+    }
+
+    fn solve(&self, a: MatRef<'_, f64>, y: MatRef<'_, f64>, mut z: MatMut<'_, f64>) -> Vec<RowSolve> {
+        let (k, d) = a.shape();
+        let nrhs = y.ncols();
+        if d == 0 {
+            return (0..nrhs)
+                .map(|g| RowSolve { status: RowStatus::Determined, residual: y.col(g).norm_l2(), condition: 1.0 })
+                .collect();
+        }
+        let qr = a.col_piv_qr();
+        let r = qr.R();
+        let size = k.min(d);
+        let r00 = if size > 0 { r[(0, 0)].abs() } else { 0.0 };
+        let tol = self.rank_tolerance * (k.max(d) as f64) * f64::EPSILON * r00;
+        let rank = (0..size).take_while(|&j| r[(j, j)].abs() > tol && r[(j, j)] != 0.0).count();
+        let (perm_fwd, _) = qr.P().arrays();
+
+        // Basic solution in pivoted coordinates: w[..rank] = R₁₁⁻¹ (Qᵀ y)[..rank], w[rank..] = 0.
+        let q = qr.compute_thin_Q();
+        let mut w = Mat::<f64>::zeros(d, nrhs);
+        if rank > 0 {
+            let qty = q.get(.., ..rank).transpose() * y;
+            w.get_mut(..rank, ..).copy_from(&qty);
+            let r11 = r.get(..rank, ..rank);
+            faer::linalg::triangular_solve::solve_upper_triangular_in_place(r11, w.get_mut(..rank, ..), faer::Par::Seq);
+        }
+
+        // Unknowns (pivoted positions < rank) that the null space does not touch.
+        let mut determined = vec![false; d];
+        if rank == d {
+            determined.fill(true);
+        } else if rank > 0 {
+            let mut n12 = r.get(..rank, rank..).to_owned();
+            let r11 = r.get(..rank, ..rank);
+            faer::linalg::triangular_solve::solve_upper_triangular_in_place(r11, n12.as_mut(), faer::Par::Seq);
+            let scale = self.rank_tolerance * (d as f64) * f64::EPSILON;
+            for (p, det) in determined.iter_mut().enumerate().take(rank) {
+                *det = (0..d - rank).all(|j| n12[(p, j)].abs() <= scale);
+            }
+        }
+        for p in 0..d {
+            let c = perm_fwd[p];
+            for g in 0..nrhs {
+                z[(c, g)] = if determined[p] { w[(p, g)] } else { f64::NAN };
+            }
+        }
+        // Residuals from the basic solution (undetermined unknowns at zero).
+        let mut zb = Mat::<f64>::zeros(d, nrhs);
+        for p in 0..d {
+            for g in 0..nrhs {
+                zb[(perm_fwd[p], g)] = w[(p, g)];
+            }
+        }
+        let res = &(a * &zb) - y;
+        let condition = if rank == d && rank > 0 { r00 / r[(d - 1, d - 1)].abs() } else { f64::INFINITY };
+        let undetermined = determined.iter().filter(|&&x| !x).count();
+        let status = if undetermined == 0 {
+            RowStatus::Determined
+        } else {
+            RowStatus::Underdetermined { determined: d - undetermined, unknowns: d }
+        };
+        (0..nrhs).map(|g| RowSolve { status: status.clone(), residual: res.col(g).norm_l2(), condition }).collect()
+    }
+}

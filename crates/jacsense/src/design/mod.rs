@@ -1,0 +1,190 @@
+//! Designs: the directions along which the blackbox is called (DESIGN.md §3).
+//!
+//! A design is a set of `k` directions `D = [d₁ … d_k]` (n × k). A call at
+//! `x0 + H d_t` (H = diag of per-coordinate steps, [`Step`]) gives the measurement
+//! `y_t ≈ J H d_t`. Every row `i` of `J` is then seen through the small system
+//! `y_i = (H D)ᵀ[·, cols(i)] J[i, cols(i)]ᵀ`.
+//!
+//! - [`Design::Coordinate`]: `d_t = e_t`, `n` directions, every entry read off.
+//! - [`Design::Colored`]: Curtis, Powell & Reid (1974), "On the estimation of sparse
+//!   Jacobian matrices": one direction per color of a column coloring, the sum of that
+//!   color's unit vectors; entries read off.
+//! - [`Design::Random`]: `k` Gaussian or Rademacher directions; each row is a small
+//!   least-squares problem with `ρᵢ` unknowns, so `k ≥ ρ_max` calls suffice whatever
+//!   the coloring number.
+
+mod colored;
+mod coordinate;
+mod random;
+mod step;
+
+pub(crate) use colored::colored_directions;
+pub(crate) use coordinate::coordinate_directions;
+pub(crate) use random::random_directions;
+pub(crate) use step::steps;
+
+use crate::coloring::Ordering;
+
+/// Which directions to call.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Design {
+    /// One direction per input coordinate (classical finite differences): `n` directions.
+    Coordinate,
+    /// One direction per color of a column coloring of the pattern (Curtis–Powell–Reid):
+    /// `χ` directions. `ordering: None` tries every vertex ordering and keeps the fewest
+    /// colors.
+    Colored {
+        /// Vertex ordering of the greedy coloring; `None` for the best of all.
+        ordering: Option<Ordering>,
+    },
+    /// `k` random directions; every row is decoded by least squares on its allowed
+    /// columns.
+    Random {
+        /// Distribution of the direction entries.
+        distribution: RandomDistribution,
+        /// Number of directions `k`; `None` for [`Design::default_random_directions`].
+        directions: Option<usize>,
+    },
+}
+
+impl Design {
+    /// Directions beyond `ρ_max` that a Gaussian [`Design::Random`] uses by default: the
+    /// smallest singular value of a `k × d` Gaussian matrix falls below `s` with
+    /// probability about `s^(k−d+1)`, so two extra directions keep the worst of
+    /// thousands of rows within a modest condition number.
+    pub const RANDOM_OVERSAMPLING: usize = 2;
+
+    /// The default number of random directions for `m` rows with at most `rho_max`
+    /// unknowns each.
+    ///
+    /// Gaussian: `ρ_max + 2`. Rademacher: a `k × d` sign matrix is singular with
+    /// probability about `d² 2^(−k)` (two equal or opposite columns), so `k` also
+    /// reaches `log₂(100 · m · ρ_max²)`, keeping the chance that any row is rank
+    /// deficient near 1%.
+    ///
+    /// ```
+    /// use jacsense::{Design, RandomDistribution};
+    /// assert_eq!(Design::default_random_directions(RandomDistribution::Gaussian, 1000, 5), 7);
+    /// assert_eq!(Design::default_random_directions(RandomDistribution::Rademacher, 1000, 5), 22);
+    /// ```
+    pub fn default_random_directions(distribution: RandomDistribution, m: usize, rho_max: usize) -> usize {
+        let base = rho_max + Self::RANDOM_OVERSAMPLING;
+        match distribution {
+            RandomDistribution::Gaussian => base,
+            RandomDistribution::Rademacher => {
+                let pairs = 100.0 * (m.max(1) as f64) * (rho_max.max(1) as f64).powi(2);
+                base.max(pairs.log2().ceil() as usize)
+            }
+        }
+    }
+
+    /// A short name for tables and reports.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Design::Coordinate => "coordinate",
+            Design::Colored { .. } => "colored",
+            Design::Random { distribution: RandomDistribution::Gaussian, .. } => "random-gaussian",
+            Design::Random { distribution: RandomDistribution::Rademacher, .. } => "random-rademacher",
+        }
+    }
+}
+
+impl Default for Design {
+    fn default() -> Self {
+        Design::Colored { ordering: None }
+    }
+}
+
+/// Distribution of the entries of random directions.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RandomDistribution {
+    /// Standard normal entries.
+    #[default]
+    Gaussian,
+    /// Entries ±1 with equal probability.
+    Rademacher,
+}
+
+/// Forward or central difference quotients.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Difference {
+    /// `f(x0 + H d) − f(x0)`: `k + 1` calls, error `O(h)`.
+    #[default]
+    Forward,
+    /// `(f(x0 + H d) − f(x0 − H d)) / 2`: `2k` calls, error `O(h²)`.
+    Central,
+}
+
+/// The per-coordinate step `h_c` (DESIGN.md §1).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum Step {
+    /// `h_c = h0 · max(1, |x0_c|)` with `h0 = √ε` (forward) or `∛ε` (central).
+    #[default]
+    Default,
+    /// `h_c = h0 · max(1, |x0_c|)` with the given `h0`.
+    Relative(f64),
+    /// The same absolute step for every coordinate.
+    Absolute(f64),
+    /// One absolute step per coordinate.
+    PerCoordinate(Vec<f64>),
+    /// Relative step chosen for a blackbox whose outputs carry relative noise of the
+    /// given level (`√noise` forward, `∛noise` central), never below the default.
+    Noise(f64),
+}
+
+/// The directions of a design, stored by input coordinate.
+#[derive(Clone, Debug)]
+pub(crate) enum Directions {
+    /// Direction `t` is the sum of the unit vectors `e_c` with `group[c] == t`
+    /// (coordinate and colored designs); `members[t]` lists them.
+    Grouped { group: Vec<usize>, members: Vec<Vec<usize>> },
+    /// Dense directions: coefficient of coordinate `c` in direction `t` is
+    /// `values[c * k + t]`.
+    Dense { k: usize, values: Vec<f64> },
+}
+
+impl Directions {
+    /// Number of directions `k`.
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Directions::Grouped { members, .. } => members.len(),
+            Directions::Dense { k, .. } => *k,
+        }
+    }
+
+    /// Calls `visit(t, coef)` for every direction `t` in which coordinate `c` has a
+    /// nonzero coefficient, in increasing `t`.
+    pub(crate) fn for_each_in_coordinate(&self, c: usize, mut visit: impl FnMut(usize, f64)) {
+        match self {
+            Directions::Grouped { group, .. } => visit(group[c], 1.0),
+            Directions::Dense { k, values } => {
+                for (t, &v) in values[c * k..(c + 1) * k].iter().enumerate() {
+                    if v != 0.0 {
+                        visit(t, v);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Calls `visit(c, coef)` for every nonzero coefficient of direction `t`.
+    pub(crate) fn for_each_in_direction(&self, t: usize, mut visit: impl FnMut(usize, f64)) {
+        match self {
+            Directions::Grouped { members, .. } => members[t].iter().for_each(|&c| visit(c, 1.0)),
+            Directions::Dense { k, values } => {
+                for (c, &v) in values.iter().skip(t).step_by(*k).enumerate() {
+                    if v != 0.0 {
+                        visit(c, v);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether every coordinate lies in at most one direction with coefficient one, so
+    /// that rows with distinct groups are read off directly.
+    pub(crate) fn is_grouped(&self) -> bool {
+        matches!(self, Directions::Grouped { .. })
+    }
+}

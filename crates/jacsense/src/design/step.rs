@@ -1,0 +1,51 @@
+//! The step rule of DESIGN.md §1: relative steps `h_c = h0 · max(1, |x0_c|)`, with
+//! `h0 = √ε` for forward and `∛ε` for central differences, balancing truncation
+//! (`O(h)` or `O(h²)`) against rounding (`ε/h`).
+
+use super::{Difference, Step};
+use crate::error::{Error, Result};
+
+/// The per-coordinate steps for `x0`.
+pub(crate) fn steps(step: &Step, difference: Difference, x0: &[f64]) -> Result<Vec<f64>> {
+    let root = |v: f64| match difference {
+        Difference::Forward => v.sqrt(),
+        Difference::Central => v.cbrt(),
+    };
+    let default_h0 = root(f64::EPSILON);
+    let relative = |h0: f64| x0.iter().map(|x| h0 * x.abs().max(1.0)).collect();
+    let positive = |name: &'static str, v: f64| {
+        if v.is_finite() && v > 0.0 {
+            Ok(v)
+        } else {
+            Err(Error::InvalidSetting { name, value: format!("{v}"), reason: "a step must be finite and positive" })
+        }
+    };
+    Ok(match step {
+        Step::Default => relative(default_h0),
+        Step::Relative(h0) => relative(positive("relative step", *h0)?),
+        Step::Absolute(h) => vec![positive("absolute step", *h)?; x0.len()],
+        Step::Noise(noise) => {
+            if !(noise.is_finite() && *noise >= 0.0) {
+                return Err(Error::InvalidSetting {
+                    name: "noise level",
+                    value: format!("{noise}"),
+                    reason: "must be finite and non-negative",
+                });
+            }
+            relative(root(*noise).max(default_h0))
+        }
+        Step::PerCoordinate(h) => {
+            if h.len() != x0.len() {
+                return Err(Error::DimensionMismatch {
+                    what: "per-coordinate steps",
+                    expected: x0.len(),
+                    found: h.len(),
+                });
+            }
+            for &v in h {
+                positive("per-coordinate step", v)?;
+            }
+            h.clone()
+        }
+    })
+}

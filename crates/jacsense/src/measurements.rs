@@ -1,0 +1,166 @@
+//! Measurements: the values of the calls of a [`Plan`], told back in any order.
+//!
+//! Only the outputs that some row's decode needs are kept: for a coordinate or colored
+//! design that is one value per allowed entry of `J`, not `m` per call.
+
+use crate::blackbox::{Erasure, ErasureReason, first_non_finite};
+use crate::decode::{Decoder, LeastSquares, decode};
+use crate::error::{Error, Result};
+use crate::estimate::Estimate;
+use crate::plan::Plan;
+
+/// What is known of one call.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum CallState {
+    Pending,
+    Told,
+    Erased(ErasureReason),
+}
+
+/// Values of a plan's calls, told in any order; calls never told are erasures.
+///
+/// ```
+/// use jacsense::{from_fn, Measurements, Pattern, Plan, Settings, Structure};
+/// // f(x) = (2 x0, 3 x1): a diagonal Jacobian, one color.
+/// let structure = Structure::sparse(Pattern::banded(2, 2, 0, 0));
+/// let plan = Plan::new(&structure, &[1.0, 1.0], &Settings::default())?;
+/// let mut measurements = Measurements::new(&plan);
+/// let mut x = vec![0.0; 2];
+/// for call in (0..plan.calls()).rev() {          // any order
+///     plan.point(call, &mut x)?;
+///     measurements.tell(call, &[2.0 * x[0], 3.0 * x[1]])?;
+/// }
+/// let estimate = measurements.decode();
+/// assert!((estimate.jacobian().get(1, 1) - 3.0).abs() < 1e-7);
+/// # Ok::<(), jacsense::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Measurements<'p> {
+    plan: &'p Plan,
+    /// f(x0) for forward differences.
+    pub(crate) base: Vec<f64>,
+    /// One value per slot (forward) or two, plus then minus (central).
+    pub(crate) values: Vec<f64>,
+    pub(crate) state: Vec<CallState>,
+}
+
+impl<'p> Measurements<'p> {
+    /// Empty measurements for `plan`: every call pending.
+    pub fn new(plan: &'p Plan) -> Self {
+        let (_, m) = plan.structure().dims();
+        let k = plan.measurements();
+        let sides = if plan.calls_of(0).1.is_some() { 2 } else { 1 };
+        let base = if sides == 1 { vec![f64::NAN; m] } else { Vec::new() };
+        let values = vec![f64::NAN; plan.index().num_slots(m, k) * sides];
+        Measurements { plan, base, values, state: vec![CallState::Pending; plan.calls()] }
+    }
+
+    /// The plan these measurements belong to.
+    pub fn plan(&self) -> &'p Plan {
+        self.plan
+    }
+
+    /// Records the value `y = f(point(call))`. A value with a NaN or infinite output
+    /// makes the call an erasure (its reason says which output). Telling a call again
+    /// replaces its value.
+    pub fn tell(&mut self, call: usize, y: &[f64]) -> Result<()> {
+        self.check_call(call)?;
+        let (_, m) = self.plan.structure().dims();
+        if y.len() != m {
+            return Err(Error::DimensionMismatch { what: "value length (outputs m)", expected: m, found: y.len() });
+        }
+        if let Err(reason) = first_non_finite(y) {
+            self.state[call] = CallState::Erased(reason);
+            return Ok(());
+        }
+        let plan = self.plan;
+        match plan.measurement_of(call) {
+            None => self.base.copy_from_slice(y),
+            Some((t, plus)) => {
+                let sides = if self.base.is_empty() { 2 } else { 1 };
+                let side = usize::from(!plus);
+                let index = plan.index();
+                if index.all {
+                    let k = plan.measurements();
+                    for (i, &v) in y.iter().enumerate() {
+                        self.values[(i * k + t) * sides + side] = v;
+                    }
+                } else {
+                    let range = index.meas_ptr[t]..index.meas_ptr[t + 1];
+                    for (&i, &slot) in index.rows[range.clone()].iter().zip(&index.slots[range]) {
+                        self.values[slot * sides + side] = y[i];
+                    }
+                }
+            }
+        }
+        self.state[call] = CallState::Told;
+        Ok(())
+    }
+
+    /// Records that `call` failed (or will never be evaluated), with its reason.
+    pub fn erase(&mut self, call: usize, reason: ErasureReason) -> Result<()> {
+        self.check_call(call)?;
+        self.state[call] = CallState::Erased(reason);
+        Ok(())
+    }
+
+    fn check_call(&self, call: usize) -> Result<()> {
+        if call >= self.state.len() {
+            return Err(Error::UnknownCall { index: call, calls: self.state.len() });
+        }
+        Ok(())
+    }
+
+    /// Number of calls told with a value or erased: the calls made so far.
+    pub fn calls_made(&self) -> usize {
+        self.state.iter().filter(|s| **s != CallState::Pending).count()
+    }
+
+    /// The erased calls so far, and the calls never told (as [`ErasureReason::Missing`]).
+    pub fn erasures(&self) -> Vec<Erasure> {
+        self.state
+            .iter()
+            .enumerate()
+            .filter_map(|(call, s)| match s {
+                CallState::Told => None,
+                CallState::Pending => Some(Erasure { call, reason: ErasureReason::Missing }),
+                CallState::Erased(reason) => Some(Erasure { call, reason: reason.clone() }),
+            })
+            .collect()
+    }
+
+    /// Whether measurement `t` has every call it combines.
+    pub(crate) fn measurement_valid(&self, t: usize) -> bool {
+        let (plus, minus) = self.plan.calls_of(t);
+        let ok = |c: usize| self.state[c] == CallState::Told;
+        match minus {
+            None => ok(0) && ok(plus),
+            Some(minus) => ok(plus) && ok(minus),
+        }
+    }
+
+    /// The measured difference `y` of row `i` in the slot `slot`, for measurement of a
+    /// row's output `i` (forward differences subtract `f(x0)_i`).
+    pub(crate) fn difference(&self, i: usize, slot: usize) -> f64 {
+        if self.base.is_empty() {
+            0.5 * (self.values[2 * slot] - self.values[2 * slot + 1])
+        } else {
+            self.values[slot] - self.base[i]
+        }
+    }
+
+    /// `f(x0)` when it was called (forward differences) and told.
+    pub fn f0(&self) -> Option<&[f64]> {
+        (!self.base.is_empty() && self.state[0] == CallState::Told).then_some(self.base.as_slice())
+    }
+
+    /// Decodes with least squares.
+    pub fn decode(&self) -> Estimate {
+        self.decode_with(&LeastSquares::default())
+    }
+
+    /// Decodes with the given decoder.
+    pub fn decode_with(&self, decoder: &dyn Decoder) -> Estimate {
+        decode(self, decoder)
+    }
+}

@@ -1,0 +1,293 @@
+//! The plan: a design made concrete at a point `x0` — the calls to make, and for every
+//! row of `J` which measurements see it.
+//!
+//! A plan is the "ask" half of ask/tell: [`Plan::calls`] says how many calls it needs
+//! and [`Plan::point`] yields each point, so the blackbox can be evaluated anywhere (a
+//! cluster, another process); [`Measurements`](crate::Measurements) takes the values
+//! back in any order.
+
+use crate::coloring::{Coloring, Ordering, best_column_coloring, color_columns};
+use crate::design::{
+    Design, Difference, Directions, Step, colored_directions, coordinate_directions, random_directions, steps,
+};
+use crate::error::{Error, Result};
+use crate::structure::Structure;
+
+/// How to sense a Jacobian: design, difference scheme, step and seed.
+///
+/// ```
+/// use jacsense::{Design, Difference, Settings};
+/// let settings = Settings { design: Design::Coordinate, difference: Difference::Central, ..Settings::default() };
+/// assert_eq!(settings.seed, 0);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Settings {
+    /// Which directions to call.
+    pub design: Design,
+    /// Forward or central differences.
+    pub difference: Difference,
+    /// The per-coordinate step.
+    pub step: Step,
+    /// Seed of every random choice; the same seed gives the same bits.
+    pub seed: u64,
+}
+
+/// Which measurements see each row, and where their values are stored.
+#[derive(Clone, Debug)]
+pub(crate) struct RowIndex {
+    /// When true every row sees all `k` measurements and row `i`'s slot for
+    /// measurement `t` is `i * k + t`; the vectors below are empty.
+    pub(crate) all: bool,
+    /// Row `i` sees measurements `meas[row_ptr[i]..row_ptr[i + 1]]` (sorted); its slot
+    /// for the `p`-th of them is `row_ptr[i] + p`.
+    pub(crate) row_ptr: Vec<usize>,
+    pub(crate) meas: Vec<usize>,
+    /// Measurement `t` is seen by rows `rows[meas_ptr[t]..meas_ptr[t + 1]]`, whose
+    /// values go to the slots alongside.
+    pub(crate) meas_ptr: Vec<usize>,
+    pub(crate) rows: Vec<usize>,
+    pub(crate) slots: Vec<usize>,
+}
+
+/// A design made concrete at `x0`: the calls to make and how to decode them.
+///
+/// ```
+/// use jacsense::{Pattern, Plan, Settings, Structure};
+/// let structure = Structure::sparse(Pattern::banded(6, 6, 1, 1));
+/// let plan = Plan::new(&structure, &[1.0; 6], &Settings::default())?;
+/// assert_eq!(plan.measurements(), 3); // three colors for a tridiagonal pattern
+/// assert_eq!(plan.calls(), 4);        // plus f(x0)
+/// let mut x = vec![0.0; 6];
+/// plan.point(1, &mut x)?;             // x0 plus steps on the columns of color 0
+/// # Ok::<(), jacsense::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Plan {
+    structure: Structure,
+    x0: Vec<f64>,
+    steps: Vec<f64>,
+    settings: Settings,
+    coloring: Option<(Ordering, Coloring)>,
+    directions: Directions,
+    index: RowIndex,
+}
+
+impl Plan {
+    /// Chooses the directions for `structure` at `x0`.
+    ///
+    /// Errors: `x0` of the wrong length or not finite, invalid steps, or a random design
+    /// with fewer directions than `ρ_max`.
+    pub fn new(structure: &Structure, x0: &[f64], settings: &Settings) -> Result<Plan> {
+        let (n, _m) = structure.dims();
+        if x0.len() != n {
+            return Err(Error::DimensionMismatch { what: "x0 length", expected: n, found: x0.len() });
+        }
+        if let Some(index) = x0.iter().position(|v| !v.is_finite()) {
+            return Err(Error::NonFiniteX0 { index, value: x0[index] });
+        }
+        let steps = steps(&settings.step, settings.difference, x0)?;
+        let pattern = structure.pattern();
+        let mut coloring = None;
+        let directions = match &settings.design {
+            Design::Coordinate => coordinate_directions(n),
+            Design::Colored { ordering } => {
+                let (ordering, c) = match ordering {
+                    Some(o) => (*o, color_columns(pattern, *o)),
+                    None => best_column_coloring(pattern),
+                };
+                let d = colored_directions(&c);
+                coloring = Some((ordering, c));
+                d
+            }
+            Design::Random { distribution, directions } => {
+                let needed = structure.lower_bound();
+                let k = directions
+                    .unwrap_or_else(|| Design::default_random_directions(*distribution, pattern.nrows(), needed));
+                if k < needed {
+                    let row = (0..pattern.nrows()).find(|&i| pattern.row_count(i) == needed).unwrap_or(0);
+                    return Err(Error::TooFewCalls { row, unknowns: needed, calls: k, needed });
+                }
+                random_directions(n, k, *distribution, settings.seed)
+            }
+        };
+        let index = row_index(structure, &directions);
+        Ok(Plan {
+            structure: structure.clone(),
+            x0: x0.to_vec(),
+            steps,
+            settings: settings.clone(),
+            coloring,
+            directions,
+            index,
+        })
+    }
+
+    /// Number of measurements (directions) `k`.
+    pub fn measurements(&self) -> usize {
+        self.directions.len()
+    }
+
+    /// Number of calls of the blackbox: `k + 1` for forward differences (the `+1` is
+    /// `f(x0)`, call 0), `2k` for central differences.
+    pub fn calls(&self) -> usize {
+        match self.settings.difference {
+            Difference::Forward => self.measurements() + 1,
+            Difference::Central => 2 * self.measurements(),
+        }
+    }
+
+    /// Writes the point of call `call` into `x`.
+    ///
+    /// Forward differences: call 0 is `x0`, call `t + 1` is `x0 + H d_t`. Central:
+    /// call `2t` is `x0 + H d_t`, call `2t + 1` is `x0 − H d_t`.
+    pub fn point(&self, call: usize, x: &mut [f64]) -> Result<()> {
+        if call >= self.calls() {
+            return Err(Error::UnknownCall { index: call, calls: self.calls() });
+        }
+        if x.len() != self.x0.len() {
+            return Err(Error::DimensionMismatch {
+                what: "point buffer length",
+                expected: self.x0.len(),
+                found: x.len(),
+            });
+        }
+        x.copy_from_slice(&self.x0);
+        let (t, sign) = match self.settings.difference {
+            Difference::Forward if call == 0 => return Ok(()),
+            Difference::Forward => (call - 1, 1.0),
+            Difference::Central => (call / 2, if call.is_multiple_of(2) { 1.0 } else { -1.0 }),
+        };
+        self.directions.for_each_in_direction(t, |c, coef| x[c] = self.x0[c] + sign * self.steps[c] * coef);
+        Ok(())
+    }
+
+    /// All points, one `Vec` per call, in call order.
+    pub fn points(&self) -> Vec<Vec<f64>> {
+        (0..self.calls())
+            .map(|j| {
+                let mut x = vec![0.0; self.x0.len()];
+                self.point(j, &mut x).expect("call index and buffer are in range");
+                x
+            })
+            .collect()
+    }
+
+    /// The structure the plan was made for.
+    pub fn structure(&self) -> &Structure {
+        &self.structure
+    }
+
+    /// The point of linearization.
+    pub fn x0(&self) -> &[f64] {
+        &self.x0
+    }
+
+    /// The per-coordinate steps `h_c`.
+    pub fn steps(&self) -> &[f64] {
+        &self.steps
+    }
+
+    /// The settings the plan was made with.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The column coloring of a colored design, with the ordering that produced it.
+    pub fn coloring(&self) -> Option<(Ordering, &Coloring)> {
+        self.coloring.as_ref().map(|(o, c)| (*o, c))
+    }
+
+    pub(crate) fn directions(&self) -> &Directions {
+        &self.directions
+    }
+
+    pub(crate) fn index(&self) -> &RowIndex {
+        &self.index
+    }
+
+    /// The calls that measurement `t` combines: `(plus, minus)` where `minus` is `None`
+    /// for forward differences (whose other call is `f(x0)`, call 0).
+    pub(crate) fn calls_of(&self, t: usize) -> (usize, Option<usize>) {
+        match self.settings.difference {
+            Difference::Forward => (t + 1, None),
+            Difference::Central => (2 * t, Some(2 * t + 1)),
+        }
+    }
+
+    /// The measurement and side (`true` for plus) of call `call`; `None` for `f(x0)`.
+    pub(crate) fn measurement_of(&self, call: usize) -> Option<(usize, bool)> {
+        match self.settings.difference {
+            Difference::Forward => call.checked_sub(1).map(|t| (t, true)),
+            Difference::Central => Some((call / 2, call.is_multiple_of(2))),
+        }
+    }
+
+    /// The coefficient of coordinate `c` in the *effective* scaled direction of a
+    /// measurement whose nominal coefficient is `coef`: the perturbation actually made
+    /// in floating point, divided by `h_c`. Using it instead of `coef` removes the
+    /// rounding of `x0 + h d` from the measurement model.
+    pub(crate) fn effective_coefficient(&self, c: usize, coef: f64) -> f64 {
+        let (x, h) = (self.x0[c], self.steps[c]);
+        match self.settings.difference {
+            Difference::Forward => ((x + h * coef) - x) / h,
+            Difference::Central => ((x + h * coef) - (x - h * coef)) / (2.0 * h),
+        }
+    }
+}
+
+fn row_index(structure: &Structure, directions: &Directions) -> RowIndex {
+    let pattern = structure.pattern();
+    let k = directions.len();
+    if let Directions::Dense { .. } = directions {
+        return RowIndex {
+            all: true,
+            row_ptr: Vec::new(),
+            meas: Vec::new(),
+            meas_ptr: Vec::new(),
+            rows: Vec::new(),
+            slots: Vec::new(),
+        };
+    }
+    let mut row_ptr = Vec::with_capacity(pattern.nrows() + 1);
+    let mut meas = Vec::with_capacity(pattern.nnz());
+    row_ptr.push(0);
+    let mut seen = vec![usize::MAX; k];
+    for i in 0..pattern.nrows() {
+        let start = meas.len();
+        for &c in pattern.row(i) {
+            directions.for_each_in_coordinate(c, |t, _| {
+                if seen[t] != i {
+                    seen[t] = i;
+                    meas.push(t);
+                }
+            });
+        }
+        meas[start..].sort_unstable();
+        row_ptr.push(meas.len());
+    }
+    let mut meas_ptr = vec![0usize; k + 1];
+    for &t in &meas {
+        meas_ptr[t + 1] += 1;
+    }
+    for t in 0..k {
+        meas_ptr[t + 1] += meas_ptr[t];
+    }
+    let mut next = meas_ptr.clone();
+    let mut rows = vec![0usize; meas.len()];
+    let mut slots = vec![0usize; meas.len()];
+    for i in 0..pattern.nrows() {
+        for (slot, &t) in meas.iter().enumerate().take(row_ptr[i + 1]).skip(row_ptr[i]) {
+            rows[next[t]] = i;
+            slots[next[t]] = slot;
+            next[t] += 1;
+        }
+    }
+    RowIndex { all: false, row_ptr, meas, meas_ptr, rows, slots }
+}
+
+impl RowIndex {
+    /// Total number of stored measurement values.
+    pub(crate) fn num_slots(&self, m: usize, k: usize) -> usize {
+        if self.all { m * k } else { self.meas.len() }
+    }
+}

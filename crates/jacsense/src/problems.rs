@@ -1,0 +1,345 @@
+//! Test problems with analytic Jacobians, for tests, benchmarks and demos.
+//!
+//! Each problem is a [`Blackbox`] with its sparsity pattern and exact Jacobian:
+//! Broyden tridiagonal and extended Rosenbrock (Moré, Garbow & Hillstrom 1981, "Testing
+//! unconstrained optimization software"), the 2D Bratu residual `Δu + λeᵘ` on a grid,
+//! an arrowhead function, and linear maps `A x`. Pattern generators for stencils and
+//! random patterns are here too.
+
+use rand::rngs::StdRng;
+use rand::seq::index::sample;
+use rand::{RngExt, SeedableRng};
+
+use crate::blackbox::{Blackbox, CallError};
+use crate::pattern::{Pattern, SparseMatrix};
+
+/// A blackbox whose Jacobian is known exactly.
+pub trait Problem: Blackbox + Sync {
+    /// A short name.
+    fn name(&self) -> String;
+    /// The sparsity pattern of `J` (m × n).
+    fn pattern(&self) -> Pattern;
+    /// The exact Jacobian at `x`.
+    fn jacobian(&self, x: &[f64]) -> SparseMatrix;
+    /// A point to linearize at.
+    fn x0(&self) -> Vec<f64>;
+}
+
+fn sparse(pattern: Pattern, mut value: impl FnMut(usize, usize) -> f64) -> SparseMatrix {
+    let values = pattern.entries().map(|(i, j)| value(i, j)).collect();
+    SparseMatrix::new(pattern, values).expect("one value per entry")
+}
+
+/// Broyden tridiagonal: `f_i = (3 − 2x_i) x_i − x_{i−1} − 2 x_{i+1} + 1`.
+///
+/// ```
+/// use jacsense::problems::{BroydenTridiagonal, Problem};
+/// let p = BroydenTridiagonal { n: 5 };
+/// assert_eq!(p.jacobian(&p.x0()).get(0, 1), -2.0);
+/// ```
+#[derive(Clone, Debug)]
+pub struct BroydenTridiagonal {
+    /// Inputs and outputs.
+    pub n: usize,
+}
+
+impl Blackbox for BroydenTridiagonal {
+    fn dims(&self) -> (usize, usize) {
+        (self.n, self.n)
+    }
+    fn call(&self, x: &[f64], y: &mut [f64]) -> Result<(), CallError> {
+        let n = self.n;
+        for i in 0..n {
+            let left = if i > 0 { x[i - 1] } else { 0.0 };
+            let right = if i + 1 < n { x[i + 1] } else { 0.0 };
+            y[i] = (3.0 - 2.0 * x[i]) * x[i] - left - 2.0 * right + 1.0;
+        }
+        Ok(())
+    }
+}
+
+impl Problem for BroydenTridiagonal {
+    fn name(&self) -> String {
+        format!("broyden-tridiagonal n={}", self.n)
+    }
+    fn pattern(&self) -> Pattern {
+        Pattern::banded(self.n, self.n, 1, 1)
+    }
+    fn jacobian(&self, x: &[f64]) -> SparseMatrix {
+        sparse(self.pattern(), |i, j| match j as isize - i as isize {
+            0 => 3.0 - 4.0 * x[i],
+            -1 => -1.0,
+            _ => -2.0,
+        })
+    }
+    fn x0(&self) -> Vec<f64> {
+        vec![-1.0; self.n]
+    }
+}
+
+/// Extended Rosenbrock (`n` even): `f_{2i} = 10 (x_{2i+1} − x_{2i}²)`, `f_{2i+1} = 1 − x_{2i}`.
+#[derive(Clone, Debug)]
+pub struct ExtendedRosenbrock {
+    /// Inputs and outputs (even).
+    pub n: usize,
+}
+
+impl Blackbox for ExtendedRosenbrock {
+    fn dims(&self) -> (usize, usize) {
+        (self.n, self.n)
+    }
+    fn call(&self, x: &[f64], y: &mut [f64]) -> Result<(), CallError> {
+        for i in (0..self.n).step_by(2) {
+            y[i] = 10.0 * (x[i + 1] - x[i] * x[i]);
+            y[i + 1] = 1.0 - x[i];
+        }
+        Ok(())
+    }
+}
+
+impl Problem for ExtendedRosenbrock {
+    fn name(&self) -> String {
+        format!("extended-rosenbrock n={}", self.n)
+    }
+    fn pattern(&self) -> Pattern {
+        let rows: Vec<Vec<usize>> =
+            (0..self.n).map(|i| if i % 2 == 0 { vec![i, i + 1] } else { vec![i - 1] }).collect();
+        Pattern::from_rows(self.n, &rows).expect("in range")
+    }
+    fn jacobian(&self, x: &[f64]) -> SparseMatrix {
+        sparse(self.pattern(), |i, j| match (i % 2, j == i) {
+            (0, true) => -20.0 * x[i],
+            (0, false) => 10.0,
+            _ => -1.0,
+        })
+    }
+    fn x0(&self) -> Vec<f64> {
+        (0..self.n).map(|i| if i % 2 == 0 { -1.2 } else { 1.0 }).collect()
+    }
+}
+
+/// The 2D Bratu residual `F(u) = Δ_h u + λ eᵘ` on the interior of an `N × N` grid of
+/// the unit square (zero boundary, 5-point Laplacian with spacing `h = 1/(N+1)`).
+#[derive(Clone, Debug)]
+pub struct Bratu2d {
+    /// Interior points per side.
+    pub grid: usize,
+    /// The parameter λ.
+    pub lambda: f64,
+}
+
+impl Bratu2d {
+    fn inv_h2(&self) -> f64 {
+        let h = 1.0 / (self.grid as f64 + 1.0);
+        1.0 / (h * h)
+    }
+}
+
+impl Blackbox for Bratu2d {
+    fn dims(&self) -> (usize, usize) {
+        (self.grid * self.grid, self.grid * self.grid)
+    }
+    fn call(&self, u: &[f64], y: &mut [f64]) -> Result<(), CallError> {
+        let g = self.grid;
+        let s = self.inv_h2();
+        for a in 0..g {
+            for b in 0..g {
+                let p = a * g + b;
+                let at = |aa: usize, bb: usize| u[aa * g + bb];
+                let mut lap = -4.0 * u[p];
+                if a > 0 {
+                    lap += at(a - 1, b);
+                }
+                if a + 1 < g {
+                    lap += at(a + 1, b);
+                }
+                if b > 0 {
+                    lap += at(a, b - 1);
+                }
+                if b + 1 < g {
+                    lap += at(a, b + 1);
+                }
+                y[p] = s * lap + self.lambda * u[p].exp();
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Problem for Bratu2d {
+    fn name(&self) -> String {
+        format!("bratu-2d {}x{}", self.grid, self.grid)
+    }
+    fn pattern(&self) -> Pattern {
+        laplacian_2d(self.grid)
+    }
+    fn jacobian(&self, u: &[f64]) -> SparseMatrix {
+        let s = self.inv_h2();
+        sparse(self.pattern(), |i, j| if i == j { -4.0 * s + self.lambda * u[i].exp() } else { s })
+    }
+    fn x0(&self) -> Vec<f64> {
+        let g = self.grid;
+        (0..g * g)
+            .map(|p| {
+                let (a, b) = ((p / g) as f64 + 1.0, (p % g) as f64 + 1.0);
+                let h = 1.0 / (g as f64 + 1.0);
+                (a * h * (1.0 - a * h) * b * h * (1.0 - b * h)) * 4.0
+            })
+            .collect()
+    }
+}
+
+/// An arrowhead function: `f_0 = ½ Σ x_j²` (a dense row), `f_i = x_0 x_i + sin x_i`
+/// (a dense first column and the diagonal).
+#[derive(Clone, Debug)]
+pub struct Arrowhead {
+    /// Inputs and outputs.
+    pub n: usize,
+}
+
+impl Blackbox for Arrowhead {
+    fn dims(&self) -> (usize, usize) {
+        (self.n, self.n)
+    }
+    fn call(&self, x: &[f64], y: &mut [f64]) -> Result<(), CallError> {
+        y[0] = 0.5 * x.iter().map(|v| v * v).sum::<f64>();
+        for i in 1..self.n {
+            y[i] = x[0] * x[i] + x[i].sin();
+        }
+        Ok(())
+    }
+}
+
+impl Problem for Arrowhead {
+    fn name(&self) -> String {
+        format!("arrowhead n={}", self.n)
+    }
+    fn pattern(&self) -> Pattern {
+        arrowhead(self.n)
+    }
+    fn jacobian(&self, x: &[f64]) -> SparseMatrix {
+        sparse(self.pattern(), |i, j| match (i, j) {
+            (0, j) => x[j],
+            (i, 0) => x[i],
+            (i, _) => x[0] + x[i].cos(),
+        })
+    }
+    fn x0(&self) -> Vec<f64> {
+        (0..self.n).map(|i| 0.5 + (i as f64 * 0.37).sin()).collect()
+    }
+}
+
+/// A linear map `f(x) = A x` (its Jacobian is `A` everywhere).
+#[derive(Clone, Debug)]
+pub struct LinearMap {
+    /// The matrix.
+    pub a: SparseMatrix,
+}
+
+impl Blackbox for LinearMap {
+    fn dims(&self) -> (usize, usize) {
+        (self.a.pattern().ncols(), self.a.pattern().nrows())
+    }
+    fn call(&self, x: &[f64], y: &mut [f64]) -> Result<(), CallError> {
+        self.a.mul_vec(x, y);
+        Ok(())
+    }
+}
+
+impl Problem for LinearMap {
+    fn name(&self) -> String {
+        format!("linear {}x{} nnz={}", self.a.pattern().nrows(), self.a.pattern().ncols(), self.a.pattern().nnz())
+    }
+    fn pattern(&self) -> Pattern {
+        self.a.pattern().clone()
+    }
+    fn jacobian(&self, _x: &[f64]) -> SparseMatrix {
+        self.a.clone()
+    }
+    fn x0(&self) -> Vec<f64> {
+        (0..self.a.pattern().ncols()).map(|j| (j as f64 * 0.7).cos()).collect()
+    }
+}
+
+/// The 5-point Laplacian pattern on an `N × N` grid (`N²` rows and columns).
+///
+/// ```
+/// let p = jacsense::problems::laplacian_2d(3);
+/// assert_eq!((p.nrows(), p.nnz(), p.max_row_count()), (9, 33, 5));
+/// ```
+pub fn laplacian_2d(grid: usize) -> Pattern {
+    let g = grid;
+    let rows: Vec<Vec<usize>> = (0..g * g)
+        .map(|p| {
+            let (a, b) = (p / g, p % g);
+            let mut r = vec![p];
+            if a > 0 {
+                r.push(p - g);
+            }
+            if a + 1 < g {
+                r.push(p + g);
+            }
+            if b > 0 {
+                r.push(p - 1);
+            }
+            if b + 1 < g {
+                r.push(p + 1);
+            }
+            r
+        })
+        .collect();
+    Pattern::from_rows(g * g, &rows).expect("in range")
+}
+
+/// The 7-point Laplacian pattern on an `N × N × N` grid.
+///
+/// ```
+/// let p = jacsense::problems::laplacian_3d(3);
+/// assert_eq!((p.nrows(), p.max_row_count()), (27, 7));
+/// ```
+pub fn laplacian_3d(grid: usize) -> Pattern {
+    let g = grid;
+    let rows: Vec<Vec<usize>> = (0..g * g * g)
+        .map(|p| {
+            let (a, b, c) = (p / (g * g), (p / g) % g, p % g);
+            let mut r = vec![p];
+            for (coord, stride) in [(a, g * g), (b, g), (c, 1)] {
+                if coord > 0 {
+                    r.push(p - stride);
+                }
+                if coord + 1 < g {
+                    r.push(p + stride);
+                }
+            }
+            r
+        })
+        .collect();
+    Pattern::from_rows(g * g * g, &rows).expect("in range")
+}
+
+/// The arrowhead pattern: dense first row and column plus the diagonal.
+pub fn arrowhead(n: usize) -> Pattern {
+    let rows: Vec<Vec<usize>> = (0..n).map(|i| if i == 0 { (0..n).collect() } else { vec![0, i] }).collect();
+    Pattern::from_rows(n, &rows).expect("in range")
+}
+
+/// A random pattern with `per_row` distinct columns in every row, drawn uniformly.
+///
+/// ```
+/// let p = jacsense::problems::random_pattern(20, 30, 4, 7);
+/// assert!((0..20).all(|i| p.row_count(i) == 4));
+/// ```
+pub fn random_pattern(m: usize, n: usize, per_row: usize, seed: u64) -> Pattern {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let rows: Vec<Vec<usize>> = (0..m).map(|_| sample(&mut rng, n, per_row.min(n)).into_vec()).collect();
+    Pattern::from_rows(n, &rows).expect("in range")
+}
+
+/// A random sparse matrix on `pattern` with entries uniform in `[−1, −0.1] ∪ [0.1, 1]`.
+pub fn random_matrix(pattern: Pattern, seed: u64) -> SparseMatrix {
+    let mut rng = StdRng::seed_from_u64(seed);
+    sparse(pattern, |_, _| {
+        let v: f64 = rng.random_range(0.1..1.0);
+        if rng.random::<bool>() { v } else { -v }
+    })
+}

@@ -1,0 +1,80 @@
+//! Structure: what the user knows about `J` before any call (DESIGN.md §2).
+//!
+//! Today this is the sparsity pattern: each allowed entry is its own unknown, and rows
+//! decode independently. Symmetry, tied and known entries and row relations join it
+//! later as one affine parametrization `vec(J) = P z + c`.
+
+use crate::error::{Error, Result};
+use crate::pattern::Pattern;
+
+/// Prior knowledge about the Jacobian `J` (m × n).
+///
+/// ```
+/// use jacsense::{Pattern, Structure};
+/// let s = Structure::sparse(Pattern::banded(100, 100, 1, 1));
+/// assert_eq!(s.dims(), (100, 100));
+/// assert_eq!(s.intrinsic_dimension(), 298);
+/// assert_eq!(s.lower_bound(), 3);
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct Structure {
+    pattern: Pattern,
+}
+
+impl Structure {
+    /// Nothing is known: every entry of the `m × n` Jacobian is an unknown.
+    pub fn dense(m: usize, n: usize) -> Self {
+        Structure { pattern: Pattern::dense(m, n) }
+    }
+
+    /// `J` may be nonzero only where `pattern` allows.
+    pub fn sparse(pattern: Pattern) -> Self {
+        Structure { pattern }
+    }
+
+    /// `(n, m)`: inputs and outputs, in the order of [`Blackbox::dims`](crate::Blackbox::dims).
+    pub fn dims(&self) -> (usize, usize) {
+        (self.pattern.ncols(), self.pattern.nrows())
+    }
+
+    /// The sparsity pattern (m × n).
+    pub fn pattern(&self) -> &Pattern {
+        &self.pattern
+    }
+
+    /// The number of unknowns `d`.
+    pub fn intrinsic_dimension(&self) -> usize {
+        self.pattern.nnz()
+    }
+
+    /// The largest number of unknowns in one row (`ρ_max`): no design whose rows decode
+    /// independently can determine every row with fewer measurements.
+    pub fn lower_bound(&self) -> usize {
+        self.pattern.max_row_count()
+    }
+
+    /// Checks that the structure fits a blackbox with `n` inputs and `m` outputs.
+    pub(crate) fn check_dims(&self, n: usize, m: usize) -> Result<()> {
+        if self.pattern.ncols() != n {
+            return Err(Error::DimensionMismatch {
+                what: "pattern columns (blackbox inputs n)",
+                expected: n,
+                found: self.pattern.ncols(),
+            });
+        }
+        if self.pattern.nrows() != m {
+            return Err(Error::DimensionMismatch {
+                what: "pattern rows (blackbox outputs m)",
+                expected: m,
+                found: self.pattern.nrows(),
+            });
+        }
+        Ok(())
+    }
+}
+
+impl From<Pattern> for Structure {
+    fn from(pattern: Pattern) -> Self {
+        Structure::sparse(pattern)
+    }
+}

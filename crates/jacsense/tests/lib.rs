@@ -1,0 +1,3 @@
+//! Integration tests, grouped into one binary to keep link time down.
+
+mod sensing;

@@ -1,0 +1,61 @@
+//! Patterns: constructors agree with each other; Matrix Market round-trips and names
+//! the line at fault.
+
+use jacsense::problems::{random_matrix, random_pattern};
+use jacsense::{Error, Pattern, SparseMatrix, read_matrix_market, write_matrix_market};
+
+#[test]
+fn constructors_agree() {
+    let p = random_pattern(50, 40, 5, 1);
+    let triplets: Vec<(usize, usize)> = p.entries().collect();
+    let mut shuffled = triplets.clone();
+    shuffled.reverse();
+    shuffled.extend_from_slice(&triplets[..10]); // duplicates merge
+    assert_eq!(Pattern::from_triplets(50, 40, &shuffled).unwrap(), p);
+    let rows: Vec<Vec<usize>> = (0..50).map(|i| p.row(i).to_vec()).collect();
+    assert_eq!(Pattern::from_rows(40, &rows).unwrap(), p);
+    assert_eq!(Pattern::from_csr(50, 40, p.row_ptr().to_vec(), p.col_idx().to_vec()).unwrap(), p);
+    assert_eq!(p.transpose().transpose(), p);
+    assert_eq!(Pattern::banded(5, 5, 4, 4), Pattern::dense(5, 5));
+    assert_eq!(Pattern::block_diagonal(&[(2, 3)]), Pattern::dense(2, 3));
+    let empty = Pattern::from_rows(3, &[Vec::<usize>::new(), vec![]]).unwrap();
+    assert_eq!((empty.nnz(), empty.max_row_count()), (0, 0));
+}
+
+#[test]
+fn matrix_market_round_trips() {
+    let a = random_matrix(random_pattern(30, 20, 4, 2), 3);
+    let mut buf = Vec::new();
+    write_matrix_market(&mut buf, a.pattern(), Some(a.values())).unwrap();
+    let (p, v) = read_matrix_market(buf.as_slice()).unwrap();
+    assert_eq!(SparseMatrix::new(p, v.unwrap()).unwrap(), a); // shortest round-trip: same bits
+}
+
+#[test]
+fn matrix_market_symmetric_storage_is_expanded() {
+    let text = "%%MatrixMarket matrix coordinate real symmetric\n3 3 3\n1 1 2.0\n3 1 -1.5\n2 2 4\n";
+    let (p, v) = read_matrix_market(text.as_bytes()).unwrap();
+    let a = SparseMatrix::new(p, v.unwrap()).unwrap();
+    assert_eq!((a.get(0, 2), a.get(2, 0), a.get(1, 1), a.pattern().nnz()), (-1.5, -1.5, 4.0, 4));
+}
+
+#[test]
+fn matrix_market_errors_name_the_line() {
+    let cases = [
+        ("%%MatrixMarket matrix array real general\n", 1, "coordinate"),
+        ("%%MatrixMarket matrix coordinate complex general\n", 1, "complex"),
+        ("%%MatrixMarket matrix coordinate real general\n2 2 1\n1 x 1.0\n", 3, "'x'"),
+        ("%%MatrixMarket matrix coordinate real general\n2 2 1\n3 1 1.0\n", 3, "(3, 1)"),
+        ("%%MatrixMarket matrix coordinate real general\n2 2 1\n1 1 nan\n", 3, "not finite"),
+        ("%%MatrixMarket matrix coordinate pattern general\n%\n2 2 2\n1 1\n", 0, "announces 2"),
+    ];
+    for (text, line, needle) in cases {
+        match read_matrix_market(text.as_bytes()).unwrap_err() {
+            Error::MatrixMarket { line: l, message } => {
+                assert_eq!(l, line, "{message}");
+                assert!(message.contains(needle), "{message}");
+            }
+            e => panic!("unexpected {e}"),
+        }
+    }
+}
