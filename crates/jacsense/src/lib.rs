@@ -55,3 +55,8 @@ pub use pattern::{MatrixMarketField, Pattern, SparseMatrix, read_matrix_market, 
 pub use plan::{Plan, Settings};
 pub use sense::{decode_with, estimate, estimate_sequential, estimate_with};
 pub use structure::Structure;
+
+/// The README's Rust examples run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;

@@ -343,3 +343,85 @@ pub fn random_matrix(pattern: Pattern, seed: u64) -> SparseMatrix {
         if rng.random::<bool>() { v } else { -v }
     })
 }
+
+/// A smooth nonlinear function on any pattern: `f_i(x) = Σ_j a_ij sin x_j + ½ s_i²`
+/// with `s_i = Σ_j a_ij x_j`, so `J_ij = a_ij (cos x_j + s_i)` on the pattern of `A`.
+///
+/// ```
+/// use jacsense::problems::{random_matrix, random_pattern, PatternFunction, Problem};
+/// let f = PatternFunction { a: random_matrix(random_pattern(10, 8, 3, 1), 2) };
+/// assert_eq!(f.jacobian(&f.x0()).pattern().nnz(), 30);
+/// ```
+#[derive(Clone, Debug)]
+pub struct PatternFunction {
+    /// The coefficients `a_ij`; their pattern is the pattern of `J`.
+    pub a: SparseMatrix,
+}
+
+impl Blackbox for PatternFunction {
+    fn dims(&self) -> (usize, usize) {
+        (self.a.pattern().ncols(), self.a.pattern().nrows())
+    }
+    fn call(&self, x: &[f64], y: &mut [f64]) -> Result<(), CallError> {
+        let p = self.a.pattern();
+        for (i, yi) in y.iter_mut().enumerate() {
+            let (mut sin_sum, mut s) = (0.0, 0.0);
+            for (&j, &a) in p.row(i).iter().zip(self.a.row_values(i)) {
+                sin_sum += a * x[j].sin();
+                s += a * x[j];
+            }
+            *yi = sin_sum + 0.5 * s * s;
+        }
+        Ok(())
+    }
+}
+
+impl Problem for PatternFunction {
+    fn name(&self) -> String {
+        format!("pattern-function {}x{}", self.a.pattern().nrows(), self.a.pattern().ncols())
+    }
+    fn pattern(&self) -> Pattern {
+        self.a.pattern().clone()
+    }
+    fn jacobian(&self, x: &[f64]) -> SparseMatrix {
+        let p = self.a.pattern();
+        let mut values = Vec::with_capacity(p.nnz());
+        for i in 0..p.nrows() {
+            let s: f64 = p.row(i).iter().zip(self.a.row_values(i)).map(|(&j, &a)| a * x[j]).sum();
+            values.extend(p.row(i).iter().zip(self.a.row_values(i)).map(|(&j, &a)| a * (x[j].cos() + s)));
+        }
+        SparseMatrix::new(p.clone(), values).expect("one value per entry")
+    }
+    fn x0(&self) -> Vec<f64> {
+        (0..self.a.pattern().ncols()).map(|j| 0.3 * (j as f64 * 0.7).cos()).collect()
+    }
+}
+
+/// Relative Frobenius error `‖est − truth‖_F / ‖truth‖_F`; entries outside a pattern
+/// count as zero, and a NaN (undetermined) entry makes the error NaN.
+///
+/// ```
+/// use jacsense::problems::relative_error;
+/// use jacsense::SparseMatrix;
+/// let truth = SparseMatrix::from_triplets(2, 2, &[(0, 0, 3.0), (1, 1, 4.0)])?;
+/// let est = SparseMatrix::from_triplets(2, 2, &[(0, 0, 3.0), (0, 1, 1.0), (1, 1, 4.0)])?;
+/// assert_eq!(relative_error(&est, &truth), 0.2);
+/// # Ok::<(), jacsense::Error>(())
+/// ```
+pub fn relative_error(est: &SparseMatrix, truth: &SparseMatrix) -> f64 {
+    let (m, n) = (truth.pattern().nrows(), truth.pattern().ncols());
+    assert_eq!((est.pattern().nrows(), est.pattern().ncols()), (m, n), "matrix shapes differ");
+    let mut diff = 0.0;
+    let mut cols = Vec::new();
+    for i in 0..m {
+        cols.clear();
+        cols.extend(est.pattern().row(i).iter().chain(truth.pattern().row(i)));
+        cols.sort_unstable();
+        cols.dedup();
+        for &j in &cols {
+            let d = est.get(i, j) - truth.get(i, j);
+            diff += d * d;
+        }
+    }
+    diff.sqrt() / truth.norm_frobenius()
+}
