@@ -80,4 +80,33 @@ fn main() {
         println!("| {name} | {} | {} |", structure.lower_bound(), cells.join(" | "));
     }
     eprintln!("total time in estimates: {decode_time:.2} s");
+
+    println!();
+    println!("Random directions where χ > ρ_max: calls and error as directions are added (Gaussian, forward).");
+    println!();
+    println!("| pattern | χ (best ordering) | colored calls | colored error | random k | calls | error | worst row condition |");
+    println!("|---|---|---|---|---|---|---|---|");
+    for (name, p) in suite.iter().filter(|(name, _)| name.starts_with("random, 2 per row")) {
+        let structure = Structure::sparse(p.pattern());
+        let x0 = p.x0();
+        let truth = p.jacobian(&x0);
+        let colored = estimate_with(p.as_ref(), &x0, &structure, &Settings::default()).expect("valid problem");
+        let chi = colored.diagnostics().colors.map_or(0, |(_, c)| c);
+        let ec = relative_error(colored.jacobian(), &truth);
+        let rho = structure.lower_bound();
+        for k in rho..=rho + 4 {
+            let settings = Settings {
+                design: Design::Random { distribution: RandomDistribution::Gaussian, directions: Some(k) },
+                ..Settings::default()
+            };
+            let est = estimate_with(p.as_ref(), &x0, &structure, &settings).expect("valid problem");
+            let worst = est.diagnostics().rows.iter().map(|r| r.condition).fold(0.0, f64::max);
+            println!(
+                "| {name} | {chi} | {} | {ec:.1e} | {k} | {} | {:.1e} | {worst:.1e} |",
+                colored.diagnostics().calls,
+                est.diagnostics().calls,
+                relative_error(est.jacobian(), &truth)
+            );
+        }
+    }
 }
