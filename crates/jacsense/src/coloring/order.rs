@@ -241,8 +241,8 @@ impl DegreeBuckets {
     fn new(key: Vec<usize>) -> Self {
         let n = key.len();
         assert!(n <= u32::MAX as usize, "bucket queue holds at most 2^32 − 1 vertices, got {n}");
-        // A key moves by one per neighbour ordered, so it stays in 0..n.
-        let max = key.iter().copied().max().unwrap_or(0).max(n);
+        // Buckets above the largest key are added as keys grow (one at a time).
+        let max = key.iter().copied().max().unwrap_or(0);
         let mut members: Vec<Vec<Reverse<u32>>> = vec![Vec::new(); max + 1];
         for (v, &d) in key.iter().enumerate() {
             members[d].push(Reverse(v as u32));
@@ -294,6 +294,10 @@ impl DegreeBuckets {
             self.heaps[from] = BinaryHeap::new();
         }
         self.key[v] = to;
+        if to == self.heaps.len() {
+            self.heaps.push(BinaryHeap::new());
+            self.live.push(0);
+        }
         self.heaps[to].push(Reverse(v as u32));
         self.live[to] += 1;
         self.lo = self.lo.min(to);
