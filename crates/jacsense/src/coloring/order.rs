@@ -19,9 +19,10 @@
 //!
 //! Every tie goes to the smallest vertex index, so an ordering is a function of the
 //! pattern alone. The dynamic orderings keep their vertices in a bucket queue indexed by
-//! current degree; every bucket is a min-heap of vertex indices with lazy deletion (a
-//! degree only moves one way in each ordering, so a vertex never returns to a bucket
-//! it left and a stale entry is recognised by its degree). Time is
+//! current degree; every bucket yields its smallest vertex index (its initial members
+//! as a sorted run, later arrivals in a min-heap) with lazy deletion (a degree only
+//! moves one way in each ordering, so a vertex never returns to a bucket it left and a
+//! stale entry is recognised by its degree). Time is
 //! `O(Σᵥ Σ_{nets ∋ v} |net| + E log n)` with `E` the distance-2 edges.
 
 use std::cmp::Reverse;
@@ -223,18 +224,44 @@ fn dynamic_largest_first(g: &Bipartite<'_>, degrees: Vec<usize>) -> Vec<usize> {
 /// A bucket queue of vertices keyed by a degree that changes by one at a time, popping
 /// the smallest vertex index among the smallest (or largest) key.
 ///
-/// Bucket `d` holds a min-heap of vertex indices that may contain stale entries: a
-/// vertex that has left bucket `d` or has been popped. An entry `v` of bucket `d` is
-/// live when `v` is still queued and `key[v] == d`; `live[d]` counts live entries so
-/// that empty buckets are skipped without draining their heaps.
+/// A bucket may hold stale entries: vertices that have left it or have been popped. An
+/// entry `v` of bucket `d` is live when `v` is still queued and `key[v] == d`; `live[d]`
+/// counts live entries so that empty buckets are skipped (and freed) without draining.
 struct DegreeBuckets {
     key: Vec<usize>,
     queued: Vec<bool>,
-    heaps: Vec<BinaryHeap<Reverse<u32>>>,
+    buckets: Vec<Bucket>,
     live: Vec<usize>,
     /// No live entry has a key below `lo` or above `hi`.
     lo: usize,
     hi: usize,
+}
+
+/// The members of one bucket: those placed at the start, in increasing index order and
+/// consumed from `start` on, and a min-heap of those that moved in later. Most
+/// vertices of a mesh-like pattern leave their first bucket through a cheap cursor
+/// step instead of a heap pop.
+#[derive(Default)]
+struct Bucket {
+    initial: Vec<u32>,
+    start: usize,
+    moved_in: BinaryHeap<Reverse<u32>>,
+}
+
+impl Bucket {
+    /// Removes and returns the smallest entry, live or stale.
+    fn pop(&mut self) -> Option<usize> {
+        let from_initial = self.initial.get(self.start).copied();
+        let from_heap = self.moved_in.peek().map(|r| r.0);
+        match (from_initial, from_heap) {
+            (Some(a), Some(b)) if b < a => self.moved_in.pop().map(|r| r.0 as usize),
+            (Some(a), _) => {
+                self.start += 1;
+                Some(a as usize)
+            }
+            (None, _) => self.moved_in.pop().map(|r| r.0 as usize),
+        }
+    }
 }
 
 impl DegreeBuckets {
@@ -243,31 +270,32 @@ impl DegreeBuckets {
         assert!(n <= u32::MAX as usize, "bucket queue holds at most 2^32 − 1 vertices, got {n}");
         // Buckets above the largest key are added as keys grow (one at a time).
         let max = key.iter().copied().max().unwrap_or(0);
-        let mut members: Vec<Vec<Reverse<u32>>> = vec![Vec::new(); max + 1];
+        let mut buckets: Vec<Bucket> = (0..=max).map(|_| Bucket::default()).collect();
         for (v, &d) in key.iter().enumerate() {
-            members[d].push(Reverse(v as u32));
+            buckets[d].initial.push(v as u32);
         }
-        let live = members.iter().map(Vec::len).collect();
-        // Vertices were pushed in increasing order: each list already is a min-heap.
-        let heaps = members.into_iter().map(BinaryHeap::from).collect();
+        let live = buckets.iter().map(|b| b.initial.len()).collect();
         let lo = key.iter().copied().min().unwrap_or(0);
-        let hi = key.iter().copied().max().unwrap_or(0);
-        DegreeBuckets { key, queued: vec![true; n], heaps, live, lo, hi }
+        DegreeBuckets { key, queued: vec![true; n], buckets, live, lo, hi: max }
     }
 
     fn take_from(&mut self, d: usize) -> usize {
-        while let Some(Reverse(v)) = self.heaps[d].pop() {
-            let v = v as usize;
+        while let Some(v) = self.buckets[d].pop() {
             if self.queued[v] && self.key[v] == d {
                 self.queued[v] = false;
-                self.live[d] -= 1;
-                if self.live[d] == 0 {
-                    self.heaps[d] = BinaryHeap::new();
-                }
+                self.leave(d);
                 return v;
             }
         }
         unreachable!("bucket {d} counted a live vertex but holds none")
+    }
+
+    fn leave(&mut self, d: usize) {
+        self.live[d] -= 1;
+        if self.live[d] == 0 {
+            // Drop the stale entries with the bucket rather than popping them later.
+            self.buckets[d] = Bucket::default();
+        }
     }
 
     /// Removes and returns the smallest vertex of smallest key.
@@ -287,18 +315,13 @@ impl DegreeBuckets {
     }
 
     fn move_to(&mut self, v: usize, to: usize) {
-        let from = self.key[v];
-        self.live[from] -= 1;
-        if self.live[from] == 0 {
-            // Drop the stale entries with the bucket rather than popping them later.
-            self.heaps[from] = BinaryHeap::new();
-        }
+        self.leave(self.key[v]);
         self.key[v] = to;
-        if to == self.heaps.len() {
-            self.heaps.push(BinaryHeap::new());
+        if to == self.buckets.len() {
+            self.buckets.push(Bucket::default());
             self.live.push(0);
         }
-        self.heaps[to].push(Reverse(v as u32));
+        self.buckets[to].moved_in.push(Reverse(v as u32));
         self.live[to] += 1;
         self.lo = self.lo.min(to);
         self.hi = self.hi.max(to);
