@@ -84,7 +84,9 @@ fn main() {
     println!();
     println!("Random directions where χ > ρ_max: calls and error as directions are added (Gaussian, forward).");
     println!();
-    println!("| pattern | χ (best ordering) | colored calls | colored error | random k | calls | error | worst row condition |");
+    println!(
+        "| pattern | χ (best ordering) | colored calls | colored error | random k | calls | error | worst row condition |"
+    );
     println!("|---|---|---|---|---|---|---|---|");
     for (name, p) in suite.iter().filter(|(name, _)| name.starts_with("random, 2 per row")) {
         let structure = Structure::sparse(p.pattern());

@@ -1,3 +1,4 @@
 //! Integration tests, grouped into one binary to keep link time down.
 
+mod coloring;
 mod sensing;
