@@ -94,5 +94,5 @@ impl From<std::io::Error> for Error {
     }
 }
 
-/// Result with the jacsense [`Error`].
+/// Result with the jacsense [`Error`](enum@Error).
 pub type Result<T, E = Error> = std::result::Result<T, E>;

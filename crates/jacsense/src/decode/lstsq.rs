@@ -105,3 +105,85 @@ impl Decoder for LeastSquares {
         (0..nrhs).map(|g| RowSolve { status: status.clone(), residual: res.col(g).norm_l2(), condition }).collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A deterministic pseudo-random matrix (entries in [−1, 1), full rank in practice).
+    fn spread(k: usize, d: usize) -> Mat<f64> {
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (state >> 11) as f64 / (1u64 << 52) as f64 - 1.0
+        };
+        let mut a = Mat::zeros(k, d);
+        for j in 0..d {
+            for i in 0..k {
+                a[(i, j)] = next();
+            }
+        }
+        a
+    }
+
+    #[test]
+    fn overdetermined_consistent_systems_are_solved_to_rounding() {
+        let a = spread(9, 4);
+        let z_true = Mat::from_fn(4, 3, |j, g| (j as f64 + 1.0) * (g as f64 - 1.5));
+        let y = &a * &z_true;
+        let mut z = Mat::zeros(4, 3);
+        let s = LeastSquares::default().solve(a.as_ref(), y.as_ref(), z.as_mut());
+        for (g, sg) in s.iter().enumerate() {
+            assert_eq!(sg.status, RowStatus::Determined);
+            assert!(sg.residual <= 1e-13, "{sg:?}");
+            for j in 0..4 {
+                assert!((z[(j, g)] - z_true[(j, g)]).abs() <= 1e-13);
+            }
+        }
+        assert!(s[0].condition.is_finite() && s[0].condition >= 1.0);
+    }
+
+    #[test]
+    fn duplicated_columns_leave_only_their_unknowns_undetermined() {
+        let mut a = spread(8, 4);
+        for i in 0..8 {
+            a[(i, 3)] = a[(i, 1)];
+        }
+        let z_true = [1.0, -2.0, 0.5, 3.0];
+        let y = Mat::from_fn(8, 1, |i, _| (0..4).map(|j| a[(i, j)] * z_true[j]).sum());
+        let mut z = Mat::zeros(4, 1);
+        let s = LeastSquares::default().solve(a.as_ref(), y.as_ref(), z.as_mut());
+        assert_eq!(
+            s[0].status,
+            RowStatus::Underdetermined { determined: 2, unknowns: 4 },
+            "{:?}",
+            (0..4).map(|j| z[(j, 0)]).collect::<Vec<_>>()
+        );
+        assert!(s[0].condition.is_infinite());
+        assert!((z[(0, 0)] - 1.0).abs() <= 1e-13 && (z[(2, 0)] - 0.5).abs() <= 1e-13);
+        assert!(z[(1, 0)].is_nan() && z[(3, 0)].is_nan());
+    }
+
+    #[test]
+    fn fewer_measurements_than_unknowns_determine_nothing_in_general() {
+        let a = spread(2, 3);
+        let y = Mat::from_fn(2, 1, |i, _| i as f64);
+        let mut z = Mat::zeros(3, 1);
+        let s = LeastSquares::default().solve(a.as_ref(), y.as_ref(), z.as_mut());
+        assert_eq!(s[0].status, RowStatus::Underdetermined { determined: 0, unknowns: 3 });
+        assert!((0..3).all(|j| z[(j, 0)].is_nan()));
+    }
+
+    #[test]
+    fn a_zero_column_leaves_the_others_determined() {
+        let mut a = spread(5, 3);
+        for i in 0..5 {
+            a[(i, 0)] = 0.0;
+        }
+        let y = Mat::from_fn(5, 1, |i, _| 2.0 * a[(i, 1)] - a[(i, 2)]);
+        let mut z = Mat::zeros(3, 1);
+        let s = LeastSquares::default().solve(a.as_ref(), y.as_ref(), z.as_mut());
+        assert_eq!(s[0].status, RowStatus::Underdetermined { determined: 2, unknowns: 3 });
+        assert!(z[(0, 0)].is_nan() && (z[(1, 0)] - 2.0).abs() <= 1e-13 && (z[(2, 0)] + 1.0).abs() <= 1e-13);
+    }
+}
