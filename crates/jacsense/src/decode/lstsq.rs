@@ -47,7 +47,13 @@ impl Decoder for LeastSquares {
         let nrhs = y.ncols();
         if d == 0 {
             return (0..nrhs)
-                .map(|g| RowSolve { status: RowStatus::Determined, residual: y.col(g).norm_l2(), condition: 1.0 })
+                .map(|g| RowSolve {
+                    status: RowStatus::Determined,
+                    residual: y.col(g).norm_l2(),
+                    condition: 1.0,
+                    dof: k,
+                    ..RowSolve::default()
+                })
                 .collect();
         }
         let qr = a.col_piv_qr();
@@ -102,12 +108,38 @@ impl Decoder for LeastSquares {
         } else {
             RowStatus::Underdetermined { determined: d - undetermined, unknowns: d }
         };
-        (0..nrhs).map(|g| RowSolve { status: status.clone(), residual: res.col(g).norm_l2(), condition }).collect()
+        // Variance factors [(AᵀA)⁻¹]_jj = ‖row j of R⁻¹‖² (in pivoted order) when determined.
+        let mut variance_factors = Vec::new();
+        if rank == d {
+            let mut rinv = Mat::<f64>::identity(d, d);
+            faer::linalg::triangular_solve::solve_upper_triangular_in_place(
+                r.get(..d, ..d),
+                rinv.as_mut(),
+                faer::Par::Seq,
+            );
+            variance_factors = vec![0.0; d];
+            for p in 0..d {
+                variance_factors[perm_fwd[p]] = rinv.row(p).norm_l2().powi(2);
+            }
+        }
+        let dof = k.saturating_sub(d - undetermined);
+        (0..nrhs)
+            .map(|g| RowSolve {
+                status: status.clone(),
+                residual: res.col(g).norm_l2(),
+                condition,
+                dof,
+                variance_factors: variance_factors.clone(),
+                ..RowSolve::default()
+            })
+            .collect()
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use faer::linalg::solvers::Solve;
+
     use super::*;
 
     /// A deterministic pseudo-random matrix (entries in [−1, 1), full rank in practice).
@@ -141,6 +173,12 @@ mod tests {
             }
         }
         assert!(s[0].condition.is_finite() && s[0].condition >= 1.0);
+        assert_eq!(s[0].dof, 5);
+        // Variance factors are the diagonal of (AᵀA)⁻¹.
+        let inv = (a.transpose() * &a).partial_piv_lu().solve(Mat::<f64>::identity(4, 4));
+        for j in 0..4 {
+            assert!((s[0].variance_factors[j] - inv[(j, j)]).abs() <= 1e-12 * inv[(j, j)].abs().max(1.0));
+        }
     }
 
     #[test]

@@ -22,14 +22,29 @@ use crate::measurements::Measurements;
 use crate::pattern::SparseMatrix;
 
 /// How a decoder solved one row (or one right-hand side).
-#[derive(Clone, Debug, PartialEq)]
+///
+/// Decoders fill what they know; the defaults mean "not available".
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RowSolve {
     /// Whether every unknown was determined.
     pub status: RowStatus,
-    /// `‖A z − y‖₂` over the measurements used.
+    /// `‖A z − y‖₂` over the measurements judged clean (all of them for least squares).
     pub residual: f64,
-    /// Estimated 2-norm condition number of `A` (∞ when rank deficient).
+    /// Estimated 2-norm condition number of `A` over those measurements (∞ when rank
+    /// deficient).
     pub condition: f64,
+    /// Rows of `a` (measurements) judged grossly wrong, ascending.
+    pub outliers: Vec<usize>,
+    /// Degrees of freedom of the residual: clean measurements minus determined
+    /// unknowns (0 when there is no redundancy).
+    pub dof: usize,
+    /// For each unknown, the factor `[(AᵀA)⁻¹]_jj` over the clean measurements: its
+    /// variance is `σ² ·` this factor when the measurements carry noise of standard
+    /// deviation `σ`. Empty when not available.
+    pub variance_factors: Vec<f64>,
+    /// For decoders that recover the support: the unknowns that may be nonzero
+    /// (ascending); the others are exactly zero. `None`: all unknowns.
+    pub support: Option<Vec<usize>>,
 }
 
 /// A per-row solver of `A z ≈ y`.
