@@ -34,12 +34,42 @@ pub struct RowReport {
     pub condition: f64,
     /// Valid measurements the row was decoded from.
     pub measurements: usize,
+    /// Residual degrees of freedom: clean measurements minus determined unknowns.
+    pub dof: usize,
+    /// Measurements this row judged grossly wrong.
+    pub outliers: usize,
+    /// Whether the row was decoded with an offset unknown absorbing the error of
+    /// `f(x0)` (forward differences with redundancy, or without a valid `f(x0)`).
+    pub offset: bool,
+    /// Estimated standard deviation of the noise on this output of `f` (pooled with
+    /// the other rows), when the decode had redundancy.
+    pub noise: Option<f64>,
 }
 
 impl RowReport {
     pub(crate) fn empty() -> Self {
-        RowReport { status: RowStatus::Determined, residual: 0.0, condition: 1.0, measurements: 0 }
+        RowReport {
+            status: RowStatus::Determined,
+            residual: 0.0,
+            condition: 1.0,
+            measurements: 0,
+            dof: 0,
+            outliers: 0,
+            offset: false,
+            noise: None,
+        }
     }
+}
+
+/// A call judged grossly wrong: most rows that used it flagged it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outlier {
+    /// Index of the call in the plan.
+    pub call: usize,
+    /// Rows that flagged it.
+    pub rows_flagged: usize,
+    /// Rows that used it.
+    pub rows_seen: usize,
 }
 
 impl Default for RowReport {
@@ -65,6 +95,12 @@ pub struct Diagnostics {
     pub colors: Option<(Ordering, usize)>,
     /// Calls dropped from decoding, with their reasons.
     pub erasures: Vec<Erasure>,
+    /// Calls judged grossly wrong by the decoder (for central differences both calls
+    /// of a wrong measurement are listed).
+    pub outliers: Vec<Outlier>,
+    /// Estimated standard deviation of the noise on the outputs of `f`, pooled over
+    /// rows, when the design has redundancy.
+    pub noise: Option<f64>,
     /// One report per row of `J`.
     pub rows: Vec<RowReport>,
     /// `f(x0)`, when the design called it (forward differences).
@@ -89,12 +125,20 @@ pub struct Diagnostics {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Estimate {
     jacobian: SparseMatrix,
+    std_errors: Option<Vec<f64>>,
     diagnostics: Diagnostics,
 }
 
 impl Estimate {
-    pub(crate) fn new(jacobian: SparseMatrix, diagnostics: Diagnostics) -> Self {
-        Estimate { jacobian, diagnostics }
+    pub(crate) fn new(jacobian: SparseMatrix, std_errors: Option<Vec<f64>>, diagnostics: Diagnostics) -> Self {
+        Estimate { jacobian, std_errors, diagnostics }
+    }
+
+    /// Standard error of each entry of [`jacobian`](Self::jacobian) (aligned with its
+    /// values), from the noise seen in the redundant measurements; `None` when the
+    /// design had no redundancy. NaN for entries without an estimate.
+    pub fn std_errors(&self) -> Option<&[f64]> {
+        self.std_errors.as_deref()
     }
 
     /// `J` as a sparse matrix on the structure's pattern (undetermined entries NaN).

@@ -49,7 +49,7 @@ pub use coloring::{Coloring, Ordering};
 pub use decode::{Decoder, LeastSquares, RowSolve};
 pub use design::{Design, Difference, RandomDistribution, Step};
 pub use error::{Error, Result};
-pub use estimate::{Diagnostics, Estimate, RowReport, RowStatus};
+pub use estimate::{Diagnostics, Estimate, Outlier, RowReport, RowStatus};
 pub use measurements::Measurements;
 pub use pattern::{MatrixMarketField, Pattern, SparseMatrix, read_matrix_market, write_matrix_market};
 pub use plan::{Plan, Settings};

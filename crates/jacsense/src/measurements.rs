@@ -129,23 +129,30 @@ impl<'p> Measurements<'p> {
             .collect()
     }
 
-    /// Whether measurement `t` has every call it combines.
+    /// Whether measurement `t` has its own calls (for forward differences, `f(x0)` is
+    /// judged separately: see [`Measurements::base_valid`]).
     pub(crate) fn measurement_valid(&self, t: usize) -> bool {
         let (plus, minus) = self.plan.calls_of(t);
         let ok = |c: usize| self.state[c] == CallState::Told;
-        match minus {
-            None => ok(0) && ok(plus),
-            Some(minus) => ok(plus) && ok(minus),
-        }
+        ok(plus) && minus.is_none_or(ok)
     }
 
-    /// The measured difference `y` of row `i` in the slot `slot`, for measurement of a
-    /// row's output `i` (forward differences subtract `f(x0)_i`).
+    /// Whether the differences are taken against a told `f(x0)`: true for central
+    /// differences, and for forward differences whose call 0 was told.
+    pub(crate) fn base_valid(&self) -> bool {
+        self.base.is_empty() || self.state[0] == CallState::Told
+    }
+
+    /// The measured difference of output `i` in slot `slot`. Forward differences
+    /// subtract `f(x0)_i` when it was told; otherwise they return the raw value and
+    /// the decoder must carry an offset per row.
     pub(crate) fn difference(&self, i: usize, slot: usize) -> f64 {
         if self.base.is_empty() {
             0.5 * (self.values[2 * slot] - self.values[2 * slot + 1])
-        } else {
+        } else if self.state[0] == CallState::Told {
             self.values[slot] - self.base[i]
+        } else {
+            self.values[slot]
         }
     }
 

@@ -8,7 +8,8 @@
 
 use crate::coloring::{Coloring, Ordering, best_column_coloring, color_columns};
 use crate::design::{
-    Design, Difference, Directions, Step, colored_directions, coordinate_directions, random_directions, steps,
+    Design, Difference, Directions, Step, colored_directions, coordinate_directions, rainbow_directions,
+    random_directions, steps,
 };
 use crate::error::{Error, Result};
 use crate::structure::Structure;
@@ -108,6 +109,21 @@ impl Plan {
                     return Err(Error::TooFewCalls { row, unknowns: needed, calls: k, needed });
                 }
                 random_directions(n, k, *distribution, settings.seed)
+            }
+            Design::Rainbow { ordering, directions } => {
+                let needed = structure.lower_bound();
+                let k = directions.unwrap_or(needed + Design::RANDOM_OVERSAMPLING);
+                if k < needed {
+                    let row = (0..pattern.nrows()).find(|&i| pattern.row_count(i) == needed).unwrap_or(0);
+                    return Err(Error::TooFewCalls { row, unknowns: needed, calls: k, needed });
+                }
+                let (ordering, c) = match ordering {
+                    Some(o) => (*o, color_columns(pattern, *o)),
+                    None => best_column_coloring(pattern),
+                };
+                let d = rainbow_directions(&c, k, settings.seed);
+                coloring = Some((ordering, c));
+                d
             }
         };
         let index = row_index(structure, &directions);
@@ -238,7 +254,7 @@ impl Plan {
 fn row_index(structure: &Structure, directions: &Directions) -> RowIndex {
     let pattern = structure.pattern();
     let k = directions.len();
-    if let Directions::Dense { .. } = directions {
+    if let Directions::Dense { .. } | Directions::Rainbow { .. } = directions {
         return RowIndex {
             all: true,
             row_ptr: Vec::new(),

@@ -425,3 +425,70 @@ pub fn relative_error(est: &SparseMatrix, truth: &SparseMatrix) -> f64 {
     }
     diff.sqrt() / truth.norm_frobenius()
 }
+
+/// A blackbox with Gaussian noise of standard deviation `sigma` added to every output.
+///
+/// The noise is a deterministic function of the point, the output index and `seed`
+/// (a hash, not a stream), so the blackbox is `Sync`, calls can run in any order, and
+/// the same point gives the same value — like a simulator with a fixed random seed.
+///
+/// ```
+/// use jacsense::problems::{BroydenTridiagonal, Noisy};
+/// use jacsense::Blackbox;
+/// let f = Noisy { inner: BroydenTridiagonal { n: 3 }, sigma: 1e-3, seed: 1 };
+/// let (mut a, mut b) = ([0.0; 3], [0.0; 3]);
+/// f.call(&[0.5; 3], &mut a)?;
+/// f.call(&[0.5; 3], &mut b)?;
+/// assert_eq!(a, b);
+/// # Ok::<(), jacsense::CallError>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Noisy<P> {
+    /// The exact function.
+    pub inner: P,
+    /// Standard deviation of the noise.
+    pub sigma: f64,
+    /// Seed of the noise.
+    pub seed: u64,
+}
+
+fn splitmix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+impl<P: Blackbox> Blackbox for Noisy<P> {
+    fn dims(&self) -> (usize, usize) {
+        self.inner.dims()
+    }
+    fn call(&self, x: &[f64], y: &mut [f64]) -> Result<(), CallError> {
+        self.inner.call(x, y)?;
+        let h = x.iter().fold(splitmix(self.seed), |h, v| splitmix(h ^ v.to_bits()));
+        for (i, yi) in y.iter_mut().enumerate() {
+            // Box–Muller from two hashed uniforms in (0, 1].
+            let a = splitmix(h ^ (2 * i as u64 + 1));
+            let b = splitmix(a);
+            let u1 = ((a >> 11) as f64 + 1.0) / (1u64 << 53) as f64;
+            let u2 = (b >> 11) as f64 / (1u64 << 53) as f64;
+            *yi += self.sigma * (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
+        }
+        Ok(())
+    }
+}
+
+impl<P: Problem> Problem for Noisy<P> {
+    fn name(&self) -> String {
+        format!("{} + noise {:e}", self.inner.name(), self.sigma)
+    }
+    fn pattern(&self) -> Pattern {
+        self.inner.pattern()
+    }
+    fn jacobian(&self, x: &[f64]) -> SparseMatrix {
+        self.inner.jacobian(x)
+    }
+    fn x0(&self) -> Vec<f64> {
+        self.inner.x0()
+    }
+}

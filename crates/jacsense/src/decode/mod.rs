@@ -6,6 +6,17 @@
 //! that have the same columns (dense directions), reads entries off directly when the
 //! design is structurally orthogonal for that row (coordinate, colored), and hands the
 //! rest to a [`Decoder`], in parallel over rows.
+//!
+//! Forward differences with redundancy get one more unknown per row, an offset (a
+//! column of ones): every forward measurement shares the call `f(x0)`, so its noise
+//! or error is common to the whole row. With the offset, that common error neither
+//! biases the estimate nor hides from the residual, a grossly wrong `f(x0)` is
+//! absorbed (and flagged) instead of corrupting every measurement, and the decode
+//! goes on when `f(x0)` failed.
+//!
+//! Afterwards the driver pools the rows' noise estimates into standard errors per
+//! entry, and turns per-row outlier flags into per-call verdicts: a grossly wrong
+//! call corrupts that measurement in every row that sees it (DESIGN.md §8).
 
 mod lstsq;
 
@@ -16,10 +27,10 @@ use std::collections::HashMap;
 use faer::{Mat, MatMut, MatRef};
 use rayon::prelude::*;
 
-use crate::design::Directions;
-use crate::estimate::{Diagnostics, Estimate, RowReport, RowStatus};
+use crate::design::{Difference, Directions};
+use crate::estimate::{Diagnostics, Estimate, Outlier, RowReport, RowStatus};
 use crate::measurements::Measurements;
-use crate::pattern::SparseMatrix;
+use crate::pattern::{Pattern, SparseMatrix};
 
 /// How a decoder solved one row (or one right-hand side).
 ///
@@ -59,13 +70,59 @@ pub trait Decoder: Sync {
 
     /// Solves `a z = y` column by column.
     fn solve(&self, a: MatRef<'_, f64>, y: MatRef<'_, f64>, z: MatMut<'_, f64>) -> Vec<RowSolve>;
+
+    /// Whether the driver may append an offset unknown (a column of ones, last) to
+    /// forward-difference systems. Decoders that select a support among the unknowns
+    /// answer `false`.
+    fn accepts_offset(&self) -> bool {
+        true
+    }
 }
+
+/// Prior weight, in degrees of freedom, of the noise level pooled over all rows when a
+/// row's own estimate is combined with it (a row with few residual degrees of freedom
+/// estimates its noise poorly; a row with many keeps its own).
+const POOLED_DOF: f64 = 4.0;
+
+/// A row's offset is a grossly wrong `f(x0)` when it exceeds this many of its own
+/// standard errors and this many measurement noise levels.
+const OFFSET_OUTLIER_SE: f64 = 10.0;
+const OFFSET_OUTLIER_NOISE: f64 = 100.0;
 
 /// One row's decoded values and report.
 struct RowResult {
     row: usize,
     values: Vec<f64>,
+    /// Variance factor of each entry of J (`σ²` times this is its variance); empty if
+    /// unavailable.
+    variance: Vec<f64>,
+    /// Unknowns kept (indices into the row's columns) when the decoder recovered a
+    /// support.
+    support: Option<Vec<usize>>,
+    /// Measurements this row judged grossly wrong, and those it used.
+    flagged: Vec<usize>,
+    used: Vec<usize>,
+    /// Whether this row judged `f(x0)` grossly wrong.
+    base_flagged: bool,
+    /// Residual sum of squares and its degrees of freedom.
+    rss: f64,
     report: RowReport,
+}
+
+impl RowResult {
+    fn new(row: usize, values: Vec<f64>, report: RowReport) -> Self {
+        RowResult {
+            row,
+            values,
+            variance: Vec::new(),
+            support: None,
+            flagged: Vec::new(),
+            used: Vec::new(),
+            base_flagged: false,
+            rss: 0.0,
+            report,
+        }
+    }
 }
 
 pub(crate) fn decode(meas: &Measurements<'_>, decoder: &dyn Decoder) -> Estimate {
@@ -74,16 +131,80 @@ pub(crate) fn decode(meas: &Measurements<'_>, decoder: &dyn Decoder) -> Estimate
     let k = plan.measurements();
     let valid: Vec<bool> = (0..k).map(|t| meas.measurement_valid(t)).collect();
     let groups = row_groups(meas);
-    let results: Vec<Vec<RowResult>> = groups.par_iter().map(|rows| solve_group(meas, decoder, rows, &valid)).collect();
+    let mut results: Vec<RowResult> =
+        groups.par_iter().flat_map_iter(|rows| solve_group(meas, decoder, rows, &valid)).collect();
+    results.sort_unstable_by_key(|r| r.row);
 
-    let mut values = vec![f64::NAN; pattern.nnz()];
-    let mut rows = vec![RowReport::default(); pattern.nrows()];
-    for r in results.into_iter().flatten() {
+    // Noise: pool the rows' residuals, then shrink each row's estimate towards the pool.
+    let (rss, dof): (f64, usize) =
+        results.iter().map(|r| (r.rss, r.report.dof)).fold((0.0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+    let pooled = (dof > 0).then(|| rss / dof as f64);
+    let noise_scale = match plan.settings().difference {
+        Difference::Forward => 1.0,
+        Difference::Central => std::f64::consts::SQRT_2,
+    };
+    let mut std_errors = vec![f64::NAN; pattern.nnz()];
+    let mut any_std_error = false;
+    for r in &mut results {
+        let Some(pooled) = pooled else { break };
+        let var = (r.rss + POOLED_DOF * pooled) / (r.report.dof as f64 + POOLED_DOF);
+        if r.variance.is_empty() {
+            continue;
+        }
+        r.report.noise = Some(var.sqrt() * noise_scale);
         let p = pattern.row_ptr()[r.row];
-        values[p..p + r.values.len()].copy_from_slice(&r.values);
-        rows[r.row] = r.report;
+        for (j, &v) in r.variance.iter().enumerate() {
+            std_errors[p + j] = (var * v).sqrt();
+        }
+        any_std_error = true;
     }
-    let jacobian = SparseMatrix::new(pattern.clone(), values).expect("one value per pattern entry");
+
+    // Outliers: a call is grossly wrong when most rows that used it say so.
+    let mut flagged = vec![0usize; k];
+    let mut seen = vec![0usize; k];
+    let (mut base_flagged, mut base_seen) = (0, 0);
+    for r in &results {
+        r.flagged.iter().for_each(|&t| flagged[t] += 1);
+        r.used.iter().for_each(|&t| seen[t] += 1);
+        if r.report.offset {
+            base_seen += 1;
+            base_flagged += usize::from(r.base_flagged);
+        }
+    }
+    let mut outliers = Vec::new();
+    let majority = |f: usize, s: usize| f > 0 && 2 * f >= s;
+    if majority(base_flagged, base_seen) {
+        outliers.push(Outlier { call: 0, rows_flagged: base_flagged, rows_seen: base_seen });
+    }
+    for t in 0..k {
+        if majority(flagged[t], seen[t]) {
+            let (plus, minus) = plan.calls_of(t);
+            for call in std::iter::once(plus).chain(minus) {
+                outliers.push(Outlier { call, rows_flagged: flagged[t], rows_seen: seen[t] });
+            }
+        }
+    }
+
+    // Assemble J: on the structure's pattern, or on the recovered supports.
+    let recovered = results.iter().any(|r| r.support.is_some());
+    let (out_pattern, values, std_errors) = if recovered {
+        let mut rows_cols = Vec::with_capacity(results.len());
+        let (mut values, mut errs) = (Vec::new(), Vec::new());
+        for r in &results {
+            let cols = pattern.row(r.row);
+            let p = pattern.row_ptr()[r.row];
+            let keep: Vec<usize> = r.support.clone().unwrap_or_else(|| (0..cols.len()).collect());
+            rows_cols.push(keep.iter().map(|&j| cols[j]).collect::<Vec<_>>());
+            values.extend(keep.iter().map(|&j| r.values[j]));
+            errs.extend(keep.iter().map(|&j| std_errors[p + j]));
+        }
+        let out = Pattern::from_rows(pattern.ncols(), &rows_cols).expect("supports lie in the pattern");
+        (out, values, errs)
+    } else {
+        let values = results.iter().flat_map(|r| r.values.iter().copied()).collect();
+        (pattern.clone(), values, std_errors)
+    };
+    let jacobian = SparseMatrix::new(out_pattern, values).expect("one value per pattern entry");
     let diagnostics = Diagnostics {
         design: plan.settings().design.name(),
         decoder: decoder.name(),
@@ -92,10 +213,12 @@ pub(crate) fn decode(meas: &Measurements<'_>, decoder: &dyn Decoder) -> Estimate
         valid_measurements: valid.iter().filter(|&&v| v).count(),
         colors: plan.coloring().map(|(o, c)| (o, c.num_colors())),
         erasures: meas.erasures(),
-        rows,
+        outliers,
+        noise: pooled.map(|v| v.sqrt() * noise_scale),
+        rows: results.into_iter().map(|r| r.report).collect(),
         f0: meas.f0().map(<[f64]>::to_vec),
     };
-    Estimate::new(jacobian, diagnostics)
+    Estimate::new(jacobian, any_std_error.then_some(std_errors), diagnostics)
 }
 
 /// Rows that share one measurement matrix: with dense directions, rows with the same
@@ -118,6 +241,15 @@ fn row_groups(meas: &Measurements<'_>) -> Vec<Vec<usize>> {
     groups
 }
 
+fn status_of(values: &[f64]) -> RowStatus {
+    let determined = values.iter().filter(|v| !v.is_nan()).count();
+    if determined == values.len() {
+        RowStatus::Determined
+    } else {
+        RowStatus::Underdetermined { determined, unknowns: values.len() }
+    }
+}
+
 fn solve_group(meas: &Measurements<'_>, decoder: &dyn Decoder, rows: &[usize], valid: &[bool]) -> Vec<RowResult> {
     let plan = meas.plan();
     let pattern = plan.structure().pattern();
@@ -128,53 +260,61 @@ fn solve_group(meas: &Measurements<'_>, decoder: &dyn Decoder, rows: &[usize], v
     let k = plan.measurements();
 
     // The measurements this group sees, and where row `i`'s value of the p-th is stored.
-    let seen: &[usize];
     let all: Vec<usize>;
-    if index.all {
+    let seen: &[usize] = if index.all {
         all = (0..k).collect();
-        seen = &all;
+        &all
     } else {
-        seen = &index.meas[index.row_ptr[rows[0]]..index.row_ptr[rows[0] + 1]];
-    }
+        &index.meas[index.row_ptr[rows[0]]..index.row_ptr[rows[0] + 1]]
+    };
     let slot = |i: usize, p: usize| if index.all { i * k + p } else { index.row_ptr[i] + p };
 
     if d == 0 {
-        return rows.iter().map(|&row| RowResult { row, values: Vec::new(), report: RowReport::empty() }).collect();
+        return rows.iter().map(|&row| RowResult::new(row, Vec::new(), RowReport::empty())).collect();
     }
+    let forward = plan.settings().difference == Difference::Forward;
+    let base_valid = meas.base_valid();
+    let used: Vec<usize> = (0..seen.len()).filter(|&p| valid[seen[p]]).collect();
 
     // Read-off: every column in its own measurement with nothing else of the row.
     if plan.directions().is_grouped() && seen.len() == d {
         let Directions::Grouped { group, .. } = plan.directions() else { unreachable!() };
         let i = rows[0];
-        let mut undetermined = 0;
-        let values = cols
+        let values: Vec<f64> = cols
             .iter()
             .map(|&c| {
                 let p = seen.binary_search(&group[c]).expect("a column's group is among the row's measurements");
-                if valid[group[c]] {
+                if valid[group[c]] && base_valid {
                     meas.difference(i, slot(i, p)) / (plan.effective_coefficient(c, 1.0) * steps[c])
                 } else {
-                    undetermined += 1;
                     f64::NAN
                 }
             })
             .collect();
-        let status = if undetermined == 0 {
-            RowStatus::Determined
-        } else {
-            RowStatus::Underdetermined { determined: d - undetermined, unknowns: d }
+        let report = RowReport {
+            status: status_of(&values),
+            residual: 0.0,
+            condition: 1.0,
+            measurements: values.iter().filter(|v| !v.is_nan()).count(),
+            ..RowReport::empty()
         };
-        let report = RowReport { status, residual: 0.0, condition: 1.0, measurements: d - undetermined };
-        return vec![RowResult { row: i, values, report }];
+        return vec![RowResult::new(i, values, report)];
     }
 
-    // General system over the valid measurements.
-    let used: Vec<usize> = (0..seen.len()).filter(|&p| valid[seen[p]]).collect();
+    // General system over the valid measurements, with an offset column for forward
+    // differences when there is room for it (or no f(x0) to subtract).
+    let offset = forward && decoder.accepts_offset() && (used.len() >= d + 2 || !base_valid);
+    if forward && !base_valid && !offset {
+        let values = vec![f64::NAN; d];
+        let report = RowReport { status: status_of(&values), condition: f64::INFINITY, ..RowReport::empty() };
+        return rows.iter().map(|&row| RowResult::new(row, values.clone(), report.clone())).collect();
+    }
+    let du = d + usize::from(offset);
     let mut position = vec![usize::MAX; seen.len()];
     for (r, &p) in used.iter().enumerate() {
         position[p] = r;
     }
-    let mut a = Mat::<f64>::zeros(used.len(), d);
+    let mut a = Mat::<f64>::zeros(used.len(), du);
     for (j, &c) in cols.iter().enumerate() {
         plan.directions().for_each_in_coordinate(c, |t, coef| {
             let p = if index.all { t } else { seen.binary_search(&t).expect("measurement is among the row's") };
@@ -183,21 +323,51 @@ fn solve_group(meas: &Measurements<'_>, decoder: &dyn Decoder, rows: &[usize], v
             }
         });
     }
+    if offset {
+        a.col_mut(d).fill(1.0);
+    }
     let y = Mat::<f64>::from_fn(used.len(), rows.len(), |r, g| meas.difference(rows[g], slot(rows[g], used[r])));
-    let mut z = Mat::<f64>::zeros(d, rows.len());
+    let mut z = Mat::<f64>::zeros(du, rows.len());
     let solves = decoder.solve(a.as_ref(), y.as_ref(), z.as_mut());
+    let used_meas: Vec<usize> = used.iter().map(|&p| seen[p]).collect();
     rows.iter()
         .zip(solves)
         .enumerate()
-        .map(|(g, (&row, s))| RowResult {
-            row,
-            values: cols.iter().enumerate().map(|(j, &c)| z[(j, g)] / steps[c]).collect(),
-            report: RowReport {
-                status: s.status,
+        .map(|(g, (&row, s))| {
+            let values: Vec<f64> = cols.iter().enumerate().map(|(j, &c)| z[(j, g)] / steps[c]).collect();
+            let variance = if s.variance_factors.len() == du {
+                cols.iter().enumerate().map(|(j, &c)| s.variance_factors[j] / (steps[c] * steps[c])).collect()
+            } else {
+                Vec::new()
+            };
+            let noise_var = if s.dof > 0 { s.residual * s.residual / s.dof as f64 } else { 0.0 };
+            let base_flagged = offset && {
+                let c = z[(d, g)].abs();
+                let se = (noise_var * s.variance_factors.get(d).copied().unwrap_or(f64::NAN)).sqrt();
+                c > OFFSET_OUTLIER_SE * se && c > OFFSET_OUTLIER_NOISE * noise_var.sqrt()
+            };
+            let support = s.support.map(|sup| sup.into_iter().filter(|&j| j < d).collect());
+            let report = RowReport {
+                status: status_of(&values),
                 residual: s.residual,
                 condition: s.condition,
                 measurements: used.len(),
-            },
+                dof: s.dof,
+                outliers: s.outliers.len(),
+                offset,
+                noise: None,
+            };
+            RowResult {
+                row,
+                values,
+                variance,
+                support,
+                flagged: s.outliers.iter().map(|&r| used_meas[r]).collect(),
+                used: used_meas.clone(),
+                base_flagged,
+                rss: if s.dof > 0 { s.residual * s.residual } else { 0.0 },
+                report,
+            }
         })
         .collect()
 }

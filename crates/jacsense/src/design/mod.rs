@@ -12,14 +12,21 @@
 //! - [`Design::Random`]: `k` Gaussian or Rademacher directions; each row is a small
 //!   least-squares problem with `ρᵢ` unknowns, so `k ≥ ρ_max` calls suffice whatever
 //!   the coloring number.
+//! - [`Design::Rainbow`]: `k` directions `d_t = S g_t` from a column coloring `S`,
+//!   random coefficients per color and random signs per column: every row sees a
+//!   `k × ρᵢ` Gaussian system (its columns have distinct colors), so `k ≥ ρ_max`
+//!   calls suffice, and redundancy beyond that buys noise averaging and outlier
+//!   correction.
 
 mod colored;
 mod coordinate;
+mod rainbow;
 mod random;
 mod step;
 
 pub(crate) use colored::colored_directions;
 pub(crate) use coordinate::coordinate_directions;
+pub(crate) use rainbow::rainbow_directions;
 pub(crate) use random::random_directions;
 pub(crate) use step::steps;
 
@@ -44,6 +51,14 @@ pub enum Design {
         /// Distribution of the direction entries.
         distribution: RandomDistribution,
         /// Number of directions `k`; `None` for [`Design::default_random_directions`].
+        directions: Option<usize>,
+    },
+    /// `k` rainbow directions `S g_t` (a column coloring `S`, Gaussian `g_t ∈ R^χ`,
+    /// random signs per column).
+    Rainbow {
+        /// Vertex ordering of the coloring; `None` for the best of all.
+        ordering: Option<Ordering>,
+        /// Number of directions `k`; `None` for `ρ_max` + [`Design::RANDOM_OVERSAMPLING`].
         directions: Option<usize>,
     },
 }
@@ -86,6 +101,7 @@ impl Design {
             Design::Colored { .. } => "colored",
             Design::Random { distribution: RandomDistribution::Gaussian, .. } => "random-gaussian",
             Design::Random { distribution: RandomDistribution::Rademacher, .. } => "random-rademacher",
+            Design::Rainbow { .. } => "rainbow",
         }
     }
 }
@@ -142,6 +158,9 @@ pub(crate) enum Directions {
     /// Dense directions: coefficient of coordinate `c` in direction `t` is
     /// `values[c * k + t]`.
     Dense { k: usize, values: Vec<f64> },
+    /// Rainbow directions `d_t = S g_t` with random signs per column: coefficient of
+    /// coordinate `c` in direction `t` is `sign[c] · g[color[c] * k + t]` (`g` is χ × k).
+    Rainbow { k: usize, color: Vec<usize>, sign: Vec<f64>, g: Vec<f64> },
 }
 
 impl Directions {
@@ -149,7 +168,7 @@ impl Directions {
     pub(crate) fn len(&self) -> usize {
         match self {
             Directions::Grouped { members, .. } => members.len(),
-            Directions::Dense { k, .. } => *k,
+            Directions::Dense { k, .. } | Directions::Rainbow { k, .. } => *k,
         }
     }
 
@@ -165,6 +184,14 @@ impl Directions {
                     }
                 }
             }
+            Directions::Rainbow { k, color, sign, g } => {
+                let row = &g[color[c] * k..(color[c] + 1) * k];
+                for (t, &v) in row.iter().enumerate() {
+                    if v != 0.0 {
+                        visit(t, sign[c] * v);
+                    }
+                }
+            }
         }
     }
 
@@ -176,6 +203,14 @@ impl Directions {
                 for (c, &v) in values.iter().skip(t).step_by(*k).enumerate() {
                     if v != 0.0 {
                         visit(c, v);
+                    }
+                }
+            }
+            Directions::Rainbow { k, color, sign, g } => {
+                for (c, (&col, &s)) in color.iter().zip(sign).enumerate() {
+                    let v = g[col * k + t];
+                    if v != 0.0 {
+                        visit(c, s * v);
                     }
                 }
             }

@@ -2,6 +2,7 @@ mod asktell;
 mod designs;
 mod errors;
 mod faults;
+mod noise;
 mod pattern_io;
 
 use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
