@@ -36,6 +36,7 @@ fn designs() -> Vec<Design> {
         Design::Colored { ordering: None },
         Design::Random { distribution: RandomDistribution::Gaussian, directions: None },
         Design::Random { distribution: RandomDistribution::Rademacher, directions: None },
+        Design::Rainbow { ordering: None, directions: None },
     ]
 }
 

@@ -15,6 +15,7 @@ fn designs() -> Vec<Design> {
     for distribution in [RandomDistribution::Gaussian, RandomDistribution::Rademacher] {
         d.push(Design::Random { distribution, directions: None });
     }
+    d.push(Design::Rainbow { ordering: None, directions: None });
     d
 }
 
