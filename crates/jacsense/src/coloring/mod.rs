@@ -29,11 +29,13 @@
 mod check;
 mod column;
 mod order;
+mod recolor;
 mod row;
 
 pub use check::{check_column_coloring, check_row_coloring};
 pub use column::{best_column_coloring, color_columns, lower_bound};
 pub use order::{Ordering, column_order};
+pub use recolor::{recolor_columns, recolor_rows};
 pub use row::color_rows;
 
 use crate::pattern::Pattern;
