@@ -120,7 +120,7 @@ fn random_design_with_known_pattern_needs_rho_max_plus_a_few_calls() {
 /// coloring needs many more, for the same accuracy.
 #[test]
 fn random_design_beats_coloring_when_chi_is_much_larger_than_rho_max() {
-    let (m, n, seed) = (20000, 2000, 11);
+    let (m, n, seed) = (60000, 2000, 11);
     let a = random_matrix(random_pattern(m, n, 2, seed), seed);
     // A smooth nonlinear function with that pattern: f_i = Σ_j a_ij sin(x_j).
     let f = jacsense::from_fn(n, m, |x: &[f64], y: &mut [f64]| {
@@ -150,7 +150,8 @@ fn random_design_beats_coloring_when_chi_is_much_larger_than_rho_max() {
     let (ec, er) = (rel_err(colored.jacobian(), &truth), rel_err(random.jacobian(), &truth));
     let (cc, cr) = (colored.diagnostics().calls, random.diagnostics().calls);
     assert!(ec <= 1e3 * f64::EPSILON.sqrt() && er <= 1e3 * f64::EPSILON.sqrt(), "errors {ec:e} {er:e}");
-    assert!(cr * 2 < cc, "random {cr} calls vs colored {cc}");
+    eprintln!("random {cr} calls (error {er:.1e}) vs colored {cc} (error {ec:.1e})");
+    assert!(cr * 3 < cc, "random {cr} calls vs colored {cc}");
 }
 
 #[test]
