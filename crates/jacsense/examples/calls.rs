@@ -1,19 +1,23 @@
 //! Calls and accuracy per design over a suite of sparsity patterns.
 //!
-//! Run: `cargo run --release -p jacsense --example calls`
+//! Run: `cargo run --release -p jacsense --example calls [suite|noise]` (both by default)
 //!
-//! For each pattern (banded, 2D/3D stencils, random sparse, arrowhead, block-diagonal)
-//! it prints n, m, nnz, ρ_max (the lower bound for row-wise decoding), the number of
-//! colors per vertex ordering, then the calls and the relative Frobenius error against
-//! the analytic Jacobian for each design (forward differences, default steps).
+//! `suite`: for each pattern (banded, 2D/3D stencils, random sparse, arrowhead,
+//! block-diagonal) it prints n, m, nnz, ρ_max (the lower bound for row-wise decoding),
+//! the number of colors per vertex ordering, then the calls and the relative Frobenius
+//! error against the analytic Jacobian for each design (forward differences, default
+//! steps), and random directions against coloring where χ > ρ_max.
+//!
+//! `noise`: with Gaussian noise on `f`, the error of each design as calls are added.
 
 use std::time::Instant;
 
 use jacsense::coloring::{Ordering, color_columns};
 use jacsense::problems::{
-    Arrowhead, Bratu2d, BroydenTridiagonal, PatternFunction, Problem, random_matrix, random_pattern, relative_error,
+    Arrowhead, Bratu2d, BroydenTridiagonal, Noisy, PatternFunction, Problem, random_matrix, random_pattern,
+    relative_error,
 };
-use jacsense::{Design, Pattern, RandomDistribution, Settings, Structure, estimate_with};
+use jacsense::{Design, Difference, Pattern, RandomDistribution, Settings, Step, Structure, estimate_with};
 
 fn suite() -> Vec<(String, Box<dyn Problem>)> {
     let on = |p: Pattern, seed| Box::new(PatternFunction { a: random_matrix(p, seed) }) as Box<dyn Problem>;
@@ -42,6 +46,62 @@ fn designs() -> Vec<Design> {
 }
 
 fn main() {
+    let which = std::env::args().nth(1).unwrap_or_default();
+    if which.is_empty() || which == "suite" {
+        suite_tables();
+    }
+    if which.is_empty() || which == "noise" {
+        noise_table();
+    }
+}
+
+/// Error against calls with noisy outputs: least squares averages the noise down as
+/// redundant calls are added; read-off designs cannot.
+fn noise_table() {
+    let sigma = 1e-6;
+    let a = random_matrix(random_pattern(1000, 1000, 5, 8), 8);
+    let p = Noisy { inner: PatternFunction { a }, sigma, seed: 8 };
+    let structure = Structure::sparse(p.pattern());
+    let x0 = p.x0();
+    let truth = p.jacobian(&x0);
+    let rho = structure.lower_bound();
+    println!();
+    println!("Noise σ = {sigma:e} on every output of a 1000×1000 function with 5 nonzeros per row (ρ_max = {rho}),");
+    println!("step `Step::Noise(σ)`, forward differences unless stated. Error: relative Frobenius; mean reported");
+    println!("standard error relative to the mean |J| entry.");
+    println!();
+    println!("| design | calls | relative error | mean standard error / mean abs(J) |");
+    println!("|---|---|---|---|");
+    let mean_abs = truth.values().iter().map(|v| v.abs()).sum::<f64>() / truth.values().len() as f64;
+    let mut run = |name: String, design: Design, difference: Difference| {
+        let settings = Settings { design, difference, step: Step::Noise(sigma), seed: 1 };
+        let est = estimate_with(&p, &x0, &structure, &settings).expect("valid problem");
+        let se = est
+            .std_errors()
+            .map_or("—".to_string(), |s| format!("{:.1e}", s.iter().sum::<f64>() / s.len() as f64 / mean_abs));
+        println!("| {name} | {} | {:.1e} | {se} |", est.diagnostics().calls, relative_error(est.jacobian(), &truth));
+    };
+    run("coordinate".into(), Design::Coordinate, Difference::Forward);
+    run("coordinate, central".into(), Design::Coordinate, Difference::Central);
+    run("colored".into(), Design::Colored { ordering: None }, Difference::Forward);
+    run("colored, central".into(), Design::Colored { ordering: None }, Difference::Central);
+    for mult in [1, 2, 4, 8, 16] {
+        let k = rho * mult + 2;
+        run(format!("rainbow k = {k}"), Design::Rainbow { ordering: None, directions: Some(k) }, Difference::Forward);
+    }
+    for mult in [2, 8, 16] {
+        let k = rho * mult + 2;
+        let design = Design::Rainbow { ordering: None, directions: Some(k) };
+        run(format!("rainbow k = {k}, central"), design, Difference::Central);
+    }
+    for mult in [1, 4, 16] {
+        let k = rho * mult + 2;
+        let design = Design::Random { distribution: RandomDistribution::Gaussian, directions: Some(k) };
+        run(format!("random k = {k}"), design, Difference::Forward);
+    }
+}
+
+fn suite_tables() {
     println!("| pattern | n | m | nnz | ρ_max | {} |", Ordering::ALL.map(|o| format!("χ {}", o.name())).join(" | "));
     println!("|---|---|---|---|---|{}", "---|".repeat(Ordering::ALL.len()));
     let suite = suite();

@@ -86,7 +86,6 @@ impl Plan {
         if let Some(index) = x0.iter().position(|v| !v.is_finite()) {
             return Err(Error::NonFiniteX0 { index, value: x0[index] });
         }
-        let steps = steps(&settings.step, settings.difference, x0)?;
         let pattern = structure.pattern();
         let mut coloring = None;
         let directions = match &settings.design {
@@ -126,6 +125,11 @@ impl Plan {
                 d
             }
         };
+        let redundancy = match directions {
+            Directions::Grouped { .. } => 1.0,
+            _ => directions.len() as f64 / structure.lower_bound().max(1) as f64,
+        };
+        let steps = steps(&settings.step, settings.difference, x0, redundancy)?;
         let index = row_index(structure, &directions);
         Ok(Plan {
             structure: structure.clone(),

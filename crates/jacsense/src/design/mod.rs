@@ -144,8 +144,10 @@ pub enum Step {
     Absolute(f64),
     /// One absolute step per coordinate.
     PerCoordinate(Vec<f64>),
-    /// Relative step chosen for a blackbox whose outputs carry relative noise of the
-    /// given level (`√noise` forward, `∛noise` central), never below the default.
+    /// Relative step chosen for a blackbox whose outputs carry noise of the given level
+    /// (relative to `max(1, |f|)`): `√noise` forward, `∛noise` central, reduced when
+    /// the design has redundant measurements to average the noise with (by
+    /// `(k/ρ_max)^(1/4)` forward, `^(1/6)` central), never below the default.
     Noise(f64),
 }
 

@@ -6,7 +6,13 @@ use super::{Difference, Step};
 use crate::error::{Error, Result};
 
 /// The per-coordinate steps for `x0`.
-pub(crate) fn steps(step: &Step, difference: Difference, x0: &[f64]) -> Result<Vec<f64>> {
+///
+/// `redundancy` is the number of measurements per unknown of the fullest row
+/// (`k / ρ_max`, at least 1). With noise of level `σ`, least squares over `r`-fold
+/// redundant measurements has mean squared error about `(c h)² + σ² / (r h²)` (forward;
+/// `(c h²)²` central), minimised at `h ∝ (σ / √r)^(1/2)` (`^(1/3)` central): a
+/// [`Step::Noise`] step shrinks as redundancy averages the noise down.
+pub(crate) fn steps(step: &Step, difference: Difference, x0: &[f64], redundancy: f64) -> Result<Vec<f64>> {
     let root = |v: f64| match difference {
         Difference::Forward => v.sqrt(),
         Difference::Central => v.cbrt(),
@@ -32,7 +38,7 @@ pub(crate) fn steps(step: &Step, difference: Difference, x0: &[f64]) -> Result<V
                     reason: "must be finite and non-negative",
                 });
             }
-            relative(root(*noise).max(default_h0))
+            relative(root(*noise / redundancy.max(1.0).sqrt()).max(default_h0))
         }
         Step::PerCoordinate(h) => {
             if h.len() != x0.len() {
