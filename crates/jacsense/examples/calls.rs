@@ -73,7 +73,7 @@ fn noise_table() {
     println!("| design | calls | relative error | mean standard error / mean abs(J) |");
     println!("|---|---|---|---|");
     let mean_abs = truth.values().iter().map(|v| v.abs()).sum::<f64>() / truth.values().len() as f64;
-    let mut run = |name: String, design: Design, difference: Difference| {
+    let run = |name: String, design: Design, difference: Difference| {
         let settings = Settings { design, difference, step: Step::Noise(sigma), seed: 1 };
         let est = estimate_with(&p, &x0, &structure, &settings).expect("valid problem");
         let se = est
