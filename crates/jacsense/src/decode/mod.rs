@@ -7,8 +7,10 @@
 //! design is structurally orthogonal for that row (coordinate, colored), and hands the
 //! rest to a [`Decoder`], in parallel over rows.
 
+mod lad;
 mod lstsq;
 
+pub use lad::{L1Reference, LeastAbsoluteDeviations, OutlierRule};
 pub use lstsq::LeastSquares;
 
 use std::collections::HashMap;
