@@ -93,9 +93,8 @@ impl Simplex {
             let yi = y[i];
             self.z.iter_mut().zip(&self.minv[p * r..(p + 1) * r]).for_each(|(zq, &m)| *zq += m * yi);
         }
-        for i in 0..self.reduced.k {
-            self.residuals[i] =
-                if self.position[i] == usize::MAX { dot(self.reduced.row(i), &self.z) - y[i] } else { 0.0 };
+        for (i, (res, &yi)) in self.residuals.iter_mut().zip(y).enumerate() {
+            *res = if self.position[i] == usize::MAX { dot(self.reduced.row(i), &self.z) - yi } else { 0.0 };
         }
         true
     }
