@@ -1,4 +1,5 @@
 //! Integration tests, grouped into one binary to keep link time down.
 
 mod coloring;
+mod decode;
 mod sensing;

@@ -18,8 +18,10 @@
 //! entry, and turns per-row outlier flags into per-call verdicts: a grossly wrong
 //! call corrupts that measurement in every row that sees it (DESIGN.md §8).
 
+mod lad;
 mod lstsq;
 
+pub use lad::{L1Reference, LeastAbsoluteDeviations, OutlierRule};
 pub use lstsq::LeastSquares;
 
 use std::collections::HashMap;
