@@ -84,8 +84,6 @@ fn recovered(decoder: &dyn Decoder, rows: &[Row]) -> f64 {
 }
 
 fn main() {
-    // One thread: faer would otherwise hand its factorizations to rayon.
-    faer::set_global_parallelism(faer::Par::Seq);
     let ls = LeastSquares::default();
     let l1 = LeastAbsoluteDeviations::default();
     let reference = L1Reference::default();

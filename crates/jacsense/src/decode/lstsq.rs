@@ -7,7 +7,8 @@
 //! `A`; they get their (unique) values and the rest are NaN — never an arbitrary point
 //! of the solution set.
 
-use faer::{Mat, MatMut, MatRef};
+use faer::dyn_stack::{MemBuffer, MemStack};
+use faer::{Mat, MatMut, MatRef, Par};
 
 use super::{Decoder, RowSolve};
 use crate::estimate::RowStatus;
@@ -56,20 +57,19 @@ impl Decoder for LeastSquares {
                 })
                 .collect();
         }
-        let qr = a.col_piv_qr();
-        let r = qr.R();
+        let qr = PivotedQr::new(a);
+        let r = qr.r.as_ref();
         let size = k.min(d);
         let r00 = if size > 0 { r[(0, 0)].abs() } else { 0.0 };
         let tol = self.rank_tolerance * (k.max(d) as f64) * f64::EPSILON * r00;
         let rank = (0..size).take_while(|&j| r[(j, j)].abs() > tol && r[(j, j)] != 0.0).count();
-        let (perm_fwd, _) = qr.P().arrays();
+        let perm_fwd = &qr.perm_fwd;
 
         // Basic solution in pivoted coordinates: w[..rank] = R₁₁⁻¹ (Qᵀ y)[..rank], w[rank..] = 0.
-        let q = qr.compute_thin_Q();
         let mut w = Mat::<f64>::zeros(d, nrhs);
         if rank > 0 {
-            let qty = q.get(.., ..rank).transpose() * y;
-            w.get_mut(..rank, ..).copy_from(&qty);
+            let qty = qr.apply_qt(y);
+            w.get_mut(..rank, ..).copy_from(qty.get(..rank, ..));
             let r11 = r.get(..rank, ..rank);
             faer::linalg::triangular_solve::solve_upper_triangular_in_place(r11, w.get_mut(..rank, ..), faer::Par::Seq);
         }
@@ -133,6 +133,74 @@ impl Decoder for LeastSquares {
                 ..RowSolve::default()
             })
             .collect()
+    }
+}
+
+/// Householder QR with column pivoting, `A P = Q R`, by faer's kernel with the
+/// parallelism chosen here: the driver already runs rows in parallel, and small
+/// factorizations handed to rayon run several times slower than sequential ones.
+struct PivotedQr {
+    /// Householder basis (k × min(k, d), unit lower trapezoidal) and block factors.
+    basis: Mat<f64>,
+    coeff: Mat<f64>,
+    /// `R` (min(k, d) × d, upper trapezoidal).
+    r: Mat<f64>,
+    /// Column `p` of `R` is column `perm_fwd[p]` of `A`.
+    perm_fwd: Vec<usize>,
+    par: Par,
+}
+
+/// Below this many entries a factorization runs on the calling thread.
+const SEQUENTIAL_BELOW: usize = 1 << 16;
+
+impl PivotedQr {
+    fn new(a: MatRef<'_, f64>) -> Self {
+        use faer::linalg::qr::{col_pivoting::factor, no_pivoting::factor::recommended_block_size};
+        let (k, d) = a.shape();
+        let size = k.min(d);
+        let par = if k * d < SEQUENTIAL_BELOW { Par::Seq } else { faer::get_global_parallelism() };
+        let mut qr = a.to_owned();
+        let block_size = recommended_block_size::<f64>(k, d);
+        let mut coeff = Mat::<f64>::zeros(block_size, size);
+        let mut perm_fwd = vec![0usize; d];
+        let mut perm_bwd = vec![0usize; d];
+        let scratch = factor::qr_in_place_scratch::<usize, f64>(k, d, block_size, par, Default::default());
+        factor::qr_in_place(
+            qr.as_mut(),
+            coeff.as_mut(),
+            &mut perm_fwd,
+            &mut perm_bwd,
+            par,
+            MemStack::new(&mut MemBuffer::new(scratch)),
+            Default::default(),
+        );
+        let r = Mat::<f64>::from_fn(size, d, |i, j| if i <= j { qr[(i, j)] } else { 0.0 });
+        let basis = Mat::<f64>::from_fn(k, size, |i, j| match i.cmp(&j) {
+            std::cmp::Ordering::Less => 0.0,
+            std::cmp::Ordering::Equal => 1.0,
+            std::cmp::Ordering::Greater => qr[(i, j)],
+        });
+        PivotedQr { basis, coeff, r, perm_fwd, par }
+    }
+
+    /// `Qᵀ y` (k × r).
+    fn apply_qt(&self, y: MatRef<'_, f64>) -> Mat<f64> {
+        use faer::linalg::householder;
+        let mut out = y.to_owned();
+        let scratch = householder::apply_block_householder_sequence_transpose_on_the_left_in_place_scratch::<f64>(
+            self.basis.nrows(),
+            self.coeff.nrows(),
+            out.ncols(),
+        );
+        householder::apply_block_householder_sequence_transpose_on_the_left_in_place_with_conj(
+            self.basis.as_ref(),
+            self.coeff.as_ref(),
+            faer::Conj::No,
+            out.as_mut(),
+            self.par,
+            MemStack::new(&mut MemBuffer::new(scratch)),
+        );
+        out
     }
 }
 
