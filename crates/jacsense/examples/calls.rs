@@ -74,7 +74,7 @@ fn noise_table() {
     println!("|---|---|---|---|");
     let mean_abs = truth.values().iter().map(|v| v.abs()).sum::<f64>() / truth.values().len() as f64;
     let run = |name: String, design: Design, difference: Difference| {
-        let settings = Settings { design, difference, step: Step::Noise(sigma), seed: 1 };
+        let settings = Settings { design, difference, step: Step::Noise(sigma), seed: 1, ..Settings::default() };
         let est = estimate_with(&p, &x0, &structure, &settings).expect("valid problem");
         let se = est
             .std_errors()

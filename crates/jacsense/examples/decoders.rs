@@ -114,4 +114,21 @@ fn main() {
             recovered(&reference, &set)
         );
     }
+
+    // How much redundancy L1 decoding needs per corruption level (the planner's rule).
+    let d = 10;
+    let ratios = [1.5, 2.0, 3.0, 4.0, 6.0, 8.0];
+    println!("\nL1 fast path: rows recovered to ≤ 1e-9 by calls per unknown k/d (d = {d}, 400 rows per cell):\n");
+    println!("| corrupted | {} |", ratios.map(|r| format!("k/d = {r}")).join(" | "));
+    println!("|---|{}", "---|".repeat(ratios.len()));
+    for (n, fraction) in [0.05, 0.10, 0.15, 0.20, 0.25, 0.30].into_iter().enumerate() {
+        let cells: Vec<String> = ratios
+            .iter()
+            .map(|&ratio| {
+                let k = (ratio * d as f64).round() as usize;
+                format!("{:.3}", recovered(&l1, &rows(200 + n as u64, 400, k, d, fraction)))
+            })
+            .collect();
+        println!("| {:.0}% | {} |", 100.0 * fraction, cells.join(" | "));
+    }
 }

@@ -64,6 +64,16 @@ pub enum Error {
         /// Measurements needed (the largest row count, `ρ_max`).
         needed: usize,
     },
+    /// The plan needs more calls than the budget allows.
+    #[error("the {design} design needs {calls} calls but the budget is {budget}")]
+    OverBudget {
+        /// Calls the plan needs.
+        calls: usize,
+        /// The budget.
+        budget: usize,
+        /// The design.
+        design: &'static str,
+    },
     /// A coloring does not fit the pattern it is used with.
     #[error("invalid coloring: {0}")]
     InvalidColoring(String),

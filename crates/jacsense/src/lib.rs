@@ -40,6 +40,7 @@ pub mod estimate;
 pub mod measurements;
 pub mod pattern;
 pub mod plan;
+pub mod planner;
 pub mod problems;
 pub mod sense;
 pub mod structure;
@@ -53,6 +54,7 @@ pub use estimate::{Diagnostics, Estimate, Outlier, RowReport, RowStatus};
 pub use measurements::Measurements;
 pub use pattern::{MatrixMarketField, Pattern, SparseMatrix, read_matrix_market, write_matrix_market};
 pub use plan::{Plan, Settings};
+pub use planner::DecoderChoice;
 pub use sense::{decode_with, estimate, estimate_sequential, estimate_with};
 pub use structure::Structure;
 

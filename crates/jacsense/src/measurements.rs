@@ -4,7 +4,7 @@
 //! design that is one value per allowed entry of `J`, not `m` per call.
 
 use crate::blackbox::{Erasure, ErasureReason, first_non_finite};
-use crate::decode::{Decoder, LeastSquares, decode};
+use crate::decode::{Decoder, decode};
 use crate::error::{Error, Result};
 use crate::estimate::Estimate;
 use crate::plan::Plan;
@@ -161,9 +161,9 @@ impl<'p> Measurements<'p> {
         (!self.base.is_empty() && self.state[0] == CallState::Told).then_some(self.base.as_slice())
     }
 
-    /// Decodes with least squares.
+    /// Decodes with the plan's decoder.
     pub fn decode(&self) -> Estimate {
-        self.decode_with(&LeastSquares::default())
+        self.decode_with(self.plan.decoder().as_ref())
     }
 
     /// Decodes with the given decoder.

@@ -12,9 +12,14 @@ use crate::design::{
     random_directions, steps,
 };
 use crate::error::{Error, Result};
+use crate::planner::{self, DecoderChoice};
 use crate::structure::Structure;
 
-/// How to sense a Jacobian: design, difference scheme, step and seed.
+/// How to sense a Jacobian: design, decoder, difference scheme, step, seed, and what
+/// to expect of the blackbox (noise, outliers) and of the cost (budget).
+///
+/// With the defaults (`Design::Auto`, `DecoderChoice::Auto`) the planner chooses; see
+/// the [`planner`](crate::planner) module.
 ///
 /// ```
 /// use jacsense::{Design, Difference, Settings};
@@ -25,12 +30,20 @@ use crate::structure::Structure;
 pub struct Settings {
     /// Which directions to call.
     pub design: Design,
+    /// Which decoder solves the rows.
+    pub decoder: DecoderChoice,
     /// Forward or central differences.
     pub difference: Difference,
     /// The per-coordinate step.
     pub step: Step,
     /// Seed of every random choice; the same seed gives the same bits.
     pub seed: u64,
+    /// Expected noise level on the outputs, relative to `max(1, |f|)` (0: exact).
+    pub noise: f64,
+    /// Expected fraction of calls that are grossly wrong (0 to 0.35).
+    pub outliers: f64,
+    /// The most calls the plan may make.
+    pub budget: Option<usize>,
 }
 
 /// Which measurements see each row, and where their values are stored.
@@ -87,14 +100,19 @@ impl Plan {
             return Err(Error::NonFiniteX0 { index, value: x0[index] });
         }
         let pattern = structure.pattern();
+        let choice = planner::choose(structure, settings)?;
+        let mut known = choice.coloring;
+        let mut colors = |ordering: &Option<Ordering>| match (known.take(), ordering) {
+            (Some((o, c)), Some(wanted)) if o == *wanted => (o, c),
+            (_, Some(o)) => (*o, color_columns(pattern, *o)),
+            (_, None) => best_column_coloring(pattern),
+        };
         let mut coloring = None;
-        let directions = match &settings.design {
+        let directions = match &choice.design {
+            Design::Auto => unreachable!("the planner resolves Design::Auto"),
             Design::Coordinate => coordinate_directions(n),
             Design::Colored { ordering } => {
-                let (ordering, c) = match ordering {
-                    Some(o) => (*o, color_columns(pattern, *o)),
-                    None => best_column_coloring(pattern),
-                };
+                let (ordering, c) = colors(ordering);
                 let d = colored_directions(&c);
                 coloring = Some((ordering, c));
                 d
@@ -116,10 +134,7 @@ impl Plan {
                     let row = (0..pattern.nrows()).find(|&i| pattern.row_count(i) == needed).unwrap_or(0);
                     return Err(Error::TooFewCalls { row, unknowns: needed, calls: k, needed });
                 }
-                let (ordering, c) = match ordering {
-                    Some(o) => (*o, color_columns(pattern, *o)),
-                    None => best_column_coloring(pattern),
-                };
+                let (ordering, c) = colors(ordering);
                 let d = rainbow_directions(&c, k, settings.seed);
                 coloring = Some((ordering, c));
                 d
@@ -129,17 +144,20 @@ impl Plan {
             Directions::Grouped { .. } => 1.0,
             _ => directions.len() as f64 / structure.lower_bound().max(1) as f64,
         };
-        let steps = steps(&settings.step, settings.difference, x0, redundancy)?;
+        let steps = steps(&choice.step, settings.difference, x0, redundancy)?;
         let index = row_index(structure, &directions);
-        Ok(Plan {
-            structure: structure.clone(),
-            x0: x0.to_vec(),
-            steps,
-            settings: settings.clone(),
-            coloring,
-            directions,
-            index,
-        })
+        let calls = match settings.difference {
+            Difference::Forward => directions.len() + 1,
+            Difference::Central => 2 * directions.len(),
+        };
+        if let Some(budget) = settings.budget
+            && calls > budget
+        {
+            return Err(Error::OverBudget { calls, budget, design: choice.design.name() });
+        }
+        let settings =
+            Settings { design: choice.design, decoder: choice.decoder, step: choice.step, ..settings.clone() };
+        Ok(Plan { structure: structure.clone(), x0: x0.to_vec(), steps, settings, coloring, directions, index })
     }
 
     /// Number of measurements (directions) `k`.
@@ -207,9 +225,21 @@ impl Plan {
         &self.steps
     }
 
-    /// The settings the plan was made with.
+    /// The settings the plan was made with, as the planner resolved them: `design`,
+    /// `decoder` and `step` are concrete.
     pub fn settings(&self) -> &Settings {
         &self.settings
+    }
+
+    /// The lower bound on measurements for row-wise decoding, `ρ_max`, to set beside
+    /// [`Plan::measurements`].
+    pub fn lower_bound(&self) -> usize {
+        self.structure.lower_bound()
+    }
+
+    /// The decoder the plan was made for.
+    pub fn decoder(&self) -> Box<dyn crate::decode::Decoder> {
+        self.settings.decoder.decoder()
     }
 
     /// The column coloring of a colored design, with the ordering that produced it.

@@ -10,7 +10,7 @@ use std::ops::Range;
 use rayon::prelude::*;
 
 use crate::blackbox::{Blackbox, ErasureReason, call_guarded};
-use crate::decode::{Decoder, LeastSquares};
+use crate::decode::Decoder;
 use crate::error::Result;
 use crate::estimate::Estimate;
 use crate::measurements::Measurements;
@@ -75,7 +75,8 @@ impl Plan {
 type CallOutcome = std::result::Result<Vec<f64>, ErasureReason>;
 
 /// The Jacobian of `f` at `x0`, knowing nothing about its structure: a colored design
-/// on the dense pattern (`n` directions), forward differences, least squares.
+/// on the dense pattern (`n` directions, as the planner chooses for it), forward
+/// differences, least squares.
 ///
 /// ```
 /// use jacsense::{estimate, from_fn};
@@ -89,8 +90,8 @@ pub fn estimate<B: Blackbox + Sync + ?Sized>(f: &B, x0: &[f64]) -> Result<Estima
     estimate_with(f, x0, &Structure::dense(m, n), &Settings::default())
 }
 
-/// The Jacobian of `f` at `x0` with the given structure and settings, decoded by least
-/// squares; calls run in parallel.
+/// The Jacobian of `f` at `x0` with the given structure and settings (the planner
+/// resolves `Auto` design and decoder); calls run in parallel.
 ///
 /// ```
 /// use jacsense::{estimate_with, from_fn, Design, Pattern, RandomDistribution, Settings, Structure};
@@ -116,7 +117,7 @@ pub fn estimate_with<B: Blackbox + Sync + ?Sized>(
     settings: &Settings,
 ) -> Result<Estimate> {
     let plan = Plan::new(structure, x0, settings)?;
-    Ok(plan.evaluate(f)?.decode_with(&LeastSquares::default()))
+    Ok(plan.evaluate(f)?.decode())
 }
 
 /// As [`estimate_with`], for a blackbox that is not `Sync`: calls run one after another.

@@ -36,6 +36,9 @@ use crate::coloring::Ordering;
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum Design {
+    /// Chosen by the planner from the structure, the expected noise and outliers and
+    /// the budget ([`Settings`](crate::Settings)); see the `planner` module.
+    Auto,
     /// One direction per input coordinate (classical finite differences): `n` directions.
     Coordinate,
     /// One direction per color of a column coloring of the pattern (Curtis–Powell–Reid):
@@ -97,6 +100,7 @@ impl Design {
     /// A short name for tables and reports.
     pub fn name(&self) -> &'static str {
         match self {
+            Design::Auto => "auto",
             Design::Coordinate => "coordinate",
             Design::Colored { .. } => "colored",
             Design::Random { distribution: RandomDistribution::Gaussian, .. } => "random-gaussian",
@@ -108,7 +112,7 @@ impl Design {
 
 impl Default for Design {
     fn default() -> Self {
-        Design::Colored { ordering: None }
+        Design::Auto
     }
 }
 

@@ -29,7 +29,13 @@ fn linear_maps_are_recovered_exactly_by_every_design() {
         let structure = Structure::sparse(a.pattern().clone());
         for design in designs() {
             for difference in [Difference::Forward, Difference::Central] {
-                let settings = Settings { design: design.clone(), difference, step: Step::Absolute(1.0), seed };
+                let settings = Settings {
+                    design: design.clone(),
+                    difference,
+                    step: Step::Absolute(1.0),
+                    seed,
+                    ..Settings::default()
+                };
                 let est = estimate_with(&f, &f.x0(), &structure, &settings).unwrap();
                 assert!(est.is_complete(), "{design:?} {difference:?}");
                 let err = rel_err(est.jacobian(), &a);
@@ -136,7 +142,12 @@ fn random_design_beats_coloring_when_chi_is_much_larger_than_rho_max() {
         }
     }
     let structure = Structure::sparse(a.pattern().clone());
-    let colored = estimate_with(&f, &x0, &structure, &Settings::default()).unwrap();
+    let colored_settings = Settings { design: Design::Colored { ordering: None }, ..Settings::default() };
+    let colored = estimate_with(&f, &x0, &structure, &colored_settings).unwrap();
+    // The planner sees χ ≫ ρ_max and picks random (rainbow) directions by itself.
+    let auto = estimate_with(&f, &x0, &structure, &Settings::default()).unwrap();
+    assert_eq!((auto.diagnostics().design, auto.diagnostics().calls), ("rainbow", structure.lower_bound() + 3));
+    assert!(rel_err(auto.jacobian(), &truth) <= 1e3 * f64::EPSILON.sqrt());
     let random = estimate_with(
         &f,
         &x0,

@@ -4,6 +4,7 @@ mod errors;
 mod faults;
 mod noise;
 mod pattern_io;
+mod planner;
 
 use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 

@@ -37,7 +37,8 @@ fn standard_errors_are_calibrated_on_noisy_functions() {
             Design::Rainbow { ordering: None, directions: Some(15) },
         ] {
             for difference in [Difference::Forward, Difference::Central] {
-                let settings = Settings { design: design.clone(), difference, step: step.clone(), seed: 5 };
+                let settings =
+                    Settings { design: design.clone(), difference, step: step.clone(), seed: 5, ..Settings::default() };
                 let (inside, noise) = coverage(p, &settings, 3.0);
                 eprintln!("{} {} {difference:?}: {inside:.4} within 3 SE, noise {noise:.3e}", p.name(), design.name());
                 assert!(inside >= 0.95, "{} {design:?} {difference:?}: {inside} within 3 SE", p.name());

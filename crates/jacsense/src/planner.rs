@@ -1,0 +1,150 @@
+//! The planner: from what the user knows and expects (structure, noise level, outlier
+//! fraction, call budget) to a concrete design, decoder and number of calls — before
+//! any call is made.
+//!
+//! Rules (each measured in the repository's examples; see BENCHMARKS.md):
+//!
+//! - **Exact outputs** (no noise, no outliers): the colored design when `χ ≤ ρ_max + 2`
+//!   (entries read off, no conditioning loss), otherwise rainbow directions with
+//!   `ρ_max + 2` calls — the number no coloring can beat when `χ > ρ_max + 2`.
+//! - **Outliers** (a fraction `p` of calls grossly wrong): rainbow directions decoded by
+//!   L1, with `k = ⌈ρ_max · 1.2 / (0.4 − p)⌉ + 2` — about 3·ρ_max at 1%, 6·ρ_max at
+//!   20%, 8·ρ_max at 25%. The `decoders` example measured every row of d = 10 recovered
+//!   at k/d = 3 up to 10% corruption, 4 up to 15%, 6 up to 25%, 8 up to 30%. Above
+//!   35% the plan is refused.
+//! - **Noise** (level `σ` relative to `max(1, |f|)`): rainbow directions decoded by
+//!   least squares with `2 ρ_max + 2` calls (or the whole budget), so that the
+//!   redundancy averages the noise and yields error bars, and the step of
+//!   [`Step::Noise`].
+//! - **Unknown pattern, rows at most `s`-sparse** ([`Structure::with_row_sparsity`]):
+//!   Gaussian directions decoded by sparse recovery, `k = ⌈2 s ln(ρ_max / s)⌉ + s`
+//!   calls, when that is fewer than `ρ_max`.
+//! - **Budget**: the plan never exceeds it; it falls back to fewer directions (never
+//!   fewer than the minimum the decoder needs, else an error that says so).
+
+use crate::coloring::{Coloring, Ordering, best_column_coloring};
+use crate::decode::{Decoder, LeastAbsoluteDeviations, LeastSquares};
+use crate::design::{Design, Difference, Step};
+use crate::error::{Error, Result};
+use crate::plan::Settings;
+use crate::structure::Structure;
+
+/// Which decoder solves the rows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DecoderChoice {
+    /// Chosen by the planner from the expected noise, outliers and structure.
+    #[default]
+    Auto,
+    /// Least squares ([`LeastSquares`]).
+    LeastSquares,
+    /// L1 decoding with the fast path ([`LeastAbsoluteDeviations`]).
+    L1,
+}
+
+impl DecoderChoice {
+    /// The decoder itself (least squares for `Auto` before planning).
+    pub fn decoder(&self) -> Box<dyn Decoder> {
+        match self {
+            DecoderChoice::Auto | DecoderChoice::LeastSquares => Box::new(LeastSquares::default()),
+            DecoderChoice::L1 => Box::new(LeastAbsoluteDeviations::default()),
+        }
+    }
+
+    /// A short name for tables and reports.
+    pub fn name(&self) -> &'static str {
+        match self {
+            DecoderChoice::Auto => "auto",
+            DecoderChoice::LeastSquares => "least-squares",
+            DecoderChoice::L1 => "l1",
+        }
+    }
+}
+
+/// The largest outlier fraction the planner accepts.
+pub const MAX_OUTLIER_FRACTION: f64 = 0.35;
+
+/// What the planner decided.
+pub(crate) struct Choice {
+    pub(crate) design: Design,
+    pub(crate) decoder: DecoderChoice,
+    pub(crate) step: Step,
+    pub(crate) coloring: Option<(Ordering, Coloring)>,
+}
+
+/// Directions an L1-decoded design needs for `rho` unknowns and outlier fraction `p`.
+pub(crate) fn robust_directions(rho: usize, p: f64) -> usize {
+    (rho as f64 * 1.2 / (0.4 - p)).ceil() as usize + Design::RANDOM_OVERSAMPLING
+}
+
+fn validate(settings: &Settings) -> Result<()> {
+    let bad = |name, value: f64, reason| Err(Error::InvalidSetting { name, value: format!("{value}"), reason });
+    if !(settings.noise.is_finite() && settings.noise >= 0.0) {
+        return bad("noise", settings.noise, "must be finite and non-negative");
+    }
+    if !(settings.outliers.is_finite() && (0.0..=MAX_OUTLIER_FRACTION).contains(&settings.outliers)) {
+        return bad("outliers", settings.outliers, "must be a fraction of calls between 0 and 0.35");
+    }
+    if settings.budget == Some(0) {
+        return bad("budget", 0.0, "must allow at least one call");
+    }
+    Ok(())
+}
+
+/// Most directions a budget of calls allows.
+fn directions_within(budget: usize, difference: Difference) -> usize {
+    match difference {
+        Difference::Forward => budget.saturating_sub(1),
+        Difference::Central => budget / 2,
+    }
+}
+
+pub(crate) fn choose(structure: &Structure, settings: &Settings) -> Result<Choice> {
+    validate(settings)?;
+    let rho = structure.lower_bound();
+    let (p, noise) = (settings.outliers, settings.noise);
+    let cap = settings.budget.map(|b| directions_within(b, settings.difference));
+    let too_few = |calls: usize, needed: usize| {
+        let pattern = structure.pattern();
+        let row = (0..pattern.nrows()).find(|&i| pattern.row_count(i) == rho).unwrap_or(0);
+        Error::TooFewCalls { row, unknowns: rho, calls, needed }
+    };
+    let mut coloring = None;
+    let design = match &settings.design {
+        Design::Auto => {
+            let wanted = if p > 0.0 {
+                Some(robust_directions(rho, p))
+            } else if noise > 0.0 {
+                Some((2 * rho + Design::RANDOM_OVERSAMPLING).max(cap.unwrap_or(0)))
+            } else {
+                let (ordering, c) = best_column_coloring(structure.pattern());
+                let chi = c.num_colors();
+                coloring = Some((ordering, c));
+                (chi > rho + Design::RANDOM_OVERSAMPLING || cap.is_some_and(|cap| chi > cap))
+                    .then_some(rho + Design::RANDOM_OVERSAMPLING)
+            };
+            match wanted {
+                None => Design::Colored { ordering: coloring.as_ref().map(|(o, _)| *o) },
+                Some(k) => {
+                    let k = cap.map_or(k, |cap| k.min(cap));
+                    if k < rho {
+                        return Err(too_few(k, rho));
+                    }
+                    Design::Rainbow { ordering: coloring.as_ref().map(|(o, _)| *o), directions: Some(k) }
+                }
+            }
+        }
+        other => other.clone(),
+    };
+    let redundant = matches!(design, Design::Random { .. } | Design::Rainbow { .. });
+    let decoder = match settings.decoder {
+        DecoderChoice::Auto if p > 0.0 && redundant => DecoderChoice::L1,
+        DecoderChoice::Auto => DecoderChoice::LeastSquares,
+        chosen => chosen,
+    };
+    let step = match (&settings.step, noise > 0.0) {
+        (Step::Default, true) => Step::Noise(noise),
+        (step, _) => step.clone(),
+    };
+    Ok(Choice { design, decoder, step, coloring })
+}

@@ -1,0 +1,66 @@
+//! The planner: design, decoder and calls chosen from what is known and expected, and
+//! said before any call is made.
+
+use jacsense::planner::MAX_OUTLIER_FRACTION;
+use jacsense::problems::{laplacian_2d, random_pattern};
+use jacsense::{DecoderChoice, Design, Error, Plan, Settings, Step, Structure};
+
+fn plan(structure: &Structure, settings: Settings) -> Result<Plan, Error> {
+    Plan::new(structure, &vec![0.5; structure.dims().0], &settings)
+}
+
+#[test]
+fn exact_outputs_get_the_cheaper_of_coloring_and_rainbow() {
+    // 2D Laplacian: χ = 6 ≤ ρ_max + 2 = 7: coloring, read off.
+    let lap = Structure::sparse(laplacian_2d(30));
+    let p = plan(&lap, Settings::default()).unwrap();
+    assert_eq!(p.settings().design.name(), "colored");
+    assert_eq!(p.settings().decoder, DecoderChoice::LeastSquares);
+    assert_eq!((p.calls(), p.lower_bound()), (p.coloring().unwrap().1.num_colors() + 1, 5));
+    // Many rows over few columns: χ ≫ ρ_max, so ρ_max + 2 rainbow directions.
+    let wide = Structure::sparse(random_pattern(20000, 2000, 2, 1));
+    let p = plan(&wide, Settings::default()).unwrap();
+    assert_eq!((p.settings().design.name(), p.calls(), p.lower_bound()), ("rainbow", 5, 2));
+}
+
+#[test]
+fn outliers_get_redundant_rainbow_directions_and_l1() {
+    let s = Structure::sparse(random_pattern(500, 500, 10, 2));
+    for (fraction, k) in [(0.05, 37), (0.2, 62), (0.25, 82)] {
+        let p = plan(&s, Settings { outliers: fraction, ..Settings::default() }).unwrap();
+        assert_eq!(p.settings().design.name(), "rainbow");
+        assert_eq!(p.settings().decoder, DecoderChoice::L1);
+        assert_eq!(p.measurements(), k, "{fraction}");
+        assert_eq!(p.calls(), k + 1);
+    }
+    let e = plan(&s, Settings { outliers: 0.4, ..Settings::default() }).unwrap_err();
+    assert!(matches!(e, Error::InvalidSetting { name: "outliers", .. }), "{e}");
+    assert!(MAX_OUTLIER_FRACTION < 0.4);
+}
+
+#[test]
+fn noise_gets_redundancy_error_bars_and_a_noise_step() {
+    let s = Structure::sparse(random_pattern(300, 300, 6, 3));
+    let p = plan(&s, Settings { noise: 1e-6, ..Settings::default() }).unwrap();
+    assert_eq!((p.settings().design.name(), p.measurements()), ("rainbow", 14));
+    assert_eq!(p.settings().step, Step::Noise(1e-6));
+    assert!(p.steps()[0] > 1e-4, "step {:e} follows the noise, not √ε", p.steps()[0]);
+    // A budget buys more averaging.
+    let p = plan(&s, Settings { noise: 1e-6, budget: Some(41), ..Settings::default() }).unwrap();
+    assert_eq!(p.calls(), 41);
+}
+
+#[test]
+fn the_budget_is_never_exceeded() {
+    let s = Structure::sparse(random_pattern(300, 300, 6, 4));
+    // Coloring would need χ + 1 calls; the budget forces rainbow with fewer.
+    let chi = plan(&s, Settings { design: Design::Colored { ordering: None }, ..Settings::default() }).unwrap().calls();
+    let p = plan(&s, Settings { budget: Some(8), ..Settings::default() }).unwrap();
+    assert!(chi > 8 && p.calls() <= 8, "χ + 1 = {chi}, planned {}", p.calls());
+    let p = plan(&s, Settings { outliers: 0.1, budget: Some(20), ..Settings::default() }).unwrap();
+    assert_eq!(p.calls(), 20);
+    let e = plan(&s, Settings { budget: Some(5), ..Settings::default() }).unwrap_err();
+    assert_eq!(e, Error::TooFewCalls { row: 0, unknowns: 6, calls: 4, needed: 6 });
+    let e = plan(&s, Settings { design: Design::Coordinate, budget: Some(100), ..Settings::default() }).unwrap_err();
+    assert_eq!(e, Error::OverBudget { calls: 301, budget: 100, design: "coordinate" });
+}
