@@ -19,7 +19,7 @@ use crate::structure::Structure;
 /// to expect of the blackbox (noise, outliers) and of the cost (budget).
 ///
 /// With the defaults (`Design::Auto`, `DecoderChoice::Auto`) the planner chooses; see
-/// the [`planner`](crate::planner) module.
+/// the [`planner`](mod@crate::planner) module.
 ///
 /// ```
 /// use jacsense::{Design, Difference, Settings};

@@ -33,11 +33,12 @@ pub(crate) use step::steps;
 use crate::coloring::Ordering;
 
 /// Which directions to call.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub enum Design {
     /// Chosen by the planner from the structure, the expected noise and outliers and
     /// the budget ([`Settings`](crate::Settings)); see the `planner` module.
+    #[default]
     Auto,
     /// One direction per input coordinate (classical finite differences): `n` directions.
     Coordinate,
@@ -110,11 +111,6 @@ impl Design {
     }
 }
 
-impl Default for Design {
-    fn default() -> Self {
-        Design::Auto
-    }
-}
 
 /// Distribution of the entries of random directions.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
