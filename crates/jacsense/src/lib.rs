@@ -46,7 +46,7 @@ pub mod structure;
 
 pub use blackbox::{Blackbox, CallError, Erasure, ErasureReason, FnBlackbox, TryFnBlackbox, from_fn, try_from_fn};
 pub use coloring::{Coloring, Ordering};
-pub use decode::{Decoder, LeastSquares, RowSolve};
+pub use decode::{Decoder, LeastSquares, RowSolve, SparseMethod, SparseRecovery};
 pub use design::{Design, Difference, RandomDistribution, Step};
 pub use error::{Error, Result};
 pub use estimate::{Diagnostics, Estimate, RowReport, RowStatus};

@@ -2,3 +2,4 @@
 
 mod coloring;
 mod sensing;
+mod sparse;

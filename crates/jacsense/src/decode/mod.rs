@@ -8,8 +8,10 @@
 //! rest to a [`Decoder`], in parallel over rows.
 
 mod lstsq;
+mod sparse;
 
 pub use lstsq::LeastSquares;
+pub use sparse::{SparseMethod, SparseRecovery};
 
 use std::collections::HashMap;
 
