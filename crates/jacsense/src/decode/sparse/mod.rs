@@ -14,8 +14,9 @@
 //!   least-squares fit on them is at the noise level.
 //!
 //! Difference quotients carry noise of about 1e-8 relative even for an exact `f`, so
-//! neither method's own values are kept: the support is refitted by
-//! [`LeastSquares`] on its columns, and every unknown off the support is exactly zero.
+//! neither method's own values are kept: columns whose removal keeps the residual at
+//! the noise level are pruned (backward elimination), the rest are refitted by
+//! [`LeastSquares`], and every unknown off the support is exactly zero.
 //!
 //! Both methods work on columns scaled to unit norm and on `y / ‖y‖`, so that
 //! [`SparseRecovery::tolerance`] is a residual relative to `‖y‖`.
@@ -141,7 +142,16 @@ impl SparseRecovery {
         self.max_support.unwrap_or(if d <= k { d } else { k / 2 }).min(d)
     }
 
-    /// Refits `found` by least squares on the original columns and fills one solution.
+    /// Least squares on the columns `support` of `a` (one right-hand side).
+    fn fit(&self, a: MatRef<'_, f64>, y: MatRef<'_, f64>, support: &[usize]) -> (RowSolve, Mat<f64>) {
+        let sub = Mat::<f64>::from_fn(a.nrows(), support.len(), |i, p| a[(i, support[p])]);
+        let mut zs = Mat::<f64>::zeros(support.len(), 1);
+        let fit = self.refit.solve(sub.as_ref(), y, zs.as_mut()).into_iter().next().expect("one right-hand side");
+        (fit, zs)
+    }
+
+    /// Prunes and refits `found` by least squares on the original columns, and fills one
+    /// solution.
     fn finish(
         &self,
         a: MatRef<'_, f64>,
@@ -150,13 +160,30 @@ impl SparseRecovery {
         found: Found,
         mut z: MatMut<'_, f64>,
     ) -> RowSolve {
-        let (k, d) = a.shape();
+        let d = a.ncols();
         let mut support = found.support;
         support.sort_unstable();
-        let sub = Mat::<f64>::from_fn(k, support.len(), |i, p| a[(i, support[p])]);
-        let mut zs = Mat::<f64>::zeros(support.len(), 1);
-        let fit = self.refit.solve(sub.as_ref(), y, zs.as_mut());
-        let fit = fit.into_iter().next().expect("one right-hand side");
+        let (mut fit, mut zs) = self.fit(a, y, &support);
+        if found.fits {
+            // Backward pruning: a greedy or magnitude-ordered search can pick up a column
+            // whose refitted value is at noise level (e.g. OMP's first choice, made
+            // before the true columns were known). Removing column p of a full-rank fit
+            // raises ‖r‖² by exactly z_p² / [(AᵀA)⁻¹]_pp; drop the cheapest while the
+            // residual stays within the tolerance, so the support is the smallest one
+            // the data require.
+            let target = self.tolerance * y.norm_l2();
+            while !support.is_empty() && !fit.variance_factors.is_empty() {
+                let (p, rise) = (0..support.len())
+                    .map(|p| (p, zs[(p, 0)].powi(2) / fit.variance_factors[p]))
+                    .min_by(|x, y| x.1.total_cmp(&y.1))
+                    .expect("a nonempty support");
+                if !(fit.residual.powi(2) + rise <= target.powi(2)) {
+                    break;
+                }
+                support.remove(p);
+                (fit, zs) = self.fit(a, y, &support);
+            }
+        }
         if !found.fits {
             z.fill(f64::NAN);
             return RowSolve {
