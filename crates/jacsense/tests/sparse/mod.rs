@@ -232,3 +232,17 @@ fn names_say_the_method() {
     assert_eq!(decoder(SparseMethod::Omp).name(), "sparse-omp");
     assert_eq!(decoder(SparseMethod::BasisPursuitDenoising).name(), "sparse-bpdn");
 }
+
+/// On this draw OMP's greedy pass picks a wrong column in one row (before all the true
+/// ones are in); its refitted value is at noise level (~1e-10) and pruning removes it.
+#[test]
+fn omp_prunes_a_column_that_only_fits_noise() {
+    let (d, m, k, s) = (1000, 100, 60, 5);
+    let mut rng = StdRng::seed_from_u64(2077);
+    let a = gaussian(&mut rng, k, d);
+    let truth = sparse_rows(&mut rng, d, m, s);
+    let y = measure(&mut rng, a.as_ref(), truth.as_ref(), 1e-9);
+    let mut z = Mat::zeros(d, m);
+    let sol = decoder(SparseMethod::Omp).solve(a.as_ref(), y.as_ref(), z.as_mut());
+    assert_recovered(&sol, z.as_ref(), truth.as_ref(), k, 1e-6);
+}
