@@ -177,7 +177,8 @@ impl SparseRecovery {
                     .map(|p| (p, zs[(p, 0)].powi(2) / fit.variance_factors[p]))
                     .min_by(|x, y| x.1.total_cmp(&y.1))
                     .expect("a nonempty support");
-                if !(fit.residual.powi(2) + rise <= target.powi(2)) {
+                let still_fits = fit.residual.powi(2) + rise <= target.powi(2);
+                if !still_fits {
                     break;
                 }
                 support.remove(p);

@@ -43,7 +43,7 @@ impl Basis {
         }
         let norm = v.norm_l2();
         // A unit column whose component off the span is at rounding level adds nothing.
-        if !(norm > 8.0 * (k as f64) * f64::EPSILON) {
+        if norm.is_nan() || norm <= 8.0 * (k as f64) * f64::EPSILON {
             return false;
         }
         v /= norm;
@@ -90,7 +90,7 @@ pub(super) fn pursue(
             }
         }
         let Some((j, c)) = best else { return Found { support, fits: false } };
-        if !(c > 0.0) {
+        if c.is_nan() || c == 0.0 {
             return Found { support, fits: false };
         }
         blocked[j] = true;
