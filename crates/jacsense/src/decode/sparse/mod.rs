@@ -55,11 +55,19 @@ pub enum SparseMethod {
 /// `support` and `residual` describe the best attempt. Unknowns whose column of `A` is
 /// zero are never observed and are NaN as well.
 ///
+/// A support that fits is the true one when the sparsest fit is unique: so it is, with
+/// probability one, for random (Gaussian) directions and at most `k/2` nonzeros. With
+/// structured or rank-deficient directions several sparse vectors can fit equally well;
+/// the decoder returns one of them and cannot tell.
+///
 /// ```
 /// use faer::Mat;
 /// use jacsense::{Decoder, RowStatus, SparseMethod, SparseRecovery};
-/// // 12 measurements of 40 unknowns, 2 of them nonzero.
-/// let a = Mat::from_fn(12, 40, |i, j| ((i * 40 + j) as f64 * 0.7548776662).fract() - 0.5);
+/// use rand::{SeedableRng, rngs::StdRng};
+/// use rand_distr::{Distribution, StandardNormal};
+/// // 12 Gaussian measurements of 40 unknowns, 2 of them nonzero.
+/// let mut rng = StdRng::seed_from_u64(1);
+/// let a = Mat::from_fn(12, 40, |_, _| StandardNormal.sample(&mut rng));
 /// let mut z_true = Mat::<f64>::zeros(40, 1);
 /// z_true[(7, 0)] = 1.5;
 /// z_true[(31, 0)] = -0.5;
