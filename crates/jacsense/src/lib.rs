@@ -47,7 +47,9 @@ pub mod structure;
 
 pub use blackbox::{Blackbox, CallError, Erasure, ErasureReason, FnBlackbox, TryFnBlackbox, from_fn, try_from_fn};
 pub use coloring::{Coloring, Ordering};
-pub use decode::{Decoder, L1Reference, LeastAbsoluteDeviations, LeastSquares, OutlierRule, RowSolve};
+pub use decode::{
+    Decoder, L1Reference, LeastAbsoluteDeviations, LeastSquares, OutlierRule, RowSolve, SparseMethod, SparseRecovery,
+};
 pub use design::{Design, Difference, RandomDistribution, Step};
 pub use error::{Error, Result};
 pub use estimate::{Diagnostics, Estimate, Outlier, RowReport, RowStatus};

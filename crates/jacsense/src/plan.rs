@@ -118,9 +118,18 @@ impl Plan {
                 d
             }
             Design::Random { distribution, directions } => {
-                let needed = structure.lower_bound();
-                let k = directions
-                    .unwrap_or_else(|| Design::default_random_directions(*distribution, pattern.nrows(), needed));
+                // Sparse recovery needs about 2s measurements for s-sparse rows, not ρ_max.
+                let sparse = matches!(choice.decoder, DecoderChoice::Sparse(_));
+                let rho = structure.lower_bound();
+                let needed = match structure.row_sparsity() {
+                    Some(s) if sparse => (2 * s).min(rho),
+                    _ if sparse => 1.min(rho),
+                    _ => rho,
+                };
+                let k = directions.unwrap_or_else(|| match structure.row_sparsity() {
+                    Some(s) if sparse => planner::sparse_directions(s, rho).min(rho + Design::RANDOM_OVERSAMPLING),
+                    _ => Design::default_random_directions(*distribution, pattern.nrows(), rho),
+                });
                 if k < needed {
                     let row = (0..pattern.nrows()).find(|&i| pattern.row_count(i) == needed).unwrap_or(0);
                     return Err(Error::TooFewCalls { row, unknowns: needed, calls: k, needed });

@@ -17,14 +17,14 @@
 //!   redundancy averages the noise and yields error bars, and the step of
 //!   [`Step::Noise`].
 //! - **Unknown pattern, rows at most `s`-sparse** ([`Structure::with_row_sparsity`]):
-//!   Gaussian directions decoded by sparse recovery, `k = ⌈2 s ln(ρ_max / s)⌉ + s`
-//!   calls, when that is fewer than `ρ_max`.
+//!   Gaussian directions decoded by sparse recovery (OMP), `k = ⌈2 s ln(ρ_max / s)⌉ + s`
+//!   directions, when that is fewer than `ρ_max` and no outliers are expected.
 //! - **Budget**: the plan never exceeds it; it falls back to fewer directions (never
 //!   fewer than the minimum the decoder needs, else an error that says so).
 
 use crate::coloring::{Coloring, Ordering, best_column_coloring};
-use crate::decode::{Decoder, LeastAbsoluteDeviations, LeastSquares};
-use crate::design::{Design, Difference, Step};
+use crate::decode::{Decoder, LeastAbsoluteDeviations, LeastSquares, SparseMethod, SparseRecovery};
+use crate::design::{Design, Difference, RandomDistribution, Step};
 use crate::error::{Error, Result};
 use crate::plan::Settings;
 use crate::structure::Structure;
@@ -40,6 +40,8 @@ pub enum DecoderChoice {
     LeastSquares,
     /// L1 decoding with the fast path ([`LeastAbsoluteDeviations`]).
     L1,
+    /// Sparse recovery of rows whose pattern is unknown ([`SparseRecovery`]).
+    Sparse(SparseMethod),
 }
 
 impl DecoderChoice {
@@ -48,6 +50,7 @@ impl DecoderChoice {
         match self {
             DecoderChoice::Auto | DecoderChoice::LeastSquares => Box::new(LeastSquares::default()),
             DecoderChoice::L1 => Box::new(LeastAbsoluteDeviations::default()),
+            DecoderChoice::Sparse(method) => Box::new(SparseRecovery { method: *method, ..SparseRecovery::default() }),
         }
     }
 
@@ -57,6 +60,8 @@ impl DecoderChoice {
             DecoderChoice::Auto => "auto",
             DecoderChoice::LeastSquares => "least-squares",
             DecoderChoice::L1 => "l1",
+            DecoderChoice::Sparse(SparseMethod::Omp) => "sparse-omp",
+            DecoderChoice::Sparse(SparseMethod::BasisPursuitDenoising) => "sparse-bpdn",
         }
     }
 }
@@ -70,6 +75,14 @@ pub(crate) struct Choice {
     pub(crate) decoder: DecoderChoice,
     pub(crate) step: Step,
     pub(crate) coloring: Option<(Ordering, Coloring)>,
+}
+
+/// Directions sparse recovery needs for rows with at most `s` nonzeros among `rho`
+/// candidates: the `sparse` example measured every row of s = 5 among 1000 recovered
+/// by OMP from 50 Gaussian calls (95% from 40); this rule asks for 58.
+pub(crate) fn sparse_directions(s: usize, rho: usize) -> usize {
+    let s = s.max(1);
+    (2.0 * s as f64 * (rho as f64 / s as f64).max(1.0).ln()).ceil() as usize + s
 }
 
 /// Directions an L1-decoded design needs for `rho` unknowns and outlier fraction `p`.
@@ -89,6 +102,17 @@ fn validate(settings: &Settings) -> Result<()> {
         return bad("budget", 0.0, "must allow at least one call");
     }
     Ok(())
+}
+
+/// Whether rows declared sparse ([`Structure::with_row_sparsity`]) are cheaper to
+/// recover by compressed sensing than to solve on their allowed entries (sparse
+/// recovery is not robust to outliers, so it is not chosen when outliers are
+/// expected).
+fn sparse_pays(structure: &Structure, settings: &Settings) -> bool {
+    settings.outliers == 0.0
+        && structure
+            .row_sparsity()
+            .is_some_and(|s| sparse_directions(s, structure.lower_bound()) < structure.lower_bound())
 }
 
 /// Most directions a budget of calls allows.
@@ -111,6 +135,15 @@ pub(crate) fn choose(structure: &Structure, settings: &Settings) -> Result<Choic
     };
     let mut coloring = None;
     let design = match &settings.design {
+        Design::Auto if sparse_pays(structure, settings) => {
+            let s = structure.row_sparsity().expect("sparse_pays checks it");
+            let k = sparse_directions(s, rho);
+            let k = cap.map_or(k, |cap| k.min(cap));
+            if k < 2 * s {
+                return Err(too_few(k, 2 * s));
+            }
+            Design::Random { distribution: RandomDistribution::Gaussian, directions: Some(k) }
+        }
         Design::Auto => {
             let wanted = if p > 0.0 {
                 Some(robust_directions(rho, p))
@@ -138,6 +171,9 @@ pub(crate) fn choose(structure: &Structure, settings: &Settings) -> Result<Choic
     };
     let redundant = matches!(design, Design::Random { .. } | Design::Rainbow { .. });
     let decoder = match settings.decoder {
+        DecoderChoice::Auto if sparse_pays(structure, settings) && redundant => {
+            DecoderChoice::Sparse(SparseMethod::Omp)
+        }
         DecoderChoice::Auto if p > 0.0 && redundant => DecoderChoice::L1,
         DecoderChoice::Auto => DecoderChoice::LeastSquares,
         chosen => chosen,

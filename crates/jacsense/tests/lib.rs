@@ -3,3 +3,4 @@
 mod coloring;
 mod decode;
 mod sensing;
+mod sparse;

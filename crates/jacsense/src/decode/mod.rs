@@ -20,9 +20,11 @@
 
 mod lad;
 mod lstsq;
+mod sparse;
 
 pub use lad::{L1Reference, LeastAbsoluteDeviations, OutlierRule};
 pub use lstsq::LeastSquares;
+pub use sparse::{SparseMethod, SparseRecovery};
 
 use std::collections::HashMap;
 
@@ -131,11 +133,33 @@ pub(crate) fn decode(meas: &Measurements<'_>, decoder: &dyn Decoder) -> Estimate
     let plan = meas.plan();
     let pattern = plan.structure().pattern();
     let k = plan.measurements();
-    let valid: Vec<bool> = (0..k).map(|t| meas.measurement_valid(t)).collect();
+    let mut valid: Vec<bool> = (0..k).map(|t| meas.measurement_valid(t)).collect();
     let groups = row_groups(meas);
-    let mut results: Vec<RowResult> =
-        groups.par_iter().flat_map_iter(|rows| solve_group(meas, decoder, rows, &valid)).collect();
-    results.sort_unstable_by_key(|r| r.row);
+    let run = |valid: &[bool], base_valid: bool| {
+        let mut results: Vec<RowResult> =
+            groups.par_iter().flat_map_iter(|rows| solve_group(meas, decoder, rows, valid, base_valid)).collect();
+        results.sort_unstable_by_key(|r| r.row);
+        results
+    };
+    let mut results = run(&valid, meas.base_valid());
+
+    // Outliers: a call is grossly wrong when most rows that used it say so.
+    let votes = Votes::count(&results, k);
+    let outliers = votes.outliers(plan);
+    // A wrong call corrupts every row that sees it, but a row may miss it (the error can
+    // look plausible for that one output): decode again without the calls the
+    // majority judged wrong, so that every row benefits from every row's judgement.
+    if !outliers.is_empty() {
+        let base_wrong = votes.base_wrong();
+        for t in votes.wrong_measurements() {
+            valid[t] = false;
+        }
+        let first = std::mem::replace(&mut results, run(&valid, meas.base_valid() && !base_wrong));
+        for (r, f) in results.iter_mut().zip(first) {
+            let removed = f.used.iter().filter(|&&t| !valid[t] && meas.measurement_valid(t)).count();
+            r.report.outliers += removed + usize::from(base_wrong && f.report.offset);
+        }
+    }
 
     // Noise: pool the rows' residuals, then shrink each row's estimate towards the pool.
     let (rss, dof): (f64, usize) =
@@ -159,32 +183,6 @@ pub(crate) fn decode(meas: &Measurements<'_>, decoder: &dyn Decoder) -> Estimate
             std_errors[p + j] = (var * v).sqrt();
         }
         any_std_error = true;
-    }
-
-    // Outliers: a call is grossly wrong when most rows that used it say so.
-    let mut flagged = vec![0usize; k];
-    let mut seen = vec![0usize; k];
-    let (mut base_flagged, mut base_seen) = (0, 0);
-    for r in &results {
-        r.flagged.iter().for_each(|&t| flagged[t] += 1);
-        r.used.iter().for_each(|&t| seen[t] += 1);
-        if r.report.offset {
-            base_seen += 1;
-            base_flagged += usize::from(r.base_flagged);
-        }
-    }
-    let mut outliers = Vec::new();
-    let majority = |f: usize, s: usize| f > 0 && 2 * f >= s;
-    if majority(base_flagged, base_seen) {
-        outliers.push(Outlier { call: 0, rows_flagged: base_flagged, rows_seen: base_seen });
-    }
-    for t in 0..k {
-        if majority(flagged[t], seen[t]) {
-            let (plus, minus) = plan.calls_of(t);
-            for call in std::iter::once(plus).chain(minus) {
-                outliers.push(Outlier { call, rows_flagged: flagged[t], rows_seen: seen[t] });
-            }
-        }
     }
 
     // Assemble J: on the structure's pattern, or on the recovered supports.
@@ -243,6 +241,56 @@ fn row_groups(meas: &Measurements<'_>) -> Vec<Vec<usize>> {
     groups
 }
 
+/// Rows' verdicts on each measurement and on `f(x0)`.
+struct Votes {
+    flagged: Vec<usize>,
+    seen: Vec<usize>,
+    base_flagged: usize,
+    base_seen: usize,
+}
+
+impl Votes {
+    fn count(results: &[RowResult], k: usize) -> Votes {
+        let mut v = Votes { flagged: vec![0; k], seen: vec![0; k], base_flagged: 0, base_seen: 0 };
+        for r in results {
+            r.flagged.iter().for_each(|&t| v.flagged[t] += 1);
+            r.used.iter().for_each(|&t| v.seen[t] += 1);
+            if r.report.offset {
+                v.base_seen += 1;
+                v.base_flagged += usize::from(r.base_flagged);
+            }
+        }
+        v
+    }
+
+    fn majority(flagged: usize, seen: usize) -> bool {
+        flagged > 0 && 2 * flagged >= seen
+    }
+
+    fn base_wrong(&self) -> bool {
+        Self::majority(self.base_flagged, self.base_seen)
+    }
+
+    fn wrong_measurements(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.flagged.len()).filter(|&t| Self::majority(self.flagged[t], self.seen[t]))
+    }
+
+    /// The calls judged wrong (both calls of a wrong central measurement).
+    fn outliers(&self, plan: &crate::plan::Plan) -> Vec<Outlier> {
+        let mut out = Vec::new();
+        if self.base_wrong() {
+            out.push(Outlier { call: 0, rows_flagged: self.base_flagged, rows_seen: self.base_seen });
+        }
+        for t in self.wrong_measurements() {
+            let (plus, minus) = plan.calls_of(t);
+            for call in std::iter::once(plus).chain(minus) {
+                out.push(Outlier { call, rows_flagged: self.flagged[t], rows_seen: self.seen[t] });
+            }
+        }
+        out
+    }
+}
+
 fn status_of(values: &[f64]) -> RowStatus {
     let determined = values.iter().filter(|v| !v.is_nan()).count();
     if determined == values.len() {
@@ -252,7 +300,13 @@ fn status_of(values: &[f64]) -> RowStatus {
     }
 }
 
-fn solve_group(meas: &Measurements<'_>, decoder: &dyn Decoder, rows: &[usize], valid: &[bool]) -> Vec<RowResult> {
+fn solve_group(
+    meas: &Measurements<'_>,
+    decoder: &dyn Decoder,
+    rows: &[usize],
+    valid: &[bool],
+    base_valid: bool,
+) -> Vec<RowResult> {
     let plan = meas.plan();
     let pattern = plan.structure().pattern();
     let index = plan.index();
@@ -275,7 +329,6 @@ fn solve_group(meas: &Measurements<'_>, decoder: &dyn Decoder, rows: &[usize], v
         return rows.iter().map(|&row| RowResult::new(row, Vec::new(), RowReport::empty())).collect();
     }
     let forward = plan.settings().difference == Difference::Forward;
-    let base_valid = meas.base_valid();
     let used: Vec<usize> = (0..seen.len()).filter(|&p| valid[seen[p]]).collect();
 
     // Read-off: every column in its own measurement with nothing else of the row.

@@ -111,7 +111,6 @@ impl Design {
     }
 }
 
-
 /// Distribution of the entries of random directions.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum RandomDistribution {

@@ -5,6 +5,7 @@ mod faults;
 mod noise;
 mod pattern_io;
 mod planner;
+mod robust;
 
 use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 

@@ -1,0 +1,126 @@
+//! Robust and compressed sensing end to end: exact Jacobians when a fifth of the calls
+//! are garbage, and unknown patterns recovered from fewer calls than columns.
+
+use jacsense::problems::{LinearMap, PatternFunction, Problem, random_matrix, random_pattern};
+use jacsense::{Blackbox, DecoderChoice, Design, Difference, Estimate, Measurements, Plan, Settings, Step, Structure};
+use rand::rngs::StdRng;
+use rand::seq::index::sample;
+use rand::{RngExt, SeedableRng};
+
+use super::rel_err;
+
+/// Evaluates every call of `plan`, replacing `fraction` of them (chosen at random) by
+/// garbage of four kinds in turn: huge values, random values, a sign flip, a stale
+/// repeat of another call. Returns the measurements and the corrupted calls.
+fn corrupted<'p>(plan: &'p Plan, f: &dyn Blackbox, fraction: f64, seed: u64) -> (Measurements<'p>, Vec<usize>) {
+    let (n, m) = f.dims();
+    let calls = plan.calls();
+    let mut values = vec![vec![0.0; m]; calls];
+    let mut x = vec![0.0; n];
+    for (j, y) in values.iter_mut().enumerate() {
+        plan.point(j, &mut x).unwrap();
+        f.call(&x, y).unwrap();
+    }
+    let mut rng = StdRng::seed_from_u64(seed);
+    let count = (fraction * calls as f64).round() as usize;
+    let mut bad = sample(&mut rng, calls, count).into_vec();
+    bad.sort_unstable();
+    let scale = values[0].iter().map(|v| v.abs()).fold(0.0, f64::max).max(1.0);
+    for (kind, &j) in bad.iter().enumerate() {
+        let stale = values[(j + 1 + rng.random_range(0..calls - 1)) % calls].clone();
+        for (i, v) in values[j].iter_mut().enumerate() {
+            *v = match kind % 4 {
+                0 => 1e6 * scale * if (i + j) % 2 == 0 { 1.0 } else { -1.0 },
+                1 => scale * (rng.random::<f64>() * 2.0 - 1.0),
+                2 => -*v,
+                _ => stale[i],
+            };
+        }
+    }
+    let mut meas = Measurements::new(plan);
+    for (j, y) in values.iter().enumerate() {
+        meas.tell(j, y).unwrap();
+    }
+    (meas, bad)
+}
+
+fn precision_recall(est: &Estimate, bad: &[usize]) -> (f64, f64) {
+    let flagged: Vec<usize> = est.diagnostics().outliers.iter().map(|o| o.call).collect();
+    let hits = flagged.iter().filter(|c| bad.contains(c)).count() as f64;
+    let precision = if flagged.is_empty() { 1.0 } else { hits / flagged.len() as f64 };
+    let recall = if bad.is_empty() { 1.0 } else { hits / bad.len() as f64 };
+    (precision, recall)
+}
+
+#[test]
+fn l1_decoding_is_exact_with_a_fifth_of_the_calls_garbage() {
+    let p = PatternFunction { a: random_matrix(random_pattern(1000, 1000, 10, 61), 62) };
+    let structure = Structure::sparse(p.pattern());
+    let x0 = p.x0();
+    let truth = p.jacobian(&x0);
+    let rho = structure.lower_bound();
+    assert_eq!(rho, 10);
+    let rainbow = Settings {
+        design: Design::Rainbow { ordering: None, directions: Some(4 * rho) },
+        decoder: DecoderChoice::L1,
+        ..Settings::default()
+    };
+    let plan = Plan::new(&structure, &x0, &rainbow).unwrap();
+    for (n, fraction) in [0.0, 0.05, 0.10, 0.20].into_iter().enumerate() {
+        let (meas, bad) = corrupted(&plan, &p, fraction, 70 + n as u64);
+        let est = meas.decode();
+        let err = rel_err(est.jacobian(), &truth);
+        let (precision, recall) = precision_recall(&est, &bad);
+        eprintln!("{fraction}: error {err:.1e}, precision {precision}, recall {recall}, {} bad", bad.len());
+        assert!(err <= 1e-6, "{fraction}: relative error {err:e}");
+        assert!(precision >= 0.95 && recall >= 0.95, "{fraction}: precision {precision}, recall {recall}");
+        if fraction > 0.0 {
+            // Least squares on the same calls, and coloring with its own calls, fail.
+            let ls = meas.decode_with(&jacsense::LeastSquares::default());
+            assert!(rel_err(ls.jacobian(), &truth) > 1e-2);
+            let colored = Settings { design: Design::Colored { ordering: None }, ..Settings::default() };
+            let cplan = Plan::new(&structure, &x0, &colored).unwrap();
+            let (cmeas, _) = corrupted(&cplan, &p, fraction, 80 + n as u64);
+            assert!(rel_err(cmeas.decode().jacobian(), &truth) > 1e-2);
+        }
+    }
+    // At a quarter of the calls garbage, report what happens (the issue asks for 20%).
+    let (meas, bad) = corrupted(&plan, &p, 0.25, 99);
+    let est = meas.decode();
+    let (precision, recall) = precision_recall(&est, &bad);
+    eprintln!("0.25: error {:.1e}, precision {precision}, recall {recall}", rel_err(est.jacobian(), &truth));
+}
+
+#[test]
+fn unknown_patterns_are_recovered_from_fewer_calls_than_columns() {
+    let a = random_matrix(random_pattern(100, 1000, 5, 91), 92);
+    // Nothing is known but that rows have at most 5 nonzeros.
+    let structure = Structure::dense(100, 1000).with_row_sparsity(5);
+    for (f, step) in [
+        (Box::new(LinearMap { a: a.clone() }) as Box<dyn Problem>, Step::Absolute(1.0)),
+        (Box::new(PatternFunction { a: a.clone() }), Step::Default),
+    ] {
+        let x0 = f.x0();
+        let truth = f.jacobian(&x0);
+        let settings = Settings { step, ..Settings::default() };
+        let plan = Plan::new(&structure, &x0, &settings).unwrap();
+        assert!(plan.calls() <= 60, "{} calls", plan.calls());
+        assert_eq!(plan.settings().decoder, DecoderChoice::Sparse(jacsense::SparseMethod::Omp));
+        let est = plan.evaluate(f.as_ref()).unwrap().decode();
+        assert!(est.is_complete());
+        assert_eq!(est.jacobian().pattern(), truth.pattern(), "{}: recovered pattern", f.name());
+        let err = rel_err(est.jacobian(), &truth);
+        assert!(err <= 1e-6, "{}: {err:e}", f.name());
+    }
+    // Central differences and BPDN too.
+    let f = PatternFunction { a };
+    let settings = Settings {
+        decoder: DecoderChoice::Sparse(jacsense::SparseMethod::BasisPursuitDenoising),
+        difference: Difference::Central,
+        ..Settings::default()
+    };
+    let small = Structure::dense(100, 1000).with_row_sparsity(5);
+    let plan = Plan::new(&small, &f.x0(), &settings).unwrap();
+    let est = plan.evaluate(&f).unwrap().decode();
+    assert_eq!(est.jacobian().pattern(), &f.pattern());
+}
