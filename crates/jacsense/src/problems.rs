@@ -492,3 +492,160 @@ impl<P: Problem> Problem for Noisy<P> {
         self.inner.x0()
     }
 }
+
+/// How a [`Corrupted`] blackbox spoils a call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Corruption {
+    /// Every output replaced by ±10⁶ times the output scale.
+    Huge,
+    /// Every output replaced by a uniform random value of the output scale.
+    Random,
+    /// The outputs' signs flipped.
+    SignFlip,
+    /// The outputs of another call: the value at the anchor point (a stale repeat).
+    Stale,
+}
+
+/// A blackbox whose calls are grossly wrong with probability `fraction`, in four kinds
+/// in turn ([`Corruption`]). Which calls are spoiled is a deterministic function of
+/// the point and `seed`, so the blackbox is `Sync` and [`Corrupted::corruption`] says
+/// which calls of a plan were spoiled.
+///
+/// ```
+/// use jacsense::problems::{BroydenTridiagonal, Corrupted};
+/// use jacsense::Blackbox;
+/// let f = Corrupted { inner: BroydenTridiagonal { n: 4 }, fraction: 1.0, seed: 3, anchor: vec![0.0; 4], scale: 1.0 };
+/// assert!(f.corruption(&[0.5; 4]).is_some());
+/// ```
+#[derive(Clone, Debug)]
+pub struct Corrupted<P> {
+    /// The exact function.
+    pub inner: P,
+    /// Probability that a call is spoiled.
+    pub fraction: f64,
+    /// Seed of the choice.
+    pub seed: u64,
+    /// The point whose value stale calls return.
+    pub anchor: Vec<f64>,
+    /// Scale of the garbage values (e.g. the largest |f(x0)|).
+    pub scale: f64,
+}
+
+impl<P> Corrupted<P> {
+    fn hash(&self, x: &[f64]) -> u64 {
+        x.iter().fold(splitmix(self.seed ^ 0x5eed), |h, v| splitmix(h ^ v.to_bits()))
+    }
+
+    /// Whether, and how, the call at `x` is spoiled.
+    pub fn corruption(&self, x: &[f64]) -> Option<Corruption> {
+        let h = self.hash(x);
+        let u = (h >> 11) as f64 / (1u64 << 53) as f64;
+        (u < self.fraction).then(|| match splitmix(h) % 4 {
+            0 => Corruption::Huge,
+            1 => Corruption::Random,
+            2 => Corruption::SignFlip,
+            _ => Corruption::Stale,
+        })
+    }
+}
+
+impl<P: Blackbox> Blackbox for Corrupted<P> {
+    fn dims(&self) -> (usize, usize) {
+        self.inner.dims()
+    }
+    fn call(&self, x: &[f64], y: &mut [f64]) -> Result<(), CallError> {
+        let Some(kind) = self.corruption(x) else { return self.inner.call(x, y) };
+        match kind {
+            Corruption::SignFlip => self.inner.call(x, y)?,
+            Corruption::Stale => self.inner.call(&self.anchor, y)?,
+            Corruption::Huge | Corruption::Random => {}
+        }
+        kind.spoil(y, self.scale, self.hash(x));
+        Ok(())
+    }
+}
+
+impl Corruption {
+    const ALL: [Corruption; 4] = [Corruption::Huge, Corruption::Random, Corruption::SignFlip, Corruption::Stale];
+
+    /// Spoils `y`, which holds the exact value for `SignFlip` and the stale value for
+    /// `Stale`; `hash` seeds the garbage.
+    fn spoil(self, y: &mut [f64], scale: f64, hash: u64) {
+        let uniform = |i: usize| (splitmix(hash ^ (i as u64 + 1)) >> 11) as f64 / (1u64 << 53) as f64;
+        match self {
+            Corruption::Huge => {
+                for (i, v) in y.iter_mut().enumerate() {
+                    *v = if uniform(i) < 0.5 { 1e6 } else { -1e6 } * scale;
+                }
+            }
+            Corruption::Random => {
+                for (i, v) in y.iter_mut().enumerate() {
+                    *v = scale * (2.0 * uniform(i) - 1.0);
+                }
+            }
+            Corruption::SignFlip => y.iter_mut().for_each(|v| *v = -*v),
+            Corruption::Stale => {}
+        }
+    }
+}
+
+/// Spoils exactly `round(fraction · calls)` of the evaluated `values` (one output
+/// vector per call, chosen at random from `seed`), cycling through the four kinds of
+/// [`Corruption`]; a stale call takes the value of another call. Returns the spoiled
+/// calls, ascending — the truth an outlier detector is judged against.
+///
+/// ```
+/// let mut values = vec![vec![1.0, 2.0]; 10];
+/// let bad = jacsense::problems::corrupt_calls(&mut values, 0.2, 7);
+/// assert_eq!(bad.len(), 2);
+/// ```
+pub fn corrupt_calls(values: &mut [Vec<f64>], fraction: f64, seed: u64) -> Vec<usize> {
+    let calls = values.len();
+    let mut rng = StdRng::seed_from_u64(seed);
+    let count = ((fraction * calls as f64).round() as usize).min(calls);
+    let mut bad = sample(&mut rng, calls, count).into_vec();
+    bad.sort_unstable();
+    let scale = values.first().map_or(1.0, |v| v.iter().map(|x| x.abs()).fold(1.0, f64::max));
+    for (n, &j) in bad.iter().enumerate() {
+        let kind = Corruption::ALL[n % 4];
+        if kind == Corruption::Stale && calls > 1 {
+            let other = (j + 1 + rng.random_range(0..calls - 1)) % calls;
+            values[j] = values[other].clone();
+        }
+        kind.spoil(&mut values[j], scale, rng.random());
+    }
+    bad
+}
+
+impl<P: Problem> Problem for Corrupted<P> {
+    fn name(&self) -> String {
+        format!("{} with {:.0}% of calls corrupted", self.inner.name(), 100.0 * self.fraction)
+    }
+    fn pattern(&self) -> Pattern {
+        self.inner.pattern()
+    }
+    fn jacobian(&self, x: &[f64]) -> SparseMatrix {
+        self.inner.jacobian(x)
+    }
+    fn x0(&self) -> Vec<f64> {
+        self.inner.x0()
+    }
+}
+
+/// The outputs of every call of `plan` on `f`, in call order (for experiments that
+/// tamper with values before telling them to [`Measurements`](crate::Measurements)).
+///
+/// # Panics
+/// When a call fails or `f` does not fit the plan.
+pub fn evaluate_calls(plan: &crate::Plan, f: &dyn Blackbox) -> Vec<Vec<f64>> {
+    let (n, m) = f.dims();
+    let mut x = vec![0.0; n];
+    (0..plan.calls())
+        .map(|j| {
+            plan.point(j, &mut x).expect("the blackbox fits the plan");
+            let mut y = vec![0.0; m];
+            f.call(&x, &mut y).expect("the call succeeds");
+            y
+        })
+        .collect()
+}

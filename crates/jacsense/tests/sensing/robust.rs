@@ -1,42 +1,17 @@
 //! Robust and compressed sensing end to end: exact Jacobians when a fifth of the calls
 //! are garbage, and unknown patterns recovered from fewer calls than columns.
 
-use jacsense::problems::{LinearMap, PatternFunction, Problem, random_matrix, random_pattern};
+use jacsense::problems::{
+    LinearMap, PatternFunction, Problem, corrupt_calls, evaluate_calls, random_matrix, random_pattern,
+};
 use jacsense::{Blackbox, DecoderChoice, Design, Difference, Estimate, Measurements, Plan, Settings, Step, Structure};
-use rand::rngs::StdRng;
-use rand::seq::index::sample;
-use rand::{RngExt, SeedableRng};
 
 use super::rel_err;
 
-/// Evaluates every call of `plan`, replacing `fraction` of them (chosen at random) by
-/// garbage of four kinds in turn: huge values, random values, a sign flip, a stale
-/// repeat of another call. Returns the measurements and the corrupted calls.
+/// Evaluates every call of `plan`, spoils `fraction` of them, tells the values.
 fn corrupted<'p>(plan: &'p Plan, f: &dyn Blackbox, fraction: f64, seed: u64) -> (Measurements<'p>, Vec<usize>) {
-    let (n, m) = f.dims();
-    let calls = plan.calls();
-    let mut values = vec![vec![0.0; m]; calls];
-    let mut x = vec![0.0; n];
-    for (j, y) in values.iter_mut().enumerate() {
-        plan.point(j, &mut x).unwrap();
-        f.call(&x, y).unwrap();
-    }
-    let mut rng = StdRng::seed_from_u64(seed);
-    let count = (fraction * calls as f64).round() as usize;
-    let mut bad = sample(&mut rng, calls, count).into_vec();
-    bad.sort_unstable();
-    let scale = values[0].iter().map(|v| v.abs()).fold(0.0, f64::max).max(1.0);
-    for (kind, &j) in bad.iter().enumerate() {
-        let stale = values[(j + 1 + rng.random_range(0..calls - 1)) % calls].clone();
-        for (i, v) in values[j].iter_mut().enumerate() {
-            *v = match kind % 4 {
-                0 => 1e6 * scale * if (i + j) % 2 == 0 { 1.0 } else { -1.0 },
-                1 => scale * (rng.random::<f64>() * 2.0 - 1.0),
-                2 => -*v,
-                _ => stale[i],
-            };
-        }
-    }
+    let mut values = evaluate_calls(plan, f);
+    let bad = corrupt_calls(&mut values, fraction, seed);
     let mut meas = Measurements::new(plan);
     for (j, y) in values.iter().enumerate() {
         meas.tell(j, y).unwrap();
