@@ -57,7 +57,7 @@ pub use measurements::Measurements;
 pub use pattern::{MatrixMarketField, Pattern, SparseMatrix, read_matrix_market, write_matrix_market};
 pub use plan::{Plan, Settings};
 pub use planner::DecoderChoice;
-pub use sense::{decode_with, estimate, estimate_sequential, estimate_with};
+pub use sense::{estimate, estimate_sequential, estimate_with};
 pub use structure::Structure;
 
 /// The README's Rust examples run as doctests.

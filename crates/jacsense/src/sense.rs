@@ -10,7 +10,6 @@ use std::ops::Range;
 use rayon::prelude::*;
 
 use crate::blackbox::{Blackbox, ErasureReason, call_guarded};
-use crate::decode::Decoder;
 use crate::error::Result;
 use crate::estimate::Estimate;
 use crate::measurements::Measurements;
@@ -139,9 +138,4 @@ pub fn estimate_sequential<B: Blackbox + ?Sized>(
 ) -> Result<Estimate> {
     let plan = Plan::new(structure, x0, settings)?;
     Ok(plan.evaluate_sequential(f)?.decode())
-}
-
-/// Decodes `measurements` with `decoder` (the seam later decoders plug into).
-pub fn decode_with(measurements: &Measurements<'_>, decoder: &dyn Decoder) -> Estimate {
-    measurements.decode_with(decoder)
 }
