@@ -45,7 +45,7 @@ pub enum SparseMethod {
 /// them by least squares.
 ///
 /// A right-hand side succeeds when a support of at most
-/// [`max_support`](Self::max_support) unknowns fits `y` to within
+/// `max_support` unknowns fits `y` to within
 /// [`tolerance`](Self::tolerance)` · ‖y‖`. Then the unknowns off the support are
 /// exactly zero, [`RowSolve::support`] lists the support, and residual, condition,
 /// degrees of freedom and variance factors are those of the refit (variance factor 0
