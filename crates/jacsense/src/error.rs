@@ -74,6 +74,9 @@ pub enum Error {
         /// The design.
         design: &'static str,
     },
+    /// Structural knowledge contradicts itself (ties, known entries, symmetry, relations).
+    #[error("invalid structure: {0}")]
+    InvalidStructure(String),
     /// A coloring does not fit the pattern it is used with.
     #[error("invalid coloring: {0}")]
     InvalidColoring(String),

@@ -4,3 +4,4 @@ mod coloring;
 mod decode;
 mod sensing;
 mod sparse;
+mod structure;

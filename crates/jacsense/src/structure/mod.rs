@@ -1,8 +1,13 @@
 //! Structure: what the user knows about `J` before any call (DESIGN.md §2).
 //!
-//! Today this is the sparsity pattern: each allowed entry is its own unknown, and rows
-//! decode independently. Symmetry, tied and known entries and row relations join it
-//! later as one affine parametrization `vec(J) = P z + c`.
+//! The sparsity pattern: each allowed entry is its own unknown, and rows decode
+//! independently. Symmetry, tied and known entries and row relations compile into the
+//! affine parametrization `vec(J) = P z + c` ([`Parametrization`]), which
+//! the joint decoders build on.
+
+mod affine;
+
+pub use affine::{Coupling, EntryTerms, Parametrization, Relation};
 
 use crate::error::{Error, Result};
 use crate::pattern::Pattern;

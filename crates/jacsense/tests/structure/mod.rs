@@ -1,0 +1,153 @@
+//! The affine parametrization `vec(J) = P z + c`: intrinsic dimension, coupling, and
+//! contradictions named.
+
+use jacsense::problems::random_pattern;
+use jacsense::structure::{Coupling, Parametrization, Relation};
+use jacsense::{Error, Pattern};
+
+fn values(p: &Parametrization) -> jacsense::SparseMatrix {
+    let z: Vec<f64> = (0..p.intrinsic_dimension()).map(|q| 1.0 + q as f64 * 0.5).collect();
+    p.assemble(&z)
+}
+
+#[test]
+fn a_pattern_alone_gives_one_unknown_per_entry_and_no_coupling() {
+    let pattern = random_pattern(40, 30, 4, 1);
+    let p = Parametrization::new(&pattern, &Coupling::default()).unwrap();
+    assert_eq!(p.intrinsic_dimension(), pattern.nnz());
+    assert!(!p.is_coupled());
+    assert_eq!(p.pattern(), &pattern);
+    for i in 0..40 {
+        assert_eq!(p.row_unknowns(i).len(), pattern.row_count(i));
+    }
+}
+
+#[test]
+fn symmetry_merges_mirror_entries_and_symmetrizes_the_pattern() {
+    // Lower bidiagonal pattern: symmetry adds the upper diagonal.
+    let p = Parametrization::new(&Pattern::banded(5, 5, 1, 0), &Coupling { symmetric: true, ..Coupling::default() })
+        .unwrap();
+    assert_eq!(p.pattern(), &Pattern::banded(5, 5, 1, 1));
+    assert_eq!(p.intrinsic_dimension(), 5 + 4);
+    assert!(p.is_coupled());
+    let j = values(&p);
+    for (i, c) in j.pattern().entries() {
+        assert_eq!(j.get(i, c), j.get(c, i));
+    }
+    let e = Parametrization::new(&Pattern::dense(2, 3), &Coupling { symmetric: true, ..Coupling::default() });
+    assert!(matches!(e, Err(Error::InvalidStructure(m)) if m.contains("2×3")));
+}
+
+/// A 1D convolution with a kernel of width w: every diagonal one unknown.
+#[test]
+fn tied_diagonals_leave_one_unknown_per_kernel_tap() {
+    let (n, w) = (200, 5);
+    let pattern = Pattern::banded(n, n, w / 2, w / 2);
+    let ties: Vec<Vec<(usize, usize, f64)>> = (0..w)
+        .map(|o| (0..n).filter_map(|i| (i + o).checked_sub(w / 2).filter(|&j| j < n).map(|j| (i, j, 1.0))).collect())
+        .collect();
+    let p = Parametrization::new(&pattern, &Coupling { ties, ..Coupling::default() }).unwrap();
+    assert_eq!(p.intrinsic_dimension(), w);
+    assert!(p.is_coupled());
+    let j = values(&p);
+    assert_eq!(j.get(10, 9), j.get(150, 149));
+    assert_ne!(j.get(10, 9), j.get(10, 11));
+}
+
+#[test]
+fn ties_with_factors_and_known_entries() {
+    let pattern = Pattern::dense(2, 2);
+    let coupling = Coupling {
+        ties: vec![vec![(0, 0, 1.0), (1, 1, -2.0)]],
+        known: vec![(0, 1, 3.5), (1, 0, 0.0)],
+        ..Coupling::default()
+    };
+    let p = Parametrization::new(&pattern, &coupling).unwrap();
+    assert_eq!(p.intrinsic_dimension(), 1);
+    let j = p.assemble(&[2.0]);
+    assert_eq!((j.get(0, 0), j.get(1, 1), j.get(0, 1), j.get(1, 0)), (2.0, -4.0, 3.5, 0.0));
+    // A known value propagates through its tie: nothing is left unknown.
+    let coupling = Coupling { known: vec![(0, 1, 3.5), (1, 0, 0.0), (1, 1, 6.0)], ..coupling };
+    let p = Parametrization::new(&pattern, &coupling).unwrap();
+    assert_eq!(p.intrinsic_dimension(), 0);
+    assert_eq!(p.assemble(&[]).get(0, 0), -3.0);
+}
+
+#[test]
+fn contradictions_are_errors_that_name_the_entries() {
+    let pattern = Pattern::dense(3, 3);
+    let cases = [
+        (
+            Coupling {
+                ties: vec![vec![(0, 0, 1.0), (1, 1, 2.0)], vec![(0, 0, 1.0), (1, 1, 3.0)]],
+                ..Coupling::default()
+            },
+            "(1, 1)",
+        ),
+        (
+            Coupling {
+                ties: vec![vec![(0, 0, 1.0), (2, 2, 1.0)]],
+                known: vec![(0, 0, 1.0), (2, 2, 2.0)],
+                ..Coupling::default()
+            },
+            "(2, 2) = 2",
+        ),
+        (Coupling { symmetric: true, known: vec![(0, 1, 1.0), (1, 0, -1.0)], ..Coupling::default() }, "(1, 0) = -1"),
+        (Coupling { ties: vec![vec![(0, 0, 1.0), (0, 1, 0.0)]], ..Coupling::default() }, "factor 0"),
+        (
+            Coupling {
+                relations: vec![Relation { row: 1, combination: vec![(1, 2.0)], constant: vec![] }],
+                ..Coupling::default()
+            },
+            "row 1 refers to itself",
+        ),
+        (
+            Coupling {
+                relations: vec![
+                    Relation { row: 0, combination: vec![(1, 1.0)], constant: vec![] },
+                    Relation { row: 1, combination: vec![(0, 1.0)], constant: vec![] },
+                ],
+                ..Coupling::default()
+            },
+            "cycle",
+        ),
+        (
+            Coupling {
+                relations: vec![Relation { row: 0, combination: vec![(1, 1.0)], constant: vec![] }],
+                known: vec![(0, 2, 1.0)],
+                ..Coupling::default()
+            },
+            "entry (0, 2) cannot be tied or known",
+        ),
+    ];
+    for (coupling, needle) in cases {
+        match Parametrization::new(&pattern, &coupling) {
+            Err(Error::InvalidStructure(m)) => assert!(m.contains(needle), "'{m}' lacks '{needle}'"),
+            other => panic!("expected an error naming {needle}, got {other:?}"),
+        }
+    }
+    let e = Parametrization::new(&pattern, &Coupling { known: vec![(3, 0, 1.0)], ..Coupling::default() }).unwrap_err();
+    assert_eq!(e, Error::EntryOutOfBounds { row: 3, col: 0, nrows: 3, ncols: 3 });
+}
+
+/// A semi-implicit integrator step, q' = q + dt·q̇', q̇' = q̇ + dt·a(q, q̇): the q' rows
+/// are dt times the q̇' rows plus the identity on q.
+#[test]
+fn relation_rows_are_derived_not_unknown() {
+    let (s, dt) = (3, 0.01);
+    // Inputs (q, q̇), outputs (q', q̇'); a couples everything.
+    let pattern = Pattern::dense(2 * s, 2 * s);
+    let relations: Vec<Relation> =
+        (0..s).map(|i| Relation { row: i, combination: vec![(s + i, dt)], constant: vec![(i, 1.0)] }).collect();
+    let p = Parametrization::new(&pattern, &Coupling { relations, ..Coupling::default() }).unwrap();
+    assert_eq!(p.intrinsic_dimension(), s * 2 * s); // only the q̇' rows are unknown
+    assert!(p.is_coupled());
+    let j = values(&p);
+    for i in 0..s {
+        for c in 0..2 * s {
+            let expected = dt * j.get(s + i, c) + if c == i { 1.0 } else { 0.0 };
+            assert!((j.get(i, c) - expected).abs() <= 4.0 * f64::EPSILON * expected.abs().max(1.0));
+        }
+        assert_eq!(p.row_unknowns(i), p.row_unknowns(s + i));
+    }
+}
