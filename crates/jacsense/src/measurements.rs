@@ -144,12 +144,13 @@ impl<'p> Measurements<'p> {
     }
 
     /// The measured difference of output `i` in slot `slot`. Forward differences
-    /// subtract `f(x0)_i` when it was told; otherwise they return the raw value and
-    /// the decoder must carry an offset per row.
-    pub(crate) fn difference(&self, i: usize, slot: usize) -> f64 {
+    /// subtract `f(x0)_i` when `use_base` and it was told; otherwise they return the
+    /// raw value and the decoder must carry an offset per row (subtracting a grossly
+    /// wrong `f(x0)` would cost the measurement its digits).
+    pub(crate) fn difference(&self, i: usize, slot: usize, use_base: bool) -> f64 {
         if self.base.is_empty() {
             0.5 * (self.values[2 * slot] - self.values[2 * slot + 1])
-        } else if self.state[0] == CallState::Told {
+        } else if use_base && self.state[0] == CallState::Told {
             self.values[slot] - self.base[i]
         } else {
             self.values[slot]

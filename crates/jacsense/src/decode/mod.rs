@@ -340,7 +340,7 @@ fn solve_group(
             .map(|&c| {
                 let p = seen.binary_search(&group[c]).expect("a column's group is among the row's measurements");
                 if valid[group[c]] && base_valid {
-                    meas.difference(i, slot(i, p)) / (plan.effective_coefficient(c, 1.0) * steps[c])
+                    meas.difference(i, slot(i, p), base_valid) / (plan.effective_coefficient(c, 1.0) * steps[c])
                 } else {
                     f64::NAN
                 }
@@ -381,7 +381,25 @@ fn solve_group(
     if offset {
         a.col_mut(d).fill(1.0);
     }
-    let y = Mat::<f64>::from_fn(used.len(), rows.len(), |r, g| meas.difference(rows[g], slot(rows[g], used[r])));
+    let mut y = Mat::<f64>::from_fn(used.len(), rows.len(), |r, g| {
+        meas.difference(rows[g], slot(rows[g], used[r]), base_valid)
+    });
+    // With an offset, shift each row's data by its median first: the offset absorbs any
+    // constant, and a grossly wrong f(x0) then does not inflate the scale of the
+    // unknowns (nor the rounding level a decoder judges residuals against).
+    let shift: Vec<f64> = (0..rows.len())
+        .map(|g| {
+            if !offset || used.is_empty() {
+                return 0.0;
+            }
+            let mut col: Vec<f64> = (0..used.len()).map(|r| y[(r, g)]).collect();
+            let mid = col.len() / 2;
+            *col.select_nth_unstable_by(mid, f64::total_cmp).1
+        })
+        .collect();
+    for (g, &m) in shift.iter().enumerate() {
+        y.col_mut(g).iter_mut().for_each(|v| *v -= m);
+    }
     let mut z = Mat::<f64>::zeros(du, rows.len());
     let solves = decoder.solve(a.as_ref(), y.as_ref(), z.as_mut());
     let used_meas: Vec<usize> = used.iter().map(|&p| seen[p]).collect();
@@ -397,7 +415,7 @@ fn solve_group(
             };
             let noise_var = if s.dof > 0 { s.residual * s.residual / s.dof as f64 } else { 0.0 };
             let base_flagged = offset && {
-                let c = z[(d, g)].abs();
+                let c = (z[(d, g)] + shift[g]).abs();
                 let se = (noise_var * s.variance_factors.get(d).copied().unwrap_or(f64::NAN)).sqrt();
                 c > OFFSET_OUTLIER_SE * se && c > OFFSET_OUTLIER_NOISE * noise_var.sqrt()
             };

@@ -99,3 +99,34 @@ fn unknown_patterns_are_recovered_from_fewer_calls_than_columns() {
     let est = plan.evaluate(&f).unwrap().decode();
     assert_eq!(est.jacobian().pattern(), &f.pattern());
 }
+
+/// A garbage `f(x0)` among other garbage calls: subtracting it would cost every
+/// forward difference its digits, so the rows are decoded from the raw values with
+/// the offset instead — and the values that merely repeat the true `f(x0)` are caught.
+#[test]
+fn a_garbage_f_x0_costs_no_digits() {
+    let p = PatternFunction { a: random_matrix(random_pattern(300, 300, 8, 71), 72) };
+    let structure = Structure::sparse(p.pattern());
+    let x0 = p.x0();
+    let truth = p.jacobian(&x0);
+    let plan = Plan::new(&structure, &x0, &Settings { outliers: 0.15, ..Settings::default() }).unwrap();
+    let mut values = evaluate_calls(&plan, &p);
+    let f0 = values[0].clone();
+    let mut bad = corrupt_calls(&mut values, 0.1, 73);
+    values[0].iter_mut().for_each(|v| *v = 1e6);
+    // Two stale repeats of the true f(x0).
+    for j in [5, 9] {
+        values[j] = f0.clone();
+    }
+    bad.extend([0, 5, 9]);
+    bad.sort_unstable();
+    bad.dedup();
+    let mut meas = Measurements::new(&plan);
+    for (j, y) in values.iter().enumerate() {
+        meas.tell(j, y).unwrap();
+    }
+    let est = meas.decode();
+    let err = rel_err(est.jacobian(), &truth);
+    assert!(err <= 1e-6, "relative error {err:e}");
+    assert_eq!(precision_recall(&est, &bad), (1.0, 1.0));
+}
