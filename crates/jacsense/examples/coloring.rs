@@ -1,16 +1,23 @@
 //! Column coloring on model patterns: colors and time for every ordering, and for
-//! `best_column_coloring` (every ordering, then iterated greedy recoloring).
+//! `best_column_coloring` (every ordering, then iterated greedy recoloring); then star
+//! coloring against column coloring on symmetric patterns.
 //!
-//! Run with `cargo run --release --example coloring` for the full table, or
-//! `cargo run --release --example coloring -- laplacian` for the 1000×1000 grid only.
+//! Run with `cargo run --release --example coloring` for both tables,
+//! `cargo run --release --example coloring -- laplacian` for the 1000×1000 grid only, or
+//! `cargo run --release --example coloring -- star` for the symmetric table only.
 //! Times are wall-clock for `color_columns` (ordering included, transpose included) in
 //! this process; "best + recolor" times the whole `best_column_coloring` call and
 //! "from" is the ordering its recoloring started from; "valid" is `check_column_coloring` on the result.
+//! In the symmetric table each cell is "colors · ms" for `color_star` (symmetry check,
+//! ordering and direct recovery map included) or `color_columns`, and "valid" is
+//! `check_star_coloring` on every star coloring.
 
 use std::time::Instant;
 
 use jacsense::Pattern;
-use jacsense::coloring::{Ordering, best_column_coloring, check_column_coloring, color_columns, lower_bound};
+use jacsense::coloring::{
+    Ordering, best_column_coloring, check_column_coloring, check_star_coloring, color_columns, color_star, lower_bound,
+};
 
 /// 5-point Laplacian on a `k × k` grid: row (a, b) holds (a, b), (a ± 1, b), (a, b ± 1).
 fn laplacian_2d(k: usize) -> Pattern {
@@ -77,8 +84,85 @@ fn arrowhead(n: usize) -> Pattern {
     Pattern::from_rows(n, &rows).expect("indices are below n")
 }
 
+/// `n × n` structurally symmetric with the diagonal and, per row, 2 or 3 (alternately)
+/// partners drawn by the same LCG, each entered with its mirror: about 6 nonzeros per
+/// row.
+fn random_symmetric(n: usize, seed: u64) -> Pattern {
+    let mut state = seed;
+    let mut next = move || {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        ((state >> 33) as usize) % n
+    };
+    let mut entries = Vec::new();
+    for i in 0..n {
+        entries.push((i, i));
+        for _ in 0..2 + i % 2 {
+            let j = next();
+            entries.extend([(i, j), (j, i)]);
+        }
+    }
+    Pattern::from_triplets(n, n, &entries).expect("indices are below n")
+}
+
 fn main() {
-    let only_laplacian = std::env::args().nth(1).is_some_and(|a| a.starts_with("lap"));
+    let arg = std::env::args().nth(1);
+    let only_laplacian = arg.as_deref().is_some_and(|a| a.starts_with("lap"));
+    if arg.as_deref() != Some("star") {
+        column_table(only_laplacian);
+    }
+    if !only_laplacian {
+        star_table();
+    }
+}
+
+/// Star colors against column colors on symmetric patterns, every ordering.
+fn star_table() {
+    let cases: Vec<(&str, Pattern)> = vec![
+        ("arrowhead 1000", arrowhead(1000)),
+        ("tridiagonal 100000", Pattern::banded(100_000, 100_000, 1, 1)),
+        ("banded bw 3, 100000", Pattern::banded(100_000, 100_000, 3, 3)),
+        ("laplacian 2D 100×100", laplacian_2d(100)),
+        ("laplacian 2D 1000×1000", laplacian_2d(1000)),
+        ("laplacian 3D 20³", laplacian_3d(20)),
+        ("random symmetric 100000", random_symmetric(100_000, 7)),
+    ];
+    println!();
+    println!("symmetric patterns: star colors vs column colors, ms");
+    println!();
+    print!("| pattern | n | nnz | coloring |");
+    for o in Ordering::ALL {
+        print!(" {o} |");
+    }
+    println!(" valid |");
+    print!("|---|---:|---:|---|");
+    for _ in Ordering::ALL {
+        print!("---:|");
+    }
+    println!("---|");
+    for (name, p) in &cases {
+        let mut valid = true;
+        print!("| {name} | {} | {} | star |", p.ncols(), p.nnz());
+        for o in Ordering::ALL {
+            let start = Instant::now();
+            let star = color_star(p, o).expect("the pattern is symmetric");
+            let ms = start.elapsed().as_secs_f64() * 1e3;
+            valid &= check_star_coloring(p, star.coloring()).is_ok();
+            print!(" {} · {ms:.1} |", star.num_colors());
+        }
+        println!(" {} |", if valid { "yes" } else { "NO" });
+        print!("| | | | column |");
+        for o in Ordering::ALL {
+            let start = Instant::now();
+            let c = color_columns(p, o);
+            let ms = start.elapsed().as_secs_f64() * 1e3;
+            print!(" {} · {ms:.1} |", c.num_colors());
+        }
+        println!(" |");
+    }
+}
+
+/// Column colorings of model patterns, every ordering and the best with recoloring.
+fn column_table(only_laplacian: bool) {
     let mut cases: Vec<(&str, Pattern)> = vec![("laplacian 2D 1000×1000", laplacian_2d(1000))];
     if !only_laplacian {
         cases.extend([

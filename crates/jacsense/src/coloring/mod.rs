@@ -7,7 +7,10 @@
 //! coloring* of the bipartite graph rows × columns (Gebremedhin, Manne, Pothen, "What
 //! color is your Jacobian? Graph coloring for computing derivatives", SIAM Review 47(4),
 //! 2005, §3): two columns may share a color only if no row holds both. Row coloring is
-//! the same problem on the transpose and serves the left action `vᵀJ`.
+//! the same problem on the transpose and serves the left action `vᵀJ`. For a symmetric
+//! `H` (a Hessian), a [star coloring](color_star) of the adjacency graph needs far fewer
+//! colors and still reads every entry directly (Coleman and Moré 1984; Gebremedhin,
+//! Tarafdar, Manne, Pothen 2007).
 //!
 //! Colorings here are greedy and first-fit: vertices are visited in an [`Ordering`]
 //! (natural, largest-first, smallest-last, incidence-degree, dynamic largest-first, as
@@ -31,12 +34,14 @@ mod column;
 mod order;
 mod recolor;
 mod row;
+mod star;
 
 pub use check::{check_column_coloring, check_row_coloring};
 pub use column::{best_column_coloring, color_columns, lower_bound};
 pub use order::{Ordering, column_order};
 pub use recolor::{recolor_columns, recolor_rows};
 pub use row::color_rows;
+pub use star::{DirectRead, StarColoring, check_star_coloring, color_star};
 
 use crate::pattern::Pattern;
 

@@ -2,6 +2,8 @@
 //! check, naive quadratic reference orderings and greedy coloring, and patterns whose
 //! optimal number of colors is known.
 
+mod star;
+
 use std::collections::BTreeSet;
 
 use jacsense::coloring::{
