@@ -10,7 +10,8 @@
 //! recall of the flagged calls against the spoiled ones.
 
 use jacsense::problems::{
-    PatternFunction, Problem, corrupt_calls, evaluate_calls, random_matrix, random_pattern, relative_error,
+    PatternFunction, Problem, corrupt_calls, evaluate_calls, outlier_scores, random_matrix, random_pattern,
+    relative_error,
 };
 use jacsense::{DecoderChoice, Design, Measurements, Plan, RandomDistribution, Settings, Structure};
 
@@ -73,8 +74,6 @@ fn cell(plan: &Plan, mut values: Vec<Vec<f64>>, fraction: f64, seed: u64, truth:
         return format!("{err:.0e}");
     }
     let flagged: Vec<usize> = est.diagnostics().outliers.iter().map(|o| o.call).collect();
-    let hits = flagged.iter().filter(|c| bad.contains(c)).count() as f64;
-    let precision = if flagged.is_empty() { 1.0 } else { hits / flagged.len() as f64 };
-    let recall = if bad.is_empty() { 1.0 } else { hits / bad.len() as f64 };
+    let (precision, recall) = outlier_scores(&flagged, &bad);
     format!("{err:.0e} ({precision:.2}/{recall:.2})")
 }

@@ -131,8 +131,7 @@ impl Plan {
                     _ => Design::default_random_directions(*distribution, pattern.nrows(), rho),
                 });
                 if k < needed {
-                    let row = (0..pattern.nrows()).find(|&i| pattern.row_count(i) == needed).unwrap_or(0);
-                    return Err(Error::TooFewCalls { row, unknowns: needed, calls: k, needed });
+                    return Err(structure.too_few_calls(k, needed));
                 }
                 random_directions(n, k, *distribution, settings.seed)
             }
@@ -140,8 +139,7 @@ impl Plan {
                 let needed = structure.lower_bound();
                 let k = directions.unwrap_or(needed + Design::RANDOM_OVERSAMPLING);
                 if k < needed {
-                    let row = (0..pattern.nrows()).find(|&i| pattern.row_count(i) == needed).unwrap_or(0);
-                    return Err(Error::TooFewCalls { row, unknowns: needed, calls: k, needed });
+                    return Err(structure.too_few_calls(k, needed));
                 }
                 let (ordering, c) = colors(ordering);
                 let d = rainbow_directions(&c, k, settings.seed);

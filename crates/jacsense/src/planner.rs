@@ -128,11 +128,7 @@ pub(crate) fn choose(structure: &Structure, settings: &Settings) -> Result<Choic
     let rho = structure.lower_bound();
     let (p, noise) = (settings.outliers, settings.noise);
     let cap = settings.budget.map(|b| directions_within(b, settings.difference));
-    let too_few = |calls: usize, needed: usize| {
-        let pattern = structure.pattern();
-        let row = (0..pattern.nrows()).find(|&i| pattern.row_count(i) == rho).unwrap_or(0);
-        Error::TooFewCalls { row, unknowns: rho, calls, needed }
-    };
+    let too_few = |calls: usize, needed: usize| structure.too_few_calls(calls, needed);
     let mut coloring = None;
     let design = match &settings.design {
         Design::Auto if sparse_pays(structure, settings) => {

@@ -649,3 +649,18 @@ pub fn evaluate_calls(plan: &crate::Plan, f: &dyn Blackbox) -> Vec<Vec<f64>> {
         })
         .collect()
 }
+
+/// Precision and recall of the calls an estimate judged grossly wrong, against the
+/// calls that were (`bad`, e.g. from [`corrupt_calls`]); 1 when there is nothing to
+/// find or nothing was flagged.
+///
+/// ```
+/// use jacsense::problems::outlier_scores;
+/// assert_eq!(outlier_scores(&[1, 4, 7], &[4, 7]), (2.0 / 3.0, 1.0));
+/// ```
+pub fn outlier_scores(flagged: &[usize], bad: &[usize]) -> (f64, f64) {
+    let hits = flagged.iter().filter(|c| bad.contains(c)).count() as f64;
+    let precision = if flagged.is_empty() { 1.0 } else { hits / flagged.len() as f64 };
+    let recall = if bad.is_empty() { 1.0 } else { hits / bad.len() as f64 };
+    (precision, recall)
+}

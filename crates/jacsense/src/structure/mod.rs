@@ -80,6 +80,14 @@ impl Structure {
         self.pattern.max_row_count()
     }
 
+    /// The error for a design with `calls` measurements where `needed` are required,
+    /// naming the fullest row (the first with `ρ_max` unknowns).
+    pub(crate) fn too_few_calls(&self, calls: usize, needed: usize) -> Error {
+        let rho = self.lower_bound();
+        let row = (0..self.pattern.nrows()).find(|&i| self.pattern.row_count(i) == rho).unwrap_or(0);
+        Error::TooFewCalls { row, unknowns: rho, calls, needed }
+    }
+
     /// Checks that the structure fits a blackbox with `n` inputs and `m` outputs.
     pub(crate) fn check_dims(&self, n: usize, m: usize) -> Result<()> {
         if self.pattern.ncols() != n {

@@ -2,7 +2,7 @@
 //! are garbage, and unknown patterns recovered from fewer calls than columns.
 
 use jacsense::problems::{
-    LinearMap, PatternFunction, Problem, corrupt_calls, evaluate_calls, random_matrix, random_pattern,
+    LinearMap, PatternFunction, Problem, corrupt_calls, evaluate_calls, outlier_scores, random_matrix, random_pattern,
 };
 use jacsense::{Blackbox, DecoderChoice, Design, Difference, Estimate, Measurements, Plan, Settings, Step, Structure};
 
@@ -21,10 +21,7 @@ fn corrupted<'p>(plan: &'p Plan, f: &dyn Blackbox, fraction: f64, seed: u64) -> 
 
 fn precision_recall(est: &Estimate, bad: &[usize]) -> (f64, f64) {
     let flagged: Vec<usize> = est.diagnostics().outliers.iter().map(|o| o.call).collect();
-    let hits = flagged.iter().filter(|c| bad.contains(c)).count() as f64;
-    let precision = if flagged.is_empty() { 1.0 } else { hits / flagged.len() as f64 };
-    let recall = if bad.is_empty() { 1.0 } else { hits / bad.len() as f64 };
-    (precision, recall)
+    outlier_scores(&flagged, bad)
 }
 
 #[test]
