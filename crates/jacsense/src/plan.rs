@@ -6,7 +6,9 @@
 //! cluster, another process); [`Measurements`](crate::Measurements) takes the values
 //! back in any order.
 
-use crate::coloring::{Coloring, Ordering, best_column_coloring, color_columns};
+use crate::coloring::{
+    Coloring, Ordering, StarColoring, best_column_coloring, best_star_coloring, color_columns, color_star,
+};
 use crate::design::{
     Design, Difference, Directions, Step, colored_directions, coordinate_directions, rainbow_directions,
     random_directions, steps,
@@ -82,6 +84,7 @@ pub struct Plan {
     steps: Vec<f64>,
     settings: Settings,
     coloring: Option<(Ordering, Coloring)>,
+    star: Option<StarColoring>,
     directions: Directions,
     index: RowIndex,
 }
@@ -108,6 +111,7 @@ impl Plan {
             (_, None) => best_column_coloring(pattern),
         };
         let mut coloring = None;
+        let mut star = None;
         let directions = match &choice.design {
             Design::Auto => unreachable!("the planner resolves Design::Auto"),
             Design::Coordinate => coordinate_directions(n),
@@ -134,6 +138,23 @@ impl Plan {
                     return Err(structure.too_few_calls(k, needed));
                 }
                 random_directions(n, k, *distribution, settings.seed)
+            }
+            Design::Star { ordering } => {
+                if !structure.is_symmetric() {
+                    return Err(Error::InvalidSetting {
+                        name: "design",
+                        value: "star".into(),
+                        reason: "a star-colored design needs a symmetric structure (Structure::symmetric)",
+                    });
+                }
+                let (ordering, sc) = match ordering {
+                    Some(o) => (*o, color_star(pattern, *o)?),
+                    None => best_star_coloring(pattern)?,
+                };
+                let d = colored_directions(sc.coloring());
+                coloring = Some((ordering, sc.coloring().clone()));
+                star = Some(sc);
+                d
             }
             Design::Rainbow { ordering, directions } => {
                 let needed = structure.lower_bound();
@@ -164,7 +185,7 @@ impl Plan {
         }
         let settings =
             Settings { design: choice.design, decoder: choice.decoder, step: choice.step, ..settings.clone() };
-        Ok(Plan { structure: structure.clone(), x0: x0.to_vec(), steps, settings, coloring, directions, index })
+        Ok(Plan { structure: structure.clone(), x0: x0.to_vec(), steps, settings, coloring, star, directions, index })
     }
 
     /// Number of measurements (directions) `k`.
@@ -252,6 +273,11 @@ impl Plan {
     /// The column coloring of a colored design, with the ordering that produced it.
     pub fn coloring(&self) -> Option<(Ordering, &Coloring)> {
         self.coloring.as_ref().map(|(o, c)| (*o, c))
+    }
+
+    /// The star coloring of a star-colored design.
+    pub fn star_coloring(&self) -> Option<&StarColoring> {
+        self.star.as_ref()
     }
 
     pub(crate) fn directions(&self) -> &Directions {

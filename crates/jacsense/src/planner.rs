@@ -5,8 +5,9 @@
 //! Rules (each measured in the repository's examples; see BENCHMARKS.md):
 //!
 //! - **Exact outputs** (no noise, no outliers): the colored design when `χ ≤ ρ_max + 2`
-//!   (entries read off, no conditioning loss), otherwise rainbow directions with
-//!   `ρ_max + 2` calls — the number no coloring can beat when `χ > ρ_max + 2`.
+//!   (entries read off, no conditioning loss) — star-colored when the structure is
+//!   symmetric and that needs no more colors — otherwise rainbow directions with
+//!   `ρ_max + 2` calls, the number no coloring can beat when `χ > ρ_max + 2`.
 //! - **Outliers** (a fraction `p` of calls grossly wrong): rainbow directions decoded by
 //!   L1, with `k = ⌈ρ_max · 1.2 / (0.4 − p)⌉ + 2` — about 3·ρ_max at 1%, 6·ρ_max at
 //!   20%, 8·ρ_max at 25%. The `decoders` example measured every row of d = 10 recovered
@@ -22,7 +23,7 @@
 //! - **Budget**: the plan never exceeds it; it falls back to fewer directions (never
 //!   fewer than the minimum the decoder needs, else an error that says so).
 
-use crate::coloring::{Coloring, Ordering, best_column_coloring};
+use crate::coloring::{Coloring, Ordering, best_column_coloring, best_star_coloring};
 use crate::decode::{Decoder, LeastAbsoluteDeviations, LeastSquares, SparseMethod, SparseRecovery};
 use crate::design::{Design, Difference, RandomDistribution, Step};
 use crate::error::{Error, Result};
@@ -130,6 +131,7 @@ pub(crate) fn choose(structure: &Structure, settings: &Settings) -> Result<Choic
     let cap = settings.budget.map(|b| directions_within(b, settings.difference));
     let too_few = |calls: usize, needed: usize| structure.too_few_calls(calls, needed);
     let mut coloring = None;
+    let mut star = None;
     let design = match &settings.design {
         Design::Auto if sparse_pays(structure, settings) => {
             let s = structure.row_sparsity().expect("sparse_pays checks it");
@@ -147,12 +149,20 @@ pub(crate) fn choose(structure: &Structure, settings: &Settings) -> Result<Choic
                 Some((2 * rho + Design::RANDOM_OVERSAMPLING).max(cap.unwrap_or(0)))
             } else {
                 let (ordering, c) = best_column_coloring(structure.pattern());
-                let chi = c.num_colors();
+                let mut chi = c.num_colors();
                 coloring = Some((ordering, c));
+                if structure.is_symmetric() {
+                    let (so, sc) = best_star_coloring(structure.pattern())?;
+                    if sc.num_colors() <= chi {
+                        chi = sc.num_colors();
+                        star = Some(so);
+                    }
+                }
                 (chi > rho + Design::RANDOM_OVERSAMPLING || cap.is_some_and(|cap| chi > cap))
                     .then_some(rho + Design::RANDOM_OVERSAMPLING)
             };
             match wanted {
+                None if star.is_some() => Design::Star { ordering: star },
                 None => Design::Colored { ordering: coloring.as_ref().map(|(o, _)| *o) },
                 Some(k) => {
                     let k = cap.map_or(k, |cap| k.min(cap));

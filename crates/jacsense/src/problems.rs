@@ -664,3 +664,62 @@ pub fn outlier_scores(flagged: &[usize], bad: &[usize]) -> (f64, f64) {
     let recall = if bad.is_empty() { 1.0 } else { hits / bad.len() as f64 };
     (precision, recall)
 }
+
+/// The gradient of a potential, `g(x) = ∇φ(x)` with `φ(x) = ½ xᵀ H x − Σ cos x_i`:
+/// `g(x) = H x + sin x`, whose Jacobian is the symmetric Hessian `H + diag(cos x)`.
+///
+/// ```
+/// use jacsense::problems::{random_symmetric_matrix, GradientField, Problem};
+/// let g = GradientField { h: random_symmetric_matrix(jacsense::problems::arrowhead(10), 1) };
+/// let h = g.jacobian(&g.x0());
+/// assert_eq!(h.get(0, 7), h.get(7, 0));
+/// ```
+#[derive(Clone, Debug)]
+pub struct GradientField {
+    /// The symmetric `H` (its pattern must hold the diagonal).
+    pub h: SparseMatrix,
+}
+
+impl Blackbox for GradientField {
+    fn dims(&self) -> (usize, usize) {
+        let n = self.h.pattern().nrows();
+        (n, n)
+    }
+    fn call(&self, x: &[f64], y: &mut [f64]) -> Result<(), CallError> {
+        self.h.mul_vec(x, y);
+        y.iter_mut().zip(x).for_each(|(yi, xi)| *yi += xi.sin());
+        Ok(())
+    }
+}
+
+impl Problem for GradientField {
+    fn name(&self) -> String {
+        format!("gradient field n={}", self.h.pattern().nrows())
+    }
+    fn pattern(&self) -> Pattern {
+        self.h.pattern().clone()
+    }
+    fn jacobian(&self, x: &[f64]) -> SparseMatrix {
+        let mut j = self.h.clone();
+        for (i, xi) in x.iter().enumerate() {
+            let p = j.pattern().position(i, i).expect("the pattern holds the diagonal");
+            j.values_mut()[p] += xi.cos();
+        }
+        j
+    }
+    fn x0(&self) -> Vec<f64> {
+        (0..self.h.pattern().ncols()).map(|j| 0.4 * (j as f64 * 0.9).sin()).collect()
+    }
+}
+
+/// A random symmetric matrix on `pattern` made symmetric and given its diagonal,
+/// entries uniform in `[−1, −0.1] ∪ [0.1, 1]`.
+pub fn random_symmetric_matrix(pattern: Pattern, seed: u64) -> SparseMatrix {
+    let n = pattern.nrows();
+    let mut entries: Vec<(usize, usize)> = pattern.entries().collect();
+    entries.extend(pattern.entries().map(|(i, j)| (j, i)));
+    entries.extend((0..n).map(|i| (i, i)));
+    let full = Pattern::from_triplets(n, n, &entries).expect("square pattern");
+    let upper = random_matrix(full.clone(), seed);
+    sparse(full, |i, j| upper.get(i.min(j), i.max(j)))
+}

@@ -41,7 +41,7 @@ pub use column::{best_column_coloring, color_columns, lower_bound};
 pub use order::{Ordering, column_order};
 pub use recolor::{recolor_columns, recolor_rows};
 pub use row::color_rows;
-pub use star::{DirectRead, StarColoring, check_star_coloring, color_star};
+pub use star::{DirectRead, StarColoring, best_star_coloring, check_star_coloring, color_star};
 
 use crate::pattern::Pattern;
 

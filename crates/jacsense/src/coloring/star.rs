@@ -212,6 +212,26 @@ pub fn color_star(pattern: &Pattern, ordering: Ordering) -> Result<StarColoring>
     Ok(StarColoring { coloring, reads })
 }
 
+/// The star coloring with the fewest colors over all vertex orderings (ties: the
+/// first in [`Ordering::ALL`]).
+///
+/// ```
+/// use jacsense::{Pattern, coloring::best_star_coloring};
+/// let (_, star) = best_star_coloring(&Pattern::banded(50, 50, 1, 1))?;
+/// assert_eq!(star.num_colors(), 3);
+/// # Ok::<(), jacsense::Error>(())
+/// ```
+pub fn best_star_coloring(pattern: &Pattern) -> Result<(Ordering, StarColoring)> {
+    let mut best: Option<(Ordering, StarColoring)> = None;
+    for ordering in Ordering::ALL {
+        let star = color_star(pattern, ordering)?;
+        if best.as_ref().is_none_or(|(_, b)| star.num_colors() < b.num_colors()) {
+            best = Some((ordering, star));
+        }
+    }
+    Ok(best.expect("Ordering::ALL is not empty"))
+}
+
 /// Checks that `coloring` is a star coloring of the adjacency graph of a square,
 /// structurally symmetric pattern: adjacent columns have different colors and no path
 /// on four vertices alternates two colors.

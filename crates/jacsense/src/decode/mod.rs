@@ -31,6 +31,7 @@ use std::collections::HashMap;
 use faer::{Mat, MatMut, MatRef};
 use rayon::prelude::*;
 
+use crate::coloring::StarColoring;
 use crate::design::{Difference, Directions};
 use crate::estimate::{Diagnostics, Estimate, Outlier, RowReport, RowStatus};
 use crate::measurements::Measurements;
@@ -136,8 +137,12 @@ pub(crate) fn decode(meas: &Measurements<'_>, decoder: &dyn Decoder) -> Estimate
     let mut valid: Vec<bool> = (0..k).map(|t| meas.measurement_valid(t)).collect();
     let groups = row_groups(meas);
     let run = |valid: &[bool], base_valid: bool| {
-        let mut results: Vec<RowResult> =
-            groups.par_iter().flat_map_iter(|rows| solve_group(meas, decoder, rows, valid, base_valid)).collect();
+        let mut results: Vec<RowResult> = match plan.star_coloring() {
+            Some(star) => read_star(meas, star, valid, base_valid),
+            None => {
+                groups.par_iter().flat_map_iter(|rows| solve_group(meas, decoder, rows, valid, base_valid)).collect()
+            }
+        };
         results.sort_unstable_by_key(|r| r.row);
         results
     };
@@ -298,6 +303,46 @@ fn status_of(values: &[f64]) -> RowStatus {
     } else {
         RowStatus::Underdetermined { determined, unknowns: values.len() }
     }
+}
+
+/// Star-colored design: every entry read off from its own row or its mirror's
+/// ([`StarColoring::direct_recovery`]).
+fn read_star(meas: &Measurements<'_>, star: &StarColoring, valid: &[bool], base_valid: bool) -> Vec<RowResult> {
+    let plan = meas.plan();
+    let pattern = plan.structure().pattern();
+    let index = plan.index();
+    let steps = plan.steps();
+    let reads = star.direct_recovery();
+    (0..pattern.nrows())
+        .into_par_iter()
+        .map(|i| {
+            let p0 = pattern.row_ptr()[i];
+            let values: Vec<f64> = pattern
+                .row(i)
+                .iter()
+                .enumerate()
+                .map(|(q, &j)| {
+                    let read = reads[p0 + q];
+                    // The column whose step scales the read entry: j in row i, i in row j.
+                    let k = if read.row == i { j } else { i };
+                    let seen = &index.meas[index.row_ptr[read.row]..index.row_ptr[read.row + 1]];
+                    let p = seen.binary_search(&read.color).expect("a row sees the colors of its columns");
+                    if valid[read.color] && base_valid {
+                        meas.difference(read.row, index.row_ptr[read.row] + p, true)
+                            / (plan.effective_coefficient(k, 1.0) * steps[k])
+                    } else {
+                        f64::NAN
+                    }
+                })
+                .collect();
+            let report = RowReport {
+                status: status_of(&values),
+                measurements: values.iter().filter(|v| !v.is_nan()).count(),
+                ..RowReport::empty()
+            };
+            RowResult::new(i, values, report)
+        })
+        .collect()
 }
 
 fn solve_group(

@@ -57,6 +57,14 @@ pub enum Design {
         /// Number of directions `k`; `None` for [`Design::default_random_directions`].
         directions: Option<usize>,
     },
+    /// One direction per color of a star coloring of a symmetric structure
+    /// (Coleman & Moré 1984; Gebremedhin, Tarafdar, Manne & Pothen 2007): every entry
+    /// is read off from its own row or, by symmetry, its mirror's. `χ_star` directions,
+    /// often far fewer than a column coloring needs (2 for an arrowhead).
+    Star {
+        /// Vertex ordering of the coloring; `None` for the best of all.
+        ordering: Option<Ordering>,
+    },
     /// `k` rainbow directions `S g_t` (a column coloring `S`, Gaussian `g_t ∈ R^χ`,
     /// random signs per column).
     Rainbow {
@@ -107,6 +115,7 @@ impl Design {
             Design::Random { distribution: RandomDistribution::Gaussian, .. } => "random-gaussian",
             Design::Random { distribution: RandomDistribution::Rademacher, .. } => "random-rademacher",
             Design::Rainbow { .. } => "rainbow",
+            Design::Star { .. } => "star",
         }
     }
 }

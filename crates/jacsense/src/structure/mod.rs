@@ -25,17 +25,49 @@ use crate::pattern::Pattern;
 pub struct Structure {
     pattern: Pattern,
     row_sparsity: Option<usize>,
+    symmetric: bool,
 }
 
 impl Structure {
     /// Nothing is known: every entry of the `m × n` Jacobian is an unknown.
     pub fn dense(m: usize, n: usize) -> Self {
-        Structure { pattern: Pattern::dense(m, n), row_sparsity: None }
+        Structure { pattern: Pattern::dense(m, n), row_sparsity: None, symmetric: false }
     }
 
     /// `J` may be nonzero only where `pattern` allows.
     pub fn sparse(pattern: Pattern) -> Self {
-        Structure { pattern, row_sparsity: None }
+        Structure { pattern, row_sparsity: None, symmetric: false }
+    }
+
+    /// `J = Jᵀ` (a Hessian from a gradient blackbox, the Jacobian of a potential's
+    /// gradient) on `pattern`, made symmetric. Star-colored designs need it; the other
+    /// designs decode rows on their own and stay exact.
+    ///
+    /// ```
+    /// use jacsense::{Pattern, Structure};
+    /// let s = Structure::symmetric(Pattern::banded(4, 4, 1, 0))?; // lower bidiagonal given
+    /// assert_eq!(s.pattern(), &Pattern::banded(4, 4, 1, 1));
+    /// assert!(s.is_symmetric());
+    /// assert!(Structure::symmetric(Pattern::dense(2, 3)).is_err());
+    /// # Ok::<(), jacsense::Error>(())
+    /// ```
+    pub fn symmetric(pattern: Pattern) -> Result<Self> {
+        if pattern.nrows() != pattern.ncols() {
+            return Err(Error::InvalidStructure(format!(
+                "a symmetric J must be square, this pattern is {}×{}",
+                pattern.nrows(),
+                pattern.ncols()
+            )));
+        }
+        let mut entries: Vec<(usize, usize)> = pattern.entries().collect();
+        entries.extend(pattern.entries().map(|(i, j)| (j, i)));
+        let pattern = Pattern::from_triplets(pattern.nrows(), pattern.ncols(), &entries)?;
+        Ok(Structure { pattern, row_sparsity: None, symmetric: true })
+    }
+
+    /// Whether `J = Jᵀ` was declared.
+    pub fn is_symmetric(&self) -> bool {
+        self.symmetric
     }
 
     /// Declares that every row has at most `s` nonzeros among its allowed entries, at

@@ -2,6 +2,7 @@ mod asktell;
 mod designs;
 mod errors;
 mod faults;
+mod hessian;
 mod noise;
 mod pattern_io;
 mod planner;
