@@ -136,7 +136,21 @@ impl Estimate {
 
     /// Standard error of each entry of [`jacobian`](Self::jacobian) (aligned with its
     /// values), from the noise seen in the redundant measurements; `None` when the
-    /// design had no redundancy. NaN for entries without an estimate.
+    /// design had no redundancy. NaN for entries without an estimate. It covers the
+    /// noise, not the truncation error of the step.
+    ///
+    /// ```
+    /// use jacsense::problems::{random_matrix, random_pattern, LinearMap, Noisy, Problem};
+    /// use jacsense::{estimate_with, Settings, Structure};
+    /// let a = random_matrix(random_pattern(50, 50, 3, 1), 2);
+    /// let f = Noisy { inner: LinearMap { a: a.clone() }, sigma: 1e-6, seed: 3 };
+    /// let settings = Settings { noise: 1e-6, ..Settings::default() }; // redundant calls
+    /// let est = estimate_with(&f, &f.x0(), &Structure::sparse(a.pattern().clone()), &settings)?;
+    /// let se = est.std_errors().expect("redundancy gives error bars");
+    /// assert!(se.iter().all(|s| *s > 0.0));
+    /// assert!((est.diagnostics().noise.unwrap() / 1e-6 - 1.0).abs() < 0.5);
+    /// # Ok::<(), jacsense::Error>(())
+    /// ```
     pub fn std_errors(&self) -> Option<&[f64]> {
         self.std_errors.as_deref()
     }

@@ -98,6 +98,19 @@ impl<'p> Measurements<'p> {
     }
 
     /// Records that `call` failed (or will never be evaluated), with its reason.
+    ///
+    /// ```
+    /// use jacsense::{ErasureReason, Measurements, Pattern, Plan, RowStatus, Settings, Structure};
+    /// let plan = Plan::new(&Structure::sparse(Pattern::banded(3, 3, 0, 0)), &[0.0; 3], &Settings::default())?;
+    /// let mut meas = Measurements::new(&plan);
+    /// meas.tell(0, &[0.0; 3])?;
+    /// meas.erase(1, ErasureReason::Failed("timeout".into()))?; // the only color
+    /// assert_eq!(meas.erasures()[0].reason, ErasureReason::Failed("timeout".into()));
+    /// let est = meas.decode();
+    /// assert_eq!(est.undetermined_rows(), vec![0, 1, 2]);
+    /// assert_eq!(est.diagnostics().rows[0].status, RowStatus::Underdetermined { determined: 0, unknowns: 1 });
+    /// # Ok::<(), jacsense::Error>(())
+    /// ```
     pub fn erase(&mut self, call: usize, reason: ErasureReason) -> Result<()> {
         self.check_call(call)?;
         self.state[call] = CallState::Erased(reason);

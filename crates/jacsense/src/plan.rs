@@ -260,7 +260,19 @@ impl Plan {
     }
 
     /// The lower bound on measurements for row-wise decoding, `ρ_max`, to set beside
-    /// [`Plan::measurements`].
+    /// [`Plan::measurements`]: the planner says both before any call.
+    ///
+    /// ```
+    /// use jacsense::problems::random_pattern;
+    /// use jacsense::{DecoderChoice, Plan, Settings, Structure};
+    /// let structure = Structure::sparse(random_pattern(200, 200, 6, 1));
+    /// let settings = Settings { outliers: 0.1, ..Settings::default() };
+    /// let plan = Plan::new(&structure, &vec![0.0; 200], &settings)?;
+    /// assert_eq!(plan.lower_bound(), 6);
+    /// assert_eq!((plan.settings().design.name(), plan.settings().decoder), ("rainbow", DecoderChoice::L1));
+    /// assert_eq!(plan.calls(), 27); // ⌈6 · 1.2 / 0.3⌉ + 2 directions, plus f(x0)
+    /// # Ok::<(), jacsense::Error>(())
+    /// ```
     pub fn lower_bound(&self) -> usize {
         self.structure.lower_bound()
     }

@@ -36,6 +36,18 @@ impl Plan {
 
     /// Evaluates every call of the plan on `f`, one after another (for blackboxes that
     /// are not `Sync`). Gives the same measurements as [`Plan::evaluate`].
+    ///
+    /// ```
+    /// use std::cell::RefCell;
+    /// use jacsense::{from_fn, Plan, Settings, Structure};
+    /// let log = RefCell::new(Vec::new()); // a blackbox with state: not Sync
+    /// let f = from_fn(2, 1, |x: &[f64], y: &mut [f64]| { log.borrow_mut().push(x.to_vec()); y[0] = x[0] - x[1]; });
+    /// let plan = Plan::new(&Structure::dense(1, 2), &[1.0, 2.0], &Settings::default())?;
+    /// let est = plan.evaluate_sequential(&f)?.decode();
+    /// assert_eq!(log.borrow().len(), plan.calls());
+    /// assert!((est.jacobian().get(0, 1) + 1.0).abs() < 1e-7);
+    /// # Ok::<(), jacsense::Error>(())
+    /// ```
     pub fn evaluate_sequential<B: Blackbox + ?Sized>(&self, f: &B) -> Result<Measurements<'_>> {
         self.evaluate_chunks(f, |range| range.map(|call| self.call_once(f, call)).collect())
     }
