@@ -50,3 +50,42 @@ fn bad_input_is_a_typed_error_naming_the_values() {
     assert!(matches!(meas.tell(0, &[0.0; 3]).unwrap_err(), Error::DimensionMismatch { expected: 10, found: 3, .. }));
     assert!(matches!(plan.point(0, &mut [0.0; 4]).unwrap_err(), Error::DimensionMismatch { .. }));
 }
+
+/// Degenerate sizes are answered, not panicked on: no inputs, no outputs, empty rows.
+#[test]
+fn degenerate_sizes_work_with_every_design() {
+    use jacsense::{Difference, RandomDistribution};
+    let designs = [
+        Design::Auto,
+        Design::Coordinate,
+        Design::Colored { ordering: None },
+        Design::Random { distribution: RandomDistribution::Gaussian, directions: None },
+        Design::Random { distribution: RandomDistribution::Rademacher, directions: None },
+        Design::Rainbow { ordering: None, directions: None },
+    ];
+    let cases = [(0, 3), (3, 0), (0, 0)];
+    for (m, n) in cases {
+        let f = from_fn(n, m, |_: &[f64], _: &mut [f64]| {});
+        for design in designs.iter().cloned() {
+            for difference in [Difference::Forward, Difference::Central] {
+                let settings = Settings { design: design.clone(), difference, ..Settings::default() };
+                let est = estimate_with(&f, &vec![0.5; n], &Structure::dense(m, n), &settings).unwrap();
+                assert!(est.is_complete(), "{m}×{n} {design:?}");
+                assert_eq!(est.jacobian().pattern().nnz(), m * n);
+            }
+        }
+    }
+    // Rows with no allowed entry, beside rows with some.
+    let p = Pattern::from_rows(4, &[vec![], vec![1, 2], vec![]]).unwrap();
+    let f = from_fn(4, 3, |x: &[f64], y: &mut [f64]| {
+        y[0] = 7.0;
+        y[1] = x[1] * x[2];
+        y[2] = -1.0;
+    });
+    for design in designs {
+        let settings = Settings { design: design.clone(), ..Settings::default() };
+        let est = estimate_with(&f, &[1.0, 2.0, 3.0, 4.0], &Structure::sparse(p.clone()), &settings).unwrap();
+        assert!(est.is_complete(), "{design:?}");
+        assert!((est.jacobian().get(1, 1) - 3.0).abs() < 1e-6, "{design:?}");
+    }
+}
