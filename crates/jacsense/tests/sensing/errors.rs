@@ -66,7 +66,7 @@ fn degenerate_sizes_work_with_every_design() {
     let cases = [(0, 3), (3, 0), (0, 0)];
     for (m, n) in cases {
         let f = from_fn(n, m, |_: &[f64], _: &mut [f64]| {});
-        for design in designs.iter().cloned() {
+        for design in &designs {
             for difference in [Difference::Forward, Difference::Central] {
                 let settings = Settings { design: design.clone(), difference, ..Settings::default() };
                 let est = estimate_with(&f, &vec![0.5; n], &Structure::dense(m, n), &settings).unwrap();
