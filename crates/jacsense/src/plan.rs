@@ -130,8 +130,11 @@ impl Plan {
                     _ if sparse => 1.min(rho),
                     _ => rho,
                 };
-                let k = directions.unwrap_or_else(|| match structure.row_sparsity() {
-                    Some(s) if sparse => planner::sparse_directions(s, rho).min(rho + Design::RANDOM_OVERSAMPLING),
+                let k = directions.unwrap_or_else(|| match (structure.parametrization(), structure.row_sparsity()) {
+                    (Some(param), _) => crate::decode::measurements_needed(param, settings.seed),
+                    (None, Some(s)) if sparse => {
+                        planner::sparse_directions(s, rho).min(rho + Design::RANDOM_OVERSAMPLING)
+                    }
                     _ => Design::default_random_directions(*distribution, pattern.nrows(), rho),
                 });
                 if k < needed {

@@ -24,11 +24,13 @@
 //!   fewer than the minimum the decoder needs, else an error that says so).
 
 use crate::coloring::{Coloring, Ordering, best_column_coloring, best_star_coloring};
-use crate::decode::{Decoder, LeastAbsoluteDeviations, LeastSquares, SparseMethod, SparseRecovery};
+use crate::decode::{
+    Decoder, LeastAbsoluteDeviations, LeastSquares, SparseMethod, SparseRecovery, measurements_needed,
+};
 use crate::design::{Design, Difference, RandomDistribution, Step};
 use crate::error::{Error, Result};
 use crate::plan::Settings;
-use crate::structure::Structure;
+use crate::structure::{Parametrization, Structure};
 
 /// Which decoder solves the rows.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -126,6 +128,9 @@ fn directions_within(budget: usize, difference: Difference) -> usize {
 
 pub(crate) fn choose(structure: &Structure, settings: &Settings) -> Result<Choice> {
     validate(settings)?;
+    if let Some(param) = structure.parametrization() {
+        return choose_coupled(structure, param, settings);
+    }
     let rho = structure.lower_bound();
     let (p, noise) = (settings.outliers, settings.noise);
     let cap = settings.budget.map(|b| directions_within(b, settings.difference));
@@ -189,4 +194,53 @@ pub(crate) fn choose(structure: &Structure, settings: &Settings) -> Result<Choic
         (step, _) => step.clone(),
     };
     Ok(Choice { design, decoder, step, coloring })
+}
+
+/// Plans for a structure with a parametrization, decoded jointly by least squares:
+/// Gaussian directions, as many as make the joint system generically determined
+/// (found by trial on the parametrization, no call made), doubled plus two when noise
+/// is expected.
+fn choose_coupled(structure: &Structure, param: &Parametrization, settings: &Settings) -> Result<Choice> {
+    if settings.outliers > 0.0 {
+        return Err(Error::InvalidSetting {
+            name: "outliers",
+            value: format!("{}", settings.outliers),
+            reason: "L1 decoding of coupled structures is not available yet: only least squares",
+        });
+    }
+    match settings.decoder {
+        DecoderChoice::Auto | DecoderChoice::LeastSquares => {}
+        other => {
+            return Err(Error::InvalidSetting {
+                name: "decoder",
+                value: other.name().to_string(),
+                reason: "coupled structures are decoded jointly by least squares",
+            });
+        }
+    }
+    let design = match &settings.design {
+        Design::Auto => {
+            let needed = measurements_needed(param, settings.seed);
+            let k = if settings.noise > 0.0 { 2 * needed + Design::RANDOM_OVERSAMPLING } else { needed };
+            let cap = settings.budget.map(|b| directions_within(b, settings.difference));
+            let k = cap.map_or(k, |cap| k.min(cap));
+            if k < needed {
+                return Err(structure.too_few_calls(k, needed));
+            }
+            Design::Random { distribution: RandomDistribution::Gaussian, directions: Some(k) }
+        }
+        Design::Star { .. } => {
+            return Err(Error::InvalidSetting {
+                name: "design",
+                value: "star".into(),
+                reason: "star-colored designs read entries off and cannot use ties, known entries or relations",
+            });
+        }
+        other => other.clone(),
+    };
+    let step = match (&settings.step, settings.noise > 0.0) {
+        (Step::Default, true) => Step::Noise(settings.noise),
+        (step, _) => step.clone(),
+    };
+    Ok(Choice { design, decoder: DecoderChoice::LeastSquares, step, coloring: None })
 }

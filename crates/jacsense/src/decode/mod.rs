@@ -18,6 +18,7 @@
 //! entry, and turns per-row outlier flags into per-call verdicts: a grossly wrong
 //! call corrupts that measurement in every row that sees it (DESIGN.md §8).
 
+mod joint;
 mod lad;
 mod lstsq;
 mod sparse;
@@ -25,6 +26,8 @@ mod sparse;
 pub use lad::{L1Reference, LeastAbsoluteDeviations, OutlierRule};
 pub use lstsq::LeastSquares;
 pub use sparse::{SparseMethod, SparseRecovery};
+
+pub(crate) use joint::measurements_needed;
 
 use std::collections::HashMap;
 
@@ -135,6 +138,9 @@ pub(crate) fn decode(meas: &Measurements<'_>, decoder: &dyn Decoder) -> Estimate
     let pattern = plan.structure().pattern();
     let k = plan.measurements();
     let mut valid: Vec<bool> = (0..k).map(|t| meas.measurement_valid(t)).collect();
+    if let Some(param) = plan.structure().parametrization() {
+        return decode_coupled(meas, param, &valid);
+    }
     let groups = row_groups(meas);
     let run = |valid: &[bool], base_valid: bool| {
         let mut results: Vec<RowResult> = match plan.star_coloring() {
@@ -244,6 +250,32 @@ fn row_groups(meas: &Measurements<'_>) -> Vec<Vec<usize>> {
         groups[g].push(i);
     }
     groups
+}
+
+/// A structure with a parametrization: all rows at once ([`joint`]).
+fn decode_coupled(meas: &Measurements<'_>, param: &crate::structure::Parametrization, valid: &[bool]) -> Estimate {
+    let plan = meas.plan();
+    let (values, std_errors, rows, rss, dof) = joint::decode(meas, param, valid);
+    let noise_scale = match plan.settings().difference {
+        Difference::Forward => 1.0,
+        Difference::Central => std::f64::consts::SQRT_2,
+    };
+    let any_std_error = std_errors.iter().any(|v| !v.is_nan());
+    let jacobian = SparseMatrix::new(param.pattern().clone(), values).expect("one value per entry");
+    let diagnostics = Diagnostics {
+        design: plan.settings().design.name(),
+        decoder: "joint-least-squares",
+        calls: meas.calls_made(),
+        measurements: plan.measurements(),
+        valid_measurements: valid.iter().filter(|&&v| v).count(),
+        colors: plan.coloring().map(|(o, c)| (o, c.num_colors())),
+        erasures: meas.erasures(),
+        outliers: Vec::new(),
+        noise: (dof > 0).then(|| (rss / dof as f64).sqrt() * noise_scale),
+        rows,
+        f0: meas.f0().map(<[f64]>::to_vec),
+    };
+    Estimate::new(jacobian, any_std_error.then_some(std_errors), diagnostics)
 }
 
 /// Rows' verdicts on each measurement and on `f(x0)`.

@@ -358,6 +358,30 @@ impl Parametrization {
         &self.row_unknowns[self.row_ptr[i]..self.row_ptr[i + 1]]
     }
 
+    /// A lower bound on the measurements a joint decode needs: every measurement gives
+    /// one equation per row that touches an unknown, so at least `⌈d / rows⌉`; and an
+    /// unknown seen by one row only is seen through that row's equations alone, so at
+    /// least the largest number of unknowns private to one row. Not tight in general
+    /// (rows whose equations repeat each other add nothing).
+    pub fn lower_bound(&self) -> usize {
+        let m = self.pattern.nrows();
+        let mut rows_of = vec![0usize; self.unknowns];
+        for i in 0..m {
+            self.row_unknowns(i).iter().for_each(|&q| rows_of[q] += 1);
+        }
+        let private = (0..m).map(|i| self.row_unknowns(i).iter().filter(|&&q| rows_of[q] == 1).count()).max();
+        let active = (0..m).filter(|&i| !self.row_unknowns(i).is_empty()).count();
+        let share = if active == 0 { 0 } else { self.unknowns.div_ceil(active) };
+        share.max(private.unwrap_or(0))
+    }
+
+    /// Measurements that always suffice with generic (Gaussian) directions: the
+    /// largest number of unknowns one row touches (each row then sees its whole part
+    /// of `z`).
+    pub fn sufficient_measurements(&self) -> usize {
+        (0..self.pattern.nrows()).map(|i| self.row_unknowns(i).len()).max().unwrap_or(0)
+    }
+
     /// Whether some unknown is touched by two rows (rows then decode jointly).
     pub fn is_coupled(&self) -> bool {
         let mut seen = vec![false; self.unknowns];

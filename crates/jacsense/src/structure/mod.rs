@@ -26,17 +26,18 @@ pub struct Structure {
     pattern: Pattern,
     row_sparsity: Option<usize>,
     symmetric: bool,
+    parametrization: Option<Parametrization>,
 }
 
 impl Structure {
     /// Nothing is known: every entry of the `m × n` Jacobian is an unknown.
     pub fn dense(m: usize, n: usize) -> Self {
-        Structure { pattern: Pattern::dense(m, n), row_sparsity: None, symmetric: false }
+        Structure { pattern: Pattern::dense(m, n), row_sparsity: None, symmetric: false, parametrization: None }
     }
 
     /// `J` may be nonzero only where `pattern` allows.
     pub fn sparse(pattern: Pattern) -> Self {
-        Structure { pattern, row_sparsity: None, symmetric: false }
+        Structure { pattern, row_sparsity: None, symmetric: false, parametrization: None }
     }
 
     /// `J = Jᵀ` (a Hessian from a gradient blackbox, the Jacobian of a potential's
@@ -62,7 +63,7 @@ impl Structure {
         let mut entries: Vec<(usize, usize)> = pattern.entries().collect();
         entries.extend(pattern.entries().map(|(i, j)| (j, i)));
         let pattern = Pattern::from_triplets(pattern.nrows(), pattern.ncols(), &entries)?;
-        Ok(Structure { pattern, row_sparsity: None, symmetric: true })
+        Ok(Structure { pattern, row_sparsity: None, symmetric: true, parametrization: None })
     }
 
     /// Whether `J = Jᵀ` was declared.
@@ -103,13 +104,46 @@ impl Structure {
 
     /// The number of unknowns `d`.
     pub fn intrinsic_dimension(&self) -> usize {
-        self.pattern.nnz()
+        self.parametrization.as_ref().map_or(self.pattern.nnz(), Parametrization::intrinsic_dimension)
+    }
+
+    /// Adds what is known beyond the pattern — symmetry, tied and known entries, row
+    /// relations — compiled into `vec(J) = P z + c`. Every design then decodes all rows
+    /// jointly through it (the rows share unknowns), by least squares.
+    ///
+    /// ```
+    /// use jacsense::structure::Coupling;
+    /// use jacsense::{Pattern, Structure};
+    /// // A 1D convolution: every diagonal of the band is one unknown.
+    /// let n: usize = 100;
+    /// let ties = (0..3usize)
+    ///     .map(|o| (0..n).filter_map(|i| (i + o).checked_sub(1).filter(|&j| j < n).map(|j| (i, j, 1.0))).collect())
+    ///     .collect();
+    /// let s = Structure::sparse(Pattern::banded(n, n, 1, 1)).with_coupling(Coupling { ties, ..Coupling::default() })?;
+    /// assert_eq!(s.intrinsic_dimension(), 3);
+    /// # Ok::<(), jacsense::Error>(())
+    /// ```
+    pub fn with_coupling(mut self, mut coupling: Coupling) -> Result<Self> {
+        coupling.symmetric |= self.symmetric;
+        let p = Parametrization::new(&self.pattern, &coupling)?;
+        self.pattern = p.pattern().clone();
+        self.symmetric = coupling.symmetric;
+        self.parametrization = Some(p);
+        Ok(self)
+    }
+
+    /// The parametrization `vec(J) = P z + c`, when [`Structure::with_coupling`] gave one.
+    pub fn parametrization(&self) -> Option<&Parametrization> {
+        self.parametrization.as_ref()
     }
 
     /// The largest number of unknowns in one row (`ρ_max`): no design whose rows decode
     /// independently can determine every row with fewer measurements.
     pub fn lower_bound(&self) -> usize {
-        self.pattern.max_row_count()
+        match &self.parametrization {
+            None => self.pattern.max_row_count(),
+            Some(p) => p.lower_bound(),
+        }
     }
 
     /// The error for a design with `calls` measurements where `needed` are required,

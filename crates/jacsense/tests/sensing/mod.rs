@@ -1,4 +1,5 @@
 mod asktell;
+mod coupled;
 mod designs;
 mod errors;
 mod faults;
