@@ -15,7 +15,7 @@ use crate::design::{
 };
 use crate::error::{Error, Result};
 use crate::planner::{self, DecoderChoice};
-use crate::structure::Structure;
+use crate::structure::{Coupling, Structure};
 
 /// How to sense a Jacobian: design, decoder, difference scheme, step, seed, and what
 /// to expect of the blackbox (noise, outliers) and of the cost (budget).
@@ -102,8 +102,15 @@ impl Plan {
         if let Some(index) = x0.iter().position(|v| !v.is_finite()) {
             return Err(Error::NonFiniteX0 { index, value: x0[index] });
         }
-        let pattern = structure.pattern();
         let choice = planner::choose(structure, settings)?;
+        let coupled;
+        let structure = if choice.joint_symmetric {
+            coupled = structure.clone().with_coupling(Coupling::default())?;
+            &coupled
+        } else {
+            structure
+        };
+        let pattern = structure.pattern();
         let mut known = choice.coloring;
         let mut colors = |ordering: &Option<Ordering>| match (known.take(), ordering) {
             (Some((o, c)), Some(wanted)) if o == *wanted => (o, c),

@@ -30,7 +30,7 @@ use crate::decode::{
 use crate::design::{Design, Difference, RandomDistribution, Step};
 use crate::error::{Error, Result};
 use crate::plan::Settings;
-use crate::structure::{Parametrization, Structure};
+use crate::structure::{Coupling, Parametrization, Structure};
 
 /// Which decoder solves the rows.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -78,6 +78,8 @@ pub(crate) struct Choice {
     pub(crate) decoder: DecoderChoice,
     pub(crate) step: Step,
     pub(crate) coloring: Option<(Ordering, Coloring)>,
+    /// Decode a symmetric structure jointly (its symmetry as a parametrization).
+    pub(crate) joint_symmetric: bool,
 }
 
 /// Directions sparse recovery needs for rows with at most `s` nonzeros among `rho`
@@ -116,6 +118,11 @@ fn sparse_pays(structure: &Structure, settings: &Settings) -> bool {
         && structure
             .row_sparsity()
             .is_some_and(|s| sparse_directions(s, structure.lower_bound()) < structure.lower_bound())
+}
+
+/// Colors of the best star coloring of a symmetric structure.
+fn chi_star(structure: &Structure) -> Result<usize> {
+    Ok(best_star_coloring(structure.pattern())?.1.num_colors())
 }
 
 /// Most directions a budget of calls allows.
@@ -166,6 +173,25 @@ pub(crate) fn choose(structure: &Structure, settings: &Settings) -> Result<Choic
                 (chi > rho + Design::RANDOM_OVERSAMPLING || cap.is_some_and(|cap| chi > cap))
                     .then_some(rho + Design::RANDOM_OVERSAMPLING)
             };
+            // A symmetric structure decoded jointly may need fewer directions than any
+            // coloring: every call gives n equations for the ~nnz/2 unknowns.
+            if structure.is_symmetric() && p == 0.0 && noise == 0.0 {
+                let param =
+                    Parametrization::new(structure.pattern(), &Coupling { symmetric: true, ..Coupling::default() })?;
+                let joint = measurements_needed(&param, settings.seed);
+                let colored = coloring.as_ref().map_or(usize::MAX, |(_, c)| c.num_colors());
+                let best =
+                    wanted.unwrap_or(usize::MAX).min(if star.is_some() { chi_star(structure)? } else { colored });
+                if joint < best && cap.is_none_or(|cap| joint <= cap) {
+                    return Ok(Choice {
+                        design: Design::Random { distribution: RandomDistribution::Gaussian, directions: Some(joint) },
+                        decoder: DecoderChoice::LeastSquares,
+                        step: settings.step.clone(),
+                        coloring: None,
+                        joint_symmetric: true,
+                    });
+                }
+            }
             match wanted {
                 None if star.is_some() => Design::Star { ordering: star },
                 None => Design::Colored { ordering: coloring.as_ref().map(|(o, _)| *o) },
@@ -193,7 +219,7 @@ pub(crate) fn choose(structure: &Structure, settings: &Settings) -> Result<Choic
         (Step::Default, true) => Step::Noise(noise),
         (step, _) => step.clone(),
     };
-    Ok(Choice { design, decoder, step, coloring })
+    Ok(Choice { design, decoder, step, coloring, joint_symmetric: false })
 }
 
 /// Plans for a structure with a parametrization, decoded jointly by least squares:
@@ -242,5 +268,5 @@ fn choose_coupled(structure: &Structure, param: &Parametrization, settings: &Set
         (Step::Default, true) => Step::Noise(settings.noise),
         (step, _) => step.clone(),
     };
-    Ok(Choice { design, decoder: DecoderChoice::LeastSquares, step, coloring: None })
+    Ok(Choice { design, decoder: DecoderChoice::LeastSquares, step, coloring: None, joint_symmetric: false })
 }

@@ -43,7 +43,16 @@ fn star_designs_recover_hessians_to_finite_difference_accuracy() {
         // The planner takes the star design when it needs no more calls.
         let plan = Plan::new(&structure, &x0, &Settings::default()).unwrap();
         assert!(plan.calls() <= star.num_colors() + 1, "{name}: planned {} calls", plan.calls());
-        eprintln!("{name}: star {} colors, column {}", star.num_colors(), column.num_colors());
+        eprintln!(
+            "{name}: star {} colors, column {}; planner: {} with {} calls",
+            star.num_colors(),
+            column.num_colors(),
+            plan.settings().design.name(),
+            plan.calls()
+        );
+        let est = plan.evaluate(&g).unwrap().decode();
+        let err = rel_err(est.jacobian(), &truth);
+        assert!(err <= 1e3 * f64::EPSILON.sqrt(), "{name}, planned: {err:e}");
     }
 }
 
