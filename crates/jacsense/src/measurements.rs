@@ -180,7 +180,9 @@ impl<'p> Measurements<'p> {
         self.decode_with(self.plan.decoder().as_ref())
     }
 
-    /// Decodes with the given decoder.
+    /// Decodes with the given decoder. A structure with a parametrization
+    /// ([`Structure::with_coupling`](crate::Structure::with_coupling)) is always decoded
+    /// jointly by least squares, whatever `decoder` is: its rows share unknowns.
     pub fn decode_with(&self, decoder: &dyn Decoder) -> Estimate {
         decode(self, decoder)
     }
