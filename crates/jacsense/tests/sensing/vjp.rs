@@ -230,7 +230,7 @@ fn gradients_of_scalar_functions() {
     let g = f.gradient(&x0);
     // Known pattern: the 5 inputs f depends on; 7 calls.
     let cols: Vec<usize> = terms.iter().map(|t| t.0).collect();
-    let known = Structure::sparse(Pattern::from_rows(n, &[cols.clone()]).unwrap());
+    let known = Structure::sparse(Pattern::from_rows(n, std::slice::from_ref(&cols)).unwrap());
     let est = gradient(&f, &x0, &known, &VjpSettings::default()).unwrap();
     assert!(est.calls <= cols.len() + 2, "{} calls", est.calls);
     assert!(rel_err(&est.w, &g) <= 1e-6);
