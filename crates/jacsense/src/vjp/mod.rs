@@ -37,7 +37,8 @@ use direct::{DirectDecoder, DirectPlan, calls_for, gaussian_directions, least_sq
 /// Which way `vᵀJ` is sensed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Route {
-    /// The route with fewer calls (the Jacobian on a tie: it is reusable).
+    /// The route with fewer calls (the Jacobian on a tie: it is reusable; the direct
+    /// route when the Jacobian plan cannot be made, e.g. over its budget).
     #[default]
     Auto,
     /// Sense `J`, then multiply.
