@@ -104,23 +104,67 @@ impl DirectPlan {
         call_guarded(f, &x, &mut y).map(|()| y)
     }
 
+    /// `vᵀ(y − base)` for every `v` (`vᵀy` without a base).
+    fn project(vs: &[Vec<f64>], y: &[f64], base: Option<&[f64]>) -> Vec<f64> {
+        let weigh = |vi: f64, d: f64| if vi == 0.0 { 0.0 } else { vi * d };
+        vs.iter()
+            .map(|v| match base {
+                Some(b) => v.iter().zip(y).zip(b).map(|((&vi, yi), bi)| weigh(vi, yi - bi)).sum(),
+                None => v.iter().zip(y).map(|(&vi, &yi)| weigh(vi, yi)).sum(),
+            })
+            .collect()
+    }
+
+    /// The calls of measurement `t` and its scalar value for every `v`; `base` is
+    /// `f(x0)` for forward differences (when it was told).
+    pub(crate) fn measure<B: Blackbox + ?Sized>(
+        &self,
+        f: &B,
+        t: usize,
+        base: Option<&[f64]>,
+        vs: &[Vec<f64>],
+    ) -> Projection {
+        let m = f.dims().1;
+        match self.difference {
+            Difference::Forward => match self.call(f, t + 1, m) {
+                Ok(y) => Ok(Self::project(vs, &y, base)),
+                Err(reason) => Err(vec![Erasure { call: t + 1, reason }]),
+            },
+            Difference::Central => match (self.call(f, 2 * t, m), self.call(f, 2 * t + 1, m)) {
+                (Ok(plus), Ok(minus)) => {
+                    Ok(Self::project(vs, &plus, Some(&minus)).into_iter().map(|s| 0.5 * s).collect())
+                }
+                (plus, minus) => Err([(2 * t, plus), (2 * t + 1, minus)]
+                    .into_iter()
+                    .filter_map(|(call, r)| r.err().map(|reason| Erasure { call, reason }))
+                    .collect()),
+            },
+        }
+    }
+
     /// Makes the calls (in parallel over measurements) and decodes `w` for every `v`.
     pub(crate) fn evaluate<B: Blackbox + Sync + ?Sized>(&self, f: &B, vs: &[Vec<f64>]) -> Vec<DirectSolve> {
+        self.evaluate_with(f, vs, |base| (0..self.k).into_par_iter().map(|t| self.measure(f, t, base, vs)).collect())
+    }
+
+    /// As [`DirectPlan::evaluate`], one call after another; the same bits.
+    pub(crate) fn evaluate_sequential<B: Blackbox + ?Sized>(&self, f: &B, vs: &[Vec<f64>]) -> Vec<DirectSolve> {
+        self.evaluate_with(f, vs, |base| (0..self.k).map(|t| self.measure(f, t, base, vs)).collect())
+    }
+
+    /// Calls `f(x0)` (forward differences), runs the measurements with `measure_all`
+    /// and decodes.
+    fn evaluate_with<B: Blackbox + ?Sized>(
+        &self,
+        f: &B,
+        vs: &[Vec<f64>],
+        measure_all: impl FnOnce(Option<&[f64]>) -> Vec<Projection>,
+    ) -> Vec<DirectSolve> {
         let (n, m) = f.dims();
         let d = self.candidates.len();
         if self.k == 0 {
             return vs.iter().map(|_| DirectSolve::zero(n)).collect();
         }
-        let project = |y: &[f64], base: Option<&[f64]>| -> Vec<f64> {
-            vs.iter()
-                .map(|v| match base {
-                    Some(b) => {
-                        v.iter().zip(y).zip(b).map(|((vi, yi), bi)| if *vi == 0.0 { 0.0 } else { vi * (yi - bi) }).sum()
-                    }
-                    None => v.iter().zip(y).map(|(vi, yi)| if *vi == 0.0 { 0.0 } else { vi * yi }).sum(),
-                })
-                .collect()
-        };
         let mut erasures = Vec::new();
         let (base, projections): (Option<Vec<f64>>, Vec<Projection>) = match self.difference {
             Difference::Forward => {
@@ -131,30 +175,10 @@ impl DirectPlan {
                         None
                     }
                 };
-                let proj = (0..self.k)
-                    .into_par_iter()
-                    .map(|t| match self.call(f, t + 1, m) {
-                        Ok(y) => Ok(project(&y, base.as_deref())),
-                        Err(reason) => Err(vec![Erasure { call: t + 1, reason }]),
-                    })
-                    .collect();
+                let proj = measure_all(base.as_deref());
                 (base, proj)
             }
-            Difference::Central => {
-                let proj = (0..self.k)
-                    .into_par_iter()
-                    .map(|t| match (self.call(f, 2 * t, m), self.call(f, 2 * t + 1, m)) {
-                        (Ok(plus), Ok(minus)) => {
-                            Ok(project(&plus, Some(&minus)).into_iter().map(|s| 0.5 * s).collect())
-                        }
-                        (plus, minus) => Err([(2 * t, plus), (2 * t + 1, minus)]
-                            .into_iter()
-                            .filter_map(|(call, r)| r.err().map(|reason| Erasure { call, reason }))
-                            .collect()),
-                    })
-                    .collect();
-                (Some(Vec::new()), proj)
-            }
+            Difference::Central => (Some(Vec::new()), measure_all(None)),
         };
         let valid: Vec<usize> = (0..self.k).filter(|&t| projections[t].is_ok()).collect();
         for p in &projections {

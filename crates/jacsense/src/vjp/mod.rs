@@ -284,12 +284,41 @@ impl VjpPlan {
 
     /// Makes the calls on `f` (in parallel) and decodes `w = Jᵀv` for every `v` the
     /// plan was made for.
+    ///
+    /// ```
+    /// use jacsense::{from_fn, Structure, VjpPlan, VjpSettings};
+    /// let f = from_fn(3, 2, |x: &[f64], y: &mut [f64]| { y[0] = x[0] * x[1]; y[1] = x[2]; });
+    /// let plan = VjpPlan::new(&Structure::dense(2, 3), &[1.0, 2.0, 3.0], &[vec![1.0, -1.0]], &VjpSettings::default())?;
+    /// let w = &plan.evaluate(&f)?[0].w; // (x1, x0, −1)
+    /// assert!((w[0] - 2.0).abs() < 1e-6 && (w[1] - 1.0).abs() < 1e-6 && (w[2] + 1.0).abs() < 1e-6);
+    /// assert_eq!(plan.evaluate_sequential(&f)?[0].w, *w); // the same bits
+    /// # Ok::<(), jacsense::Error>(())
+    /// ```
     pub fn evaluate<B: Blackbox + Sync + ?Sized>(&self, f: &B) -> Result<Vec<VjpEstimate>> {
+        self.evaluate_with(f, |plan| plan.evaluate(f).map(|m| m.decode()), |d| d.evaluate(f, &self.vs))
+    }
+
+    /// As [`VjpPlan::evaluate`], one call after another, for a blackbox that is not
+    /// `Sync`; the same estimates.
+    pub fn evaluate_sequential<B: Blackbox + ?Sized>(&self, f: &B) -> Result<Vec<VjpEstimate>> {
+        self.evaluate_with(
+            f,
+            |plan| plan.evaluate_sequential(f).map(|m| m.decode()),
+            |d| d.evaluate_sequential(f, &self.vs),
+        )
+    }
+
+    fn evaluate_with<B: Blackbox + ?Sized>(
+        &self,
+        f: &B,
+        sense: impl FnOnce(&Plan) -> Result<crate::estimate::Estimate>,
+        direct: impl FnOnce(&DirectPlan) -> Vec<direct::DirectSolve>,
+    ) -> Result<Vec<VjpEstimate>> {
         let (n, m) = f.dims();
         match &self.kind {
             Kind::Jacobian(plan) => {
                 plan.structure().check_dims(n, m)?;
-                let est = plan.evaluate(f)?.decode();
+                let est = sense(plan)?;
                 let j = est.jacobian();
                 let diag = est.diagnostics();
                 Ok(self
@@ -325,7 +354,7 @@ impl VjpPlan {
                     return Err(Error::DimensionMismatch { what: "blackbox dimensions (n or m)", expected, found });
                 }
                 let calls = d.calls();
-                Ok(d.evaluate(f, &self.vs)
+                Ok(direct(d)
                     .into_iter()
                     .map(|s| VjpEstimate {
                         w: s.w,

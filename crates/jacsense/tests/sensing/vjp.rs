@@ -336,3 +336,16 @@ fn bad_upstream_vectors_are_errors() {
     assert_eq!((est.calls, counted.count()), (0, 0));
     assert!(est.w.iter().all(|&w| w == 0.0));
 }
+
+#[test]
+fn sequential_and_parallel_calls_give_the_same_bits() {
+    let (f, _) = ten_columns();
+    let x0 = f.x0();
+    let vs: Vec<Vec<f64>> = (0..3).map(|g| random_v(50, 40 + g)).collect();
+    for difference in [Difference::Forward, Difference::Central] {
+        let settings = VjpSettings { sparsity: Some(10), difference, ..VjpSettings::default() };
+        let plan = VjpPlan::new(&Structure::dense(50, 10_000), &x0, &vs, &settings).unwrap();
+        assert_eq!(plan.route(), Route::Direct);
+        assert_eq!(plan.evaluate(&f).unwrap(), plan.evaluate_sequential(&f).unwrap());
+    }
+}
