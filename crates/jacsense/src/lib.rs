@@ -44,6 +44,7 @@ pub mod planner;
 pub mod problems;
 pub mod sense;
 pub mod structure;
+pub mod vjp;
 
 pub use blackbox::{Blackbox, CallError, Erasure, ErasureReason, FnBlackbox, TryFnBlackbox, from_fn, try_from_fn};
 pub use coloring::{Coloring, Ordering};
@@ -59,6 +60,7 @@ pub use plan::{Plan, Settings};
 pub use planner::DecoderChoice;
 pub use sense::{estimate, estimate_sequential, estimate_with};
 pub use structure::Structure;
+pub use vjp::{Route, VjpEstimate, VjpPlan, VjpSettings, gradient, vjp, vjp_batch};
 
 /// The README's Rust examples run as doctests.
 #[cfg(doctest)]

@@ -1,0 +1,528 @@
+//! The left action `vᵀJ` (blackbox backpropagation, DESIGN.md §5).
+//!
+//! A layer `f` inside a model trained by backpropagation must turn the upstream
+//! gradient `v ∈ Rᵐ` into `w = Jᵀv ∈ Rⁿ`. Two routes (Choromanski & Sindhwani, NeurIPS
+//! 2017, §3):
+//!
+//! - [`Route::SenseJacobian`]: sense `J` with the [`Structure`] and the Jacobian
+//!   [`Settings`] (what [`estimate_with`](crate::estimate_with) does), then multiply.
+//!   It costs what the Jacobian plan costs (about `ρ_max + 2` calls), whatever `v`.
+//! - [`Route::Direct`]: sense `w` itself from the scalar measurements
+//!   `vᵀ(f(x0 + H d_t) − f(x0)) ≈ ⟨w, H d_t⟩`, perturbing only the coordinates where
+//!   `w` may be nonzero (`U`, the union of the pattern rows `v` weights): `|U| + 2`
+//!   Gaussian calls decoded by least squares, or, when `w` is declared `s`-sparse
+//!   ([`VjpSettings::sparsity`]), about `s ln(|U|/s) + 2s` calls decoded by sparse
+//!   recovery — fewer than `n` even when nothing is known about the pattern.
+//!
+//! [`Route::Auto`] takes the route with fewer calls, decided before any call
+//! ([`VjpPlan`]). A batch of `v` at one `x0` shares the calls of either route
+//! ([`vjp_batch`]); the gradient of a scalar function is `v = [1]` ([`gradient`]).
+//!
+//! The direct route pays when `v` weights few rows (few candidates) or `w` is sparse;
+//! sensing `J` pays when `v` is dense over a sparse `J`, and for many `v` spread over
+//! several points of the same structure.
+
+mod direct;
+
+use crate::blackbox::{Blackbox, Erasure};
+use crate::decode::SparseMethod;
+use crate::design::{Difference, Step, steps};
+use crate::error::{Error, Result};
+use crate::estimate::RowStatus;
+use crate::plan::{Plan, Settings};
+use crate::structure::Structure;
+
+use direct::{DirectDecoder, DirectPlan, calls_for, gaussian_directions, least_squares_directions, sparse_directions};
+
+/// Which way `vᵀJ` is sensed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Route {
+    /// The route with fewer calls (the Jacobian on a tie: it is reusable; the direct
+    /// route when the Jacobian plan cannot be made, e.g. over its budget).
+    #[default]
+    Auto,
+    /// Sense `J`, then multiply.
+    SenseJacobian,
+    /// Sense `w = Jᵀv` directly from scalar measurements.
+    Direct,
+}
+
+impl Route {
+    /// A short name for tables and reports.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Route::Auto => "auto",
+            Route::SenseJacobian => "sense-jacobian",
+            Route::Direct => "direct",
+        }
+    }
+}
+
+/// How to sense `vᵀJ`.
+///
+/// `jacobian` governs [`Route::SenseJacobian`]; `difference`, `step`, `seed`,
+/// `sparsity`, `directions` and `sparse_method` govern [`Route::Direct`].
+///
+/// ```
+/// use jacsense::{Route, VjpSettings};
+/// let settings = VjpSettings { sparsity: Some(10), ..VjpSettings::default() };
+/// assert_eq!(settings.route, Route::Auto);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct VjpSettings {
+    /// Which route; `Auto` takes the one with fewer calls.
+    pub route: Route,
+    /// Settings of the Jacobian plan ([`Route::SenseJacobian`]).
+    pub jacobian: Settings,
+    /// At most this many entries of `w = Jᵀv` are nonzero, at places nobody knows (not
+    /// the row sparsity of `J`, which is
+    /// [`Structure::with_row_sparsity`]): the direct route may then decode by sparse
+    /// recovery.
+    pub sparsity: Option<usize>,
+    /// Forward or central differences (direct route).
+    pub difference: Difference,
+    /// The per-coordinate step (direct route).
+    pub step: Step,
+    /// Seed of the direct route's Gaussian directions.
+    pub seed: u64,
+    /// Number of directions of the direct route; `None`: `|U| + 2` for least squares,
+    /// `⌈s ln(|U|/s)⌉ + 2s` for sparse recovery, whichever is fewer.
+    pub directions: Option<usize>,
+    /// How the direct route finds the support of a sparse `w`.
+    pub sparse_method: SparseMethod,
+}
+
+/// `w = Jᵀv` with how it was obtained.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VjpEstimate {
+    /// `w = Jᵀv` (n entries; NaN where undetermined).
+    pub w: Vec<f64>,
+    /// The route taken ([`Route::SenseJacobian`] or [`Route::Direct`]).
+    pub route: Route,
+    /// Calls of the blackbox made (shared by every `v` of a batch).
+    pub calls: usize,
+    /// The entries that may be nonzero when the direct route recovered a support
+    /// (ascending; all others are exactly zero).
+    pub support: Option<Vec<usize>>,
+    /// Whether every entry of `w` that may be nonzero was determined.
+    pub status: RowStatus,
+    /// `‖A z − s‖₂` of the direct route's decode (scalar measurements); `None` for the
+    /// Jacobian route (see its rows' reports).
+    pub residual: Option<f64>,
+    /// Calls dropped from decoding, with their reasons.
+    pub erasures: Vec<Erasure>,
+    /// Name of the decoder.
+    pub decoder: &'static str,
+}
+
+/// The route and calls chosen for `vᵀJ`, before any call: the "ask" half of ask/tell
+/// ([`VjpPlan::calls`], [`VjpPlan::point`]) and what [`vjp_batch`] evaluates.
+///
+/// ```
+/// use jacsense::{Pattern, Route, Structure, VjpPlan, VjpSettings};
+/// // Band of half-width 10: 21 colors, 22 calls to sense J.
+/// let structure = Structure::sparse(Pattern::banded(100, 100, 10, 10));
+/// let x0 = vec![0.0; 100];
+/// // v = e_0 weights row 0 only, whose 11 columns are the candidates: 13 directions.
+/// let mut v = vec![0.0; 100];
+/// v[0] = 1.0;
+/// let plan = VjpPlan::new(&structure, &x0, &[v], &VjpSettings::default())?;
+/// assert_eq!((plan.route(), plan.calls(), plan.lower_bound()), (Route::Direct, 14, 11));
+/// // A dense v weights every column: sensing J is cheaper.
+/// let plan = VjpPlan::new(&structure, &x0, &[vec![1.0; 100]], &VjpSettings::default())?;
+/// assert_eq!((plan.route(), plan.calls()), (Route::SenseJacobian, 22));
+/// # Ok::<(), jacsense::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct VjpPlan {
+    route: Route,
+    lower_bound: usize,
+    vs: Vec<Vec<f64>>,
+    kind: Kind,
+}
+
+#[derive(Clone, Debug)]
+enum Kind {
+    Jacobian(Box<Plan>),
+    Direct(DirectPlan),
+}
+
+impl VjpPlan {
+    /// Chooses the route for the upstream vectors `vs` at `x0`.
+    ///
+    /// Errors: `x0` or some `v` of the wrong length or not finite, invalid settings, or
+    /// a direct route with fewer directions than its decoder needs.
+    pub fn new(structure: &Structure, x0: &[f64], vs: &[Vec<f64>], settings: &VjpSettings) -> Result<VjpPlan> {
+        let (n, m) = structure.dims();
+        if x0.len() != n {
+            return Err(Error::DimensionMismatch { what: "x0 length", expected: n, found: x0.len() });
+        }
+        if let Some(index) = x0.iter().position(|v| !v.is_finite()) {
+            return Err(Error::NonFiniteX0 { index, value: x0[index] });
+        }
+        for v in vs {
+            if v.len() != m {
+                return Err(Error::DimensionMismatch { what: "v length (outputs m)", expected: m, found: v.len() });
+            }
+            if let Some(i) = v.iter().position(|x| !x.is_finite()) {
+                return Err(Error::InvalidSetting {
+                    name: "v",
+                    value: format!("v[{i}] = {}", v[i]),
+                    reason: "every entry of v must be finite",
+                });
+            }
+        }
+        if settings.sparsity == Some(0) {
+            return Err(Error::InvalidSetting {
+                name: "sparsity",
+                value: "0".into(),
+                reason: "w has at least one entry that may be nonzero; leave it None if unknown",
+            });
+        }
+        let vs = vs.to_vec();
+        let direct = || direct_plan(structure, x0, &vs, settings);
+        let jacobian = || Plan::new(structure, x0, &settings.jacobian).map(Box::new);
+        let kind = match settings.route {
+            Route::Direct => Kind::Direct(direct()?),
+            Route::SenseJacobian => Kind::Jacobian(jacobian()?),
+            Route::Auto => {
+                let d = direct()?;
+                // No Jacobian design has fewer measurements than ρ_max (2s for rows
+                // declared s-sparse): when the direct route beats that, the Jacobian
+                // plan (a coloring of a possibly dense pattern) is not even built.
+                let rho = structure.lower_bound();
+                let floor = structure.row_sparsity().map_or(rho, |s| rho.min(2 * s));
+                if d.calls() < calls_for(floor.max(1), settings.jacobian.difference) {
+                    Kind::Direct(d)
+                } else {
+                    match jacobian() {
+                        Ok(j) if j.calls() <= d.calls() => Kind::Jacobian(j),
+                        _ => Kind::Direct(d),
+                    }
+                }
+            }
+        };
+        let (route, lower_bound) = match &kind {
+            Kind::Jacobian(plan) => (Route::SenseJacobian, plan.lower_bound()),
+            Kind::Direct(d) => (
+                Route::Direct,
+                match d.decoder {
+                    DirectDecoder::LeastSquares => d.candidates.len(),
+                    DirectDecoder::Sparse(_) => 2 * settings.sparsity.expect("sparse decoding needs it"),
+                },
+            ),
+        };
+        Ok(VjpPlan { route, lower_bound, vs, kind })
+    }
+
+    /// The route chosen ([`Route::SenseJacobian`] or [`Route::Direct`]).
+    pub fn route(&self) -> Route {
+        self.route
+    }
+
+    /// Number of calls of the blackbox (shared by every `v`).
+    pub fn calls(&self) -> usize {
+        match &self.kind {
+            Kind::Jacobian(plan) => plan.calls(),
+            Kind::Direct(d) => d.calls(),
+        }
+    }
+
+    /// Number of measurements (directions).
+    pub fn measurements(&self) -> usize {
+        match &self.kind {
+            Kind::Jacobian(plan) => plan.measurements(),
+            Kind::Direct(d) => d.k,
+        }
+    }
+
+    /// The fewest measurements the chosen route's decoder could work with: `ρ_max` for
+    /// the Jacobian, `|U|` for least squares on the candidates, `2s` for sparse
+    /// recovery of an `s`-sparse `w`.
+    pub fn lower_bound(&self) -> usize {
+        self.lower_bound
+    }
+
+    /// The coordinates the direct route perturbs (where `w` may be nonzero); `None` for
+    /// the Jacobian route.
+    pub fn candidates(&self) -> Option<&[usize]> {
+        match &self.kind {
+            Kind::Jacobian(_) => None,
+            Kind::Direct(d) => Some(&d.candidates),
+        }
+    }
+
+    /// The Jacobian plan of [`Route::SenseJacobian`].
+    pub fn jacobian_plan(&self) -> Option<&Plan> {
+        match &self.kind {
+            Kind::Jacobian(plan) => Some(plan),
+            Kind::Direct(_) => None,
+        }
+    }
+
+    /// Writes the point of call `call` into `x` (forward differences: call 0 is `x0`,
+    /// call `t + 1` is `x0 + H d_t`; central: calls `2t`, `2t + 1` are `x0 ± H d_t`).
+    pub fn point(&self, call: usize, x: &mut [f64]) -> Result<()> {
+        match &self.kind {
+            Kind::Jacobian(plan) => plan.point(call, x),
+            Kind::Direct(d) => {
+                if call >= d.calls() {
+                    return Err(Error::UnknownCall { index: call, calls: d.calls() });
+                }
+                if x.len() != d.x0.len() {
+                    return Err(Error::DimensionMismatch {
+                        what: "point buffer length",
+                        expected: d.x0.len(),
+                        found: x.len(),
+                    });
+                }
+                d.point(call, x);
+                Ok(())
+            }
+        }
+    }
+
+    /// Makes the calls on `f` (in parallel) and decodes `w = Jᵀv` for every `v` the
+    /// plan was made for.
+    ///
+    /// ```
+    /// use jacsense::{from_fn, Structure, VjpPlan, VjpSettings};
+    /// let f = from_fn(3, 2, |x: &[f64], y: &mut [f64]| { y[0] = x[0] * x[1]; y[1] = x[2]; });
+    /// let plan = VjpPlan::new(&Structure::dense(2, 3), &[1.0, 2.0, 3.0], &[vec![1.0, -1.0]], &VjpSettings::default())?;
+    /// let w = &plan.evaluate(&f)?[0].w; // (x1, x0, −1)
+    /// assert!((w[0] - 2.0).abs() < 1e-6 && (w[1] - 1.0).abs() < 1e-6 && (w[2] + 1.0).abs() < 1e-6);
+    /// assert_eq!(plan.evaluate_sequential(&f)?[0].w, *w); // the same bits
+    /// # Ok::<(), jacsense::Error>(())
+    /// ```
+    pub fn evaluate<B: Blackbox + Sync + ?Sized>(&self, f: &B) -> Result<Vec<VjpEstimate>> {
+        self.evaluate_with(f, |plan| plan.evaluate(f).map(|m| m.decode()), |d| d.evaluate(f, &self.vs))
+    }
+
+    /// As [`VjpPlan::evaluate`], one call after another, for a blackbox that is not
+    /// `Sync`; the same estimates.
+    pub fn evaluate_sequential<B: Blackbox + ?Sized>(&self, f: &B) -> Result<Vec<VjpEstimate>> {
+        self.evaluate_with(
+            f,
+            |plan| plan.evaluate_sequential(f).map(|m| m.decode()),
+            |d| d.evaluate_sequential(f, &self.vs),
+        )
+    }
+
+    fn evaluate_with<B: Blackbox + ?Sized>(
+        &self,
+        f: &B,
+        sense: impl FnOnce(&Plan) -> Result<crate::estimate::Estimate>,
+        direct: impl FnOnce(&DirectPlan) -> Vec<direct::DirectSolve>,
+    ) -> Result<Vec<VjpEstimate>> {
+        let (n, m) = f.dims();
+        match &self.kind {
+            Kind::Jacobian(plan) => {
+                plan.structure().check_dims(n, m)?;
+                let est = sense(plan)?;
+                let j = est.jacobian();
+                let diag = est.diagnostics();
+                Ok(self
+                    .vs
+                    .iter()
+                    .map(|v| {
+                        let mut w = vec![0.0; n];
+                        let mut touched = vec![false; n];
+                        for (i, &vi) in v.iter().enumerate().filter(|(_, vi)| **vi != 0.0) {
+                            for (&c, &a) in j.pattern().row(i).iter().zip(j.row_values(i)) {
+                                w[c] += a * vi;
+                                touched[c] = true;
+                            }
+                        }
+                        let unknowns = touched.iter().filter(|&&t| t).count();
+                        let nan = w.iter().filter(|x| x.is_nan()).count();
+                        VjpEstimate {
+                            w,
+                            route: Route::SenseJacobian,
+                            calls: diag.calls,
+                            support: None,
+                            status: status(unknowns, nan),
+                            residual: None,
+                            erasures: diag.erasures.clone(),
+                            decoder: diag.decoder,
+                        }
+                    })
+                    .collect())
+            }
+            Kind::Direct(d) => {
+                if d.x0.len() != n || self.vs.first().is_some_and(|v| v.len() != m) {
+                    let (expected, found) = if d.x0.len() != n { (d.x0.len(), n) } else { (self.vs[0].len(), m) };
+                    return Err(Error::DimensionMismatch { what: "blackbox dimensions (n or m)", expected, found });
+                }
+                let calls = d.calls();
+                Ok(direct(d)
+                    .into_iter()
+                    .map(|s| VjpEstimate {
+                        w: s.w,
+                        route: Route::Direct,
+                        calls,
+                        support: s.support,
+                        status: s.status,
+                        residual: s.residual,
+                        erasures: s.erasures,
+                        decoder: s.decoder,
+                    })
+                    .collect())
+            }
+        }
+    }
+}
+
+fn status(unknowns: usize, undetermined: usize) -> RowStatus {
+    if undetermined == 0 {
+        RowStatus::Determined
+    } else {
+        RowStatus::Underdetermined { determined: unknowns - undetermined, unknowns }
+    }
+}
+
+/// The direct route for `vs`: candidates from the pattern, decoder and directions from
+/// the sparsity of `w` and the settings.
+fn direct_plan(structure: &Structure, x0: &[f64], vs: &[Vec<f64>], settings: &VjpSettings) -> Result<DirectPlan> {
+    let pattern = structure.pattern();
+    let n = x0.len();
+    let mut candidate = vec![false; n];
+    for v in vs {
+        for (i, _) in v.iter().enumerate().filter(|(_, vi)| **vi != 0.0) {
+            pattern.row(i).iter().for_each(|&c| candidate[c] = true);
+        }
+    }
+    let candidates: Vec<usize> = (0..n).filter(|&c| candidate[c]).collect();
+    let d = candidates.len();
+    let sparse_k = settings.sparsity.filter(|&s| s < d).map(|s| sparse_directions(s, d));
+    let (k, decoder) = match settings.directions {
+        _ if d == 0 => (0, DirectDecoder::LeastSquares),
+        Some(k) if k >= d => (k, DirectDecoder::LeastSquares),
+        Some(k) => match settings.sparsity {
+            Some(s) if k >= 2 * s => (k, DirectDecoder::Sparse(settings.sparse_method)),
+            _ => {
+                return Err(Error::InvalidSetting {
+                    name: "directions",
+                    value: format!("{k}"),
+                    reason: "the direct route needs as many directions as candidates of w (least squares), or 2·sparsity (sparse recovery)",
+                });
+            }
+        },
+        None => match sparse_k {
+            Some(ks) if ks < least_squares_directions(d) => (ks, DirectDecoder::Sparse(settings.sparse_method)),
+            _ => (least_squares_directions(d), DirectDecoder::LeastSquares),
+        },
+    };
+    let lower = match decoder {
+        DirectDecoder::LeastSquares => d,
+        DirectDecoder::Sparse(_) => 2 * settings.sparsity.unwrap_or(1),
+    };
+    let all_steps = steps(&settings.step, settings.difference, x0, k as f64 / lower.max(1) as f64)?;
+    // In a batch, a v whose rows reach fewer candidates than the union gets exact
+    // zeros on the others.
+    let own = vs
+        .iter()
+        .map(|v| {
+            let mut mine = vec![false; n];
+            for (i, _) in v.iter().enumerate().filter(|(_, vi)| **vi != 0.0) {
+                pattern.row(i).iter().for_each(|&c| mine[c] = true);
+            }
+            let own: Vec<bool> = candidates.iter().map(|&c| mine[c]).collect();
+            (!own.iter().all(|&b| b)).then_some(own)
+        })
+        .collect();
+    Ok(DirectPlan {
+        x0: x0.to_vec(),
+        steps: candidates.iter().map(|&c| all_steps[c]).collect(),
+        values: gaussian_directions(d, k, settings.seed),
+        candidates,
+        k,
+        difference: settings.difference,
+        decoder,
+        own,
+    })
+}
+
+/// `w = Jᵀv` for every `v` in `vs`, from one set of calls shared by all of them.
+///
+/// ```
+/// use jacsense::{vjp_batch, from_fn, Pattern, Structure, VjpSettings};
+/// // f_i = x_i² + x_{i+1}: J has 2 on the diagonal at x = 1 and 1 above it.
+/// let n = 20;
+/// let f = from_fn(n, n, move |x: &[f64], y: &mut [f64]| {
+///     for i in 0..n { y[i] = x[i] * x[i] + if i + 1 < n { x[i + 1] } else { 0.0 }; }
+/// });
+/// let structure = Structure::sparse(Pattern::banded(n, n, 0, 1));
+/// let vs: Vec<Vec<f64>> = (0..4).map(|g| (0..n).map(|i| (i * g) as f64).collect()).collect();
+/// let ws = vjp_batch(&f, &vec![1.0; n], &vs, &structure, &VjpSettings::default())?;
+/// assert!(ws.iter().all(|w| w.calls == ws[0].calls)); // shared calls
+/// assert!((ws[2].w[5] - (2.0 * 10.0 + 8.0)).abs() < 1e-6); // 2·v_5 + v_4
+/// # Ok::<(), jacsense::Error>(())
+/// ```
+pub fn vjp_batch<B: Blackbox + Sync + ?Sized>(
+    f: &B,
+    x0: &[f64],
+    vs: &[Vec<f64>],
+    structure: &Structure,
+    settings: &VjpSettings,
+) -> Result<Vec<VjpEstimate>> {
+    if vs.is_empty() {
+        return Ok(Vec::new());
+    }
+    VjpPlan::new(structure, x0, vs, settings)?.evaluate(f)
+}
+
+/// `w = Jᵀv`, the left action of the Jacobian of `f` at `x0` (blackbox
+/// backpropagation), by the route of `settings`.
+///
+/// ```
+/// use jacsense::{vjp, from_fn, Route, Structure, VjpSettings};
+/// // f has 1000 inputs but depends on 3 of them; nothing is known of the pattern.
+/// let n = 1000;
+/// let f = from_fn(n, 2, |x: &[f64], y: &mut [f64]| {
+///     y[0] = x[10].sin() + x[500] * x[999];
+///     y[1] = 3.0 * x[500];
+/// });
+/// let settings = VjpSettings { sparsity: Some(3), ..VjpSettings::default() };
+/// let est = vjp(&f, &vec![1.0; n], &[1.0, 2.0], &Structure::dense(2, n), &settings)?;
+/// assert_eq!(est.route, Route::Direct);
+/// assert!(est.calls < 50); // not n + 1
+/// assert_eq!(est.support, Some(vec![10, 500, 999]));
+/// assert!((est.w[500] - 7.0).abs() < 1e-6); // x_999 + 2·3
+/// # Ok::<(), jacsense::Error>(())
+/// ```
+pub fn vjp<B: Blackbox + Sync + ?Sized>(
+    f: &B,
+    x0: &[f64],
+    v: &[f64],
+    structure: &Structure,
+    settings: &VjpSettings,
+) -> Result<VjpEstimate> {
+    let mut out = vjp_batch(f, x0, &[v.to_vec()], structure, settings)?;
+    Ok(out.pop().expect("one v gives one estimate"))
+}
+
+/// The gradient of a scalar blackbox (`m = 1`) at `x0`: `vjp` with `v = [1]`.
+///
+/// With a known pattern (the inputs `f` depends on) only those are perturbed; with
+/// [`VjpSettings::sparsity`] a sparse gradient is recovered by sparse recovery from
+/// fewer calls than inputs.
+///
+/// ```
+/// use jacsense::{gradient, from_fn, Structure, VjpSettings};
+/// let f = from_fn(3, 1, |x: &[f64], y: &mut [f64]| y[0] = x[0] * x[1] + x[2].exp());
+/// let g = gradient(&f, &[2.0, 3.0, 0.0], &Structure::dense(1, 3), &VjpSettings::default())?;
+/// assert!((g.w[0] - 3.0).abs() < 1e-6 && (g.w[1] - 2.0).abs() < 1e-6 && (g.w[2] - 1.0).abs() < 1e-6);
+/// # Ok::<(), jacsense::Error>(())
+/// ```
+pub fn gradient<B: Blackbox + Sync + ?Sized>(
+    f: &B,
+    x0: &[f64],
+    structure: &Structure,
+    settings: &VjpSettings,
+) -> Result<VjpEstimate> {
+    let (_, m) = structure.dims();
+    if m != 1 {
+        return Err(Error::DimensionMismatch { what: "outputs of a scalar function (m)", expected: 1, found: m });
+    }
+    vjp(f, x0, &[1.0], structure, settings)
+}

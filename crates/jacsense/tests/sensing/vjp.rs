@@ -1,0 +1,351 @@
+//! The left action `vᵀJ`: both routes against the analytic `Jᵀv`, the planner's
+//! choice, shared calls of a batch, gradients, erasures and bad input.
+
+use jacsense::problems::{PatternFunction, Problem, random_matrix, random_pattern};
+use jacsense::{
+    Blackbox, CallError, Difference, ErasureReason, Error, Pattern, Route, RowStatus, SparseMethod, Structure, VjpPlan,
+    VjpSettings, gradient, vjp, vjp_batch,
+};
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+
+use super::Counted;
+
+/// The analytic `Jᵀv`.
+fn truth<P: Problem>(f: &P, x0: &[f64], v: &[f64]) -> Vec<f64> {
+    let j = f.jacobian(x0);
+    let mut w = vec![0.0; j.pattern().ncols()];
+    j.mul_transpose_vec(v, &mut w);
+    w
+}
+
+fn rel_err(w: &[f64], truth: &[f64]) -> f64 {
+    let diff: f64 = w.iter().zip(truth).map(|(a, b)| (a - b).powi(2)).sum();
+    let norm: f64 = truth.iter().map(|b| b * b).sum();
+    (diff / norm).sqrt()
+}
+
+fn random_v(m: usize, seed: u64) -> Vec<f64> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    (0..m).map(|_| rng.random_range(-1.0..1.0)).collect()
+}
+
+/// m = 50 outputs, n = 10,000 inputs, 20 known nonzeros per row.
+fn known_pattern() -> PatternFunction {
+    PatternFunction { a: random_matrix(random_pattern(50, 10_000, 20, 1), 2) }
+}
+
+/// m = 50 outputs of n = 10,000 inputs, but only 10 columns of J are nonzero: every row
+/// uses 4 of the same 10 inputs.
+fn ten_columns() -> (PatternFunction, Vec<usize>) {
+    let n = 10_000;
+    let mut rng = StdRng::seed_from_u64(5);
+    let columns: Vec<usize> = rand::seq::index::sample(&mut rng, n, 10).into_vec();
+    let rows: Vec<Vec<usize>> = (0..50)
+        .map(|i| (0..4).map(|r| columns[(i * 3 + r * 7 + i / 10) % 10]).collect::<Vec<_>>())
+        .map(|mut r| {
+            r.sort_unstable();
+            r.dedup();
+            r
+        })
+        .collect();
+    let pattern = Pattern::from_rows(n, &rows).expect("in range");
+    let mut used: Vec<usize> = pattern.col_idx().to_vec();
+    used.sort_unstable();
+    used.dedup();
+    (PatternFunction { a: random_matrix(pattern, 6) }, used)
+}
+
+#[test]
+fn known_pattern_costs_what_the_jacobian_costs() {
+    let f = known_pattern();
+    let x0 = f.x0();
+    let v = random_v(50, 3);
+    let structure = Structure::sparse(f.pattern());
+    let counted = Counted::new(f.clone());
+    let est = vjp(&counted, &x0, &v, &structure, &VjpSettings::default()).unwrap();
+    let rho = structure.lower_bound();
+    assert_eq!(est.route, Route::SenseJacobian);
+    assert_eq!(est.calls, counted.count());
+    assert!(est.calls <= rho + 3, "{} calls for ρ_max = {rho}", est.calls);
+    let err = rel_err(&est.w, &truth(&f, &x0, &v));
+    assert!(err <= 1e-6, "relative error {err:e}");
+    assert_eq!(est.status, RowStatus::Determined);
+}
+
+#[test]
+fn a_sparse_w_of_an_unknown_pattern_is_recovered_from_few_calls() {
+    let (f, used) = ten_columns();
+    let x0 = f.x0();
+    let v = random_v(50, 4);
+    let structure = Structure::dense(50, 10_000);
+    let settings = VjpSettings { sparsity: Some(10), ..VjpSettings::default() };
+    let plan = VjpPlan::new(&structure, &x0, std::slice::from_ref(&v), &settings).unwrap();
+    assert_eq!((plan.route(), plan.lower_bound()), (Route::Direct, 20));
+    let counted = Counted::new(f.clone());
+    let est = vjp(&counted, &x0, &v, &structure, &settings).unwrap();
+    assert_eq!(est.route, Route::Direct);
+    assert_eq!((est.calls, counted.count()), (plan.calls(), plan.calls()));
+    assert!(est.calls <= 100, "{} calls", est.calls);
+    assert_eq!(est.support.as_deref(), Some(used.as_slice()));
+    let err = rel_err(&est.w, &truth(&f, &x0, &v));
+    assert!(err <= 1e-6, "relative error {err:e}");
+    assert!(est.w.iter().enumerate().all(|(c, &w)| used.contains(&c) || w == 0.0));
+}
+
+#[test]
+fn basis_pursuit_denoising_recovers_a_sparse_gradient() {
+    // BPDN is an interior-point solve over all n candidates: affordable for n = 2000
+    // (the `vjp` example measures it at n = 10,000, where OMP needs fewer calls).
+    let n = 2000;
+    let terms: Vec<(usize, f64)> = [(7, 1.0), (300, -0.5), (1200, 0.75), (1999, 1.5)].to_vec();
+    let f = Scalar { n, terms: terms.clone() };
+    let x0: Vec<f64> = (0..n).map(|j| (j as f64 * 0.21).cos()).collect();
+    let settings =
+        VjpSettings { sparsity: Some(4), sparse_method: SparseMethod::BasisPursuitDenoising, ..VjpSettings::default() };
+    let est = gradient(&f, &x0, &Structure::dense(1, n), &settings).unwrap();
+    assert_eq!((est.route, est.decoder), (Route::Direct, "sparse-bpdn"));
+    assert_eq!(est.support, Some(terms.iter().map(|t| t.0).collect()));
+    assert!(rel_err(&est.w, &f.gradient(&x0)) <= 1e-6);
+}
+
+#[test]
+fn a_batch_costs_the_calls_of_one_v() {
+    let f = known_pattern();
+    let x0 = f.x0();
+    let structure = Structure::sparse(f.pattern());
+    // v supported on 3 rows: the direct route perturbs ≤ 60 candidates.
+    let vs: Vec<Vec<f64>> = (0..8)
+        .map(|g| {
+            let mut v = vec![0.0; 50];
+            for i in [g, g + 1, 40] {
+                v[i] = random_v(1, 10 + g as u64 + i as u64)[0];
+            }
+            v
+        })
+        .collect();
+    for route in [Route::SenseJacobian, Route::Direct] {
+        let settings = VjpSettings { route, ..VjpSettings::default() };
+        let one = Counted::new(f.clone());
+        vjp(&one, &x0, &vs[0], &structure, &settings).unwrap();
+        let batch = Counted::new(f.clone());
+        let ws = vjp_batch(&batch, &x0, &vs, &structure, &settings).unwrap();
+        let plan = VjpPlan::new(&structure, &x0, &vs, &settings).unwrap();
+        assert_eq!(batch.count(), plan.calls());
+        match route {
+            // The Jacobian plan does not depend on v.
+            Route::SenseJacobian => assert_eq!(batch.count(), one.count()),
+            // The direct route perturbs the union of the candidates: 9 rows instead of 3.
+            _ => assert_eq!(batch.count(), plan.candidates().unwrap().len() + 3),
+        }
+        for (v, est) in vs.iter().zip(&ws) {
+            assert_eq!((est.route, est.calls), (route, batch.count()));
+            let t = truth(&f, &x0, v);
+            let err = rel_err(&est.w, &t);
+            assert!(err <= 1e-6, "{route:?}: relative error {err:e}");
+            // Outside the candidates of its own rows, w is exactly zero.
+            assert!(est.w.iter().zip(&t).all(|(w, t)| *t != 0.0 || *w == 0.0));
+        }
+    }
+}
+
+#[test]
+fn a_batch_on_the_sparse_route_shares_its_directions() {
+    let (f, used) = ten_columns();
+    let x0 = f.x0();
+    let vs: Vec<Vec<f64>> = (0..8).map(|g| random_v(50, 20 + g)).collect();
+    let settings = VjpSettings { sparsity: Some(10), ..VjpSettings::default() };
+    let structure = Structure::dense(50, 10_000);
+    let one = vjp(&f, &x0, &vs[0], &structure, &settings).unwrap();
+    let counted = Counted::new(f.clone());
+    let ws = vjp_batch(&counted, &x0, &vs, &structure, &settings).unwrap();
+    assert_eq!(counted.count(), one.calls);
+    for (v, est) in vs.iter().zip(&ws) {
+        assert_eq!(est.support.as_deref(), Some(used.as_slice()));
+        assert!(rel_err(&est.w, &truth(&f, &x0, v)) <= 1e-6);
+    }
+    // The first v of the batch gets the bits it gets alone.
+    assert_eq!(ws[0].w, one.w);
+}
+
+#[test]
+fn one_nonzero_in_v_perturbs_its_row_only() {
+    // Row 0 has 3 allowed columns, the others 20: sensing J takes ρ_max + 1 calls or
+    // more, the direct route |U| + 2 + 1 = 6.
+    let n = 2000;
+    let mut rows: Vec<Vec<usize>> = (0..50).map(|i| random_pattern(1, n, 20, 100 + i).row(0).to_vec()).collect();
+    rows[0] = vec![5, 700, 1999];
+    let f = PatternFunction { a: random_matrix(Pattern::from_rows(n, &rows).unwrap(), 3) };
+    let x0 = f.x0();
+    let structure = Structure::sparse(f.pattern());
+    let mut v = vec![0.0; 50];
+    v[0] = -1.5;
+    let plan = VjpPlan::new(&structure, &x0, std::slice::from_ref(&v), &VjpSettings::default()).unwrap();
+    assert_eq!((plan.route(), plan.calls()), (Route::Direct, 6));
+    assert_eq!(plan.candidates(), Some(&[5, 700, 1999][..]));
+    let counted = Counted::new(f.clone());
+    let est = vjp(&counted, &x0, &v, &structure, &VjpSettings::default()).unwrap();
+    assert_eq!((est.route, est.calls, counted.count()), (Route::Direct, 6, 6));
+    assert!(rel_err(&est.w, &truth(&f, &x0, &v)) <= 1e-6);
+    // With v weighting every row, sensing J is cheaper and the planner says so.
+    let dense = VjpPlan::new(&structure, &x0, &[vec![1.0; 50]], &VjpSettings::default()).unwrap();
+    assert_eq!(dense.route(), Route::SenseJacobian);
+    assert!(dense.calls() <= structure.lower_bound() + 3);
+}
+
+/// `f(x) = Σ_j c_j sin(x_j) + ½ (Σ_j c_j x_j)²` on a few inputs `j` of many.
+struct Scalar {
+    n: usize,
+    terms: Vec<(usize, f64)>,
+}
+
+impl Blackbox for Scalar {
+    fn dims(&self) -> (usize, usize) {
+        (self.n, 1)
+    }
+    fn call(&self, x: &[f64], y: &mut [f64]) -> Result<(), CallError> {
+        let s: f64 = self.terms.iter().map(|&(j, c)| c * x[j]).sum();
+        y[0] = self.terms.iter().map(|&(j, c)| c * x[j].sin()).sum::<f64>() + 0.5 * s * s;
+        Ok(())
+    }
+}
+
+impl Scalar {
+    fn gradient(&self, x: &[f64]) -> Vec<f64> {
+        let s: f64 = self.terms.iter().map(|&(j, c)| c * x[j]).sum();
+        let mut g = vec![0.0; self.n];
+        for &(j, c) in &self.terms {
+            g[j] += c * (x[j].cos() + s);
+        }
+        g
+    }
+}
+
+#[test]
+fn gradients_of_scalar_functions() {
+    let n = 5000;
+    let terms: Vec<(usize, f64)> = [(3, 0.5), (99, -1.0), (1000, 0.25), (2500, 2.0), (4999, -0.75)].to_vec();
+    let f = Scalar { n, terms: terms.clone() };
+    let x0: Vec<f64> = (0..n).map(|j| (j as f64 * 0.37).sin()).collect();
+    let g = f.gradient(&x0);
+    // Known pattern: the 5 inputs f depends on; 7 calls.
+    let cols: Vec<usize> = terms.iter().map(|t| t.0).collect();
+    let known = Structure::sparse(Pattern::from_rows(n, std::slice::from_ref(&cols)).unwrap());
+    let est = gradient(&f, &x0, &known, &VjpSettings::default()).unwrap();
+    assert!(est.calls <= cols.len() + 2, "{} calls", est.calls);
+    assert!(rel_err(&est.w, &g) <= 1e-6);
+    // Unknown pattern, gradient declared 5-sparse: sparse recovery from far fewer than n calls.
+    let settings = VjpSettings { sparsity: Some(5), ..VjpSettings::default() };
+    let est = gradient(&f, &x0, &Structure::dense(1, n), &settings).unwrap();
+    assert_eq!(est.route, Route::Direct);
+    assert!(est.calls < 100, "{} calls", est.calls);
+    assert_eq!(est.support, Some(cols));
+    assert!(rel_err(&est.w, &g) <= 1e-6);
+    // Central differences: error O(h²).
+    let central = VjpSettings { difference: Difference::Central, ..settings };
+    let est = gradient(&f, &x0, &Structure::dense(1, n), &central).unwrap();
+    assert!(rel_err(&est.w, &g) <= 1e-8, "{:e}", rel_err(&est.w, &g));
+    // Not a scalar function.
+    let err = gradient(&f, &x0, &Structure::dense(2, n), &VjpSettings::default()).unwrap_err();
+    assert!(matches!(err, Error::DimensionMismatch { expected: 1, found: 2, .. }), "{err}");
+}
+
+/// Fails on every call whose point differs from `x0` at coordinate `c` by more than
+/// `threshold` (a deterministic subset of the calls), and at `x0` itself when asked.
+struct Flaky {
+    inner: PatternFunction,
+    x0: Vec<f64>,
+    fail_base: bool,
+}
+
+impl Blackbox for Flaky {
+    fn dims(&self) -> (usize, usize) {
+        self.inner.dims()
+    }
+    fn call(&self, x: &[f64], y: &mut [f64]) -> Result<(), CallError> {
+        let moved: Vec<usize> = (0..x.len()).filter(|&c| x[c] != self.x0[c]).collect();
+        if moved.is_empty() && self.fail_base {
+            return Err(CallError("no value at x0".into()));
+        }
+        // About one call in six of the direct route moves x_5 by more than 1.3 steps.
+        if moved.first() == Some(&5) && (x[5] - self.x0[5]).abs() > 1.3 * f64::EPSILON.sqrt() {
+            return Err(CallError("diverged".into()));
+        }
+        self.inner.call(x, y)
+    }
+}
+
+#[test]
+fn failed_calls_are_dropped_and_reported() {
+    let n = 300;
+    let mut rows: Vec<Vec<usize>> = (0..10).map(|i| random_pattern(1, n, 8, 200 + i).row(0).to_vec()).collect();
+    rows[0] = vec![5, 17, 40, 41];
+    let inner = PatternFunction { a: random_matrix(Pattern::from_rows(n, &rows).unwrap(), 9) };
+    let x0 = inner.x0();
+    let mut v = vec![0.0; 10];
+    v[0] = 1.0;
+    let t = truth(&inner, &x0, &v);
+    let structure = Structure::sparse(inner.pattern());
+    for fail_base in [false, true] {
+        let f = Flaky { inner: inner.clone(), x0: x0.clone(), fail_base };
+        // 12 directions for 4 unknowns: room for erasures.
+        let settings = VjpSettings { route: Route::Direct, directions: Some(12), seed: 2, ..VjpSettings::default() };
+        let est = vjp(&f, &x0, &v, &structure, &settings).unwrap();
+        assert!(!est.erasures.is_empty());
+        assert!(est.erasures.iter().all(|e| matches!(&e.reason, ErasureReason::Failed(_))));
+        assert_eq!(est.erasures.iter().any(|e| e.call == 0), fail_base);
+        assert_eq!(est.status, RowStatus::Determined);
+        let err = rel_err(&est.w, &t);
+        assert!(err <= 1e-6, "fail_base = {fail_base}: relative error {err:e}, {} erasures", est.erasures.len());
+    }
+    // Too many failures: undetermined, reported, never a guess.
+    let settings = VjpSettings { route: Route::Direct, directions: Some(4), seed: 2, ..VjpSettings::default() };
+    let f = Flaky { inner, x0: x0.clone(), fail_base: false };
+    let est = vjp(&f, &x0, &v, &structure, &settings).unwrap();
+    if !est.erasures.is_empty() {
+        assert_ne!(est.status, RowStatus::Determined);
+        assert!(est.w.iter().any(|w| w.is_nan()));
+    }
+}
+
+#[test]
+fn bad_upstream_vectors_are_errors() {
+    let f = known_pattern();
+    let x0 = f.x0();
+    let structure = Structure::sparse(f.pattern());
+    let settings = VjpSettings::default();
+    let err = vjp(&f, &x0, &[1.0; 49], &structure, &settings).unwrap_err();
+    assert_eq!(err, Error::DimensionMismatch { what: "v length (outputs m)", expected: 50, found: 49 });
+    let mut v = vec![0.0; 50];
+    v[7] = f64::NAN;
+    let err = vjp(&f, &x0, &v, &structure, &settings).unwrap_err();
+    assert!(matches!(&err, Error::InvalidSetting { name: "v", value, .. } if value.starts_with("v[7]")), "{err}");
+    let err = vjp(&f, &x0[1..], &[1.0; 50], &structure, &settings).unwrap_err();
+    assert!(matches!(err, Error::DimensionMismatch { what: "x0 length", .. }));
+    let bad = VjpSettings { sparsity: Some(0), ..VjpSettings::default() };
+    assert!(matches!(vjp(&f, &x0, &[1.0; 50], &structure, &bad), Err(Error::InvalidSetting { name: "sparsity", .. })));
+    // Fewer directions than the candidates of w and no sparsity to recover it with.
+    let few = VjpSettings { route: Route::Direct, directions: Some(3), ..VjpSettings::default() };
+    assert!(matches!(
+        vjp(&f, &x0, &[1.0; 50], &structure, &few),
+        Err(Error::InvalidSetting { name: "directions", .. })
+    ));
+    // v = 0: w = 0 without a call.
+    let counted = Counted::new(f.clone());
+    let est = vjp(&counted, &x0, &[0.0; 50], &structure, &VjpSettings { route: Route::Direct, ..settings }).unwrap();
+    assert_eq!((est.calls, counted.count()), (0, 0));
+    assert!(est.w.iter().all(|&w| w == 0.0));
+}
+
+#[test]
+fn sequential_and_parallel_calls_give_the_same_bits() {
+    let (f, _) = ten_columns();
+    let x0 = f.x0();
+    let vs: Vec<Vec<f64>> = (0..3).map(|g| random_v(50, 40 + g)).collect();
+    for difference in [Difference::Forward, Difference::Central] {
+        let settings = VjpSettings { sparsity: Some(10), difference, ..VjpSettings::default() };
+        let plan = VjpPlan::new(&Structure::dense(50, 10_000), &x0, &vs, &settings).unwrap();
+        assert_eq!(plan.route(), Route::Direct);
+        assert_eq!(plan.evaluate(&f).unwrap(), plan.evaluate_sequential(&f).unwrap());
+    }
+}
