@@ -302,10 +302,9 @@ fn failed_calls_are_dropped_and_reported() {
     let settings = VjpSettings { route: Route::Direct, directions: Some(4), seed: 2, ..VjpSettings::default() };
     let f = Flaky { inner, x0: x0.clone(), fail_base: false };
     let est = vjp(&f, &x0, &v, &structure, &settings).unwrap();
-    if !est.erasures.is_empty() {
-        assert_ne!(est.status, RowStatus::Determined);
-        assert!(est.w.iter().any(|w| w.is_nan()));
-    }
+    assert!(!est.erasures.is_empty());
+    assert!(matches!(est.status, RowStatus::Underdetermined { unknowns: 4, .. }), "{:?}", est.status);
+    assert!(est.w.iter().any(|w| w.is_nan()));
 }
 
 #[test]
