@@ -723,3 +723,28 @@ pub fn random_symmetric_matrix(pattern: Pattern, seed: u64) -> SparseMatrix {
     let upper = random_matrix(full.clone(), seed);
     sparse(full, |i, j| upper.get(i.min(j), i.max(j)))
 }
+
+/// The analytic left action `Jᵀ v` of a problem at `x`.
+///
+/// ```
+/// use jacsense::problems::{left_action, BroydenTridiagonal, Problem};
+/// let p = BroydenTridiagonal { n: 3 };
+/// assert_eq!(left_action(&p, &p.x0(), &[1.0, 0.0, 0.0]), vec![7.0, -2.0, 0.0]);
+/// ```
+pub fn left_action<P: Problem + ?Sized>(p: &P, x: &[f64], v: &[f64]) -> Vec<f64> {
+    let j = p.jacobian(x);
+    let mut w = vec![0.0; j.pattern().ncols()];
+    j.mul_transpose_vec(v, &mut w);
+    w
+}
+
+/// Relative 2-norm error `‖w − truth‖ / ‖truth‖` of a vector.
+///
+/// ```
+/// assert_eq!(jacsense::problems::vector_relative_error(&[3.0, 4.5], &[3.0, 4.0]), 0.1);
+/// ```
+pub fn vector_relative_error(w: &[f64], truth: &[f64]) -> f64 {
+    let diff: f64 = w.iter().zip(truth).map(|(a, b)| (a - b).powi(2)).sum();
+    let norm: f64 = truth.iter().map(|b| b * b).sum();
+    (diff / norm).sqrt()
+}

@@ -1,7 +1,9 @@
 //! The left action `vᵀJ`: both routes against the analytic `Jᵀv`, the planner's
 //! choice, shared calls of a batch, gradients, erasures and bad input.
 
-use jacsense::problems::{PatternFunction, Problem, random_matrix, random_pattern};
+use jacsense::problems::{
+    PatternFunction, Problem, left_action as truth, random_matrix, random_pattern, vector_relative_error as rel_err,
+};
 use jacsense::{
     Blackbox, CallError, Difference, ErasureReason, Error, Pattern, Route, RowStatus, SparseMethod, Structure, VjpPlan,
     VjpSettings, gradient, vjp, vjp_batch,
@@ -10,20 +12,6 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
 use super::Counted;
-
-/// The analytic `Jᵀv`.
-fn truth<P: Problem>(f: &P, x0: &[f64], v: &[f64]) -> Vec<f64> {
-    let j = f.jacobian(x0);
-    let mut w = vec![0.0; j.pattern().ncols()];
-    j.mul_transpose_vec(v, &mut w);
-    w
-}
-
-fn rel_err(w: &[f64], truth: &[f64]) -> f64 {
-    let diff: f64 = w.iter().zip(truth).map(|(a, b)| (a - b).powi(2)).sum();
-    let norm: f64 = truth.iter().map(|b| b * b).sum();
-    (diff / norm).sqrt()
-}
 
 fn random_v(m: usize, seed: u64) -> Vec<f64> {
     let mut rng = StdRng::seed_from_u64(seed);
