@@ -19,11 +19,10 @@
 use std::time::Instant;
 
 use jacsense::problems::{
-    PatternFunction, Problem, left_action as truth, random_matrix, random_pattern, vector_relative_error as rel_err,
+    PatternFunction, Problem, SparseScalar, left_action as truth, random_matrix, random_pattern,
+    vector_relative_error as rel_err,
 };
-use jacsense::{
-    Blackbox, CallError, Pattern, Route, SparseMethod, Structure, VjpEstimate, VjpSettings, gradient, vjp, vjp_batch,
-};
+use jacsense::{Pattern, Route, SparseMethod, Structure, VjpEstimate, VjpSettings, gradient, vjp, vjp_batch};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
@@ -48,23 +47,6 @@ fn ten_columns(m: usize, n: usize, seed: u64) -> (PatternFunction, Vec<usize>) {
     used.sort_unstable();
     used.dedup();
     (PatternFunction { a: random_matrix(pattern, seed + 1) }, used)
-}
-
-/// `f(x) = Σ_j c_j sin(x_j) + ½ (Σ_j c_j x_j)²` on a few inputs of many.
-struct Scalar {
-    n: usize,
-    terms: Vec<(usize, f64)>,
-}
-
-impl Blackbox for Scalar {
-    fn dims(&self) -> (usize, usize) {
-        (self.n, 1)
-    }
-    fn call(&self, x: &[f64], y: &mut [f64]) -> Result<(), CallError> {
-        let s: f64 = self.terms.iter().map(|&(j, c)| c * x[j]).sum();
-        y[0] = self.terms.iter().map(|&(j, c)| c * x[j].sin()).sum::<f64>() + 0.5 * s * s;
-        Ok(())
-    }
 }
 
 fn row(case: &str, n: usize, m: usize, est: &VjpEstimate, err: f64) {
@@ -115,13 +97,9 @@ fn cases() {
     row("unknown pattern, w 10-sparse, batch of 8 (worst)", n, 50, &ws[0], worst);
 
     let terms = vec![(3, 0.5), (99, -1.0), (1000, 0.25), (2500, 2.0), (4999, -0.75)];
-    let s = Scalar { n, terms: terms.clone() };
+    let s = SparseScalar { n, terms: terms.clone() };
     let xg: Vec<f64> = (0..n).map(|j| (j as f64 * 0.37).sin()).collect();
-    let sum: f64 = terms.iter().map(|&(j, c)| c * xg[j]).sum();
-    let mut g = vec![0.0; n];
-    for &(j, c) in &terms {
-        g[j] = c * (xg[j].cos() + sum);
-    }
+    let g = truth(&s, &xg, &[1.0]);
     let cols: Vec<usize> = terms.iter().map(|t| t.0).collect();
     let pattern = Structure::sparse(Pattern::from_rows(n, &[cols]).expect("in range"));
     let est = gradient(&s, &xg, &pattern, &auto).expect("valid input");

@@ -332,11 +332,7 @@ impl Plan {
     /// in floating point, divided by `h_c`. Using it instead of `coef` removes the
     /// rounding of `x0 + h d` from the measurement model.
     pub(crate) fn effective_coefficient(&self, c: usize, coef: f64) -> f64 {
-        let (x, h) = (self.x0[c], self.steps[c]);
-        match self.settings.difference {
-            Difference::Forward => ((x + h * coef) - x) / h,
-            Difference::Central => ((x + h * coef) - (x - h * coef)) / (2.0 * h),
-        }
+        self.settings.difference.effective_coefficient(self.x0[c], self.steps[c], coef)
     }
 }
 

@@ -748,3 +748,50 @@ pub fn vector_relative_error(w: &[f64], truth: &[f64]) -> f64 {
     let norm: f64 = truth.iter().map(|b| b * b).sum();
     (diff / norm).sqrt()
 }
+
+/// A scalar function of a few inputs among many: `f(x) = Σ_j c_j sin x_j + ½ s²` with
+/// `s = Σ_j c_j x_j` over `terms = [(j, c_j)]`; its gradient is
+/// `c_j (cos x_j + s)` on those inputs and zero elsewhere.
+///
+/// ```
+/// use jacsense::problems::{Problem, SparseScalar};
+/// let f = SparseScalar { n: 100, terms: vec![(3, 2.0), (70, -1.0)] };
+/// let g = f.jacobian(&vec![0.0; 100]);
+/// assert_eq!((g.get(0, 3), g.get(0, 70), g.pattern().nnz()), (2.0, -1.0, 2));
+/// ```
+#[derive(Clone, Debug)]
+pub struct SparseScalar {
+    /// Inputs.
+    pub n: usize,
+    /// The inputs `f` depends on, with their coefficients.
+    pub terms: Vec<(usize, f64)>,
+}
+
+impl Blackbox for SparseScalar {
+    fn dims(&self) -> (usize, usize) {
+        (self.n, 1)
+    }
+    fn call(&self, x: &[f64], y: &mut [f64]) -> Result<(), CallError> {
+        let s: f64 = self.terms.iter().map(|&(j, c)| c * x[j]).sum();
+        y[0] = self.terms.iter().map(|&(j, c)| c * x[j].sin()).sum::<f64>() + 0.5 * s * s;
+        Ok(())
+    }
+}
+
+impl Problem for SparseScalar {
+    fn name(&self) -> String {
+        format!("sparse scalar n={} with {} inputs", self.n, self.terms.len())
+    }
+    fn pattern(&self) -> Pattern {
+        let cols: Vec<usize> = self.terms.iter().map(|t| t.0).collect();
+        Pattern::from_rows(self.n, &[cols]).expect("inputs in range")
+    }
+    fn jacobian(&self, x: &[f64]) -> SparseMatrix {
+        let s: f64 = self.terms.iter().map(|&(j, c)| c * x[j]).sum();
+        let entries: Vec<(usize, usize, f64)> = self.terms.iter().map(|&(j, c)| (0, j, c * (x[j].cos() + s))).collect();
+        SparseMatrix::from_triplets(1, self.n, &entries).expect("inputs in range")
+    }
+    fn x0(&self) -> Vec<f64> {
+        (0..self.n).map(|j| (j as f64 * 0.37).sin()).collect()
+    }
+}

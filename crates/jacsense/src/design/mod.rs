@@ -159,6 +159,18 @@ pub enum Step {
     Noise(f64),
 }
 
+impl Difference {
+    /// The perturbation actually made in floating point along coefficient `coef` at
+    /// coordinate value `x` with step `h`, divided by `h`: using it instead of `coef`
+    /// removes the rounding of `x + h·coef` from the measurement model.
+    pub(crate) fn effective_coefficient(self, x: f64, h: f64, coef: f64) -> f64 {
+        match self {
+            Difference::Forward => ((x + h * coef) - x) / h,
+            Difference::Central => ((x + h * coef) - (x - h * coef)) / (2.0 * h),
+        }
+    }
+}
+
 /// The directions of a design, stored by input coordinate.
 #[derive(Clone, Debug)]
 pub(crate) enum Directions {

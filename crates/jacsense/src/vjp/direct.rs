@@ -90,11 +90,7 @@ impl DirectPlan {
 
     /// The effective coefficient of candidate `p` in direction `t` (see the module docs).
     fn effective(&self, p: usize, t: usize) -> f64 {
-        let (x, h, d) = (self.x0[self.candidates[p]], self.steps[p], self.values[p * self.k + t]);
-        match self.difference {
-            Difference::Forward => ((x + h * d) - x) / h,
-            Difference::Central => ((x + h * d) - (x - h * d)) / (2.0 * h),
-        }
+        self.difference.effective_coefficient(self.x0[self.candidates[p]], self.steps[p], self.values[p * self.k + t])
     }
 
     fn call<B: Blackbox + ?Sized>(&self, f: &B, call: usize, m: usize) -> Result<Vec<f64>, ErasureReason> {

@@ -2,7 +2,8 @@
 //! choice, shared calls of a batch, gradients, erasures and bad input.
 
 use jacsense::problems::{
-    PatternFunction, Problem, left_action as truth, random_matrix, random_pattern, vector_relative_error as rel_err,
+    PatternFunction, Problem, SparseScalar, left_action as truth, random_matrix, random_pattern,
+    vector_relative_error as rel_err,
 };
 use jacsense::{
     Blackbox, CallError, Difference, ErasureReason, Error, Pattern, Route, RowStatus, SparseMethod, Structure, VjpPlan,
@@ -87,14 +88,14 @@ fn basis_pursuit_denoising_recovers_a_sparse_gradient() {
     // (the `vjp` example measures it at n = 10,000, where OMP needs fewer calls).
     let n = 2000;
     let terms: Vec<(usize, f64)> = [(7, 1.0), (300, -0.5), (1200, 0.75), (1999, 1.5)].to_vec();
-    let f = Scalar { n, terms: terms.clone() };
+    let f = SparseScalar { n, terms: terms.clone() };
     let x0: Vec<f64> = (0..n).map(|j| (j as f64 * 0.21).cos()).collect();
     let settings =
         VjpSettings { sparsity: Some(4), sparse_method: SparseMethod::BasisPursuitDenoising, ..VjpSettings::default() };
     let est = gradient(&f, &x0, &Structure::dense(1, n), &settings).unwrap();
     assert_eq!((est.route, est.decoder), (Route::Direct, "sparse-bpdn"));
     assert_eq!(est.support, Some(terms.iter().map(|t| t.0).collect()));
-    assert!(rel_err(&est.w, &f.gradient(&x0)) <= 1e-6);
+    assert!(rel_err(&est.w, &truth(&f, &x0, &[1.0])) <= 1e-6);
 }
 
 #[test]
@@ -181,41 +182,13 @@ fn one_nonzero_in_v_perturbs_its_row_only() {
     assert!(dense.calls() <= structure.lower_bound() + 3);
 }
 
-/// `f(x) = Σ_j c_j sin(x_j) + ½ (Σ_j c_j x_j)²` on a few inputs `j` of many.
-struct Scalar {
-    n: usize,
-    terms: Vec<(usize, f64)>,
-}
-
-impl Blackbox for Scalar {
-    fn dims(&self) -> (usize, usize) {
-        (self.n, 1)
-    }
-    fn call(&self, x: &[f64], y: &mut [f64]) -> Result<(), CallError> {
-        let s: f64 = self.terms.iter().map(|&(j, c)| c * x[j]).sum();
-        y[0] = self.terms.iter().map(|&(j, c)| c * x[j].sin()).sum::<f64>() + 0.5 * s * s;
-        Ok(())
-    }
-}
-
-impl Scalar {
-    fn gradient(&self, x: &[f64]) -> Vec<f64> {
-        let s: f64 = self.terms.iter().map(|&(j, c)| c * x[j]).sum();
-        let mut g = vec![0.0; self.n];
-        for &(j, c) in &self.terms {
-            g[j] += c * (x[j].cos() + s);
-        }
-        g
-    }
-}
-
 #[test]
 fn gradients_of_scalar_functions() {
     let n = 5000;
     let terms: Vec<(usize, f64)> = [(3, 0.5), (99, -1.0), (1000, 0.25), (2500, 2.0), (4999, -0.75)].to_vec();
-    let f = Scalar { n, terms: terms.clone() };
+    let f = SparseScalar { n, terms: terms.clone() };
     let x0: Vec<f64> = (0..n).map(|j| (j as f64 * 0.37).sin()).collect();
-    let g = f.gradient(&x0);
+    let g = truth(&f, &x0, &[1.0]);
     // Known pattern: the 5 inputs f depends on; 7 calls.
     let cols: Vec<usize> = terms.iter().map(|t| t.0).collect();
     let known = Structure::sparse(Pattern::from_rows(n, std::slice::from_ref(&cols)).unwrap());
