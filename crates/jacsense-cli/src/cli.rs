@@ -1,0 +1,100 @@
+//! The command line: subcommands, their `--help` with an example each, and dispatch.
+
+use clap::{Parser, Subcommand};
+
+use crate::asktell::{AskArgs, TellArgs};
+use crate::color::ColorArgs;
+use crate::demo::DemoArgs;
+use crate::error::Failure;
+use crate::estimate::EstimateArgs;
+use crate::plan::PlanArgs;
+use crate::vjp::VjpArgs;
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0    success: every row of J (every entry of w) determined
+  1    bad input: options, files, numbers (the message names the file, line and value),
+       or a program that cannot be started
+  2    the blackbox failed: --max-failures calls in a row, or the call at x0 that tells m
+  3    the result was written but is incomplete: some rows undetermined (NaN)
+  130  interrupted (Ctrl-C): workers stopped, nothing written";
+
+const ESTIMATE_HELP: &str = "\
+Worker protocol: each request is one line on the program's stdin with the n inputs
+separated by spaces (shortest round-trip form, e.g. 0.1 or 1e-300); the program answers
+each line with one line of m numbers on stdout (whitespace, commas or a JSON array), in
+order, and flushes. stderr goes to the log. With --per-call the program gets one line
+and must print its answer and exit with status 0. JACSENSE_WORKER holds the worker index
+(and JACSENSE_CALL the call index with --per-call). A call that crashes, hangs past
+--timeout, closes its output, or answers the wrong count or a non-number is an erasure
+(reported with its index and reason) and its worker is restarted.
+
+Example:
+  jacsense estimate --x0 @x0.npy --pattern J.mtx --workers 4 --timeout 30s \\
+      --output J.mtx --report report.json -- python3 model.py
+
+Exit codes: 0 ok, 1 bad input, 2 blackbox failures, 3 incomplete, 130 interrupted.";
+
+/// Jacobians of blackbox programs from few calls.
+#[derive(Parser, Debug)]
+#[command(
+    name = "jacsense",
+    version,
+    about = "Jacobians of blackbox programs from few calls (Jacobian sensing: colorings, random designs, L1 decoding)",
+    after_help = EXIT_CODES,
+)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Estimate the Jacobian of a program at x0 (its workers speak one line per call).
+    #[command(after_help = ESTIMATE_HELP)]
+    Estimate(EstimateArgs),
+    /// The left action w = Jᵀv (backpropagation through a program) for an upstream v.
+    #[command(after_help = "Example:\n  jacsense vjp --x0 @x0.npy --v @v.npy --output w.npy -- ./layer\n")]
+    Vjp(VjpArgs),
+    /// Write the points to evaluate and a plan file (for a cluster scheduler).
+    #[command(after_help = concat!(
+        "Example:\n  jacsense ask --x0 @x0.npy --pattern J.mtx --out run1\n",
+        "  # evaluate line j+1 of run1/points.txt as call j, write 'j y1 ... ym' lines to values.txt\n",
+        "  jacsense tell run1 --values values.txt --output J.mtx\n"
+    ))]
+    Ask(AskArgs),
+    /// Decode J from the values of the points written by `ask`.
+    #[command(after_help = concat!(
+        "Values: one line per call, 'CALL y1 ... ym' (CALL = 0-based index = line number - 1 of\n",
+        "points.txt; numbers separated by whitespace or commas; '#' comments), in any order;\n",
+        "or a .npy array of shape (calls, m) with NaN rows for missing calls; or a directory of\n",
+        "files named CALL or CALL.txt holding the m numbers. Missing calls are erasures.\n\n",
+        "Example:\n  jacsense tell run1 --values values.txt --output J.mtx --report report.json\n"
+    ))]
+    Tell(TellArgs),
+    /// Color the columns (or rows, or a star coloring) of a pattern: orderings, colors, validity, time.
+    #[command(after_help = "Example:\n  jacsense color J.mtx --ordering all --output colors.json\n")]
+    Color(ColorArgs),
+    /// Print the planned design, decoder, number of calls and lower bound, without calling anything.
+    #[command(after_help = "Example:\n  jacsense plan --pattern J.mtx --outliers 0.1\n")]
+    Plan(PlanArgs),
+    /// Run the built-in demo: the 2D Bratu residual on a grid, and a corrupted-calls case.
+    #[command(after_help = "Example:\n  jacsense demo            # n = m = 10,000, a few seconds\n")]
+    Demo(DemoArgs),
+}
+
+/// Runs the command; returns the exit code on success or the failure.
+pub fn run(cli: &Cli) -> Result<u8, Failure> {
+    match &cli.command {
+        Command::Estimate(args) => crate::estimate::estimate(args),
+        Command::Vjp(args) => crate::vjp::vjp(args),
+        Command::Ask(args) => crate::asktell::ask(args),
+        Command::Tell(args) => crate::asktell::tell(args),
+        Command::Color(args) => crate::color::color(args),
+        Command::Plan(args) => crate::plan::plan(args),
+        Command::Demo(args) => crate::demo::demo(args),
+    }
+}
+

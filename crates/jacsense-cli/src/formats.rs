@@ -1,0 +1,459 @@
+//! Numbers in and out: protocol lines, vectors (`x0`, `v`, `w`), patterns and
+//! matrices, chosen by file extension.
+//!
+//! | extension | vectors | patterns (read) | matrices (write) |
+//! |---|---|---|---|
+//! | `.mtx` | Matrix Market `array` or an n×1 / 1×n `coordinate` file | `coordinate` (1-based) | `coordinate real general` (1-based) |
+//! | `.npy` | any shape, flattened (float64, float32, int64, int32) | nonzero entries of a 2-D array | dense float64 `m × n` |
+//! | `.json` | an array of numbers | `{"shape": [m, n], "rows": [...], "cols": [...]}` (0-based) | the same with `"values"` (NaN as `null`) |
+//! | `.csv`, other | numbers separated by whitespace or commas, `#` comments | nonzero entries of a dense text matrix | dense text, one row per line, commas |
+//!
+//! Every matrix this module writes reads back as a pattern: the output of one run
+//! can be the `--pattern` of the next.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, Read, Write};
+use std::path::Path;
+
+use jacsense::{Pattern, SparseMatrix};
+use npyz::WriterBuilder;
+use serde_json::{Value, json};
+
+use crate::error::Failure;
+use crate::input_error;
+
+/// A file format, from a path's extension.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// Matrix Market.
+    MatrixMarket,
+    /// NumPy `.npy`.
+    Npy,
+    /// JSON.
+    Json,
+    /// Comma- or whitespace-separated text (`.csv`, `.txt`, anything else).
+    Text,
+}
+
+impl Format {
+    /// The format of `path`, by extension (text when unknown).
+    pub fn of(path: &Path) -> Format {
+        match path.extension().and_then(|e| e.to_str()).map(|e| e.to_ascii_lowercase()).as_deref() {
+            Some("mtx") => Format::MatrixMarket,
+            Some("npy") => Format::Npy,
+            Some("json") => Format::Json,
+            _ => Format::Text,
+        }
+    }
+}
+
+/// Writes `x` as one protocol line: numbers separated by single spaces, each in the
+/// shortest form that reads back to the same `f64` (Rust's `{:?}`: `0.1`, `1e-300`).
+pub fn write_numbers(out: &mut String, x: &[f64]) {
+    use std::fmt::Write as _;
+    for (i, v) in x.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        write!(out, "{v:?}").expect("writing to a String cannot fail");
+    }
+}
+
+/// Parses one line of numbers separated by whitespace or commas, optionally inside
+/// `[ ]` (a JSON array). On failure returns the position (0-based) and the token that
+/// is not a number.
+pub fn parse_numbers(line: &str) -> Result<Vec<f64>, (usize, String)> {
+    let mut t = line.trim();
+    if let Some(inner) = t.strip_prefix('[') {
+        t = inner.strip_suffix(']').unwrap_or(inner);
+    }
+    t.split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|s| !s.is_empty())
+        .enumerate()
+        .map(|(i, s)| s.parse::<f64>().map_err(|_| (i, s.to_string())))
+        .collect()
+}
+
+fn open(path: &Path, what: &str) -> Result<File, Failure> {
+    File::open(path).map_err(|e| input_error!("cannot read {what} file {}: {e}", path.display()))
+}
+
+fn create(path: &Path, what: &str) -> Result<BufWriter<File>, Failure> {
+    File::create(path)
+        .map(BufWriter::new)
+        .map_err(|e| input_error!("cannot write {what} file {}: {e}", path.display()))
+}
+
+fn write_err(path: &Path, e: impl std::fmt::Display) -> Failure {
+    input_error!("cannot write {}: {e}", path.display())
+}
+
+/// A vector from the command line: a list of numbers (`"1 2 3"`, `"1,2,3"`,
+/// `"[1, 2, 3]"`) or `@FILE` in one of the module's formats. `what` names it in errors.
+pub fn read_vector(spec: &str, what: &str) -> Result<Vec<f64>, Failure> {
+    match spec.strip_prefix('@') {
+        Some(path) => read_vector_file(Path::new(path), what),
+        None => parse_numbers(spec).map_err(|(i, token)| {
+            input_error!("{what}: entry {i} ('{token}') is not a number (give numbers, or @FILE)")
+        }),
+    }
+}
+
+/// A vector from a file (see the module docs for the formats).
+pub fn read_vector_file(path: &Path, what: &str) -> Result<Vec<f64>, Failure> {
+    let file = open(path, what)?;
+    let shown = path.display();
+    match Format::of(path) {
+        Format::Npy => read_npy(file, path).map(|(_, v)| v),
+        Format::Json => {
+            let value: Value = serde_json::from_reader(BufReader::new(file))
+                .map_err(|e| input_error!("{what} file {shown}: invalid JSON: {e}"))?;
+            let mut out = Vec::new();
+            flatten_json(&value, &mut out, &mut Vec::new())
+                .map_err(|(at, v)| input_error!("{what} file {shown}: entry {at} is {v}, not a number"))?;
+            Ok(out)
+        }
+        Format::MatrixMarket => read_mtx_vector(file, path),
+        Format::Text => {
+            let mut out = Vec::new();
+            for (lineno, line) in BufReader::new(file).lines().enumerate() {
+                let line = line.map_err(|e| input_error!("{what} file {shown}: {e}"))?;
+                let line = line.split('#').next().unwrap_or("");
+                let numbers = parse_numbers(line).map_err(|(_, token)| {
+                    input_error!("{what} file {shown} line {}: '{token}' is not a number", lineno + 1)
+                })?;
+                out.extend(numbers);
+            }
+            Ok(out)
+        }
+    }
+}
+
+fn flatten_json(v: &Value, out: &mut Vec<f64>, at: &mut Vec<usize>) -> Result<(), (String, String)> {
+    match v {
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                at.push(i);
+                flatten_json(item, out, at)?;
+                at.pop();
+            }
+            Ok(())
+        }
+        Value::Number(x) => {
+            out.push(x.as_f64().unwrap_or(f64::NAN));
+            Ok(())
+        }
+        other => Err((at.iter().map(|i| format!("[{i}]")).collect(), other.to_string())),
+    }
+}
+
+/// Reads a `.npy` array of float64, float32, int64 or int32 (C or Fortran order) as
+/// its shape and its values in C (row-major) order.
+pub fn read_npy(mut file: File, path: &Path) -> Result<(Vec<usize>, Vec<f64>), Failure> {
+    let shown = path.display();
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes).map_err(|e| input_error!("cannot read {shown}: {e}"))?;
+    let npy = npyz::NpyFile::new(&bytes[..]).map_err(|e| input_error!("{shown}: not a NumPy .npy file: {e}"))?;
+    let shape: Vec<usize> = npy.shape().iter().map(|&s| s as usize).collect();
+    let fortran = npy.order() == npyz::Order::Fortran;
+    let dtype = npy.dtype();
+    let descr = dtype.descr();
+    let bad = |e: std::io::Error| input_error!("{shown}: {e}");
+    let values: Vec<f64> = match descr.as_str() {
+        "<f8" | ">f8" => npy.into_vec::<f64>().map_err(bad)?,
+        "<f4" | ">f4" => npy.into_vec::<f32>().map_err(bad)?.into_iter().map(f64::from).collect(),
+        "<i8" | ">i8" => npy.into_vec::<i64>().map_err(bad)?.into_iter().map(|v| v as f64).collect(),
+        "<i4" | ">i4" => npy.into_vec::<i32>().map_err(bad)?.into_iter().map(f64::from).collect(),
+        "|b1" => npy.into_vec::<bool>().map_err(bad)?.into_iter().map(|b| f64::from(u8::from(b))).collect(),
+        other => {
+            return Err(input_error!("{shown}: dtype '{other}' is not supported (use float64, float32, int64, int32, bool)"));
+        }
+    };
+    if fortran && shape.len() == 2 {
+        let (r, c) = (shape[0], shape[1]);
+        let mut rowmajor = vec![0.0; values.len()];
+        for j in 0..c {
+            for i in 0..r {
+                rowmajor[i * c + j] = values[j * r + i];
+            }
+        }
+        return Ok((shape, rowmajor));
+    }
+    if fortran && shape.len() > 2 {
+        return Err(input_error!("{shown}: Fortran-ordered arrays of more than 2 dimensions are not supported"));
+    }
+    Ok((shape, values))
+}
+
+fn read_mtx_vector(file: File, path: &Path) -> Result<Vec<f64>, Failure> {
+    let shown = path.display();
+    let mut lines = BufReader::new(file).lines().enumerate();
+    let header = match lines.next() {
+        Some((_, Ok(h))) => h,
+        _ => return Err(input_error!("{shown}: empty Matrix Market file")),
+    };
+    let lower = header.to_ascii_lowercase();
+    if lower.contains(" coordinate ") {
+        let file = open(path, "Matrix Market")?;
+        let (pattern, values) = jacsense::read_matrix_market(BufReader::new(file))
+            .map_err(|e| input_error!("{shown}: {e}"))?;
+        if pattern.nrows() != 1 && pattern.ncols() != 1 {
+            return Err(input_error!(
+                "{shown}: a vector must be n×1 or 1×n, this matrix is {}×{}",
+                pattern.nrows(),
+                pattern.ncols()
+            ));
+        }
+        let values = values.ok_or_else(|| input_error!("{shown}: a vector needs values, this file is a pattern"))?;
+        let mut out = vec![0.0; pattern.nrows().max(pattern.ncols())];
+        for ((i, j), v) in pattern.entries().zip(values) {
+            out[i.max(j)] = v;
+        }
+        return Ok(out);
+    }
+    if !lower.starts_with("%%matrixmarket matrix array") {
+        return Err(input_error!("{shown} line 1: expected '%%MatrixMarket matrix array real general', found '{header}'"));
+    }
+    let mut size: Option<usize> = None;
+    let mut out = Vec::new();
+    for (lineno, line) in lines {
+        let line = line.map_err(|e| input_error!("{shown}: {e}"))?;
+        let t = line.trim();
+        if t.is_empty() || t.starts_with('%') {
+            continue;
+        }
+        let numbers =
+            parse_numbers(t).map_err(|(_, tok)| input_error!("{shown} line {}: '{tok}' is not a number", lineno + 1))?;
+        match size {
+            None => {
+                if numbers.len() != 2 || numbers.iter().any(|v| v.fract() != 0.0 || *v < 0.0) {
+                    return Err(input_error!("{shown} line {}: expected the size 'rows cols', found '{t}'", lineno + 1));
+                }
+                let (r, c) = (numbers[0] as usize, numbers[1] as usize);
+                if r != 1 && c != 1 {
+                    return Err(input_error!("{shown}: a vector must be n×1 or 1×n, this array is {r}×{c}"));
+                }
+                size = Some(r * c);
+            }
+            Some(_) => out.extend(numbers),
+        }
+    }
+    match size {
+        Some(len) if len == out.len() => Ok(out),
+        Some(len) => Err(input_error!("{shown}: the size line promises {len} values, the file has {}", out.len())),
+        None => Err(input_error!("{shown}: no size line")),
+    }
+}
+
+/// A sparsity pattern from a file (see the module docs for the formats).
+pub fn read_pattern(path: &Path) -> Result<Pattern, Failure> {
+    let shown = path.display();
+    let file = open(path, "pattern")?;
+    match Format::of(path) {
+        Format::MatrixMarket => jacsense::read_matrix_market(BufReader::new(file))
+            .map(|(p, _)| p)
+            .map_err(|e| input_error!("pattern file {shown}: {e}")),
+        Format::Json => {
+            let value: Value = serde_json::from_reader(BufReader::new(file))
+                .map_err(|e| input_error!("pattern file {shown}: invalid JSON: {e}"))?;
+            let (m, n, entries) = json_entries(&value).map_err(|e| input_error!("pattern file {shown}: {e}"))?;
+            Pattern::from_triplets(m, n, &entries).map_err(|e| input_error!("pattern file {shown}: {e}"))
+        }
+        Format::Npy => {
+            let (shape, values) = read_npy(file, path)?;
+            if shape.len() != 2 {
+                return Err(input_error!("pattern file {shown}: a pattern must be a 2-D array, this one has shape {shape:?}"));
+            }
+            dense_to_pattern(shape[0], shape[1], &values)
+        }
+        Format::Text => {
+            let mut rows: Vec<Vec<f64>> = Vec::new();
+            for (lineno, line) in BufReader::new(file).lines().enumerate() {
+                let line = line.map_err(|e| input_error!("pattern file {shown}: {e}"))?;
+                let line = line.split('#').next().unwrap_or("");
+                if line.trim().is_empty() {
+                    continue;
+                }
+                let row = parse_numbers(line).map_err(|(_, tok)| {
+                    input_error!("pattern file {shown} line {}: '{tok}' is not a number", lineno + 1)
+                })?;
+                if let Some(first) = rows.first()
+                    && first.len() != row.len()
+                {
+                    return Err(input_error!(
+                        "pattern file {shown} line {}: {} columns, the first row has {}",
+                        lineno + 1,
+                        row.len(),
+                        first.len()
+                    ));
+                }
+                rows.push(row);
+            }
+            let n = rows.first().map_or(0, Vec::len);
+            let values: Vec<f64> = rows.iter().flatten().copied().collect();
+            dense_to_pattern(rows.len(), n, &values)
+        }
+    }
+}
+
+fn dense_to_pattern(m: usize, n: usize, values: &[f64]) -> Result<Pattern, Failure> {
+    let entries: Vec<(usize, usize)> = (0..m * n).filter(|&k| values[k] != 0.0).map(|k| (k / n, k % n)).collect();
+    Ok(Pattern::from_triplets(m, n, &entries)?)
+}
+
+type Entries = (usize, usize, Vec<(usize, usize)>);
+
+fn json_entries(v: &Value) -> Result<Entries, String> {
+    let shape = v.get("shape").and_then(Value::as_array).ok_or("expected an object with \"shape\": [m, n]")?;
+    let dim = |k: usize| shape.get(k).and_then(Value::as_u64).map(|d| d as usize);
+    let (m, n) = match (dim(0), dim(1)) {
+        (Some(m), Some(n)) if shape.len() == 2 => (m, n),
+        _ => return Err(format!("\"shape\" must be [m, n], found {}", Value::Array(shape.clone()))),
+    };
+    let index_list = |key: &str| -> Result<Vec<usize>, String> {
+        let list = v.get(key).and_then(Value::as_array).ok_or(format!("expected \"{key}\": [...] (0-based)"))?;
+        list.iter()
+            .enumerate()
+            .map(|(k, x)| x.as_u64().map(|u| u as usize).ok_or(format!("\"{key}\"[{k}] = {x} is not an index")))
+            .collect()
+    };
+    let (rows, cols) = (index_list("rows")?, index_list("cols")?);
+    if rows.len() != cols.len() {
+        return Err(format!("\"rows\" has {} entries, \"cols\" has {}", rows.len(), cols.len()));
+    }
+    Ok((m, n, rows.into_iter().zip(cols).collect()))
+}
+
+/// The JSON form of a sparse matrix: shape, 0-based triplets, values (NaN as `null`).
+pub fn matrix_json(j: &SparseMatrix) -> Value {
+    let p = j.pattern();
+    let (rows, cols): (Vec<usize>, Vec<usize>) = p.entries().unzip();
+    json!({
+        "shape": [p.nrows(), p.ncols()],
+        "rows": rows,
+        "cols": cols,
+        "values": j.values().iter().map(|v| json_number(*v)).collect::<Vec<_>>(),
+    })
+}
+
+/// A number for JSON: non-finite values become `null`.
+pub fn json_number(v: f64) -> Value {
+    serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number)
+}
+
+/// Writes a matrix to `path` (format by extension) or, for `-`, as JSON on stdout.
+pub fn write_matrix(path: &Path, j: &SparseMatrix) -> Result<(), Failure> {
+    if path.as_os_str() == "-" {
+        let mut out = std::io::stdout().lock();
+        return serde_json::to_writer(&mut out, &matrix_json(j))
+            .map_err(|e| input_error!("cannot write to stdout: {e}"))
+            .and_then(|()| writeln!(out).map_err(|e| input_error!("cannot write to stdout: {e}")));
+    }
+    let mut w = create(path, "output")?;
+    let p = j.pattern();
+    let (m, n) = (p.nrows(), p.ncols());
+    match Format::of(path) {
+        Format::MatrixMarket => {
+            jacsense::write_matrix_market(&mut w, p, Some(j.values())).map_err(|e| write_err(path, e))?;
+        }
+        Format::Json => {
+            serde_json::to_writer(&mut w, &matrix_json(j)).map_err(|e| write_err(path, e))?;
+            writeln!(w).map_err(|e| write_err(path, e))?;
+        }
+        Format::Npy => {
+            let dense = dense_values(j);
+            let mut npy = npyz::WriteOptions::<f64>::new()
+                .default_dtype()
+                .shape(&[m as u64, n as u64])
+                .writer(&mut w)
+                .begin_nd()
+                .map_err(|e| write_err(path, e))?;
+            npy.extend(dense).map_err(|e| write_err(path, e))?;
+            npy.finish().map_err(|e| write_err(path, e))?;
+        }
+        Format::Text => {
+            let dense = dense_values(j);
+            let mut line = String::new();
+            for i in 0..m {
+                line.clear();
+                write_numbers(&mut line, &dense[i * n..(i + 1) * n]);
+                writeln!(w, "{}", line.replace(' ', ",")).map_err(|e| write_err(path, e))?;
+            }
+        }
+    }
+    w.flush().map_err(|e| write_err(path, e))
+}
+
+fn dense_values(j: &SparseMatrix) -> Vec<f64> {
+    let p = j.pattern();
+    let n = p.ncols();
+    let mut dense = vec![0.0; p.nrows() * n];
+    for ((i, c), v) in p.entries().zip(j.values()) {
+        dense[i * n + c] = *v;
+    }
+    dense
+}
+
+/// Writes a vector to `path` (format by extension) or, for `-`, as a JSON array on
+/// stdout.
+pub fn write_vector(path: &Path, x: &[f64]) -> Result<(), Failure> {
+    let json = || Value::Array(x.iter().map(|v| json_number(*v)).collect());
+    if path.as_os_str() == "-" {
+        println!("{}", json());
+        return Ok(());
+    }
+    let mut w = create(path, "output")?;
+    match Format::of(path) {
+        Format::Json => writeln!(w, "{}", json()).map_err(|e| write_err(path, e))?,
+        Format::Npy => write_npy_rows(&mut w, path, x, &[x.len() as u64])?,
+        Format::MatrixMarket => {
+            writeln!(w, "%%MatrixMarket matrix array real general\n{} 1", x.len()).map_err(|e| write_err(path, e))?;
+            for v in x {
+                writeln!(w, "{v:?}").map_err(|e| write_err(path, e))?;
+            }
+        }
+        Format::Text => {
+            for v in x {
+                writeln!(w, "{v:?}").map_err(|e| write_err(path, e))?;
+            }
+        }
+    }
+    w.flush().map_err(|e| write_err(path, e))
+}
+
+/// Writes float64 values with the given shape to an `.npy` stream.
+pub fn write_npy_rows<W: Write>(w: W, path: &Path, values: &[f64], shape: &[u64]) -> Result<(), Failure> {
+    let mut npy = npyz::WriteOptions::<f64>::new()
+        .default_dtype()
+        .shape(shape)
+        .writer(w)
+        .begin_nd()
+        .map_err(|e| write_err(path, e))?;
+    npy.extend(values.iter().copied()).map_err(|e| write_err(path, e))?;
+    npy.finish().map_err(|e| write_err(path, e))
+}
+
+/// Writes a JSON value to a file.
+pub fn write_json(path: &Path, value: &Value) -> Result<(), Failure> {
+    let mut w = create(path, "JSON")?;
+    serde_json::to_writer_pretty(&mut w, value).map_err(|e| write_err(path, e))?;
+    writeln!(w).map_err(|e| write_err(path, e))?;
+    w.flush().map_err(|e| write_err(path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_round_trip_through_a_protocol_line() {
+        let x = [0.1, -1e-300, 1.0 / 3.0, 6.02e23, 0.0, -2.5];
+        let mut line = String::new();
+        write_numbers(&mut line, &x);
+        let back = parse_numbers(&line).unwrap();
+        assert_eq!(back.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), x.map(f64::to_bits));
+        assert_eq!(parse_numbers("[1, 2,3]").unwrap(), vec![1.0, 2.0, 3.0]);
+        assert_eq!(parse_numbers("1 two 3").unwrap_err(), (1, "two".to_string()));
+        assert!(parse_numbers("nan inf").unwrap().iter().all(|v| !v.is_finite()));
+    }
+}

@@ -1,0 +1,75 @@
+//! `jacsense plan`: the design, decoder, number of calls and lower bound the planner
+//! chooses, without calling anything.
+
+use clap::Args;
+use jacsense::Plan;
+use serde_json::json;
+
+use crate::error::{EXIT_OK, Failure};
+use crate::formats::read_vector;
+use crate::input_error;
+use crate::options::{PlanOptions, settings_json};
+
+/// `jacsense plan`.
+#[derive(Args, Clone, Debug)]
+pub struct PlanArgs {
+    /// The point x0 (default: zeros; it only sets the steps).
+    #[arg(long, value_name = "NUMBERS|@FILE", allow_hyphen_values = true)]
+    pub x0: Option<String>,
+    /// Number of inputs n, when neither --x0 nor --pattern gives it.
+    #[arg(long, short = 'n', value_name = "N")]
+    pub inputs: Option<usize>,
+    #[command(flatten)]
+    pub plan: PlanOptions,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs `jacsense plan`: prints the plan on stdout.
+pub fn plan(args: &PlanArgs) -> Result<u8, Failure> {
+    let x0 = match &args.x0 {
+        Some(spec) => read_vector(spec, "--x0")?,
+        None => {
+            let from_pattern = args.plan.pattern.as_deref().map(crate::formats::read_pattern).transpose()?;
+            let n = args.inputs.or(from_pattern.map(|p| p.ncols())).ok_or_else(|| {
+                input_error!("plan needs n: give --x0, --pattern or --inputs N")
+            })?;
+            vec![0.0; n]
+        }
+    };
+    let n = x0.len();
+    let known = args.plan.read_files(n)?;
+    let m = args.plan.known_m(&known).ok_or_else(|| input_error!("plan needs m: give --pattern FILE or --outputs M"))?;
+    let structure = args.plan.structure_spec(&known, n, m)?.build()?;
+    let plan = Plan::new(&structure, &x0, &args.plan.settings()?)?;
+    let coloring = plan.coloring().map(|(o, c)| (o.name(), c.num_colors()));
+    if args.json {
+        let value = json!({
+            "n": n, "m": m,
+            "settings": settings_json(plan.settings()),
+            "measurements": plan.measurements(),
+            "calls": plan.calls(),
+            "lower_bound": plan.lower_bound(),
+            "intrinsic_dimension": structure.intrinsic_dimension(),
+            "coloring": coloring.map(|(o, k)| json!({ "ordering": o, "colors": k })),
+            "coordinate_calls": n + 1,
+        });
+        println!("{value}");
+        return Ok(EXIT_OK);
+    }
+    let s = plan.settings();
+    println!("J is {m}×{n} with {} unknowns (intrinsic dimension)", structure.intrinsic_dimension());
+    print!("design:        {}", s.design.name());
+    match coloring {
+        Some((o, k)) => println!(" ({k} colors, {o} ordering)"),
+        None => println!(),
+    }
+    println!("decoder:       {}", s.decoder.name());
+    println!("differences:   {}", if s.difference == jacsense::Difference::Central { "central" } else { "forward" });
+    println!("measurements:  {}", plan.measurements());
+    println!("calls:         {}", plan.calls());
+    println!("lower bound:   {} measurements (ρ_max, the most unknowns in one row)", plan.lower_bound());
+    println!("coordinate differences would make {} calls", n + 1);
+    Ok(EXIT_OK)
+}

@@ -1,0 +1,207 @@
+//! What a run says about itself: the `--report` JSON (calls, erasures and outliers with
+//! their reasons, residuals, noise level, standard errors, timing) and the one-paragraph
+//! summary on stderr.
+
+use std::path::{Path, PathBuf};
+
+use jacsense::{Estimate, Plan, RowStatus};
+use serde_json::{Value, json};
+
+use crate::error::{EXIT_INCOMPLETE, EXIT_OK, Failure};
+use crate::formats::{json_number, write_json, write_matrix};
+use crate::options::settings_json;
+
+/// Wall times of the phases of a run, in seconds.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Timing {
+    /// Reading inputs and planning.
+    pub plan: f64,
+    /// Making the calls.
+    pub calls: f64,
+    /// Decoding.
+    pub decode: f64,
+    /// Everything.
+    pub total: f64,
+}
+
+/// Where results go.
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct OutputArgs {
+    /// Write the result here (.mtx, .npy, .json, .csv), or `-` for JSON on stdout.
+    /// Nothing else goes to stdout.
+    #[arg(long, short = 'o', value_name = "FILE", help_heading = "Output")]
+    pub output: Option<PathBuf>,
+    /// Write the diagnostics as JSON: calls, erasures and outliers with reasons,
+    /// residuals, noise level, standard errors, timing.
+    #[arg(long, value_name = "FILE.json", help_heading = "Output")]
+    pub report: Option<PathBuf>,
+    /// No progress bar and no summary on stderr (errors still go there).
+    #[arg(long, short = 'q', help_heading = "Output")]
+    pub quiet: bool,
+}
+
+/// Facts about how the calls were made, for the report and summary.
+#[derive(Clone, Debug, Default)]
+pub struct RunFacts {
+    /// The program and its arguments (none for `tell`).
+    pub program: Vec<String>,
+    /// Worker processes.
+    pub workers: usize,
+    /// The worker log, when it holds anything.
+    pub log: Option<PathBuf>,
+    /// Extra calls beyond the plan (none: the call at x0 is the plan's call 0).
+    pub extra_calls: usize,
+}
+
+/// The `--report` JSON of a Jacobian estimate.
+pub fn estimate_json(command: &str, plan: &Plan, est: &Estimate, timing: &Timing, facts: &RunFacts) -> Value {
+    let d = est.diagnostics();
+    let (n, m) = plan.structure().dims();
+    let status: Vec<Value> = d
+        .rows
+        .iter()
+        .map(|r| match r.status {
+            RowStatus::Determined => json!("determined"),
+            RowStatus::Underdetermined { determined, unknowns } => {
+                json!({ "underdetermined": { "determined": determined, "unknowns": unknowns } })
+            }
+        })
+        .collect();
+    json!({
+        "command": command,
+        "jacsense_version": env!("CARGO_PKG_VERSION"),
+        "n": n,
+        "m": m,
+        "program": facts.program,
+        "workers": facts.workers,
+        "plan": {
+            "settings": settings_json(plan.settings()),
+            "measurements": plan.measurements(),
+            "calls": plan.calls(),
+            "lower_bound": plan.lower_bound(),
+            "intrinsic_dimension": plan.structure().intrinsic_dimension(),
+            "coloring": plan.coloring().map(|(o, c)| json!({ "ordering": o.name(), "colors": c.num_colors() })),
+        },
+        "calls_made": d.calls + facts.extra_calls,
+        "valid_measurements": d.valid_measurements,
+        "erasures": d.erasures.iter().map(|e| json!({ "call": e.call, "reason": e.reason.to_string() })).collect::<Vec<_>>(),
+        "outliers": d.outliers.iter().map(|o| json!({
+            "call": o.call, "rows_flagged": o.rows_flagged, "rows_seen": o.rows_seen,
+        })).collect::<Vec<_>>(),
+        "noise": d.noise.map(json_number),
+        "complete": est.is_complete(),
+        "undetermined_rows": est.undetermined_rows(),
+        "rows": {
+            "status": status,
+            "residual": d.rows.iter().map(|r| json_number(r.residual)).collect::<Vec<_>>(),
+            "condition": d.rows.iter().map(|r| json_number(r.condition)).collect::<Vec<_>>(),
+            "measurements": d.rows.iter().map(|r| r.measurements).collect::<Vec<_>>(),
+            "outliers": d.rows.iter().map(|r| r.outliers).collect::<Vec<_>>(),
+            "noise": d.rows.iter().map(|r| r.noise.map(json_number)).collect::<Vec<_>>(),
+        },
+        "std_errors": est.std_errors().map(|s| s.iter().map(|v| json_number(*v)).collect::<Vec<_>>()),
+        "f0": d.f0.as_ref().map(|f| f.iter().map(|v| json_number(*v)).collect::<Vec<_>>()),
+        "timing": { "plan_s": timing.plan, "calls_s": timing.calls, "decode_s": timing.decode, "total_s": timing.total },
+        "worker_log": facts.log.as_ref().map(|p| p.display().to_string()),
+    })
+}
+
+/// Names the first few erasures: "call 3 (the blackbox failed: …); call 9 (…)".
+pub fn list_erasures(erasures: &[jacsense::Erasure]) -> String {
+    const SHOWN: usize = 3;
+    let mut parts: Vec<String> = erasures.iter().take(SHOWN).map(|e| format!("call {} ({})", e.call, e.reason)).collect();
+    if erasures.len() > SHOWN {
+        parts.push(format!("{} more in the report", erasures.len() - SHOWN));
+    }
+    parts.join("; ")
+}
+
+/// The one-paragraph summary of a Jacobian estimate.
+pub fn estimate_summary(plan: &Plan, est: &Estimate, timing: &Timing, facts: &RunFacts, written: &[String]) -> String {
+    let d = est.diagnostics();
+    let (n, m) = plan.structure().dims();
+    let mut s = format!(
+        "jacsense: J ({m}×{n}, {} unknowns) from {} calls in {:.2} s",
+        plan.structure().intrinsic_dimension(),
+        d.calls + facts.extra_calls,
+        timing.total
+    );
+    if facts.workers > 0 {
+        s += &format!(" with {} worker{}", facts.workers, if facts.workers == 1 { "" } else { "s" });
+    }
+    s += &format!(" (design {}", d.design);
+    if let Some((o, colors)) = d.colors {
+        s += &format!(", {colors} colors by {o}");
+    }
+    s += &format!(", decoder {}; lower bound ρ_max = {}). ", d.decoder, plan.lower_bound());
+    match d.erasures.len() {
+        0 => s += "No erasures",
+        k => s += &format!("{k} erasure{}: {}", if k == 1 { "" } else { "s" }, list_erasures(&d.erasures)),
+    }
+    match d.outliers.len() {
+        0 => s += "; no call judged an outlier. ",
+        k => {
+            let calls: Vec<String> = d.outliers.iter().take(10).map(|o| o.call.to_string()).collect();
+            s += &format!("; {k} calls judged outliers ({}{}). ", calls.join(", "), if k > 10 { ", …" } else { "" });
+        }
+    }
+    if let Some(noise) = d.noise {
+        s += &format!("Noise level seen: {noise:.2e}. ");
+    }
+    let undetermined = est.undetermined_rows();
+    if undetermined.is_empty() {
+        s += "Every row determined.";
+    } else {
+        let rows: Vec<String> = undetermined.iter().take(10).map(|r| r.to_string()).collect();
+        s += &format!(
+            "INCOMPLETE: {} rows undetermined ({}{}), their unknown entries are NaN.",
+            undetermined.len(),
+            rows.join(", "),
+            if undetermined.len() > 10 { ", …" } else { "" }
+        );
+    }
+    finish_summary(s, written, facts)
+}
+
+/// Appends what was written and where the log is.
+pub fn finish_summary(mut s: String, written: &[String], facts: &RunFacts) -> String {
+    if written.is_empty() {
+        s += " Nothing written (no --output or --report given).";
+    } else {
+        s += &format!(" Wrote {}.", written.join(", "));
+    }
+    if let Some(log) = &facts.log {
+        s += &format!(" Workers' stderr: {}.", log.display());
+    }
+    s
+}
+
+/// Writes the outputs of a Jacobian estimate, prints the summary and returns the exit
+/// code: 0 when complete, 3 when some rows are undetermined.
+pub fn finish_estimate(
+    command: &str,
+    plan: &Plan,
+    est: &Estimate,
+    timing: &Timing,
+    facts: &RunFacts,
+    out: &OutputArgs,
+) -> Result<u8, Failure> {
+    let mut written = Vec::new();
+    if let Some(path) = &out.output {
+        write_matrix(path, est.jacobian())?;
+        written.push(describe_output("J", path));
+    }
+    if let Some(path) = &out.report {
+        write_json(path, &estimate_json(command, plan, est, timing, facts))?;
+        written.push(format!("the report to {}", path.display()));
+    }
+    if !out.quiet {
+        eprintln!("{}", estimate_summary(plan, est, timing, facts, &written));
+    }
+    Ok(if est.is_complete() { EXIT_OK } else { EXIT_INCOMPLETE })
+}
+
+/// "J to j.mtx" or "J to stdout".
+pub fn describe_output(what: &str, path: &Path) -> String {
+    if path.as_os_str() == "-" { format!("{what} to stdout (JSON)") } else { format!("{what} to {}", path.display()) }
+}

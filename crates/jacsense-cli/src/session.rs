@@ -1,0 +1,177 @@
+//! A run of an external program: the worker pool, its log, and the first call at `x0`
+//! that tells `m`.
+
+use std::fs::{File, OpenOptions};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+
+use crate::error::Failure;
+use crate::input_error;
+use crate::workers::{Outcome, Pool, Program, RunOptions, RunStats, run_calls};
+
+/// How to run the program.
+#[derive(Args, Clone, Debug)]
+pub struct RunArgs {
+    /// Worker processes running at once (default: the number of cores).
+    #[arg(long, short = 'w', value_name = "W", help_heading = "Running the program")]
+    pub workers: Option<usize>,
+    /// Start the program once per call (input on stdin, answer on stdout, exit 0)
+    /// instead of keeping workers that answer one line per line.
+    #[arg(long, help_heading = "Running the program")]
+    pub per_call: bool,
+    /// Per-call timeout, e.g. 500ms, 30s, 10m, 2h (default: none). A call that takes
+    /// longer is an erasure and its worker is restarted.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, help_heading = "Running the program")]
+    pub timeout: Option<Duration>,
+    /// Stop (exit code 2) after this many failed calls in a row.
+    #[arg(long, value_name = "N", default_value_t = 10, help_heading = "Running the program")]
+    pub max_failures: usize,
+    /// Append the workers' stderr (and a line per fault) to this file (default: a file
+    /// in the temporary directory, named in the summary, removed when empty).
+    #[arg(long, value_name = "FILE", help_heading = "Running the program")]
+    pub log: Option<PathBuf>,
+    /// The program and its arguments, after `--`.
+    #[arg(required = true, last = true, value_name = "PROGRAM [ARGS]")]
+    pub command: Vec<String>,
+}
+
+/// Parses `500ms`, `2s`, `1.5`, `10m`, `2h` (seconds when no unit).
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let value: f64 = number.trim().parse().map_err(|_| format!("'{s}' is not a duration (e.g. 500ms, 30s, 10m)"))?;
+    let seconds = match unit {
+        "ms" => value / 1e3,
+        "" | "s" => value,
+        "m" | "min" => value * 60.0,
+        "h" => value * 3600.0,
+        other => return Err(format!("unknown unit '{other}' in '{s}' (use ms, s, m or h)")),
+    };
+    if !(seconds > 0.0 && seconds.is_finite()) {
+        return Err(format!("'{s}': a timeout must be positive"));
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+/// The pool and what the loop needs.
+pub struct Session {
+    /// The workers.
+    pub pool: Pool,
+    /// Options of the call loop.
+    pub options: RunOptions,
+    log: PathBuf,
+    default_log: bool,
+    /// The program and its arguments.
+    pub command: Vec<String>,
+}
+
+impl Session {
+    /// Opens the log and sets up `--workers` slots (processes start on first call).
+    pub fn start(run: &RunArgs, quiet: bool) -> Result<Session, Failure> {
+        let default_log = run.log.is_none();
+        let log = run
+            .log
+            .clone()
+            .unwrap_or_else(|| std::env::temp_dir().join(format!("jacsense-workers-{}.log", std::process::id())));
+        let file: File = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .map_err(|e| input_error!("cannot open the worker log {}: {e}", log.display()))?;
+        let workers = run.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        if workers == 0 {
+            return Err(input_error!("--workers 0: at least one worker is needed"));
+        }
+        if run.max_failures == 0 {
+            return Err(input_error!("--max-failures 0: at least one failure must be allowed to stop"));
+        }
+        let (program, args) = run.command.split_first().ok_or_else(|| input_error!("no program given after --"))?;
+        let program = Program {
+            program: program.clone(),
+            args: args.to_vec(),
+            per_call: run.per_call,
+            timeout: run.timeout,
+        };
+        let options = RunOptions {
+            max_failures: run.max_failures,
+            progress: !quiet && std::io::stderr().is_terminal(),
+            log: log.display().to_string(),
+        };
+        Ok(Session { pool: Pool::new(program, workers, file), options, log, default_log, command: run.command.clone() })
+    }
+
+    /// The call at `x0` that tells `m` (any answer length is accepted).
+    pub fn call_x0(&self, x0: &[f64]) -> Result<Outcome, Failure> {
+        let mut outcome = None;
+        let quiet = RunOptions { progress: false, ..self.options.clone() };
+        run_calls(&self.pool, &[0], x0.len(), None, &|_, x| x.copy_from_slice(x0), &quiet, |_, o| outcome = Some(o))?;
+        Ok(outcome.expect("one call was made"))
+    }
+
+    /// Learns `m` from the answer at `x0`; a failed call stops the run (exit code 2).
+    pub fn learn_m(&self, x0: &[f64]) -> Result<Vec<f64>, Failure> {
+        self.call_x0(x0)?.map_err(|reason| {
+            Failure::Blackbox(format!(
+                "the call at x0 failed, so the number of outputs m is unknown: {reason}. The workers' stderr is in {}",
+                self.log.display()
+            ))
+        })
+    }
+
+    /// Runs `calls` with answers of length `m`.
+    pub fn run(
+        &self,
+        calls: &[usize],
+        n: usize,
+        m: usize,
+        point: &(dyn Fn(usize, &mut [f64]) + Sync),
+        sink: impl FnMut(usize, Outcome),
+    ) -> Result<RunStats, Failure> {
+        run_calls(&self.pool, calls, n, Some(m), point, &self.options, sink)
+    }
+
+    /// Number of workers.
+    pub fn workers(&self) -> usize {
+        self.pool.workers()
+    }
+
+    /// Stops the workers; returns the log's path when it holds anything (an empty
+    /// default log is removed).
+    pub fn finish(self) -> Option<PathBuf> {
+        let Session { pool, log, default_log, .. } = self;
+        drop(pool);
+        let empty = std::fs::metadata(&log).map_or(true, |m| m.len() == 0);
+        if empty && default_log {
+            let _ = std::fs::remove_file(&log);
+            None
+        } else if empty {
+            None
+        } else {
+            Some(log)
+        }
+    }
+
+    /// The log's path.
+    pub fn log(&self) -> &std::path::Path {
+        &self.log
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_with_units() {
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("2").unwrap(), Duration::from_secs(2));
+        assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
+        assert_eq!(parse_duration("10m").unwrap(), Duration::from_secs(600));
+        assert!(parse_duration("5 fortnights").is_err());
+        assert!(parse_duration("-1s").is_err());
+    }
+}

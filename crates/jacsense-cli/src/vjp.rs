@@ -1,0 +1,196 @@
+//! `jacsense vjp`: the left action `w = Jᵀv` of an external program at `x0`
+//! (backpropagation through a blackbox layer).
+//!
+//! The library's [`VjpPlan`] chooses the route (sense `J` and multiply, or sense `w`
+//! directly from scalar measurements) before any call. The calls go to the workers as
+//! for `estimate`; their answers are then replayed to [`VjpPlan::evaluate`] as a
+//! blackbox that looks every point up, so a failed call reaches the decoder as an
+//! erasure with its reason.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use clap::{Args, ValueEnum};
+use jacsense::{Blackbox, CallError, Difference, Route, RowStatus, VjpPlan, VjpSettings};
+use serde_json::json;
+
+use crate::error::{EXIT_INCOMPLETE, EXIT_OK, Failure};
+use crate::formats::{json_number, read_vector, write_json, write_vector};
+use crate::input_error;
+use crate::options::PlanOptions;
+use crate::report::{OutputArgs, describe_output, finish_summary, list_erasures, RunFacts};
+use crate::session::{RunArgs, Session};
+use crate::workers::Outcome;
+
+/// Which way `vᵀJ` is sensed (`--route`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum RouteName {
+    /// The route with fewer calls.
+    #[default]
+    Auto,
+    /// Sense J, then multiply.
+    Jacobian,
+    /// Sense w directly from the scalar measurements vᵀ(f(x0 + h d) − f(x0)).
+    Direct,
+}
+
+/// `jacsense vjp`.
+#[derive(Args, Clone, Debug)]
+pub struct VjpArgs {
+    /// The point x0: numbers or @FILE.
+    #[arg(long, value_name = "NUMBERS|@FILE", allow_hyphen_values = true)]
+    pub x0: String,
+    /// The upstream vector v (m entries): numbers or @FILE.
+    #[arg(long, value_name = "NUMBERS|@FILE", allow_hyphen_values = true)]
+    pub v: String,
+    /// At most S entries of w = Jᵀv are nonzero, at unknown places (sparse recovery).
+    #[arg(long, value_name = "S")]
+    pub sparsity: Option<usize>,
+    /// Which route.
+    #[arg(long, value_enum, default_value_t)]
+    pub route: RouteName,
+    #[command(flatten)]
+    pub plan: PlanOptions,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// The answers of the calls, looked up by the exact bits of the point.
+struct Replay {
+    n: usize,
+    m: usize,
+    answers: HashMap<Vec<u64>, Outcome>,
+}
+
+impl Blackbox for Replay {
+    fn dims(&self) -> (usize, usize) {
+        (self.n, self.m)
+    }
+    fn call(&self, x: &[f64], y: &mut [f64]) -> Result<(), CallError> {
+        let key: Vec<u64> = x.iter().map(|v| v.to_bits()).collect();
+        match self.answers.get(&key) {
+            Some(Ok(answer)) => {
+                y.copy_from_slice(answer);
+                Ok(())
+            }
+            Some(Err(reason)) => Err(CallError(reason.clone())),
+            None => Err(CallError("this point was not evaluated".into())),
+        }
+    }
+}
+
+/// Runs `jacsense vjp`.
+pub fn vjp(args: &VjpArgs) -> Result<u8, Failure> {
+    let start = Instant::now();
+    let x0 = read_vector(&args.x0, "--x0")?;
+    let v = read_vector(&args.v, "--v")?;
+    let n = x0.len();
+    let known = args.plan.read_files(n)?;
+    if let Some(m) = args.plan.known_m(&known)
+        && v.len() != m
+    {
+        return Err(input_error!("--v has {} entries but J has m = {m} rows", v.len()));
+    }
+    let jacobian = args.plan.settings()?;
+    let settings = VjpSettings {
+        route: match args.route {
+            RouteName::Auto => Route::Auto,
+            RouteName::Jacobian => Route::SenseJacobian,
+            RouteName::Direct => Route::Direct,
+        },
+        difference: jacobian.difference,
+        step: jacobian.step.clone(),
+        seed: jacobian.seed,
+        sparsity: args.sparsity,
+        jacobian,
+        ..VjpSettings::default()
+    };
+    let session = Session::start(&args.run, args.output.quiet)?;
+    let f0 = session.learn_m(&x0);
+    let f0 = match f0 {
+        Ok(f0) => f0,
+        Err(e) => {
+            session.finish();
+            return Err(e);
+        }
+    };
+    let m = f0.len();
+    if v.len() != m {
+        session.finish();
+        return Err(input_error!("--v has {} entries but the program answers m = {m} numbers at x0", v.len()));
+    }
+    let structure = args.plan.structure_spec(&known, n, m)?.build()?;
+    let plan = VjpPlan::new(&structure, &x0, std::slice::from_ref(&v), &settings)?;
+    let mut answers: HashMap<Vec<u64>, Outcome> = HashMap::new();
+    answers.insert(x0.iter().map(|v| v.to_bits()).collect(), Ok(f0));
+    // Forward differences: call 0 is x0 (VjpPlan::point), already made.
+    let first = usize::from(settings.difference == Difference::Forward);
+    let calls: Vec<usize> = (first..plan.calls()).collect();
+    let point = |j: usize, x: &mut [f64]| plan.point(j, x).expect("call index and length are in range");
+    let mut x = vec![0.0; n];
+    let stats = session.run(&calls, n, m, &point, |j, outcome| {
+        plan.point(j, &mut x).expect("in range");
+        answers.insert(x.iter().map(|v| v.to_bits()).collect(), outcome);
+    });
+    let workers = session.workers();
+    let command = session.command.clone();
+    let log = session.finish();
+    let stats = stats?;
+    let decode_start = Instant::now();
+    let est = plan.evaluate(&Replay { n, m, answers })?.remove(0);
+    let decode = decode_start.elapsed().as_secs_f64();
+    let total = start.elapsed().as_secs_f64();
+    let extra_calls = 1 - first;
+    let facts = RunFacts { program: command, workers, log, extra_calls };
+
+    let mut written = Vec::new();
+    if let Some(path) = &args.output.output {
+        write_vector(path, &est.w)?;
+        written.push(describe_output("w", path));
+    }
+    if let Some(path) = &args.output.report {
+        let report = json!({
+            "command": "vjp",
+            "jacsense_version": env!("CARGO_PKG_VERSION"),
+            "n": n,
+            "m": m,
+            "program": facts.program,
+            "workers": workers,
+            "route": est.route.name(),
+            "decoder": est.decoder,
+            "calls": est.calls + extra_calls,
+            "lower_bound": plan.lower_bound(),
+            "support": est.support,
+            "complete": est.status == RowStatus::Determined,
+            "residual": est.residual.map(json_number),
+            "erasures": est.erasures.iter().map(|e| json!({ "call": e.call, "reason": e.reason.to_string() })).collect::<Vec<_>>(),
+            "timing": { "calls_s": stats.seconds, "decode_s": decode, "total_s": total },
+            "worker_log": facts.log.as_ref().map(|p| p.display().to_string()),
+        });
+        write_json(path, &report)?;
+        written.push(format!("the report to {}", path.display()));
+    }
+    if !args.output.quiet {
+        let mut s = format!(
+            "jacsense: w = Jᵀv ({n} entries, m = {m}) from {} calls in {total:.2} s with {workers} worker{} \
+             (route {}, decoder {}; lower bound {}). ",
+            est.calls + extra_calls,
+            if workers == 1 { "" } else { "s" },
+            est.route.name(),
+            est.decoder,
+            plan.lower_bound()
+        );
+        s += &match est.erasures.len() {
+            0 => "No erasures. ".to_string(),
+            k => format!("{k} erasures: {}. ", list_erasures(&est.erasures)),
+        };
+        s += match est.status {
+            RowStatus::Determined => "Every entry determined.",
+            RowStatus::Underdetermined { .. } => "INCOMPLETE: some entries of w are undetermined (NaN).",
+        };
+        eprintln!("{}", finish_summary(s, &written, &facts));
+    }
+    Ok(if est.status == RowStatus::Determined { EXIT_OK } else { EXIT_INCOMPLETE })
+}
