@@ -116,9 +116,10 @@ pub fn ask(args: &AskArgs) -> Result<u8, Failure> {
     let x0 = read_vector(&args.x0, "--x0")?;
     let n = x0.len();
     let known = args.plan.read_files(n)?;
-    let m = args.plan.known_m(&known).ok_or_else(|| {
-        input_error!("ask makes no call, so m must be given: --pattern FILE or --outputs M")
-    })?;
+    let m = args
+        .plan
+        .known_m(&known)
+        .ok_or_else(|| input_error!("ask makes no call, so m must be given: --pattern FILE or --outputs M"))?;
     let spec = args.plan.structure_spec(&known, n, m)?;
     let plan = Plan::new(&spec.build()?, &x0, &args.plan.settings()?)?;
     std::fs::create_dir_all(&args.out)
@@ -183,7 +184,8 @@ pub fn ask(args: &AskArgs) -> Result<u8, Failure> {
 /// that were asked.
 pub fn load_plan(dir: &Path) -> Result<(PlanFile, Plan), Failure> {
     let path = dir.join("plan.json");
-    let text = std::fs::read_to_string(&path).map_err(|e| input_error!("cannot read the plan file {}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| input_error!("cannot read the plan file {}: {e}", path.display()))?;
     let file: PlanFile =
         serde_json::from_str(&text).map_err(|e| input_error!("{}: not a jacsense plan file: {e}", path.display()))?;
     if file.format != PLAN_FORMAT || file.version != 1 {
@@ -215,7 +217,10 @@ pub fn read_values(path: &Path, calls: usize, m: usize) -> Result<Told, Failure>
     let shown = path.display();
     let check_call = |call: usize, place: &str| {
         if call >= calls {
-            Err(input_error!("{place}: call {call} is not part of the plan (it has calls 0 to {})", calls.saturating_sub(1)))
+            Err(input_error!(
+                "{place}: call {call} is not part of the plan (it has calls 0 to {})",
+                calls.saturating_sub(1)
+            ))
         } else {
             Ok(call)
         }

@@ -97,4 +97,3 @@ pub fn run(cli: &Cli) -> Result<u8, Failure> {
         Command::Demo(args) => crate::demo::demo(args),
     }
 }
-

@@ -7,8 +7,7 @@ use std::time::Instant;
 
 use clap::{Args, ValueEnum};
 use jacsense::coloring::{
-    check_column_coloring, check_row_coloring, check_star_coloring, color_columns, color_rows, color_star,
-    lower_bound,
+    check_column_coloring, check_row_coloring, check_star_coloring, color_columns, color_rows, color_star, lower_bound,
 };
 use jacsense::{Coloring, Ordering, Structure};
 use serde_json::json;
@@ -55,7 +54,8 @@ pub fn color(args: &ColorArgs) -> Result<u8, Failure> {
     if args.kind == Kind::Star {
         pattern = Structure::symmetric(pattern)?.pattern().clone();
     }
-    let orderings: Vec<Ordering> = if args.ordering == "all" { Ordering::ALL.to_vec() } else { vec![args.ordering.parse()?] };
+    let orderings: Vec<Ordering> =
+        if args.ordering == "all" { Ordering::ALL.to_vec() } else { vec![args.ordering.parse()?] };
     let bound = match args.kind {
         Kind::Row => lower_bound(&pattern.transpose()),
         _ => lower_bound(&pattern),

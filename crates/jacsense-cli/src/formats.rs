@@ -79,9 +79,7 @@ fn open(path: &Path, what: &str) -> Result<File, Failure> {
 }
 
 fn create(path: &Path, what: &str) -> Result<BufWriter<File>, Failure> {
-    File::create(path)
-        .map(BufWriter::new)
-        .map_err(|e| input_error!("cannot write {what} file {}: {e}", path.display()))
+    File::create(path).map(BufWriter::new).map_err(|e| input_error!("cannot write {what} file {}: {e}", path.display()))
 }
 
 fn write_err(path: &Path, e: impl std::fmt::Display) -> Failure {
@@ -157,7 +155,7 @@ pub fn read_npy(mut file: File, path: &Path) -> Result<(Vec<usize>, Vec<f64>), F
     let shape: Vec<usize> = npy.shape().iter().map(|&s| s as usize).collect();
     let fortran = npy.order() == npyz::Order::Fortran;
     let dtype = npy.dtype();
-    let descr = dtype.descr();
+    let descr = dtype.descr().trim_matches(|c| c == '\'' || c == '"').to_string();
     let bad = |e: std::io::Error| input_error!("{shown}: {e}");
     let values: Vec<f64> = match descr.as_str() {
         "<f8" | ">f8" => npy.into_vec::<f64>().map_err(bad)?,
@@ -166,7 +164,9 @@ pub fn read_npy(mut file: File, path: &Path) -> Result<(Vec<usize>, Vec<f64>), F
         "<i4" | ">i4" => npy.into_vec::<i32>().map_err(bad)?.into_iter().map(f64::from).collect(),
         "|b1" => npy.into_vec::<bool>().map_err(bad)?.into_iter().map(|b| f64::from(u8::from(b))).collect(),
         other => {
-            return Err(input_error!("{shown}: dtype '{other}' is not supported (use float64, float32, int64, int32, bool)"));
+            return Err(input_error!(
+                "{shown}: dtype '{other}' is not supported (use float64, float32, int64, int32, bool)"
+            ));
         }
     };
     if fortran && shape.len() == 2 {
@@ -195,8 +195,8 @@ fn read_mtx_vector(file: File, path: &Path) -> Result<Vec<f64>, Failure> {
     let lower = header.to_ascii_lowercase();
     if lower.contains(" coordinate ") {
         let file = open(path, "Matrix Market")?;
-        let (pattern, values) = jacsense::read_matrix_market(BufReader::new(file))
-            .map_err(|e| input_error!("{shown}: {e}"))?;
+        let (pattern, values) =
+            jacsense::read_matrix_market(BufReader::new(file)).map_err(|e| input_error!("{shown}: {e}"))?;
         if pattern.nrows() != 1 && pattern.ncols() != 1 {
             return Err(input_error!(
                 "{shown}: a vector must be n×1 or 1×n, this matrix is {}×{}",
@@ -212,7 +212,9 @@ fn read_mtx_vector(file: File, path: &Path) -> Result<Vec<f64>, Failure> {
         return Ok(out);
     }
     if !lower.starts_with("%%matrixmarket matrix array") {
-        return Err(input_error!("{shown} line 1: expected '%%MatrixMarket matrix array real general', found '{header}'"));
+        return Err(input_error!(
+            "{shown} line 1: expected '%%MatrixMarket matrix array real general', found '{header}'"
+        ));
     }
     let mut size: Option<usize> = None;
     let mut out = Vec::new();
@@ -222,12 +224,15 @@ fn read_mtx_vector(file: File, path: &Path) -> Result<Vec<f64>, Failure> {
         if t.is_empty() || t.starts_with('%') {
             continue;
         }
-        let numbers =
-            parse_numbers(t).map_err(|(_, tok)| input_error!("{shown} line {}: '{tok}' is not a number", lineno + 1))?;
+        let numbers = parse_numbers(t)
+            .map_err(|(_, tok)| input_error!("{shown} line {}: '{tok}' is not a number", lineno + 1))?;
         match size {
             None => {
                 if numbers.len() != 2 || numbers.iter().any(|v| v.fract() != 0.0 || *v < 0.0) {
-                    return Err(input_error!("{shown} line {}: expected the size 'rows cols', found '{t}'", lineno + 1));
+                    return Err(input_error!(
+                        "{shown} line {}: expected the size 'rows cols', found '{t}'",
+                        lineno + 1
+                    ));
                 }
                 let (r, c) = (numbers[0] as usize, numbers[1] as usize);
                 if r != 1 && c != 1 {
@@ -262,7 +267,9 @@ pub fn read_pattern(path: &Path) -> Result<Pattern, Failure> {
         Format::Npy => {
             let (shape, values) = read_npy(file, path)?;
             if shape.len() != 2 {
-                return Err(input_error!("pattern file {shown}: a pattern must be a 2-D array, this one has shape {shape:?}"));
+                return Err(input_error!(
+                    "pattern file {shown}: a pattern must be a 2-D array, this one has shape {shape:?}"
+                ));
             }
             dense_to_pattern(shape[0], shape[1], &values)
         }

@@ -204,7 +204,10 @@ impl PlanOptions {
             && p.nrows() != m
         {
             let path = self.pattern.as_deref().map_or_else(String::new, |p| p.display().to_string());
-            return Err(input_error!("the program answers m = {m} numbers, but the pattern {path} has {} rows", p.nrows()));
+            return Err(input_error!(
+                "the program answers m = {m} numbers, but the pattern {path} has {} rows",
+                p.nrows()
+            ));
         }
         Ok(StructureSpec {
             m,
@@ -277,7 +280,8 @@ impl PlanOptions {
 }
 
 fn read_text_rows(path: &Path, what: &str) -> Result<Vec<(usize, Vec<f64>)>, Failure> {
-    let text = std::fs::read_to_string(path).map_err(|e| input_error!("cannot read {what} file {}: {e}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| input_error!("cannot read {what} file {}: {e}", path.display()))?;
     let mut rows = Vec::new();
     for (lineno, line) in text.lines().enumerate() {
         let line = line.split('#').next().unwrap_or("");
@@ -304,20 +308,26 @@ fn read_ties(path: &Path) -> Result<Vec<Vec<(usize, usize, f64)>>, Failure> {
     let shown = path.display();
     if Format::of(path) == Format::Json {
         let text = std::fs::read_to_string(path).map_err(|e| input_error!("cannot read ties file {shown}: {e}"))?;
-        return serde_json::from_str(&text).map_err(|e| {
-            input_error!("ties file {shown}: expected [[[i, j, factor], ...], ...] (0-based): {e}")
-        });
+        return serde_json::from_str(&text)
+            .map_err(|e| input_error!("ties file {shown}: expected [[[i, j, factor], ...], ...] (0-based): {e}"));
     }
     let mut groups: Vec<Vec<(usize, usize, f64)>> = Vec::new();
     for (line, r) in read_text_rows(path, "ties")? {
         if r.len() != 3 && r.len() != 4 {
-            return Err(input_error!("ties file {shown} line {line}: expected 'group i j [factor]', found {} numbers", r.len()));
+            return Err(input_error!(
+                "ties file {shown} line {line}: expected 'group i j [factor]', found {} numbers",
+                r.len()
+            ));
         }
         let g = index(r[0], path, line, "ties")?;
         if groups.len() <= g {
             groups.resize(g + 1, Vec::new());
         }
-        groups[g].push((index(r[1], path, line, "ties")?, index(r[2], path, line, "ties")?, r.get(3).copied().unwrap_or(1.0)));
+        groups[g].push((
+            index(r[1], path, line, "ties")?,
+            index(r[2], path, line, "ties")?,
+            r.get(3).copied().unwrap_or(1.0),
+        ));
     }
     Ok(groups)
 }
@@ -333,7 +343,8 @@ fn read_known(path: &Path) -> Result<Vec<(usize, usize, f64)>, Failure> {
             Ok(p.entries().zip(values).map(|((i, j), v)| (i, j, v)).collect())
         }
         Format::Json => {
-            let text = std::fs::read_to_string(path).map_err(|e| input_error!("cannot read known file {shown}: {e}"))?;
+            let text =
+                std::fs::read_to_string(path).map_err(|e| input_error!("cannot read known file {shown}: {e}"))?;
             #[derive(Deserialize)]
             struct Triplets {
                 rows: Vec<usize>,
@@ -341,7 +352,9 @@ fn read_known(path: &Path) -> Result<Vec<(usize, usize, f64)>, Failure> {
                 values: Vec<f64>,
             }
             let t: Triplets = serde_json::from_str(&text).map_err(|e| {
-                input_error!("known file {shown}: expected {{\"rows\": [...], \"cols\": [...], \"values\": [...]}}: {e}")
+                input_error!(
+                    "known file {shown}: expected {{\"rows\": [...], \"cols\": [...], \"values\": [...]}}: {e}"
+                )
             })?;
             if t.rows.len() != t.cols.len() || t.rows.len() != t.values.len() {
                 return Err(input_error!("known file {shown}: rows, cols and values differ in length"));
@@ -352,7 +365,10 @@ fn read_known(path: &Path) -> Result<Vec<(usize, usize, f64)>, Failure> {
             .into_iter()
             .map(|(line, r)| {
                 if r.len() != 3 {
-                    return Err(input_error!("known file {shown} line {line}: expected 'i j value', found {} numbers", r.len()));
+                    return Err(input_error!(
+                        "known file {shown} line {line}: expected 'i j value', found {} numbers",
+                        r.len()
+                    ));
                 }
                 Ok((index(r[0], path, line, "known")?, index(r[1], path, line, "known")?, r[2]))
             })

@@ -32,15 +32,17 @@ pub fn plan(args: &PlanArgs) -> Result<u8, Failure> {
         Some(spec) => read_vector(spec, "--x0")?,
         None => {
             let from_pattern = args.plan.pattern.as_deref().map(crate::formats::read_pattern).transpose()?;
-            let n = args.inputs.or(from_pattern.map(|p| p.ncols())).ok_or_else(|| {
-                input_error!("plan needs n: give --x0, --pattern or --inputs N")
-            })?;
+            let n = args
+                .inputs
+                .or(from_pattern.map(|p| p.ncols()))
+                .ok_or_else(|| input_error!("plan needs n: give --x0, --pattern or --inputs N"))?;
             vec![0.0; n]
         }
     };
     let n = x0.len();
     let known = args.plan.read_files(n)?;
-    let m = args.plan.known_m(&known).ok_or_else(|| input_error!("plan needs m: give --pattern FILE or --outputs M"))?;
+    let m =
+        args.plan.known_m(&known).ok_or_else(|| input_error!("plan needs m: give --pattern FILE or --outputs M"))?;
     let structure = args.plan.structure_spec(&known, n, m)?.build()?;
     let plan = Plan::new(&structure, &x0, &args.plan.settings()?)?;
     let coloring = plan.coloring().map(|(o, c)| (o.name(), c.num_colors()));

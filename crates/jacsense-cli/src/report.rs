@@ -109,7 +109,8 @@ pub fn estimate_json(command: &str, plan: &Plan, est: &Estimate, timing: &Timing
 /// Names the first few erasures: "call 3 (the blackbox failed: …); call 9 (…)".
 pub fn list_erasures(erasures: &[jacsense::Erasure]) -> String {
     const SHOWN: usize = 3;
-    let mut parts: Vec<String> = erasures.iter().take(SHOWN).map(|e| format!("call {} ({})", e.call, e.reason)).collect();
+    let mut parts: Vec<String> =
+        erasures.iter().take(SHOWN).map(|e| format!("call {} ({})", e.call, e.reason)).collect();
     if erasures.len() > SHOWN {
         parts.push(format!("{} more in the report", erasures.len() - SHOWN));
     }

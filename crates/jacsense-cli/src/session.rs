@@ -90,12 +90,8 @@ impl Session {
             return Err(input_error!("--max-failures 0: at least one failure must be allowed to stop"));
         }
         let (program, args) = run.command.split_first().ok_or_else(|| input_error!("no program given after --"))?;
-        let program = Program {
-            program: program.clone(),
-            args: args.to_vec(),
-            per_call: run.per_call,
-            timeout: run.timeout,
-        };
+        let program =
+            Program { program: program.clone(), args: args.to_vec(), per_call: run.per_call, timeout: run.timeout };
         let options = RunOptions {
             max_failures: run.max_failures,
             progress: !quiet && std::io::stderr().is_terminal(),

@@ -18,7 +18,7 @@ use crate::error::{EXIT_INCOMPLETE, EXIT_OK, Failure};
 use crate::formats::{json_number, read_vector, write_json, write_vector};
 use crate::input_error;
 use crate::options::PlanOptions;
-use crate::report::{OutputArgs, describe_output, finish_summary, list_erasures, RunFacts};
+use crate::report::{OutputArgs, RunFacts, describe_output, finish_summary, list_erasures};
 use crate::session::{RunArgs, Session};
 use crate::workers::Outcome;
 

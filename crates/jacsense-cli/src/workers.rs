@@ -22,9 +22,9 @@ use std::collections::HashSet;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::sync::Mutex;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -130,9 +130,8 @@ impl Pool {
         if self.stop.load(Ordering::SeqCst) {
             return Err(CallFault::Failed("stopped".into()));
         }
-        let child = command
-            .spawn()
-            .map_err(|e| CallFault::Fatal(format!("cannot start '{}': {e}", self.program.program)))?;
+        let child =
+            command.spawn().map_err(|e| CallFault::Fatal(format!("cannot start '{}': {e}", self.program.program)))?;
         self.live.lock().expect("live set").insert(child.id());
         Ok(child)
     }
@@ -225,7 +224,6 @@ impl Pool {
                 }
             }
         });
-        self.note(&format!("worker {slot} started (pid {})", child.id()));
         Ok(Worker { child, requests: Some(requests), answers })
     }
 

@@ -1,0 +1,552 @@
+//! The built `jacsense` binary against the workers of `jacsense-test-worker`: a
+//! well-behaved Broyden tridiagonal map and workers that crash, hang, print garbage,
+//! answer the wrong count or close their output. Every estimate must come out right
+//! with its erasures reported, or stop with a clear error, within its timeouts.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use jacsense::problems::{BroydenTridiagonal, Problem};
+use jacsense::{Pattern, SparseMatrix};
+use serde_json::Value;
+
+const JACSENSE: &str = env!("CARGO_BIN_EXE_jacsense");
+const WORKER: &str = env!("CARGO_BIN_EXE_jacsense-test-worker");
+const X0: [f64; 6] = [0.5, -1.0, 2.0, 0.0, 1.0, 3.0];
+/// Forward differences with the default step: error about √ε · |f''| · scale.
+const TOL: f64 = 1e-6;
+
+/// A fresh directory for one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("jacsense-cli-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn x0_arg() -> String {
+    X0.map(|v| v.to_string()).join(" ")
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(JACSENSE).args(args).stdin(Stdio::null()).output().expect("jacsense runs")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn truth() -> SparseMatrix {
+    BroydenTridiagonal { n: X0.len() }.jacobian(&X0)
+}
+
+fn write_tridiagonal(dir: &Path) -> PathBuf {
+    let path = dir.join("tri.mtx");
+    let file = std::fs::File::create(&path).unwrap();
+    jacsense::write_matrix_market(file, &Pattern::banded(6, 6, 1, 1), None).unwrap();
+    path
+}
+
+/// J read back from a JSON output, compared entry by entry with the analytic J.
+fn assert_jacobian_json(j: &Value) {
+    let truth = truth();
+    let (rows, cols, values) =
+        (j["rows"].as_array().unwrap(), j["cols"].as_array().unwrap(), j["values"].as_array().unwrap());
+    assert_eq!(j["shape"], serde_json::json!([6, 6]));
+    for k in 0..rows.len() {
+        let (i, c) = (rows[k].as_u64().unwrap() as usize, cols[k].as_u64().unwrap() as usize);
+        let v = values[k].as_f64().unwrap_or(f64::NAN);
+        assert!((v - truth.get(i, c)).abs() < TOL, "J[{i},{c}] = {v}, expected {}", truth.get(i, c));
+    }
+}
+
+fn read_json(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn well_behaved_worker_gives_the_jacobian_with_m_learned_at_x0() {
+    let dir = scratch("good");
+    let report = dir.join("r.json");
+    let out = run(&[
+        "estimate",
+        "--x0",
+        &x0_arg(),
+        "--workers",
+        "2",
+        "--output",
+        "-",
+        "--report",
+        report.to_str().unwrap(),
+        "--",
+        WORKER,
+        "broyden",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // Only the JSON of J on stdout.
+    let j: Value = serde_json::from_slice(&out.stdout).expect("stdout is the JSON of J");
+    assert_jacobian_json(&j);
+    let r = read_json(&report);
+    // Dense 6×6: f(x0) and one call per column; the call at x0 that told m is call 0.
+    assert_eq!(r["calls_made"], 7);
+    assert_eq!(r["erasures"].as_array().unwrap().len(), 0);
+    assert_eq!(r["complete"], true);
+    assert!(stderr(&out).contains("Every row determined"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_pattern_file_gives_the_colored_plan() {
+    let dir = scratch("pattern");
+    let pattern = write_tridiagonal(&dir);
+    let output = dir.join("J.mtx");
+    let out = run(&[
+        "estimate",
+        "--x0",
+        &x0_arg(),
+        "--pattern",
+        pattern.to_str().unwrap(),
+        "--output",
+        output.to_str().unwrap(),
+        "--quiet",
+        "--",
+        WORKER,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(out.stdout.is_empty() && out.stderr.is_empty(), "--quiet and a file output: nothing on the terminal");
+    let (p, values) =
+        jacsense::read_matrix_market(std::io::BufReader::new(std::fs::File::open(&output).unwrap())).unwrap();
+    assert_eq!(p, Pattern::banded(6, 6, 1, 1));
+    let est = SparseMatrix::new(p, values.unwrap()).unwrap();
+    assert!(jacsense::problems::relative_error(&est, &truth()) < TOL);
+}
+
+/// A redundant design (rainbow, 16 calls for ρ_max = 6) on one worker that fails its
+/// 5th, 10th, 15th request: calls 4, 9 and 14 are erasures with the reason, and J
+/// comes out right.
+fn faulty(mode: &str, workers: &str, extra: &[&str]) -> (Output, Value, Value, Duration) {
+    let dir = scratch(mode);
+    let report = dir.join("r.json");
+    let x0 = x0_arg();
+    let mut args = vec![
+        "estimate",
+        "--x0",
+        &x0,
+        "--workers",
+        workers,
+        "--design",
+        "rainbow",
+        "--calls",
+        "16",
+        "--timeout",
+        "300ms",
+        "--output",
+        "-",
+        "--report",
+        report.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["--", WORKER, mode, "5"]);
+    let start = Instant::now();
+    let out = run(&args);
+    let elapsed = start.elapsed();
+    assert_eq!(out.status.code(), Some(0), "{mode}: {}", stderr(&out));
+    let j: Value = serde_json::from_slice(&out.stdout).unwrap();
+    (out, j, read_json(&report), elapsed)
+}
+
+fn erasures(r: &Value) -> Vec<(u64, String)> {
+    r["erasures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["call"].as_u64().unwrap(), e["reason"].as_str().unwrap().to_string()))
+        .collect()
+}
+
+fn assert_faults(mode: &str, reason: &str, workers: &str, extra: &[&str]) {
+    let (out, j, r, _) = faulty(mode, workers, extra);
+    assert_jacobian_json(&j);
+    let e = erasures(&r);
+    assert_eq!(e.iter().map(|(c, _)| *c).collect::<Vec<_>>(), vec![4, 9, 14], "{mode}: {e:?}");
+    for (_, why) in &e {
+        assert!(why.contains(reason), "{mode}: reason '{why}' lacks '{reason}'");
+    }
+    assert!(stderr(&out).contains("call 4 ("), "the summary names the calls: {}", stderr(&out));
+    assert_eq!(r["calls_made"], 16);
+}
+
+#[test]
+fn crashing_worker_calls_are_erasures_and_the_worker_restarts() {
+    assert_faults("crash", "exited with status 3 before answering", "1", &[]);
+}
+
+#[test]
+fn hanging_worker_calls_time_out() {
+    let (_, j, r, elapsed) = faulty("hang", "1", &[]);
+    assert_jacobian_json(&j);
+    let e = erasures(&r);
+    assert_eq!(e.len(), 3);
+    assert!(e.iter().all(|(_, why)| why.contains("no answer within 300 ms")), "{e:?}");
+    // Three timeouts of 300 ms, not an hour.
+    assert!(elapsed < Duration::from_secs(20), "took {elapsed:?}");
+}
+
+#[test]
+fn garbage_answers_are_erasures() {
+    assert_faults("garbage", "answer entry 0 is 'banana', not a number", "1", &[]);
+}
+
+#[test]
+fn wrong_counts_are_erasures() {
+    assert_faults("wrong-count", "answered 5 numbers, expected m = 6", "1", &[]);
+}
+
+#[test]
+fn closed_output_is_an_erasure() {
+    assert_faults("close", "before answering", "1", &[]);
+}
+
+#[test]
+fn nan_answers_are_erasures() {
+    assert_faults("nan", "is NaN", "1", &[]);
+}
+
+#[test]
+fn per_call_mode_runs_one_process_per_call() {
+    // JACSENSE_CALL makes the per-call worker fail the same calls 4, 9, 14.
+    assert_faults("crash", "exited with status 3", "2", &["--per-call"]);
+}
+
+#[test]
+fn too_many_failures_in_a_row_stop_with_exit_code_2() {
+    let dir = scratch("maxfail");
+    let pattern = write_tridiagonal(&dir);
+    let out = run(&[
+        "estimate",
+        "--x0",
+        &x0_arg(),
+        "--pattern",
+        pattern.to_str().unwrap(),
+        "--workers",
+        "1",
+        "--max-failures",
+        "2",
+        "--output",
+        "-",
+        "--",
+        WORKER,
+        "crash",
+        "1",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("stopped after 2 failed calls in a row (--max-failures 2)"), "{}", stderr(&out));
+    assert!(out.stdout.is_empty(), "nothing written on failure");
+}
+
+#[test]
+fn a_failed_call_at_x0_stops_because_m_is_unknown() {
+    let out = run(&["estimate", "--x0", &x0_arg(), "--", WORKER, "crash", "1"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("the call at x0 failed"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_missing_program_is_an_input_error() {
+    let out = run(&["estimate", "--x0", "1 2", "--", "/nonexistent/jacsense-program"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("cannot start '/nonexistent/jacsense-program'"), "{}", stderr(&out));
+}
+
+#[test]
+fn too_many_erasures_leave_rows_undetermined_with_exit_code_3() {
+    let dir = scratch("incomplete");
+    let pattern = write_tridiagonal(&dir);
+    let report = dir.join("r.json");
+    // The colored design has no redundancy: losing call 1 (the first color) loses entries.
+    let out = run(&[
+        "estimate",
+        "--x0",
+        &x0_arg(),
+        "--pattern",
+        pattern.to_str().unwrap(),
+        "--design",
+        "colored",
+        "--workers",
+        "1",
+        "--report",
+        report.to_str().unwrap(),
+        "--output",
+        "-",
+        "--",
+        WORKER,
+        "crash",
+        "2",
+    ]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("INCOMPLETE"), "{}", stderr(&out));
+    let r = read_json(&report);
+    assert_eq!(r["complete"], false);
+    assert!(!r["undetermined_rows"].as_array().unwrap().is_empty());
+    let j: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(j["values"].as_array().unwrap().iter().any(Value::is_null), "undetermined entries are NaN (null)");
+}
+
+#[test]
+fn ask_then_tell_through_a_separate_process() {
+    let dir = scratch("asktell");
+    let pattern = write_tridiagonal(&dir);
+    let run_dir = dir.join("run");
+    let out = run(&[
+        "ask",
+        "--x0",
+        &x0_arg(),
+        "--pattern",
+        pattern.to_str().unwrap(),
+        "--design",
+        "rainbow",
+        "--calls",
+        "12",
+        "--out",
+        run_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let points = std::fs::read_to_string(run_dir.join("points.txt")).unwrap();
+    let lines: Vec<&str> = points.lines().collect();
+    assert_eq!(lines.len(), 12);
+    // The points .npy holds the same numbers.
+    let npy = std::fs::File::open(run_dir.join("points.npy")).unwrap();
+    let (shape, values) = jacsense_cli::formats::read_npy(npy, &run_dir.join("points.npy")).unwrap();
+    assert_eq!(shape, vec![12, 6]);
+    assert_eq!(jacsense_cli::formats::parse_numbers(lines[3]).unwrap(), values[18..24].to_vec());
+
+    // Every point through its own process, as a scheduler would; values in reverse
+    // order, call 7 never told.
+    let mut told = String::from("# call y1 ... ym\n");
+    for (call, line) in lines.iter().enumerate().rev() {
+        if call == 7 {
+            continue;
+        }
+        let mut child = Command::new(WORKER).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+        use std::io::Write;
+        writeln!(child.stdin.take().unwrap(), "{line}").unwrap();
+        let answer = child.wait_with_output().unwrap();
+        told += &format!("{call} {}", String::from_utf8(answer.stdout).unwrap());
+    }
+    let values = dir.join("values.txt");
+    std::fs::write(&values, told).unwrap();
+    let report = dir.join("r.json");
+    let out = run(&[
+        "tell",
+        run_dir.to_str().unwrap(),
+        "--values",
+        values.to_str().unwrap(),
+        "--output",
+        "-",
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_jacobian_json(&serde_json::from_slice(&out.stdout).unwrap());
+    let e = erasures(&read_json(&report));
+    assert_eq!(e, vec![(7, "no value was told".to_string())]);
+
+    // A directory of per-call files decodes the same way.
+    let per_call = dir.join("values");
+    std::fs::create_dir_all(&per_call).unwrap();
+    for line in std::fs::read_to_string(&values).unwrap().lines().skip(1) {
+        let (call, y) = line.split_once(' ').unwrap();
+        std::fs::write(per_call.join(format!("{call}.txt")), y).unwrap();
+    }
+    let out = run(&["tell", run_dir.to_str().unwrap(), "--values", per_call.to_str().unwrap(), "--output", "-"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_jacobian_json(&serde_json::from_slice(&out.stdout).unwrap());
+
+    // A values line that is not 'CALL numbers' names the file, line and value.
+    std::fs::write(&values, "0 1 2 3 4 5 6\nseven 1 2 3 4 5 6\n").unwrap();
+    let out = run(&["tell", run_dir.to_str().unwrap(), "--values", values.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("values.txt line 2: 'seven' is not a call index"), "{}", stderr(&out));
+
+    // A plan file whose points no longer match is refused.
+    let plan_path = run_dir.join("plan.json");
+    let mut plan = read_json(&plan_path);
+    plan["options"]["seed"] = 1.into();
+    std::fs::write(&plan_path, plan.to_string()).unwrap();
+    let out = run(&["tell", run_dir.to_str().unwrap(), "--values", per_call.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("plans different points"), "{}", stderr(&out));
+}
+
+#[test]
+fn formats_read_and_write_by_extension() {
+    let dir = scratch("formats");
+    // x0 in four formats.
+    let npy = dir.join("x0.npy");
+    jacsense_cli::formats::write_vector(&npy, &X0).unwrap();
+    let json = dir.join("x0.json");
+    std::fs::write(&json, "[0.5, -1, 2, 0, 1, 3]").unwrap();
+    let csv = dir.join("x0.csv");
+    std::fs::write(&csv, "# x0\n0.5,-1,2\n0,1,3\n").unwrap();
+    let mtx = dir.join("x0.mtx");
+    jacsense_cli::formats::write_vector(&mtx, &X0).unwrap();
+    for path in [&npy, &json, &csv, &mtx] {
+        let spec = format!("@{}", path.display());
+        assert_eq!(jacsense_cli::formats::read_vector(&spec, "x0").unwrap(), X0.to_vec(), "{}", path.display());
+    }
+    // J written in every format, read back as a pattern (the tridiagonal one).
+    let pattern = write_tridiagonal(&dir);
+    for ext in ["mtx", "npy", "json", "csv"] {
+        let output = dir.join(format!("J.{ext}"));
+        let out = run(&[
+            "estimate",
+            "--x0",
+            &format!("@{}", npy.display()),
+            "--pattern",
+            pattern.to_str().unwrap(),
+            "--output",
+            output.to_str().unwrap(),
+            "--",
+            WORKER,
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let back = jacsense_cli::formats::read_pattern(&output).unwrap();
+        assert_eq!(back, Pattern::banded(6, 6, 1, 1), "{ext}");
+    }
+    // The dense .npy holds J row-major.
+    let (shape, values) =
+        jacsense_cli::formats::read_npy(std::fs::File::open(dir.join("J.npy")).unwrap(), &dir.join("J.npy")).unwrap();
+    assert_eq!(shape, vec![6, 6]);
+    assert!((values[6 + 1] - truth().get(1, 1)).abs() < TOL);
+}
+
+#[test]
+fn errors_name_the_file_line_and_value() {
+    let dir = scratch("errors");
+    let x0 = dir.join("x0.csv");
+    std::fs::write(&x0, "1 2\n3 abc\n").unwrap();
+    let out = run(&["estimate", "--x0", &format!("@{}", x0.display()), "--", WORKER]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("x0.csv line 2: 'abc' is not a number"), "{}", stderr(&out));
+
+    let out = run(&["estimate", "--x0", "1 2 x", "--", WORKER]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("--x0: entry 2 ('x') is not a number"), "{}", stderr(&out));
+
+    let bad = dir.join("bad.mtx");
+    std::fs::write(&bad, "%%MatrixMarket matrix coordinate pattern general\n6 6 2\n1 1\n9 1\n").unwrap();
+    let out = run(&["plan", "--pattern", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let e = stderr(&out);
+    assert!(e.contains("bad.mtx") && e.contains("line 4"), "{e}");
+
+    let pattern = write_tridiagonal(&dir);
+    let out = run(&["estimate", "--x0", "1 2 3", "--pattern", pattern.to_str().unwrap(), "--", WORKER]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("is 6×6 (m × n) but x0 has n = 3 entries"), "{}", stderr(&out));
+}
+
+#[test]
+fn vjp_gives_the_left_action() {
+    let v = [1.0, -2.0, 0.5, 0.0, 3.0, 1.0];
+    let out =
+        run(&["vjp", "--x0", &x0_arg(), "--v", &v.map(|x| x.to_string()).join(","), "--output", "-", "--", WORKER]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let w: Vec<f64> = serde_json::from_slice::<Vec<f64>>(&out.stdout).unwrap();
+    let mut truth = vec![0.0; 6];
+    jacsense::problems::BroydenTridiagonal { n: 6 }.jacobian(&X0).mul_transpose_vec(&v, &mut truth);
+    for (a, b) in w.iter().zip(&truth) {
+        assert!((a - b).abs() < 10.0 * TOL, "w = {w:?}, Jᵀv = {truth:?}");
+    }
+}
+
+#[test]
+fn color_and_plan_print_without_calling() {
+    let dir = scratch("color");
+    let pattern = write_tridiagonal(&dir);
+    let out = run(&["color", pattern.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(table.contains("| natural | 3 | yes |"), "{table}");
+    assert_eq!(table.matches(" | yes | ").count(), 5, "every ordering: {table}");
+
+    let out = run(&["color", pattern.to_str().unwrap(), "--kind", "star", "--ordering", "natural", "--output", "-"]);
+    let c: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(c["num_colors"], 3);
+
+    let out = run(&["plan", "--pattern", pattern.to_str().unwrap(), "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let p: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((p["calls"].as_u64(), p["lower_bound"].as_u64()), (Some(4), Some(3)));
+    let out = run(&["plan", "--pattern", pattern.to_str().unwrap(), "--outliers", "0.1", "--json"]);
+    let p: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(p["settings"]["decoder"], "l1");
+}
+
+#[test]
+fn demo_runs_on_a_small_grid() {
+    let out = run(&["demo", "--grid", "20"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let robust = text.lines().find(|l| l.contains("jacsense told --outliers")).expect("the robust row");
+    let err: f64 = robust.rsplit('|').nth(1).unwrap().trim().parse().unwrap();
+    assert!(err < 1e-6, "{robust}");
+    let naive = text.lines().filter(|l| l.starts_with("| coloring")).nth(1).expect("coloring on garbage");
+    let err: f64 = naive.rsplit('|').nth(1).unwrap().trim().parse().unwrap();
+    assert!(err > 1e-2, "garbage must spoil plain coloring: {naive}");
+}
+
+#[test]
+fn every_subcommand_has_help_with_an_example() {
+    for sub in ["estimate", "vjp", "ask", "tell", "color", "plan", "demo"] {
+        let out = run(&[sub, "--help"]);
+        assert_eq!(out.status.code(), Some(0));
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(text.contains("Example:") && text.contains("jacsense"), "{sub}: {text}");
+    }
+    let out = run(&["--help"]);
+    assert!(String::from_utf8(out.stdout).unwrap().contains("130"), "exit codes in --help");
+    let out = run(&["estimate", "--x0", "1"]);
+    assert_eq!(out.status.code(), Some(1), "a usage error: {}", stderr(&out));
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_stops_the_workers_and_exits_130() {
+    let dir = scratch("ctrlc");
+    let pattern = write_tridiagonal(&dir);
+    let log = dir.join("workers.log");
+    let output = dir.join("J.mtx");
+    let child = Command::new(JACSENSE)
+        .args([
+            "estimate",
+            "--x0",
+            &x0_arg(),
+            "--pattern",
+            pattern.to_str().unwrap(),
+            "--workers",
+            "2",
+            "--log",
+            log.to_str().unwrap(),
+            "--output",
+            output.to_str().unwrap(),
+            "--",
+            WORKER,
+            "hang",
+            "1",
+        ])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(400));
+    // SAFETY: signals our own child process.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    let start = Instant::now();
+    let out = child.wait_with_output().unwrap();
+    assert!(start.elapsed() < Duration::from_secs(5));
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    assert!(stderr(&out).contains("interrupted"), "{}", stderr(&out));
+    assert!(!output.exists(), "nothing written");
+    let hung = std::fs::read_to_string(&log).unwrap();
+    assert!(hung.contains("hanging on request 1"), "workers' stderr goes to the log: {hung}");
+}
