@@ -48,14 +48,26 @@ impl Format {
 }
 
 /// Writes `x` as one protocol line: numbers separated by single spaces, each in the
-/// shortest form that reads back to the same `f64` (Rust's `{:?}`: `0.1`, `1e-300`).
+/// shortest form that reads back to the same `f64` (`0.1`, `1e-300`, `-2.5`).
 pub fn write_numbers(out: &mut String, x: &[f64]) {
-    use std::fmt::Write as _;
+    let mut buffer = ryu::Buffer::new();
     for (i, v) in x.iter().enumerate() {
         if i > 0 {
             out.push(' ');
         }
-        write!(out, "{v:?}").expect("writing to a String cannot fail");
+        // Ryū (Adams 2018): the shortest digits that round-trip, about 5× faster than
+        // `{:?}`; non-finite values spelled as Rust parses them.
+        out.push_str(if v.is_finite() { buffer.format_finite(*v) } else { non_finite(*v) });
+    }
+}
+
+fn non_finite(v: f64) -> &'static str {
+    if v.is_nan() {
+        "NaN"
+    } else if v > 0.0 {
+        "inf"
+    } else {
+        "-inf"
     }
 }
 

@@ -114,6 +114,9 @@ pub struct PlanOptions {
     pub seed: u64,
 }
 
+/// A group of tied entries `(i, j, factor)`: `J_ij = factor · z_group`.
+pub type TiedGroup = Vec<(usize, usize, f64)>;
+
 /// The structure as data: what a plan file stores so that `tell` rebuilds it without
 /// the original files.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -129,7 +132,7 @@ pub struct StructureSpec {
     /// At most this many nonzeros per row.
     pub row_sparsity: Option<usize>,
     /// Tied groups `(i, j, factor)`.
-    pub ties: Vec<Vec<(usize, usize, f64)>>,
+    pub ties: Vec<TiedGroup>,
     /// Known entries `(i, j, value)`.
     pub known: Vec<(usize, usize, f64)>,
 }
@@ -164,7 +167,7 @@ pub struct Known {
     /// The pattern, when `--pattern` was given.
     pub pattern: Option<Pattern>,
     /// Tied groups.
-    pub ties: Vec<Vec<(usize, usize, f64)>>,
+    pub ties: Vec<TiedGroup>,
     /// Known entries.
     pub known: Vec<(usize, usize, f64)>,
 }
@@ -304,14 +307,14 @@ fn index(v: f64, path: &Path, line: usize, what: &str) -> Result<usize, Failure>
     }
 }
 
-fn read_ties(path: &Path) -> Result<Vec<Vec<(usize, usize, f64)>>, Failure> {
+fn read_ties(path: &Path) -> Result<Vec<TiedGroup>, Failure> {
     let shown = path.display();
     if Format::of(path) == Format::Json {
         let text = std::fs::read_to_string(path).map_err(|e| input_error!("cannot read ties file {shown}: {e}"))?;
         return serde_json::from_str(&text)
             .map_err(|e| input_error!("ties file {shown}: expected [[[i, j, factor], ...], ...] (0-based): {e}"));
     }
-    let mut groups: Vec<Vec<(usize, usize, f64)>> = Vec::new();
+    let mut groups: Vec<TiedGroup> = Vec::new();
     for (line, r) in read_text_rows(path, "ties")? {
         if r.len() != 3 && r.len() != 4 {
             return Err(input_error!(

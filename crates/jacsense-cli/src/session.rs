@@ -10,7 +10,7 @@ use clap::Args;
 
 use crate::error::Failure;
 use crate::input_error;
-use crate::workers::{Outcome, Pool, Program, RunOptions, RunStats, run_calls};
+use crate::workers::{Outcome, Pool, Program, RequestFormat, RunOptions, RunStats, run_calls};
 
 /// How to run the program.
 #[derive(Args, Clone, Debug)]
@@ -33,6 +33,9 @@ pub struct RunArgs {
     /// in the temporary directory, named in the summary, removed when empty).
     #[arg(long, value_name = "FILE", help_heading = "Running the program")]
     pub log: Option<PathBuf>,
+    /// How each request line separates the n numbers.
+    #[arg(long, value_enum, default_value_t, help_heading = "Running the program")]
+    pub request_format: RequestFormat,
     /// The program and its arguments, after `--`.
     #[arg(required = true, last = true, value_name = "PROGRAM [ARGS]")]
     pub command: Vec<String>,
@@ -90,8 +93,13 @@ impl Session {
             return Err(input_error!("--max-failures 0: at least one failure must be allowed to stop"));
         }
         let (program, args) = run.command.split_first().ok_or_else(|| input_error!("no program given after --"))?;
-        let program =
-            Program { program: program.clone(), args: args.to_vec(), per_call: run.per_call, timeout: run.timeout };
+        let program = Program {
+            program: program.clone(),
+            args: args.to_vec(),
+            per_call: run.per_call,
+            timeout: run.timeout,
+            request: run.request_format,
+        };
         let options = RunOptions {
             max_failures: run.max_failures,
             progress: !quiet && std::io::stderr().is_terminal(),

@@ -2,8 +2,8 @@
 //! that hands calls to workers.
 //!
 //! Protocol. A long-lived worker reads one request per line on stdin — the `n` input
-//! numbers separated by spaces, each in the shortest form that reads back to the same
-//! `f64` — and answers each with one line of `m` numbers on stdout, in order
+//! numbers separated by spaces (or commas, or as a JSON array: [`RequestFormat`]), each
+//! in the shortest form that reads back to the same `f64` — and answers each with one line of `m` numbers on stdout, in order
 //! (separated by whitespace or commas, optionally as a JSON array). In per-call mode
 //! the program is started once per call, gets the one line on stdin (then end of
 //! input) and prints the `m` numbers before it exits with status 0. The environment
@@ -47,6 +47,20 @@ pub struct Program {
     pub per_call: bool,
     /// The most a call may take; `None` waits forever.
     pub timeout: Option<Duration>,
+    /// How a request line separates the numbers.
+    pub request: RequestFormat,
+}
+
+/// How a request line is written (`--request-format`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum RequestFormat {
+    /// `0.5 -1 2e-9` (split on whitespace).
+    #[default]
+    Spaces,
+    /// `0.5,-1,2e-9` (a CSV line).
+    Commas,
+    /// `[0.5,-1,2e-9]` (a JSON array).
+    Json,
 }
 
 /// The outcome of one call: the `m` numbers, or why the call failed.
@@ -154,8 +168,17 @@ impl Pool {
     /// One call on slot `slot`. `m: None` accepts any count (the call at `x0` that
     /// tells `m`).
     fn call(&self, slot: usize, call: usize, x: &[f64], m: Option<usize>) -> Result<Vec<f64>, CallFault> {
-        let mut line = String::with_capacity(x.len() * 20);
+        let mut line = String::with_capacity(x.len() * 24 + 3);
+        if self.program.request == RequestFormat::Json {
+            line.push('[');
+        }
         write_numbers(&mut line, x);
+        if self.program.request != RequestFormat::Spaces {
+            line = line.replace(' ', ",");
+        }
+        if self.program.request == RequestFormat::Json {
+            line.push(']');
+        }
         line.push('\n');
         let result = if self.program.per_call {
             self.call_once(slot, call, line, m)

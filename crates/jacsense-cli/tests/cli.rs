@@ -96,6 +96,43 @@ fn well_behaved_worker_gives_the_jacobian_with_m_learned_at_x0() {
 }
 
 #[test]
+fn ties_and_known_entries_from_files() {
+    let dir = scratch("coupling");
+    let pattern = write_tridiagonal(&dir);
+    // Broyden: the sub-diagonal is all −1 (known), the super-diagonal all −2 (one tied
+    // unknown); the diagonal 3 − 4x_i stays free: 6 + 1 unknowns.
+    let known = dir.join("known.txt");
+    std::fs::write(&known, (1..6).map(|i| format!("{i} {} -1\n", i - 1)).collect::<String>()).unwrap();
+    let ties = dir.join("ties.json");
+    let group: Vec<(usize, usize, f64)> = (0..5).map(|i| (i, i + 1, 1.0)).collect();
+    std::fs::write(&ties, serde_json::to_string(&vec![group]).unwrap()).unwrap();
+    let (p, k, t) = (pattern.to_str().unwrap(), known.to_str().unwrap(), ties.to_str().unwrap());
+    let out = run(&["plan", "--pattern", p, "--known", k, "--ties", t, "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(plan["intrinsic_dimension"], 7);
+    let out = run(&[
+        "estimate",
+        "--x0",
+        &x0_arg(),
+        "--pattern",
+        p,
+        "--known",
+        k,
+        "--ties",
+        t,
+        "--request-format",
+        "json",
+        "--output",
+        "-",
+        "--",
+        WORKER,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_jacobian_json(&serde_json::from_slice(&out.stdout).unwrap());
+}
+
+#[test]
 fn a_pattern_file_gives_the_colored_plan() {
     let dir = scratch("pattern");
     let pattern = write_tridiagonal(&dir);

@@ -11,7 +11,8 @@
 //!
 //! Modes: `broyden`, `identity`, `crash` (exit status 3), `hang` (sleep an hour),
 //! `garbage` (a non-number), `wrong-count` (m − 1 numbers), `close` (exit 0 without
-//! answering), `nan` (NaN values).
+//! answering), `nan` (NaN values); `slow MICROS` answers like `identity` after
+//! sleeping `MICROS` µs (a program that takes that long per call).
 
 use std::io::{BufRead, Write};
 use std::time::Duration;
@@ -38,18 +39,22 @@ fn main() {
     for line in stdin.lock().lines() {
         let Ok(line) = line else { return };
         requests += 1;
-        let x: Vec<f64> = line
-            .split(|c: char| c.is_whitespace() || c == ',')
-            .filter(|s| !s.is_empty())
-            .map(|s| s.parse().expect("jacsense sends numbers"))
-            .collect();
+        let x = jacsense_cli::formats::parse_numbers(&line).expect("jacsense sends numbers");
         let fault = every > 0
+            && mode != "slow"
             && match call {
                 Some(c) => c % every == every - 1,
-                None => requests % every == 0,
+                None => requests.is_multiple_of(every),
             };
-        let y = if mode == "identity" { x.clone() } else { broyden(&x) };
-        let numbers = |y: &[f64]| y.iter().map(|v| format!("{v:?}")).collect::<Vec<_>>().join(" ");
+        if mode == "slow" {
+            std::thread::sleep(Duration::from_micros(every));
+        }
+        let y = if mode == "identity" || mode == "slow" { x.clone() } else { broyden(&x) };
+        let numbers = |y: &[f64]| {
+            let mut line = String::with_capacity(24 * y.len());
+            jacsense_cli::formats::write_numbers(&mut line, y);
+            line
+        };
         let answer = match (fault, mode.as_str()) {
             (true, "crash") => {
                 eprintln!("test worker: crashing on request {requests}");
