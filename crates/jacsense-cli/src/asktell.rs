@@ -164,9 +164,9 @@ pub fn ask(args: &AskArgs) -> Result<u8, Failure> {
     if !args.quiet {
         eprintln!(
             "jacsense: {} calls (design {}, decoder {}; lower bound ρ_max = {}) for n = {n}, m = {m}. Wrote {} \
-             (one point per line; line j+1 is call j), {} and {}. Evaluate the points, write one line \
-             'CALL y1 ... ym' per call to a values file (any order; missing calls are erasures), then run: \
-             jacsense tell {} --values FILE --output J.mtx",
+             (one point per line; line j+1 is call j), {} and {}. Evaluate the points and write the m numbers \
+             of call j to DIR/j.txt (or one line 'j y1 ... ym' per call to a single file, in any order; \
+             missing calls are erasures), then run: jacsense tell {} --values DIR|FILE --output J.mtx",
             plan.calls(),
             plan.settings().design.name(),
             plan.settings().decoder.name(),

@@ -512,7 +512,7 @@ fn progress_bar(draw: bool, len: usize) -> ProgressBar {
     }
     let bar = ProgressBar::with_draw_target(Some(len as u64), ProgressDrawTarget::stderr());
     bar.set_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} calls · {msg} · {per_sec} · ETA {eta}")
+        ProgressStyle::with_template("{bar:30} {pos}/{len} calls · {msg} · {elapsed} elapsed · ETA {eta}")
             .expect("a valid template"),
     );
     bar.set_message("0 erasures");
