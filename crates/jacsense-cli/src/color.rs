@@ -41,7 +41,7 @@ pub struct ColorArgs {
     /// What to color.
     #[arg(long, value_enum, default_value_t)]
     pub kind: Kind,
-    /// Write the coloring with the fewest colors: .json {"ordering", "colors": [...]},
+    /// Write the coloring with the fewest colors: .json {"ordering", "colors"},
     /// .npy (int64), or text (one color per line), or `-` for JSON on stdout instead
     /// of the table.
     #[arg(long, short = 'o', value_name = "FILE")]

@@ -18,7 +18,7 @@ use crate::session::{RunArgs, Session};
 /// `jacsense estimate`.
 #[derive(Args, Clone, Debug)]
 pub struct EstimateArgs {
-    /// The point x0: numbers ("1 2 3", "1,2,3", "[1,2,3]") or @FILE (.npy, .json, .mtx,
+    /// The point x0: numbers ("1 2 3", "1,2,3" or a JSON array) or @FILE (.npy, .json, .mtx,
     /// .csv / text). Its length is n.
     #[arg(long, value_name = "NUMBERS|@FILE", allow_hyphen_values = true)]
     pub x0: String,

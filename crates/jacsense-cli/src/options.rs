@@ -65,8 +65,8 @@ pub struct PlanOptions {
     /// Rows of J have at most S nonzeros at unknown places (sparse recovery).
     #[arg(long, value_name = "S", help_heading = "Structure")]
     pub row_sparsity: Option<usize>,
-    /// Groups of tied entries J_ij = factor · z_group: .json [[[i, j, factor], ...], ...]
-    /// or text lines "group i j [factor]" (0-based).
+    /// Groups of tied entries J_ij = factor · z_group: .json, a list of groups of
+    /// (i, j, factor) triples, or text lines "group i j factor" (factor optional, 0-based).
     #[arg(long, value_name = "FILE", help_heading = "Structure")]
     pub ties: Option<PathBuf>,
     /// Known entries of J: a .mtx file with values (1-based), a .json {"shape", "rows",
