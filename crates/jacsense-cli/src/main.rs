@@ -14,7 +14,6 @@ fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { EXIT_INPUT } else { 0 });
         }
     };
-    jacsense_cli::workers::install_interrupt_handler();
     match jacsense_cli::cli::run(&cli) {
         Ok(code) => ExitCode::from(code),
         Err(failure) => {

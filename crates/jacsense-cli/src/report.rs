@@ -187,6 +187,7 @@ pub fn finish_estimate(
     facts: &RunFacts,
     out: &OutputArgs,
 ) -> Result<u8, Failure> {
+    crate::workers::check_interrupted()?;
     let mut written = Vec::new();
     if let Some(path) = &out.output {
         write_matrix(path, est.jacobian())?;

@@ -75,6 +75,9 @@ pub struct Session {
 impl Session {
     /// Opens the log and sets up `--workers` slots (processes start on first call).
     pub fn start(run: &RunArgs, quiet: bool) -> Result<Session, Failure> {
+        // From here on Ctrl-C stops the workers and exits with 130 (other subcommands
+        // keep the default: the process ends at once).
+        crate::workers::install_interrupt_handler();
         let default_log = run.log.is_none();
         let log = run
             .log

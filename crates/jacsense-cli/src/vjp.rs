@@ -145,6 +145,7 @@ pub fn vjp(args: &VjpArgs) -> Result<u8, Failure> {
     let extra_calls = 1 - first;
     let facts = RunFacts { program: command, workers, log, extra_calls };
 
+    crate::workers::check_interrupted()?;
     let mut written = Vec::new();
     if let Some(path) = &args.output.output {
         write_vector(path, &est.w)?;

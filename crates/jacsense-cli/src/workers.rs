@@ -519,6 +519,14 @@ fn progress_bar(draw: bool, len: usize) -> ProgressBar {
     bar
 }
 
+/// `Err(Interrupted)` when Ctrl-C was pressed (checked before results are written).
+pub fn check_interrupted() -> Result<(), Failure> {
+    if INTERRUPTED.load(Ordering::SeqCst) {
+        return Err(Failure::Interrupted("Ctrl-C after the calls; nothing was written".into()));
+    }
+    Ok(())
+}
+
 /// Installs the Ctrl-C handler that sets [`INTERRUPTED`].
 pub fn install_interrupt_handler() {
     let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst));

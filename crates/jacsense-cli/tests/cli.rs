@@ -250,6 +250,42 @@ fn nan_answers_are_erasures() {
 }
 
 #[test]
+fn wrong_numbers_are_found_by_l1_decoding_when_outliers_are_expected() {
+    let dir = scratch("spoil");
+    let pattern = write_tridiagonal(&dir);
+    let report = dir.join("r.json");
+    // Every 7th call answers f(x) + 1000: calls 6, 13, 20, … of the 39 planned.
+    let out = run(&[
+        "estimate",
+        "--x0",
+        &x0_arg(),
+        "--pattern",
+        pattern.to_str().unwrap(),
+        "--outliers",
+        "0.2",
+        "--workers",
+        "1",
+        "--output",
+        "-",
+        "--report",
+        report.to_str().unwrap(),
+        "--",
+        WORKER,
+        "spoil",
+        "7",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_jacobian_json(&serde_json::from_slice(&out.stdout).unwrap());
+    let r = read_json(&report);
+    assert_eq!(r["plan"]["settings"]["decoder"], "l1");
+    let calls = r["calls_made"].as_u64().unwrap();
+    let flagged: Vec<u64> = r["outliers"].as_array().unwrap().iter().map(|o| o["call"].as_u64().unwrap()).collect();
+    let spoiled: Vec<u64> = (1..=calls).filter(|k| k % 7 == 0).map(|k| k - 1).collect();
+    assert_eq!(flagged, spoiled, "the report names exactly the spoiled calls");
+    assert!(r["erasures"].as_array().unwrap().is_empty());
+}
+
+#[test]
 fn per_call_mode_runs_one_process_per_call() {
     // JACSENSE_CALL makes the per-call worker fail the same calls 4, 9, 14.
     assert_faults("crash", "exited with status 3", "2", &["--per-call"]);
@@ -398,6 +434,30 @@ fn ask_then_tell_through_a_separate_process() {
     let out = run(&["tell", run_dir.to_str().unwrap(), "--values", per_call.to_str().unwrap(), "--output", "-"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_jacobian_json(&serde_json::from_slice(&out.stdout).unwrap());
+
+    // A .npy of calls × m values, NaN rows for missing calls, decodes the same way.
+    let mut table = vec![f64::NAN; 12 * 6];
+    for line in std::fs::read_to_string(&values).unwrap().lines().skip(1) {
+        let numbers = jacsense_cli::formats::parse_numbers(line).unwrap();
+        let call = numbers[0] as usize;
+        table[call * 6..(call + 1) * 6].copy_from_slice(&numbers[1..]);
+    }
+    let npy = dir.join("values.npy");
+    jacsense_cli::formats::write_npy_rows(std::fs::File::create(&npy).unwrap(), &npy, &table, &[12, 6]).unwrap();
+    let report = dir.join("r2.json");
+    let out = run(&[
+        "tell",
+        run_dir.to_str().unwrap(),
+        "--values",
+        npy.to_str().unwrap(),
+        "--output",
+        "-",
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_jacobian_json(&serde_json::from_slice(&out.stdout).unwrap());
+    assert_eq!(erasures(&read_json(&report)), vec![(7, "no value was told".to_string())]);
 
     // A values line that is not 'CALL numbers' names the file, line and value.
     std::fs::write(&values, "0 1 2 3 4 5 6\nseven 1 2 3 4 5 6\n").unwrap();

@@ -11,7 +11,8 @@
 //!
 //! Modes: `broyden`, `identity`, `crash` (exit status 3), `hang` (sleep an hour),
 //! `garbage` (a non-number), `wrong-count` (m − 1 numbers), `close` (exit 0 without
-//! answering), `nan` (NaN values); `slow MICROS` answers like `identity` after
+//! answering), `nan` (NaN values), `spoil` (wrong numbers: f(x) + 1000, for outlier
+//! decoding); `slow MICROS` answers like `identity` after
 //! sleeping `MICROS` µs (a program that takes that long per call).
 
 use std::io::{BufRead, Write};
@@ -69,6 +70,7 @@ fn main() {
             (true, "garbage") => format!("banana {}", numbers(&y[1..])),
             (true, "wrong-count") => numbers(&y[1..]),
             (true, "nan") => numbers(&vec![f64::NAN; y.len()]),
+            (true, "spoil") => numbers(&y.iter().map(|v| v + 1000.0).collect::<Vec<_>>()),
             _ => numbers(&y),
         };
         if writeln!(stdout, "{answer}").and_then(|()| stdout.flush()).is_err() {
