@@ -80,15 +80,10 @@ pub fn estimate(args: &EstimateArgs) -> Result<u8, Failure> {
         }
         .expect("the call belongs to the plan and has m values");
     });
+    // On a failure, dropping the session stops the workers.
+    let stats = stats?;
     let workers = session.workers();
     let command = session.command.clone();
-    let stats = match stats {
-        Ok(stats) => stats,
-        Err(failure) => {
-            session.finish();
-            return Err(failure);
-        }
-    };
     timing.calls = stats.seconds;
     let decode_start = Instant::now();
     let est = measurements.decode();

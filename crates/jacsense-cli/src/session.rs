@@ -62,8 +62,8 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 
 /// The pool and what the loop needs.
 pub struct Session {
-    /// The workers.
-    pub pool: Pool,
+    /// The workers (taken when the session finishes).
+    pool: Option<Pool>,
     /// Options of the call loop.
     pub options: RunOptions,
     log: PathBuf,
@@ -108,14 +108,20 @@ impl Session {
             progress: !quiet && std::io::stderr().is_terminal(),
             log: log.display().to_string(),
         };
-        Ok(Session { pool: Pool::new(program, workers, file), options, log, default_log, command: run.command.clone() })
+        Ok(Session {
+            pool: Some(Pool::new(program, workers, file)),
+            options,
+            log,
+            default_log,
+            command: run.command.clone(),
+        })
     }
 
     /// The call at `x0` that tells `m` (any answer length is accepted).
     pub fn call_x0(&self, x0: &[f64]) -> Result<Outcome, Failure> {
         let mut outcome = None;
         let quiet = RunOptions { progress: false, ..self.options.clone() };
-        run_calls(&self.pool, &[0], x0.len(), None, &|_, x| x.copy_from_slice(x0), &quiet, |_, o| outcome = Some(o))?;
+        run_calls(self.pool(), &[0], x0.len(), None, &|_, x| x.copy_from_slice(x0), &quiet, |_, o| outcome = Some(o))?;
         Ok(outcome.expect("one call was made"))
     }
 
@@ -138,33 +144,44 @@ impl Session {
         point: &(dyn Fn(usize, &mut [f64]) + Sync),
         sink: impl FnMut(usize, Outcome),
     ) -> Result<RunStats, Failure> {
-        run_calls(&self.pool, calls, n, Some(m), point, &self.options, sink)
+        run_calls(self.pool(), calls, n, Some(m), point, &self.options, sink)
     }
 
     /// Number of workers.
     pub fn workers(&self) -> usize {
-        self.pool.workers()
+        self.pool().workers()
+    }
+
+    fn pool(&self) -> &Pool {
+        self.pool.as_ref().expect("the pool lives until the session finishes")
     }
 
     /// Stops the workers; returns the log's path when it holds anything (an empty
     /// default log is removed).
-    pub fn finish(self) -> Option<PathBuf> {
-        let Session { pool, log, default_log, .. } = self;
-        drop(pool);
-        let empty = std::fs::metadata(&log).map_or(true, |m| m.len() == 0);
-        if empty && default_log {
-            let _ = std::fs::remove_file(&log);
-            None
-        } else if empty {
-            None
-        } else {
-            Some(log)
+    pub fn finish(mut self) -> Option<PathBuf> {
+        self.stop();
+        let empty = std::fs::metadata(&self.log).map_or(true, |m| m.len() == 0);
+        (!empty).then(|| self.log.clone())
+    }
+
+    fn stop(&mut self) {
+        drop(self.pool.take());
+        let empty = std::fs::metadata(&self.log).map_or(true, |m| m.len() == 0);
+        if empty && self.default_log {
+            let _ = std::fs::remove_file(&self.log);
         }
     }
 
     /// The log's path.
     pub fn log(&self) -> &std::path::Path {
         &self.log
+    }
+}
+
+impl Drop for Session {
+    /// Stops the workers and removes an empty default log, also on early returns.
+    fn drop(&mut self) {
+        self.stop();
     }
 }
 

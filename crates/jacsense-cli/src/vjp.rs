@@ -108,17 +108,10 @@ pub fn vjp(args: &VjpArgs) -> Result<u8, Failure> {
         ..VjpSettings::default()
     };
     let session = Session::start(&args.run, args.output.quiet)?;
-    let f0 = session.learn_m(&x0);
-    let f0 = match f0 {
-        Ok(f0) => f0,
-        Err(e) => {
-            session.finish();
-            return Err(e);
-        }
-    };
+    // On a failure, dropping the session stops the workers.
+    let f0 = session.learn_m(&x0)?;
     let m = f0.len();
     if v.len() != m {
-        session.finish();
         return Err(input_error!("--v has {} entries but the program answers m = {m} numbers at x0", v.len()));
     }
     let structure = args.plan.structure_spec(&known, n, m)?.build()?;

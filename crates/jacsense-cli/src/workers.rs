@@ -483,6 +483,9 @@ pub fn run_calls(
                 Err(reason) => reason.clone(),
                 Ok(_) => "a NaN or infinite output".into(),
             };
+            if failed && outcome.is_ok() {
+                pool.note(&format!("call {call} answered {last}"));
+            }
             sink(call, outcome);
             bar.set_position(stats.calls as u64);
             bar.set_message(format!("{} erasures", stats.failed));

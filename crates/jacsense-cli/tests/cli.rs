@@ -19,7 +19,7 @@ const TOL: f64 = 1e-6;
 
 /// A fresh directory for one test.
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("jacsense-cli-test-{}-{name}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("jacsense-cli-test-{}", std::process::id())).join(name);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -29,8 +29,18 @@ fn x0_arg() -> String {
     X0.map(|v| v.to_string()).join(" ")
 }
 
+/// Runs jacsense; commands that start workers get a `--log` in this run's scratch
+/// space unless they name one, so that the logs of faults do not pile up in /tmp.
 fn run(args: &[&str]) -> Output {
-    Command::new(JACSENSE).args(args).stdin(Stdio::null()).output().expect("jacsense runs")
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let mut args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    if matches!(args[0].as_str(), "estimate" | "vjp") && !args.iter().any(|a| a == "--log") {
+        let logs = std::env::temp_dir().join(format!("jacsense-cli-test-{}", std::process::id())).join("logs");
+        std::fs::create_dir_all(&logs).unwrap();
+        let k = RUNS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        args.splice(1..1, ["--log".to_string(), logs.join(format!("{k}.log")).display().to_string()]);
+    }
+    Command::new(JACSENSE).args(&args).stdin(Stdio::null()).output().expect("jacsense runs")
 }
 
 fn stderr(out: &Output) -> String {
@@ -164,6 +174,7 @@ fn a_pattern_file_gives_the_colored_plan() {
 fn faulty(mode: &str, workers: &str, extra: &[&str]) -> (Output, Value, Value, Duration) {
     let dir = scratch(mode);
     let report = dir.join("r.json");
+    let log = dir.join("workers.log");
     let x0 = x0_arg();
     let mut args = vec![
         "estimate",
@@ -181,6 +192,8 @@ fn faulty(mode: &str, workers: &str, extra: &[&str]) -> (Output, Value, Value, D
         "-",
         "--report",
         report.to_str().unwrap(),
+        "--log",
+        log.to_str().unwrap(),
     ];
     args.extend_from_slice(extra);
     args.extend_from_slice(&["--", WORKER, mode, "5"]);
@@ -189,6 +202,9 @@ fn faulty(mode: &str, workers: &str, extra: &[&str]) -> (Output, Value, Value, D
     let elapsed = start.elapsed();
     assert_eq!(out.status.code(), Some(0), "{mode}: {}", stderr(&out));
     let j: Value = serde_json::from_slice(&out.stdout).unwrap();
+    // A line per fault goes to the log (with the workers' stderr), not the terminal.
+    let log = std::fs::read_to_string(&log).unwrap();
+    assert!(log.contains("call 4 ") && log.contains("call 14 "), "{mode}: {log}");
     (out, j, read_json(&report), elapsed)
 }
 
