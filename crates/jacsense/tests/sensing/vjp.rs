@@ -333,7 +333,9 @@ fn values_told_in_any_order_give_the_bits_of_evaluate() {
     let mut two_rows = vec![0.0; 50];
     two_rows[4] = 0.7;
     two_rows[31] = -1.1;
-    let cases: Vec<(&PatternFunction, Structure, Vec<Vec<f64>>, VjpSettings, Route)> = vec![
+    // The blackbox, structure, upstream vectors and settings of a plan, and its route.
+    type Case<'f> = (&'f PatternFunction, Structure, Vec<Vec<f64>>, VjpSettings, Route);
+    let cases: Vec<Case> = vec![
         (
             &known,
             Structure::sparse(known.pattern()),
