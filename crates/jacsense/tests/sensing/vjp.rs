@@ -291,6 +291,26 @@ fn bad_upstream_vectors_are_errors() {
         vjp(&f, &x0, &[1.0; 50], &structure, &few),
         Err(Error::InvalidSetting { name: "directions", .. })
     ));
+    // An outlier fraction the direct route cannot decode, and too few directions for L1.
+    let wild = VjpSettings {
+        route: Route::Direct,
+        jacobian: Settings { outliers: 0.5, ..Settings::default() },
+        ..VjpSettings::default()
+    };
+    assert!(matches!(vjp(&f, &x0, &[1.0; 50], &structure, &wild), Err(Error::InvalidSetting { name: "outliers", .. })));
+    let mut e0 = vec![0.0; 50];
+    e0[0] = 1.0;
+    let robust_few = VjpSettings {
+        route: Route::Direct,
+        directions: Some(20),
+        jacobian: Settings { outliers: 0.1, ..Settings::default() },
+        ..VjpSettings::default()
+    };
+    // Row 0 has 20 candidates: with the offset for f(x0), 21 unknowns.
+    assert!(matches!(
+        vjp(&f, &x0, &e0, &structure, &robust_few),
+        Err(Error::InvalidSetting { name: "directions", .. })
+    ));
     // v = 0: w = 0 without a call.
     let counted = Counted::new(f.clone());
     let est = vjp(&counted, &x0, &[0.0; 50], &structure, &VjpSettings { route: Route::Direct, ..settings }).unwrap();
