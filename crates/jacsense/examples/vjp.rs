@@ -3,8 +3,9 @@
 //! sparse `w` needs.
 //!
 //! Table 1: one row per case (known pattern with a dense or a one-nonzero `v`, unknown
-//! pattern with a 10-sparse `w`, batches of 8, gradients), the route `Route::Auto`
-//! picked, the calls made and the relative error of `w` against the analytic `Jᵀv`.
+//! pattern with a 10-sparse `w`, batches of 8, gradients, 10% of the calls garbage
+//! with and without `outliers` declared), the route `Route::Auto` picked, the calls
+//! made and the relative error of `w` against the analytic `Jᵀv`.
 //!
 //! Table 2: `w` with 10 nonzeros among n = 10,000 unknown places (a function whose
 //! Jacobian has 10 nonzero columns), `k` Gaussian directions forced: the fraction of
@@ -19,10 +20,12 @@
 use std::time::Instant;
 
 use jacsense::problems::{
-    PatternFunction, Problem, SparseScalar, left_action as truth, random_matrix, random_pattern,
+    Corrupted, PatternFunction, Problem, SparseScalar, left_action as truth, random_matrix, random_pattern,
     vector_relative_error as rel_err,
 };
-use jacsense::{Pattern, Route, SparseMethod, Structure, VjpEstimate, VjpSettings, gradient, vjp, vjp_batch};
+use jacsense::{
+    Blackbox, Pattern, Route, Settings, SparseMethod, Structure, VjpEstimate, VjpSettings, gradient, vjp, vjp_batch,
+};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
@@ -80,6 +83,29 @@ fn cases() {
     v0[0] = 1.0;
     let est = vjp(&short, &xs, &v0, &Structure::sparse(short.pattern()), &auto).expect("valid input");
     row("known pattern, v = e_0 on a 3-entry row", n, 50, &est, rel_err(&est.w, &truth(&short, &xs, &v0)));
+
+    // 10% of the calls grossly wrong (huge, random, sign-flipped or stale values).
+    let mut f0 = vec![0.0; 50];
+    short.call(&xs, &mut f0).expect("an exact function");
+    let scale = f0.iter().fold(1.0f64, |s, y| s.max(y.abs()));
+    let bad = |f: &PatternFunction, x0: &[f64]| Corrupted {
+        inner: f.clone(),
+        fraction: 0.1,
+        seed: 1,
+        anchor: x0.to_vec(),
+        scale,
+    };
+    let robust = VjpSettings { jacobian: Settings { outliers: 0.1, ..Settings::default() }, ..auto.clone() };
+    let t0 = truth(&short, &xs, &v0);
+    let est = vjp(&bad(&short, &xs), &xs, &v0, &Structure::sparse(short.pattern()), &robust).expect("valid input");
+    let case = format!("v = e_0 on a 3-entry row, 10% calls garbage, outliers = 0.1 ({} flagged)", est.outliers.len());
+    row(&case, n, 50, &est, rel_err(&est.w, &t0));
+    let plain = VjpSettings { route: Route::Direct, directions: Some(est.calls - 1), ..auto.clone() };
+    let est = vjp(&bad(&short, &xs), &xs, &v0, &Structure::sparse(short.pattern()), &plain).expect("valid input");
+    row("the same calls, outliers not declared", n, 50, &est, rel_err(&est.w, &t0));
+    let est = vjp(&bad(&known, &x0), &x0, &v, &structure, &robust).expect("valid input");
+    let case = format!("known pattern, dense v, 10% calls garbage, outliers = 0.1 ({} flagged)", est.outliers.len());
+    row(&case, n, 50, &est, rel_err(&est.w, &truth(&known, &x0, &v)));
 
     let vs: Vec<Vec<f64>> = (0..8).map(|g| random_v(50, 30 + g)).collect();
     let ws = vjp_batch(&known, &x0, &vs, &structure, &auto).expect("valid input");

@@ -60,7 +60,7 @@ pub use plan::{Plan, Settings};
 pub use planner::DecoderChoice;
 pub use sense::{estimate, estimate_sequential, estimate_with};
 pub use structure::Structure;
-pub use vjp::{Route, VjpEstimate, VjpPlan, VjpSettings, gradient, vjp, vjp_batch};
+pub use vjp::{Route, VjpEstimate, VjpMeasurements, VjpPlan, VjpSettings, gradient, vjp, vjp_batch};
 
 /// The README's Rust examples run as doctests.
 #[cfg(doctest)]

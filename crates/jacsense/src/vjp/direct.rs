@@ -7,24 +7,31 @@
 //! `⟨w, d⟩` — with Gaussian coefficients scaled by the step rule of DESIGN.md §1. The
 //! unknowns are `z_c = w_c h_c`, seen through the *effective* coefficients
 //! `((x0_c + h_c d_tc) − x0_c) / h_c` (the perturbation made in floating point), and are
-//! solved by least squares on `U` (`k ≥ |U|`) or by sparse recovery when `w` is declared
+//! solved by least squares on `U` (`k ≥ |U|`), by sparse recovery when `w` is declared
 //! `s`-sparse (`k ≈ s ln(|U|/s) + 2s`, Candès & Tao 2006 for the `s log(n/s)` scaling;
-//! the constant is measured by the `vjp` example). Every `v` of a batch shares the same
-//! calls: only the projections `vᵀ y_t` differ.
+//! the constant is measured by the `vjp` example), or, when a fraction `p` of the calls
+//! may be grossly wrong, by L1 decoding with an offset unknown for `f(x0)` (Dwork,
+//! McSherry & Talwar 2007; `k = ⌈|U| · 1.2/(0.4 − p)⌉ + 2`, the rule of the Jacobian
+//! planner). Every `v` of a batch shares the same calls: only the projections `vᵀ y_t`
+//! differ, and the values are told back in any order ([`DirectMeasurements`]).
 
 use faer::Mat;
-use rayon::prelude::*;
 
-use crate::blackbox::{Blackbox, Erasure, ErasureReason, call_guarded};
-use crate::decode::{Decoder, LeastSquares, SparseMethod, SparseRecovery};
+use crate::blackbox::{Erasure, ErasureReason, first_non_finite};
+use crate::decode::{Decoder, LeastAbsoluteDeviations, LeastSquares, RowSolve, SparseMethod, SparseRecovery};
 use crate::design::{Design, Difference, Directions, RandomDistribution, random_directions};
+use crate::error::{Error, Result};
 use crate::estimate::RowStatus;
+use crate::measurements::CallState;
 
 /// How the direct route decodes `w` on its candidates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum DirectDecoder {
     /// Least squares on every candidate (`k ≥ |U|`).
     LeastSquares,
+    /// L1 decoding on every candidate, with an offset for forward differences
+    /// (`k ≥ |U| + 1`): robust to a fraction of grossly wrong calls, `f(x0)` among them.
+    L1,
     /// Sparse recovery of an `s`-sparse `w` among the candidates.
     Sparse(SparseMethod),
 }
@@ -41,6 +48,8 @@ pub(crate) fn sparse_directions(s: usize, d: usize) -> usize {
 #[derive(Clone, Debug)]
 pub(crate) struct DirectPlan {
     pub(crate) x0: Vec<f64>,
+    /// Outputs of the blackbox.
+    pub(crate) m: usize,
     /// The coordinates perturbed (ascending): where `w` may be nonzero.
     pub(crate) candidates: Vec<usize>,
     /// `h_c` for each candidate.
@@ -55,9 +64,6 @@ pub(crate) struct DirectPlan {
     /// outside them its `w` is zero by the pattern, whatever the shared decode says.
     pub(crate) own: Vec<Option<Vec<bool>>>,
 }
-
-/// The value of one measurement for every `v`, or the erased calls behind it.
-type Projection = std::result::Result<Vec<f64>, Vec<Erasure>>;
 
 /// `k` Gaussian directions over `d` candidates: coefficient of candidate `p` in
 /// direction `t` is `values[p * k + t]`, reproducible from `seed`.
@@ -93,108 +99,168 @@ impl DirectPlan {
         self.difference.effective_coefficient(self.x0[self.candidates[p]], self.steps[p], self.values[p * self.k + t])
     }
 
-    fn call<B: Blackbox + ?Sized>(&self, f: &B, call: usize, m: usize) -> Result<Vec<f64>, ErasureReason> {
-        let mut x = vec![0.0; self.x0.len()];
-        self.point(call, &mut x);
-        let mut y = vec![0.0; m];
-        call_guarded(f, &x, &mut y).map(|()| y)
+    /// The calls measurement `t` combines: `(plus, minus)`, `minus` being `None` for
+    /// forward differences (whose other call is `f(x0)`, call 0).
+    fn calls_of(&self, t: usize) -> (usize, Option<usize>) {
+        match self.difference {
+            Difference::Forward => (t + 1, None),
+            Difference::Central => (2 * t, Some(2 * t + 1)),
+        }
+    }
+}
+
+/// The values of a direct plan's calls, told in any order; only the outputs that some
+/// `v` weights are kept (the others do not enter any `vᵀy`).
+#[derive(Clone, Debug)]
+pub(crate) struct DirectMeasurements {
+    /// The outputs kept (ascending).
+    outputs: Vec<usize>,
+    /// Output `outputs[j]` of call `call` at `values[call * outputs.len() + j]`.
+    values: Vec<f64>,
+    state: Vec<CallState>,
+}
+
+impl DirectMeasurements {
+    pub(crate) fn new(plan: &DirectPlan, vs: &[Vec<f64>]) -> Self {
+        let outputs: Vec<usize> = (0..plan.m).filter(|&i| vs.iter().any(|v| v[i] != 0.0)).collect();
+        let calls = plan.calls();
+        DirectMeasurements {
+            values: vec![f64::NAN; calls * outputs.len()],
+            outputs,
+            state: vec![CallState::Pending; calls],
+        }
     }
 
-    /// `vᵀ(y − base)` for every `v` (`vᵀy` without a base).
-    fn project(vs: &[Vec<f64>], y: &[f64], base: Option<&[f64]>) -> Vec<f64> {
-        let weigh = |vi: f64, d: f64| if vi == 0.0 { 0.0 } else { vi * d };
-        vs.iter()
-            .map(|v| match base {
-                Some(b) => v.iter().zip(y).zip(b).map(|((&vi, yi), bi)| weigh(vi, yi - bi)).sum(),
-                None => v.iter().zip(y).map(|(&vi, &yi)| weigh(vi, yi)).sum(),
+    fn check_call(&self, call: usize) -> Result<()> {
+        if call >= self.state.len() {
+            return Err(Error::UnknownCall { index: call, calls: self.state.len() });
+        }
+        Ok(())
+    }
+
+    /// Records `y = f(point(call))` (`m` outputs); a non-finite output erases the call.
+    pub(crate) fn tell(&mut self, plan: &DirectPlan, call: usize, y: &[f64]) -> Result<()> {
+        self.check_call(call)?;
+        if y.len() != plan.m {
+            return Err(Error::DimensionMismatch {
+                what: "value length (outputs m)",
+                expected: plan.m,
+                found: y.len(),
+            });
+        }
+        if let Err(reason) = first_non_finite(y) {
+            self.state[call] = CallState::Erased(reason);
+            return Ok(());
+        }
+        let o = self.outputs.len();
+        for (slot, &i) in self.values[call * o..(call + 1) * o].iter_mut().zip(&self.outputs) {
+            *slot = y[i];
+        }
+        self.state[call] = CallState::Told;
+        Ok(())
+    }
+
+    pub(crate) fn erase(&mut self, call: usize, reason: ErasureReason) -> Result<()> {
+        self.check_call(call)?;
+        self.state[call] = CallState::Erased(reason);
+        Ok(())
+    }
+
+    pub(crate) fn calls_made(&self) -> usize {
+        self.state.iter().filter(|s| **s != CallState::Pending).count()
+    }
+
+    /// Erased calls and calls never told ([`ErasureReason::Missing`]), by call.
+    pub(crate) fn erasures(&self) -> Vec<Erasure> {
+        self.state
+            .iter()
+            .enumerate()
+            .filter_map(|(call, s)| match s {
+                CallState::Told => None,
+                CallState::Pending => Some(Erasure { call, reason: ErasureReason::Missing }),
+                CallState::Erased(reason) => Some(Erasure { call, reason: reason.clone() }),
             })
             .collect()
     }
 
-    /// The calls of measurement `t` and its scalar value for every `v`; `base` is
-    /// `f(x0)` for forward differences (when it was told).
-    pub(crate) fn measure<B: Blackbox + ?Sized>(
-        &self,
-        f: &B,
-        t: usize,
-        base: Option<&[f64]>,
-        vs: &[Vec<f64>],
-    ) -> Projection {
-        let m = f.dims().1;
-        match self.difference {
-            Difference::Forward => match self.call(f, t + 1, m) {
-                Ok(y) => Ok(Self::project(vs, &y, base)),
-                Err(reason) => Err(vec![Erasure { call: t + 1, reason }]),
-            },
-            Difference::Central => match (self.call(f, 2 * t, m), self.call(f, 2 * t + 1, m)) {
-                (Ok(plus), Ok(minus)) => {
-                    Ok(Self::project(vs, &plus, Some(&minus)).into_iter().map(|s| 0.5 * s).collect())
-                }
-                (plus, minus) => Err([(2 * t, plus), (2 * t + 1, minus)]
-                    .into_iter()
-                    .filter_map(|(call, r)| r.err().map(|reason| Erasure { call, reason }))
-                    .collect()),
-            },
+    fn told(&self, call: usize) -> bool {
+        self.state[call] == CallState::Told
+    }
+
+    fn values_of(&self, call: usize) -> &[f64] {
+        let o = self.outputs.len();
+        &self.values[call * o..(call + 1) * o]
+    }
+
+    /// The scalar measurement `t` for `v`: `vᵀ(y_t − f(x0))` (`vᵀy_t` when `f(x0)` is
+    /// not subtracted), `vᵀ(y₊ − y₋)/2` for central differences. Each output's difference
+    /// is taken before weighting: the sum of the weighted values would lose the digits
+    /// the difference keeps.
+    fn projection(&self, plan: &DirectPlan, t: usize, v: &[f64], subtract_base: bool) -> f64 {
+        let weigh = |i: usize, d: f64| if v[i] == 0.0 { 0.0 } else { v[i] * d };
+        let (plus, minus) = plan.calls_of(t);
+        let y = self.values_of(plus);
+        let outputs = self.outputs.iter().copied();
+        match minus {
+            Some(minus) => {
+                let b = self.values_of(minus);
+                0.5 * outputs.zip(y.iter().zip(b)).map(|(i, (yi, bi))| weigh(i, yi - bi)).sum::<f64>()
+            }
+            None if subtract_base => {
+                let b = self.values_of(0);
+                outputs.zip(y.iter().zip(b)).map(|(i, (yi, bi))| weigh(i, yi - bi)).sum()
+            }
+            None => outputs.zip(y).map(|(i, &yi)| weigh(i, yi)).sum(),
         }
     }
 
-    /// Makes the calls (in parallel over measurements) and decodes `w` for every `v`.
-    pub(crate) fn evaluate<B: Blackbox + Sync + ?Sized>(&self, f: &B, vs: &[Vec<f64>]) -> Vec<DirectSolve> {
-        self.evaluate_with(f, vs, |base| (0..self.k).into_par_iter().map(|t| self.measure(f, t, base, vs)).collect())
-    }
-
-    /// As [`DirectPlan::evaluate`], one call after another; the same bits.
-    pub(crate) fn evaluate_sequential<B: Blackbox + ?Sized>(&self, f: &B, vs: &[Vec<f64>]) -> Vec<DirectSolve> {
-        self.evaluate_with(f, vs, |base| (0..self.k).map(|t| self.measure(f, t, base, vs)).collect())
-    }
-
-    /// Calls `f(x0)` (forward differences), runs the measurements with `measure_all`
-    /// and decodes.
-    fn evaluate_with<B: Blackbox + ?Sized>(
-        &self,
-        f: &B,
-        vs: &[Vec<f64>],
-        measure_all: impl FnOnce(Option<&[f64]>) -> Vec<Projection>,
-    ) -> Vec<DirectSolve> {
-        let (n, m) = f.dims();
-        let d = self.candidates.len();
-        if self.k == 0 {
+    /// Decodes `w` for every `v` from the calls told; erased and missing calls are
+    /// dropped, and measurements judged grossly wrong (L1) are reported as calls.
+    pub(crate) fn decode(&self, plan: &DirectPlan, vs: &[Vec<f64>]) -> Vec<DirectSolve> {
+        let n = plan.x0.len();
+        let d = plan.candidates.len();
+        let erasures = self.erasures();
+        if plan.k == 0 {
             return vs.iter().map(|_| DirectSolve::zero(n)).collect();
         }
-        let mut erasures = Vec::new();
-        let (base, projections): (Option<Vec<f64>>, Vec<Projection>) = match self.difference {
-            Difference::Forward => {
-                let base = match self.call(f, 0, m) {
-                    Ok(y) => Some(y),
-                    Err(reason) => {
-                        erasures.push(Erasure { call: 0, reason });
-                        None
-                    }
-                };
-                let proj = measure_all(base.as_deref());
-                (base, proj)
-            }
-            Difference::Central => (Some(Vec::new()), measure_all(None)),
-        };
-        let valid: Vec<usize> = (0..self.k).filter(|&t| projections[t].is_ok()).collect();
-        for p in &projections {
-            if let Err(e) = p {
-                erasures.extend(e.iter().cloned());
-            }
-        }
-        erasures.sort_by_key(|e| e.call);
-        // Without f(x0) a forward decode carries the common term −vᵀf(x0) as one more
-        // unknown (least squares only: it would compete for a sparse support).
-        let offset = base.is_none();
+        let forward = plan.difference == Difference::Forward;
+        let base_valid = !forward || self.told(0);
+        let valid: Vec<usize> = (0..plan.k)
+            .filter(|&t| {
+                let (plus, minus) = plan.calls_of(t);
+                self.told(plus) && minus.is_none_or(|c| self.told(c))
+            })
+            .collect();
+        // An offset unknown (a column of ones) carries the term common to every forward
+        // measurement, −vᵀ(error of f(x0)): always for L1, where f(x0) may be grossly
+        // wrong like any call, and without a told f(x0) for least squares (there it is
+        // −vᵀf(x0) itself). Never for sparse recovery: it would compete for the support.
+        let offset = forward && (plan.decoder == DirectDecoder::L1 || !base_valid);
         let kv = valid.len();
         let cols = d + usize::from(offset);
-        let a = Mat::<f64>::from_fn(kv, cols, |r, p| if p < d { self.effective(p, valid[r]) } else { 1.0 });
-        let y = Mat::<f64>::from_fn(kv, vs.len(), |r, g| projections[valid[r]].as_ref().expect("valid")[g]);
+        let a = Mat::<f64>::from_fn(kv, cols, |r, p| if p < d { plan.effective(p, valid[r]) } else { 1.0 });
+        let mut y = Mat::<f64>::from_fn(kv, vs.len(), |r, g| self.projection(plan, valid[r], &vs[g], base_valid));
+        // L1 with an offset: shift each right-hand side by its median first, so that a
+        // grossly wrong f(x0) inflates neither the unknowns nor the rounding level the
+        // decoder judges residuals against (as the Jacobian's rows do).
+        let shift: Vec<f64> = (0..vs.len())
+            .map(|g| {
+                if !(offset && plan.decoder == DirectDecoder::L1) || kv == 0 {
+                    return 0.0;
+                }
+                let mut col: Vec<f64> = (0..kv).map(|r| y[(r, g)]).collect();
+                let mid = kv / 2;
+                *col.select_nth_unstable_by(mid, f64::total_cmp).1
+            })
+            .collect();
+        for (g, &s) in shift.iter().enumerate() {
+            y.col_mut(g).iter_mut().for_each(|v| *v -= s);
+        }
         let mut z = Mat::<f64>::zeros(cols, vs.len());
-        let (solves, name) = match self.decoder {
+        let (solves, name) = match plan.decoder {
             DirectDecoder::Sparse(_) if offset => {
                 z.fill(f64::NAN);
-                let failed = crate::decode::RowSolve {
+                let failed = RowSolve {
                     status: RowStatus::Underdetermined { determined: 0, unknowns: d },
                     ..Default::default()
                 };
@@ -208,16 +274,20 @@ impl DirectPlan {
                 let decoder = LeastSquares::default();
                 (decoder.solve(a.as_ref(), y.as_ref(), z.as_mut()), decoder.name())
             }
+            DirectDecoder::L1 => {
+                let decoder = LeastAbsoluteDeviations::default();
+                (decoder.solve(a.as_ref(), y.as_ref(), z.as_mut()), decoder.name())
+            }
         };
         solves
             .into_iter()
             .enumerate()
             .map(|(g, solve)| {
                 let mut w = vec![0.0; n];
-                let own = self.own.get(g).and_then(|o| o.as_deref());
-                for (p, &c) in self.candidates.iter().enumerate() {
+                let own = plan.own.get(g).and_then(|o| o.as_deref());
+                for (p, &c) in plan.candidates.iter().enumerate() {
                     if own.is_none_or(|o| o[p]) {
-                        w[c] = z[(p, g)] / self.steps[p];
+                        w[c] = z[(p, g)] / plan.steps[p];
                     }
                 }
                 let status = match solve.status {
@@ -230,21 +300,46 @@ impl DirectPlan {
                     }
                     s => s,
                 };
+                // f(x0) is grossly wrong when the offset stands out of the noise as the
+                // Jacobian's rows judge it (decode module): by 10 standard errors and
+                // 100 noise levels.
+                let base_wrong = offset && base_valid && solve.dof > 0 && {
+                    let c = (z[(d, g)] + shift[g]).abs();
+                    let noise_var = solve.residual * solve.residual / solve.dof as f64;
+                    let se = (noise_var * solve.variance_factors.get(d).copied().unwrap_or(f64::NAN)).sqrt();
+                    c > OFFSET_OUTLIER_SE * se && c > OFFSET_OUTLIER_NOISE * noise_var.sqrt()
+                };
+                let mut outliers: Vec<usize> = solve
+                    .outliers
+                    .iter()
+                    .flat_map(|&r| {
+                        let (plus, minus) = plan.calls_of(valid[r]);
+                        std::iter::once(plus).chain(minus)
+                    })
+                    .chain(base_wrong.then_some(0))
+                    .collect();
+                outliers.sort_unstable();
                 let support = solve
                     .support
-                    .map(|s| s.into_iter().filter(|&p| own.is_none_or(|o| o[p])).map(|p| self.candidates[p]).collect());
+                    .map(|s| s.into_iter().filter(|&p| own.is_none_or(|o| o[p])).map(|p| plan.candidates[p]).collect());
                 DirectSolve {
                     w,
                     status,
                     residual: Some(solve.residual),
                     support,
                     erasures: erasures.clone(),
+                    outliers,
                     decoder: name,
                 }
             })
             .collect()
     }
 }
+
+/// A forward measurement's offset is a grossly wrong `f(x0)` when it exceeds this many
+/// of its standard errors and this many noise levels (the rule of the Jacobian's rows).
+const OFFSET_OUTLIER_SE: f64 = 10.0;
+const OFFSET_OUTLIER_NOISE: f64 = 100.0;
 
 /// Calls for `k` directions (none for none).
 pub(crate) fn calls_for(k: usize, difference: Difference) -> usize {
@@ -260,6 +355,12 @@ pub(crate) fn least_squares_directions(d: usize) -> usize {
     if d == 0 { 0 } else { d + Design::RANDOM_OVERSAMPLING }
 }
 
+/// Directions L1 decoding on `d` candidates uses by default when a fraction `p` of the
+/// calls may be grossly wrong: the Jacobian planner's rule for `d` unknowns.
+pub(crate) fn robust_directions(d: usize, p: f64) -> usize {
+    if d == 0 { 0 } else { crate::planner::robust_directions(d, p) }
+}
+
 /// One decoded `w` of the direct route.
 pub(crate) struct DirectSolve {
     pub(crate) w: Vec<f64>,
@@ -267,6 +368,8 @@ pub(crate) struct DirectSolve {
     pub(crate) residual: Option<f64>,
     pub(crate) support: Option<Vec<usize>>,
     pub(crate) erasures: Vec<Erasure>,
+    /// Calls judged grossly wrong (ascending).
+    pub(crate) outliers: Vec<usize>,
     pub(crate) decoder: &'static str,
 }
 
@@ -278,6 +381,7 @@ impl DirectSolve {
             residual: Some(0.0),
             support: Some(Vec::new()),
             erasures: Vec::new(),
+            outliers: Vec::new(),
             decoder: "none",
         }
     }

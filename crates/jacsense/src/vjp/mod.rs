@@ -12,10 +12,13 @@
 //!   `w` may be nonzero (`U`, the union of the pattern rows `v` weights): `|U| + 2`
 //!   Gaussian calls decoded by least squares, or, when `w` is declared `s`-sparse
 //!   ([`VjpSettings::sparsity`]), about `s ln(|U|/s) + 2s` calls decoded by sparse
-//!   recovery — fewer than `n` even when nothing is known about the pattern.
+//!   recovery — fewer than `n` even when nothing is known about the pattern. When a
+//!   fraction `p` of the calls may be grossly wrong (`jacobian.outliers`), about
+//!   `|U| · 1.2/(0.4 − p) + 2` calls decoded by L1, which names the wrong calls.
 //!
 //! [`Route::Auto`] takes the route with fewer calls, decided before any call
-//! ([`VjpPlan`]). A batch of `v` at one `x0` shares the calls of either route
+//! ([`VjpPlan`], the "ask" half of ask/tell; [`VjpMeasurements`] is the "tell" half,
+//! for calls evaluated elsewhere). A batch of `v` at one `x0` shares the calls of either route
 //! ([`vjp_batch`]); the gradient of a scalar function is `v = [1]` ([`gradient`]).
 //!
 //! The direct route pays when `v` weights few rows (few candidates) or `w` is sparse;
@@ -23,16 +26,30 @@
 //! several points of the same structure.
 
 mod direct;
+mod measurements;
 
-use crate::blackbox::{Blackbox, Erasure};
+pub use measurements::VjpMeasurements;
+
+use std::ops::Range;
+
+use rayon::prelude::*;
+
+use crate::blackbox::{Blackbox, Erasure, ErasureReason, call_guarded};
 use crate::decode::SparseMethod;
 use crate::design::{Difference, Step, steps};
 use crate::error::{Error, Result};
 use crate::estimate::RowStatus;
 use crate::plan::{Plan, Settings};
+use crate::planner::MAX_OUTLIER_FRACTION;
 use crate::structure::Structure;
 
-use direct::{DirectDecoder, DirectPlan, calls_for, gaussian_directions, least_squares_directions, sparse_directions};
+use direct::{
+    DirectDecoder, DirectPlan, calls_for, gaussian_directions, least_squares_directions, robust_directions,
+    sparse_directions,
+};
+
+/// Calls evaluated before their values are told: bounds the memory held for outputs.
+const CHUNK: usize = 256;
 
 /// Which way `vᵀJ` is sensed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -61,12 +78,21 @@ impl Route {
 /// How to sense `vᵀJ`.
 ///
 /// `jacobian` governs [`Route::SenseJacobian`]; `difference`, `step`, `seed`,
-/// `sparsity`, `directions` and `sparse_method` govern [`Route::Direct`].
+/// `sparsity`, `directions` and `sparse_method` govern [`Route::Direct`]. One setting
+/// governs both: `jacobian.outliers`, the expected fraction of grossly wrong calls (a
+/// property of the blackbox, not of the route). When it is positive the Jacobian is
+/// sensed by the planner's robust design, and the direct route decodes `w` by L1 on
+/// every candidate from `⌈|U| · 1.2/(0.4 − p)⌉ + 2` directions, with an offset unknown
+/// so that a wrong `f(x0)` is caught too; `sparsity` is then not used (sparse recovery
+/// is not robust to outliers, as for the Jacobian's rows).
 ///
 /// ```
-/// use jacsense::{Route, VjpSettings};
+/// use jacsense::{Route, Settings, VjpSettings};
 /// let settings = VjpSettings { sparsity: Some(10), ..VjpSettings::default() };
 /// assert_eq!(settings.route, Route::Auto);
+/// // Up to 10% of the calls may be garbage: both routes decode robustly.
+/// let robust = VjpSettings { jacobian: Settings { outliers: 0.1, ..Settings::default() }, ..VjpSettings::default() };
+/// assert_eq!(robust.jacobian.outliers, 0.1);
 /// ```
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VjpSettings {
@@ -86,9 +112,17 @@ pub struct VjpSettings {
     /// Seed of the direct route's Gaussian directions.
     pub seed: u64,
     /// Number of directions of the direct route; `None`: `|U| + 2` for least squares,
-    /// `⌈s ln(|U|/s)⌉ + 2s` for sparse recovery, whichever is fewer.
+    /// `⌈s ln(|U|/s)⌉ + 2s` for sparse recovery, whichever is fewer, and
+    /// `⌈|U| · 1.2/(0.4 − p)⌉ + 2` for L1 when outliers are expected.
     pub directions: Option<usize>,
-    /// How the direct route finds the support of a sparse `w`.
+    /// How the direct route finds the support of a sparse `w`. OMP (the default)
+    /// works from the default number of directions; basis pursuit denoising needs
+    /// more. Its `ℓ1` minimum is the sparse `w` only above the Donoho–Tanner phase
+    /// transition, about `k ≥ 2 s ln(|U|/k)` Gaussian directions (≈ 95 for `s = 10`,
+    /// `|U| = 10,000`, where the default rule asks for 90): below it the cone solver
+    /// converges, to a denser vector of smaller `ℓ1` norm, and `w` is reported
+    /// undetermined. Set [`directions`](Self::directions) (120 recovered every trial
+    /// of the `vjp` example) and expect seconds per decode at that size.
     pub sparse_method: SparseMethod,
 }
 
@@ -111,6 +145,10 @@ pub struct VjpEstimate {
     pub residual: Option<f64>,
     /// Calls dropped from decoding, with their reasons.
     pub erasures: Vec<Erasure>,
+    /// Calls judged grossly wrong and left out of the decode (ascending; both calls of
+    /// a wrong central measurement; call 0 when `f(x0)` itself was wrong). Only robust
+    /// (L1) decodes judge: empty otherwise.
+    pub outliers: Vec<usize>,
     /// Name of the decoder.
     pub decoder: &'static str,
 }
@@ -136,6 +174,8 @@ pub struct VjpEstimate {
 #[derive(Clone, Debug)]
 pub struct VjpPlan {
     route: Route,
+    /// `(n, m)` of the blackbox.
+    dims: (usize, usize),
     lower_bound: usize,
     vs: Vec<Vec<f64>>,
     kind: Kind,
@@ -207,12 +247,12 @@ impl VjpPlan {
             Kind::Direct(d) => (
                 Route::Direct,
                 match d.decoder {
-                    DirectDecoder::LeastSquares => d.candidates.len(),
+                    DirectDecoder::LeastSquares | DirectDecoder::L1 => d.candidates.len(),
                     DirectDecoder::Sparse(_) => 2 * settings.sparsity.expect("sparse decoding needs it"),
                 },
             ),
         };
-        Ok(VjpPlan { route, lower_bound, vs, kind })
+        Ok(VjpPlan { route, dims: (n, m), lower_bound, vs, kind })
     }
 
     /// The route chosen ([`Route::SenseJacobian`] or [`Route::Direct`]).
@@ -237,7 +277,7 @@ impl VjpPlan {
     }
 
     /// The fewest measurements the chosen route's decoder could work with: `ρ_max` for
-    /// the Jacobian, `|U|` for least squares on the candidates, `2s` for sparse
+    /// the Jacobian, `|U|` for least squares (or L1) on the candidates, `2s` for sparse
     /// recovery of an `s`-sparse `w`.
     pub fn lower_bound(&self) -> usize {
         self.lower_bound
@@ -283,7 +323,7 @@ impl VjpPlan {
     }
 
     /// Makes the calls on `f` (in parallel) and decodes `w = Jᵀv` for every `v` the
-    /// plan was made for.
+    /// plan was made for: [`VjpMeasurements`] told in call order, then decoded.
     ///
     /// ```
     /// use jacsense::{from_fn, Structure, VjpPlan, VjpSettings};
@@ -294,91 +334,56 @@ impl VjpPlan {
     /// assert_eq!(plan.evaluate_sequential(&f)?[0].w, *w); // the same bits
     /// # Ok::<(), jacsense::Error>(())
     /// ```
+    ///
+    /// Errors: `f` with other dimensions than the structure the plan was made for.
     pub fn evaluate<B: Blackbox + Sync + ?Sized>(&self, f: &B) -> Result<Vec<VjpEstimate>> {
-        self.evaluate_with(f, |plan| plan.evaluate(f).map(|m| m.decode()), |d| d.evaluate(f, &self.vs))
+        self.evaluate_chunks(f, |range| range.into_par_iter().map(|call| self.call_once(f, call)).collect())
     }
 
     /// As [`VjpPlan::evaluate`], one call after another, for a blackbox that is not
     /// `Sync`; the same estimates.
     pub fn evaluate_sequential<B: Blackbox + ?Sized>(&self, f: &B) -> Result<Vec<VjpEstimate>> {
-        self.evaluate_with(
-            f,
-            |plan| plan.evaluate_sequential(f).map(|m| m.decode()),
-            |d| d.evaluate_sequential(f, &self.vs),
-        )
+        self.evaluate_chunks(f, |range| range.map(|call| self.call_once(f, call)).collect())
     }
 
-    fn evaluate_with<B: Blackbox + ?Sized>(
+    /// Runs the calls in chunks with `run`, tells their values in call order, decodes.
+    fn evaluate_chunks<B: Blackbox + ?Sized>(
         &self,
         f: &B,
-        sense: impl FnOnce(&Plan) -> Result<crate::estimate::Estimate>,
-        direct: impl FnOnce(&DirectPlan) -> Vec<direct::DirectSolve>,
+        mut run: impl FnMut(Range<usize>) -> Vec<CallOutcome>,
     ) -> Result<Vec<VjpEstimate>> {
         let (n, m) = f.dims();
-        match &self.kind {
-            Kind::Jacobian(plan) => {
-                plan.structure().check_dims(n, m)?;
-                let est = sense(plan)?;
-                let j = est.jacobian();
-                let diag = est.diagnostics();
-                Ok(self
-                    .vs
-                    .iter()
-                    .map(|v| {
-                        let mut w = vec![0.0; n];
-                        let mut touched = vec![false; n];
-                        for (i, &vi) in v.iter().enumerate().filter(|(_, vi)| **vi != 0.0) {
-                            for (&c, &a) in j.pattern().row(i).iter().zip(j.row_values(i)) {
-                                w[c] += a * vi;
-                                touched[c] = true;
-                            }
-                        }
-                        let unknowns = touched.iter().filter(|&&t| t).count();
-                        let nan = w.iter().filter(|x| x.is_nan()).count();
-                        VjpEstimate {
-                            w,
-                            route: Route::SenseJacobian,
-                            calls: diag.calls,
-                            support: None,
-                            status: status(unknowns, nan),
-                            residual: None,
-                            erasures: diag.erasures.clone(),
-                            decoder: diag.decoder,
-                        }
-                    })
-                    .collect())
-            }
-            Kind::Direct(d) => {
-                if d.x0.len() != n || self.vs.first().is_some_and(|v| v.len() != m) {
-                    let (expected, found) = if d.x0.len() != n { (d.x0.len(), n) } else { (self.vs[0].len(), m) };
-                    return Err(Error::DimensionMismatch { what: "blackbox dimensions (n or m)", expected, found });
-                }
-                let calls = d.calls();
-                Ok(direct(d)
-                    .into_iter()
-                    .map(|s| VjpEstimate {
-                        w: s.w,
-                        route: Route::Direct,
-                        calls,
-                        support: s.support,
-                        status: s.status,
-                        residual: s.residual,
-                        erasures: s.erasures,
-                        decoder: s.decoder,
-                    })
-                    .collect())
+        for (what, expected, found) in
+            [("blackbox inputs (n)", self.dims.0, n), ("blackbox outputs (m)", self.dims.1, m)]
+        {
+            if expected != found {
+                return Err(Error::DimensionMismatch { what, expected, found });
             }
         }
+        let mut meas = VjpMeasurements::new(self);
+        let calls = self.calls();
+        for start in (0..calls).step_by(CHUNK) {
+            let range = start..(start + CHUNK).min(calls);
+            for (call, out) in range.clone().zip(run(range)) {
+                match out {
+                    Ok(y) => meas.tell(call, &y)?,
+                    Err(reason) => meas.erase(call, reason)?,
+                }
+            }
+        }
+        Ok(meas.decode())
+    }
+
+    fn call_once<B: Blackbox + ?Sized>(&self, f: &B, call: usize) -> CallOutcome {
+        let (n, m) = self.dims;
+        let mut x = vec![0.0; n];
+        self.point(call, &mut x).expect("call index and dimensions were checked");
+        let mut y = vec![0.0; m];
+        call_guarded(f, &x, &mut y).map(|()| y)
     }
 }
 
-fn status(unknowns: usize, undetermined: usize) -> RowStatus {
-    if undetermined == 0 {
-        RowStatus::Determined
-    } else {
-        RowStatus::Underdetermined { determined: unknowns - undetermined, unknowns }
-    }
-}
+type CallOutcome = std::result::Result<Vec<f64>, ErasureReason>;
 
 /// The direct route for `vs`: candidates from the pattern, decoder and directions from
 /// the sparsity of `w` and the settings.
@@ -393,9 +398,30 @@ fn direct_plan(structure: &Structure, x0: &[f64], vs: &[Vec<f64>], settings: &Vj
     }
     let candidates: Vec<usize> = (0..n).filter(|&c| candidate[c]).collect();
     let d = candidates.len();
+    let p = settings.jacobian.outliers;
+    if !(p.is_finite() && (0.0..=MAX_OUTLIER_FRACTION).contains(&p)) {
+        return Err(Error::InvalidSetting {
+            name: "outliers",
+            value: format!("{p}"),
+            reason: "must be a fraction of calls between 0 and 0.35",
+        });
+    }
     let sparse_k = settings.sparsity.filter(|&s| s < d).map(|s| sparse_directions(s, d));
     let (k, decoder) = match settings.directions {
         _ if d == 0 => (0, DirectDecoder::LeastSquares),
+        // L1 with an offset for forward differences: one more unknown than candidates.
+        _ if p > 0.0 => {
+            let needed = d + usize::from(settings.difference == Difference::Forward);
+            let k = settings.directions.unwrap_or_else(|| robust_directions(d, p).max(needed + 1));
+            if k < needed {
+                return Err(Error::InvalidSetting {
+                    name: "directions",
+                    value: format!("{k}"),
+                    reason: "L1 decoding on the direct route needs at least as many directions as candidates of w (plus one, for forward differences, for f(x0))",
+                });
+            }
+            (k, DirectDecoder::L1)
+        }
         Some(k) if k >= d => (k, DirectDecoder::LeastSquares),
         Some(k) => match settings.sparsity {
             Some(s) if k >= 2 * s => (k, DirectDecoder::Sparse(settings.sparse_method)),
@@ -413,7 +439,7 @@ fn direct_plan(structure: &Structure, x0: &[f64], vs: &[Vec<f64>], settings: &Vj
         },
     };
     let lower = match decoder {
-        DirectDecoder::LeastSquares => d,
+        DirectDecoder::LeastSquares | DirectDecoder::L1 => d,
         DirectDecoder::Sparse(_) => 2 * settings.sparsity.unwrap_or(1),
     };
     let all_steps = steps(&settings.step, settings.difference, x0, k as f64 / lower.max(1) as f64)?;
@@ -432,6 +458,7 @@ fn direct_plan(structure: &Structure, x0: &[f64], vs: &[Vec<f64>], settings: &Vj
         .collect();
     Ok(DirectPlan {
         x0: x0.to_vec(),
+        m: structure.dims().1,
         steps: candidates.iter().map(|&c| all_steps[c]).collect(),
         values: gaussian_directions(d, k, settings.seed),
         candidates,

@@ -2,14 +2,15 @@
 //! choice, shared calls of a batch, gradients, erasures and bad input.
 
 use jacsense::problems::{
-    PatternFunction, Problem, SparseScalar, left_action as truth, random_matrix, random_pattern,
+    Corrupted, PatternFunction, Problem, SparseScalar, left_action as truth, random_matrix, random_pattern,
     vector_relative_error as rel_err,
 };
 use jacsense::{
-    Blackbox, CallError, Difference, ErasureReason, Error, Pattern, Route, RowStatus, SparseMethod, Structure, VjpPlan,
-    VjpSettings, gradient, vjp, vjp_batch,
+    Blackbox, CallError, Difference, ErasureReason, Error, Pattern, Route, RowStatus, Settings, SparseMethod,
+    Structure, VjpMeasurements, VjpPlan, VjpSettings, gradient, vjp, vjp_batch,
 };
 use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
 use rand::{RngExt, SeedableRng};
 
 use super::Counted;
@@ -290,6 +291,26 @@ fn bad_upstream_vectors_are_errors() {
         vjp(&f, &x0, &[1.0; 50], &structure, &few),
         Err(Error::InvalidSetting { name: "directions", .. })
     ));
+    // An outlier fraction the direct route cannot decode, and too few directions for L1.
+    let wild = VjpSettings {
+        route: Route::Direct,
+        jacobian: Settings { outliers: 0.5, ..Settings::default() },
+        ..VjpSettings::default()
+    };
+    assert!(matches!(vjp(&f, &x0, &[1.0; 50], &structure, &wild), Err(Error::InvalidSetting { name: "outliers", .. })));
+    let mut e0 = vec![0.0; 50];
+    e0[0] = 1.0;
+    let robust_few = VjpSettings {
+        route: Route::Direct,
+        directions: Some(20),
+        jacobian: Settings { outliers: 0.1, ..Settings::default() },
+        ..VjpSettings::default()
+    };
+    // Row 0 has 20 candidates: with the offset for f(x0), 21 unknowns.
+    assert!(matches!(
+        vjp(&f, &x0, &e0, &structure, &robust_few),
+        Err(Error::InvalidSetting { name: "directions", .. })
+    ));
     // v = 0: w = 0 without a call.
     let counted = Counted::new(f.clone());
     let est = vjp(&counted, &x0, &[0.0; 50], &structure, &VjpSettings { route: Route::Direct, ..settings }).unwrap();
@@ -307,5 +328,189 @@ fn sequential_and_parallel_calls_give_the_same_bits() {
         let plan = VjpPlan::new(&Structure::dense(50, 10_000), &x0, &vs, &settings).unwrap();
         assert_eq!(plan.route(), Route::Direct);
         assert_eq!(plan.evaluate(&f).unwrap(), plan.evaluate_sequential(&f).unwrap());
+    }
+}
+
+/// Evaluates every call of `plan` on `f` outside the library and tells the values in
+/// the order `order`.
+fn tell_all<'p>(plan: &'p VjpPlan, f: &impl Blackbox, order: &[usize]) -> VjpMeasurements<'p> {
+    let (n, m) = f.dims();
+    let (mut x, mut y) = (vec![0.0; n], vec![0.0; m]);
+    let mut meas = VjpMeasurements::new(plan);
+    for &call in order {
+        plan.point(call, &mut x).unwrap();
+        f.call(&x, &mut y).unwrap();
+        meas.tell(call, &y).unwrap();
+    }
+    meas
+}
+
+#[test]
+fn values_told_in_any_order_give_the_bits_of_evaluate() {
+    let known = known_pattern();
+    let (tens, _) = ten_columns();
+    let dense_v = random_v(50, 3);
+    let mut two_rows = vec![0.0; 50];
+    two_rows[4] = 0.7;
+    two_rows[31] = -1.1;
+    // The blackbox, structure, upstream vectors and settings of a plan, and its route.
+    type Case<'f> = (&'f PatternFunction, Structure, Vec<Vec<f64>>, VjpSettings, Route);
+    let cases: Vec<Case> = vec![
+        (
+            &known,
+            Structure::sparse(known.pattern()),
+            vec![dense_v.clone()],
+            VjpSettings::default(),
+            Route::SenseJacobian,
+        ),
+        (
+            &known,
+            Structure::sparse(known.pattern()),
+            vec![two_rows.clone(), dense_v.clone()],
+            VjpSettings { difference: Difference::Central, ..VjpSettings::default() },
+            Route::SenseJacobian,
+        ),
+        (
+            &known,
+            Structure::sparse(known.pattern()),
+            vec![two_rows],
+            VjpSettings { route: Route::Direct, ..VjpSettings::default() },
+            Route::Direct,
+        ),
+        (
+            &tens,
+            Structure::dense(50, 10_000),
+            vec![dense_v.clone(), random_v(50, 8)],
+            VjpSettings { sparsity: Some(10), difference: Difference::Central, ..VjpSettings::default() },
+            Route::Direct,
+        ),
+    ];
+    let mut rng = StdRng::seed_from_u64(17);
+    for (f, structure, vs, settings, route) in cases {
+        let plan = VjpPlan::new(&structure, &f.x0(), &vs, &settings).unwrap();
+        assert_eq!(plan.route(), route);
+        let evaluated = plan.evaluate(f).unwrap();
+        let mut order: Vec<usize> = (0..plan.calls()).collect();
+        order.shuffle(&mut rng);
+        assert_ne!(order, (0..plan.calls()).collect::<Vec<_>>());
+        let told = tell_all(&plan, f, &order).decode();
+        assert_eq!(told, evaluated, "{route:?}");
+        for (v, est) in vs.iter().zip(&told) {
+            assert!(rel_err(&est.w, &truth(f, &f.x0(), v)) <= 1e-6);
+            assert!(est.erasures.is_empty());
+        }
+    }
+}
+
+#[test]
+fn calls_never_told_are_erasures() {
+    let f = known_pattern();
+    let x0 = f.x0();
+    let mut v = vec![0.0; 50];
+    v[9] = 1.0;
+    let structure = Structure::sparse(f.pattern());
+    let settings = VjpSettings { route: Route::Direct, directions: Some(26), ..VjpSettings::default() };
+    let plan = VjpPlan::new(&structure, &x0, std::slice::from_ref(&v), &settings).unwrap();
+    assert_eq!(plan.candidates().map(<[usize]>::len), Some(20));
+    // Calls 3 and 11 never told, call 5 erased, call 7 told a NaN: 23 directions remain.
+    let order: Vec<usize> = (0..plan.calls()).filter(|c| ![3, 5, 11].contains(c)).collect();
+    let mut meas = tell_all(&plan, &f, &order);
+    meas.erase(5, ErasureReason::Failed("timeout".into())).unwrap();
+    let mut nan = vec![0.0; 50];
+    nan[2] = f64::NAN;
+    meas.tell(7, &nan).unwrap();
+    assert_eq!(meas.calls_made(), plan.calls() - 2);
+    let est = &meas.decode()[0];
+    let calls: Vec<usize> = est.erasures.iter().map(|e| e.call).collect();
+    assert_eq!(calls, vec![3, 5, 7, 11]);
+    assert_eq!(est.erasures[0].reason, ErasureReason::Missing);
+    assert_eq!(est.erasures[1].reason, ErasureReason::Failed("timeout".into()));
+    assert!(matches!(est.erasures[2].reason, ErasureReason::NonFinite { output: 2, .. }));
+    assert_eq!(est.erasures[3].reason, ErasureReason::Missing);
+    assert_eq!(est.status, RowStatus::Determined);
+    assert!(rel_err(&est.w, &truth(&f, &x0, &v)) <= 1e-6);
+    // Bad tells are errors that name the value.
+    assert_eq!(
+        meas.tell(plan.calls(), &[0.0; 50]),
+        Err(Error::UnknownCall { index: plan.calls(), calls: plan.calls() })
+    );
+    assert!(matches!(meas.tell(0, &[0.0; 49]), Err(Error::DimensionMismatch { expected: 50, found: 49, .. })));
+}
+
+/// n = 2000 inputs, m = 20 outputs, 30 known nonzeros per row except rows 0 and 1
+/// (5 and 3): a `v` on those rows has 7 candidates, far fewer than ρ_max = 30.
+fn short_rows() -> PatternFunction {
+    let n = 2000;
+    let mut rows: Vec<Vec<usize>> = (0..20).map(|i| random_pattern(1, n, 30, 300 + i).row(0).to_vec()).collect();
+    rows[0] = vec![3, 250, 901, 1500, 1999];
+    rows[1] = vec![250, 640, 1200];
+    PatternFunction { a: random_matrix(Pattern::from_rows(n, &rows).unwrap(), 11) }
+}
+
+/// The calls of `plan` whose value `f` spoils (differs from the exact function's).
+fn spoiled(plan: &VjpPlan, f: &Corrupted<PatternFunction>) -> Vec<usize> {
+    let (n, m) = f.dims();
+    let (mut x, mut exact, mut got) = (vec![0.0; n], vec![0.0; m], vec![0.0; m]);
+    (0..plan.calls())
+        .filter(|&call| {
+            plan.point(call, &mut x).unwrap();
+            f.inner.call(&x, &mut exact).unwrap();
+            f.call(&x, &mut got).unwrap();
+            got != exact
+        })
+        .collect()
+}
+
+#[test]
+fn garbage_calls_do_not_spoil_w_on_the_direct_route() {
+    let inner = short_rows();
+    let x0 = inner.x0();
+    let structure = Structure::sparse(inner.pattern());
+    let mut v = vec![0.0; 20];
+    v[0] = 0.8;
+    v[1] = -1.3;
+    let t = truth(&inner, &x0, &v);
+    let robust = VjpSettings { jacobian: Settings { outliers: 0.1, ..Settings::default() }, ..VjpSettings::default() };
+    let plan = VjpPlan::new(&structure, &x0, std::slice::from_ref(&v), &robust).unwrap();
+    // ⌈7 · 1.2 / 0.3⌉ + 2 = 30 directions and f(x0), against ⌈30 · 1.2 / 0.3⌉ + 2 + 1 for J.
+    assert_eq!((plan.route(), plan.calls(), plan.lower_bound()), (Route::Direct, 31, 7));
+    let jacobian = VjpPlan::new(
+        &structure,
+        &x0,
+        std::slice::from_ref(&v),
+        &VjpSettings { route: Route::SenseJacobian, ..robust.clone() },
+    )
+    .unwrap();
+    assert_eq!(jacobian.calls(), 123);
+    // Least squares on the same points (same seed, directions and steps).
+    let plain = VjpSettings { route: Route::Direct, directions: Some(30), ..VjpSettings::default() };
+    let ls_plan = VjpPlan::new(&structure, &x0, std::slice::from_ref(&v), &plain).unwrap();
+    assert_eq!(ls_plan.calls(), plan.calls());
+    let mut f0 = vec![0.0; 20];
+    inner.call(&x0, &mut f0).unwrap();
+    let scale = f0.iter().fold(1.0f64, |s, y| s.max(y.abs()));
+    // Seeds 0 and up: the first where f(x0) itself is garbage, and one where it is not.
+    let corrupted = |seed| Corrupted { inner: inner.clone(), fraction: 0.1, seed, anchor: x0.clone(), scale };
+    let base_bad = (0..).find(|&s| spoiled(&plan, &corrupted(s)).first() == Some(&0)).unwrap();
+    let base_good = (0..).find(|&s| spoiled(&plan, &corrupted(s)).len() >= 3 && spoiled(&plan, &corrupted(s))[0] != 0);
+    for seed in [base_bad, base_good.unwrap()] {
+        let f = corrupted(seed);
+        let bad = spoiled(&plan, &f);
+        let (mut x, mut x_ls) = (vec![0.0; 2000], vec![0.0; 2000]);
+        for call in 0..plan.calls() {
+            plan.point(call, &mut x).unwrap();
+            ls_plan.point(call, &mut x_ls).unwrap();
+            assert_eq!(x, x_ls, "the same points");
+        }
+        let est = plan.evaluate(&f).unwrap().pop().unwrap();
+        assert_eq!(est.decoder, "l1");
+        assert_eq!(est.outliers, bad, "seed {seed}");
+        let err = rel_err(&est.w, &t);
+        assert!(err <= 1e-6, "seed {seed}: L1 relative error {err:e}");
+        assert_eq!(est.status, RowStatus::Determined);
+        let ls = ls_plan.evaluate(&f).unwrap().pop().unwrap();
+        assert_eq!(ls.decoder, "least-squares");
+        let err = rel_err(&ls.w, &t);
+        assert!(err > 1e-2, "seed {seed}: least squares relative error {err:e}");
     }
 }

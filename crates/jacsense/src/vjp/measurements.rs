@@ -1,0 +1,174 @@
+//! The "tell" half of ask/tell for `vᵀJ`: the values of a [`VjpPlan`]'s calls, told
+//! back in any order, and the decode of `w = Jᵀv` from them.
+//!
+//! On [`Route::SenseJacobian`] they are the Jacobian's [`Measurements`] (decoded, then
+//! multiplied by every `v`); on [`Route::Direct`] they are the outputs that some `v`
+//! weights, from which the scalar measurements `vᵀ(y_t − y_0)` are formed at decode
+//! time. [`VjpPlan::evaluate`] tells its calls through the same type, so a blackbox
+//! evaluated elsewhere (a cluster, another process) gives the same bits.
+
+use super::direct::DirectMeasurements;
+use super::{Kind, Route, VjpEstimate, VjpPlan};
+use crate::blackbox::{Erasure, ErasureReason};
+use crate::error::Result;
+use crate::estimate::{Estimate, RowStatus};
+use crate::measurements::Measurements;
+
+/// Values of a [`VjpPlan`]'s calls, told in any order; calls never told are erasures.
+///
+/// ```
+/// use jacsense::{ErasureReason, Pattern, Route, Structure, VjpMeasurements, VjpPlan, VjpSettings};
+/// // f(x) = (x0·x1, x1 + 3·x2, x2²); v = (1, 0, 0) weights row 0, whose candidates are x0, x1.
+/// let f = |x: &[f64]| vec![x[0] * x[1], x[1] + 3.0 * x[2], x[2] * x[2]];
+/// let structure = Structure::sparse(Pattern::from_rows(3, &[vec![0, 1], vec![1, 2], vec![2]])?);
+/// let x0 = [2.0, 5.0, 1.0];
+/// let settings = VjpSettings { route: Route::Direct, ..VjpSettings::default() };
+/// let plan = VjpPlan::new(&structure, &x0, &[vec![1.0, 0.0, 0.0]], &settings)?;
+/// assert_eq!(plan.calls(), 5); // f(x0) and 2 + 2 Gaussian directions over x0, x1
+/// // Ask: the points, to be evaluated anywhere. Tell: the values, in any order.
+/// let mut measurements = VjpMeasurements::new(&plan);
+/// let mut x = vec![0.0; 3];
+/// for call in (0..plan.calls()).rev() {
+///     plan.point(call, &mut x)?;
+///     measurements.tell(call, &f(&x))?;
+/// }
+/// let w = &measurements.decode()[0].w; // (x1, x0, 0)
+/// assert!((w[0] - 5.0).abs() < 1e-6 && (w[1] - 2.0).abs() < 1e-6 && w[2] == 0.0);
+/// // A call that failed (or is never told) is an erasure, reported with its reason.
+/// measurements.erase(1, ErasureReason::Failed("timeout".into()))?;
+/// let est = &measurements.decode()[0];
+/// assert_eq!(est.erasures[0].call, 1);
+/// assert!((est.w[0] - 5.0).abs() < 1e-6); // 2 unknowns, 3 directions left
+/// # Ok::<(), jacsense::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct VjpMeasurements<'p> {
+    plan: &'p VjpPlan,
+    told: Told<'p>,
+}
+
+#[derive(Clone, Debug)]
+enum Told<'p> {
+    Jacobian(Measurements<'p>),
+    Direct(DirectMeasurements),
+}
+
+impl<'p> VjpMeasurements<'p> {
+    /// Empty measurements for `plan`: every call pending.
+    pub fn new(plan: &'p VjpPlan) -> Self {
+        let told = match &plan.kind {
+            Kind::Jacobian(p) => Told::Jacobian(Measurements::new(p)),
+            Kind::Direct(d) => Told::Direct(DirectMeasurements::new(d, &plan.vs)),
+        };
+        VjpMeasurements { plan, told }
+    }
+
+    /// The plan these measurements belong to.
+    pub fn plan(&self) -> &'p VjpPlan {
+        self.plan
+    }
+
+    /// Records the value `y = f(point(call))` (all `m` outputs). A value with a NaN or
+    /// infinite output makes the call an erasure; telling a call again replaces its
+    /// value.
+    ///
+    /// Errors: `call` beyond [`VjpPlan::calls`], or `y` not of length `m`.
+    pub fn tell(&mut self, call: usize, y: &[f64]) -> Result<()> {
+        match (&mut self.told, &self.plan.kind) {
+            (Told::Jacobian(m), _) => m.tell(call, y),
+            (Told::Direct(m), Kind::Direct(d)) => m.tell(d, call, y),
+            (Told::Direct(_), Kind::Jacobian(_)) => unreachable!("measurements follow their plan's route"),
+        }
+    }
+
+    /// Records that `call` failed (or will never be evaluated), with its reason.
+    ///
+    /// Errors: `call` beyond [`VjpPlan::calls`].
+    pub fn erase(&mut self, call: usize, reason: ErasureReason) -> Result<()> {
+        match &mut self.told {
+            Told::Jacobian(m) => m.erase(call, reason),
+            Told::Direct(m) => m.erase(call, reason),
+        }
+    }
+
+    /// Number of calls told with a value or erased: the calls made so far.
+    pub fn calls_made(&self) -> usize {
+        match &self.told {
+            Told::Jacobian(m) => m.calls_made(),
+            Told::Direct(m) => m.calls_made(),
+        }
+    }
+
+    /// The erased calls so far, and the calls never told (as [`ErasureReason::Missing`]).
+    pub fn erasures(&self) -> Vec<Erasure> {
+        match &self.told {
+            Told::Jacobian(m) => m.erasures(),
+            Told::Direct(m) => m.erasures(),
+        }
+    }
+
+    /// Decodes `w = Jᵀv` for every `v` the plan was made for, in their order, from the
+    /// calls told so far (the others are erasures). How the decode went (undetermined
+    /// entries, erasures, outliers) is in each estimate, never an error.
+    pub fn decode(&self) -> Vec<VjpEstimate> {
+        let calls = self.calls_made();
+        match (&self.told, &self.plan.kind) {
+            (Told::Jacobian(m), _) => multiply(&m.decode(), &self.plan.vs),
+            (Told::Direct(m), Kind::Direct(d)) => m
+                .decode(d, &self.plan.vs)
+                .into_iter()
+                .map(|s| VjpEstimate {
+                    w: s.w,
+                    route: Route::Direct,
+                    calls,
+                    support: s.support,
+                    status: s.status,
+                    residual: s.residual,
+                    erasures: s.erasures,
+                    outliers: s.outliers,
+                    decoder: s.decoder,
+                })
+                .collect(),
+            (Told::Direct(_), Kind::Jacobian(_)) => unreachable!("measurements follow their plan's route"),
+        }
+    }
+}
+
+/// `w = Jᵀv` for every `v` from a decoded Jacobian; `w_c` is NaN where an undetermined
+/// entry of `J` meets a nonzero `v_i`.
+fn multiply(est: &Estimate, vs: &[Vec<f64>]) -> Vec<VjpEstimate> {
+    let j = est.jacobian();
+    let diag = est.diagnostics();
+    let n = j.pattern().ncols();
+    let outliers: Vec<usize> = diag.outliers.iter().map(|o| o.call).collect();
+    vs.iter()
+        .map(|v| {
+            let mut w = vec![0.0; n];
+            let mut touched = vec![false; n];
+            for (i, &vi) in v.iter().enumerate().filter(|(_, vi)| **vi != 0.0) {
+                for (&c, &a) in j.pattern().row(i).iter().zip(j.row_values(i)) {
+                    w[c] += a * vi;
+                    touched[c] = true;
+                }
+            }
+            let unknowns = touched.iter().filter(|&&t| t).count();
+            let undetermined = w.iter().filter(|x| x.is_nan()).count();
+            let status = if undetermined == 0 {
+                RowStatus::Determined
+            } else {
+                RowStatus::Underdetermined { determined: unknowns - undetermined, unknowns }
+            };
+            VjpEstimate {
+                w,
+                route: Route::SenseJacobian,
+                calls: diag.calls,
+                support: None,
+                status,
+                residual: None,
+                erasures: diag.erasures.clone(),
+                outliers: outliers.clone(),
+                decoder: diag.decoder,
+            }
+        })
+        .collect()
+}
