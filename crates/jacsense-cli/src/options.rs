@@ -49,6 +49,9 @@ pub enum DecoderName {
     Omp,
     /// Sparse recovery by basis pursuit denoising.
     Bpdn,
+    /// Coupled structures (`--ties`, `--known`): rows one at a time,
+    /// solved unknowns substituted (fast; least squares for uncoupled structures).
+    Substitution,
 }
 
 /// Structure and design options shared by `estimate`, `vjp`, `ask` and `plan`.
@@ -263,6 +266,7 @@ impl PlanOptions {
             DecoderName::L1 => DecoderChoice::L1,
             DecoderName::Omp => DecoderChoice::Sparse(jacsense::decode::SparseMethod::Omp),
             DecoderName::Bpdn => DecoderChoice::Sparse(jacsense::decode::SparseMethod::BasisPursuitDenoising),
+            DecoderName::Substitution => DecoderChoice::Substitution,
         };
         let step = match (self.step, self.step_absolute) {
             (Some(h), _) => Step::Relative(h),

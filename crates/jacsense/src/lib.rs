@@ -49,7 +49,8 @@ pub mod vjp;
 pub use blackbox::{Blackbox, CallError, Erasure, ErasureReason, FnBlackbox, TryFnBlackbox, from_fn, try_from_fn};
 pub use coloring::{Coloring, Ordering};
 pub use decode::{
-    Decoder, L1Reference, LeastAbsoluteDeviations, LeastSquares, OutlierRule, RowSolve, SparseMethod, SparseRecovery,
+    Decoder, JointMethod, L1Reference, LeastAbsoluteDeviations, LeastSquares, OutlierRule, RowSolve, SparseMethod,
+    SparseRecovery, Substitution,
 };
 pub use design::{Design, Difference, RandomDistribution, Step};
 pub use error::{Error, Result};

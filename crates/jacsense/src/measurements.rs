@@ -181,8 +181,9 @@ impl<'p> Measurements<'p> {
     }
 
     /// Decodes with the given decoder. A structure with a parametrization
-    /// ([`Structure::with_coupling`](crate::Structure::with_coupling)) is always decoded
-    /// jointly by least squares, whatever `decoder` is: its rows share unknowns.
+    /// ([`Structure::with_coupling`](crate::Structure::with_coupling)) is decoded
+    /// jointly (its rows share unknowns), by the decoder's
+    /// [`joint_method`](Decoder::joint_method): least squares, L1 or substitution.
     pub fn decode_with(&self, decoder: &dyn Decoder) -> Estimate {
         decode(self, decoder)
     }

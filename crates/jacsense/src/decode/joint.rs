@@ -1,46 +1,157 @@
-//! Joint least-squares decoding of a coupled structure `vec(J) = P z + c`
-//! (DESIGN.md §2, §4).
+//! Joint decoding of a coupled structure `vec(J) = P z + c` (DESIGN.md §2, §4).
 //!
 //! Every valid measurement `t` gives one equation per row `i`:
 //! `Σ_e Σ_(q, coef) coef · δ_t[col e] · z_q = y_it − Σ_e c_e δ_t[col e]` over the
 //! row's entries `e`, with `δ_t` the perturbation actually made. Rows share unknowns
-//! (symmetry, ties, relations), so the system is solved as a whole: by column-pivoted
-//! QR when it is small enough to hold densely (unknowns the data cannot determine are
-//! reported, the others keep their values), otherwise by a sparse Cholesky
-//! factorization of the normal equations (faer).
+//! (symmetry, ties, relations), so the system is solved as a whole. Three methods
+//! ([`JointMethod`]):
+//!
+//! - **Least squares**: column-pivoted QR when the system is small enough to hold
+//!   densely (unknowns the data cannot determine are reported, the others keep their
+//!   values), otherwise a sparse Cholesky factorization of the normal equations (faer)
+//!   with two steps of iterative refinement on the residual.
+//! - **L1**: `min ‖M z − y‖₁` as a sparse LP for Clarabel, the equations' residuals
+//!   judged against their robust scale, a call dropped when most of its equations are
+//!   judged wrong, then least squares on the calls left. Forward differences carry one
+//!   offset unknown per row, with `f(x0)` as one more equation, so a wrong `f(x0)` is
+//!   one more outlier, not a shift of every difference.
+//! - **Substitution**: rows solved one at a time, always the row with the fewest
+//!   unknowns not yet solved, by least squares on those alone with the solved ones
+//!   substituted (Coleman & Moré's substitution idea, on any parametrization). Each
+//!   system is small, so it reaches problems too large for the joint factorization, and
+//!   a substitution that solves every unknown certifies that the joint system has full
+//!   column rank (it is block triangular with full-rank diagonal blocks). Errors of
+//!   early rows propagate to later ones.
 
-use std::collections::BTreeMap;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap};
 
-use faer::Mat;
+use clarabel::algebra::CscMatrix;
+use clarabel::solver::{DefaultSettingsBuilder, DefaultSolver, IPSolver, NonnegativeConeT, SolverStatus};
 use faer::linalg::solvers::SolveCore;
 use faer::sparse::{SparseColMat, Triplet};
+use faer::{Mat, MatMut, MatRef};
 
-use super::{Decoder, LeastSquares};
-use crate::estimate::{RowReport, RowStatus};
+use super::{Decoder, LeastSquares, RowSolve};
+use crate::design::Difference;
+use crate::estimate::{Outlier, RowReport, RowStatus};
 use crate::measurements::Measurements;
 use crate::structure::Parametrization;
 
 /// Largest `equations × unknowns` solved densely.
 const DENSE_LIMIT: usize = 1 << 21;
 
+/// Largest `combinations × unknowns` for which standard errors are computed from the
+/// sparse factorization (a pair of triangular solves per combination).
+const VARIANCE_LIMIT: usize = 1 << 27;
+
+/// How the rows of a coupled structure are solved together.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum JointMethod {
+    /// The whole system by least squares.
+    #[default]
+    LeastSquares,
+    /// The whole system by L1 (robust to a fraction of grossly wrong calls), then least
+    /// squares on the calls judged clean.
+    L1,
+    /// Row after row, fewest unknowns left first, solved ones substituted.
+    Substitution,
+}
+
+impl JointMethod {
+    /// A short name for reports.
+    pub fn name(&self) -> &'static str {
+        match self {
+            JointMethod::LeastSquares => "joint-least-squares",
+            JointMethod::L1 => "joint-l1",
+            JointMethod::Substitution => "joint-substitution",
+        }
+    }
+}
+
+/// The substitution decoder: rows of a coupled structure one at a time, fewest unknowns
+/// left first ([`JointMethod::Substitution`]); rows of an uncoupled structure by least
+/// squares, which is then the same thing.
+///
+/// ```
+/// use jacsense::problems::{laplacian_2d, random_symmetric_matrix, GradientField, Problem};
+/// use jacsense::structure::Coupling;
+/// use jacsense::{DecoderChoice, Settings, Structure, estimate_with};
+/// let g = GradientField { h: random_symmetric_matrix(laplacian_2d(10), 1) };
+/// let structure = Structure::symmetric(g.pattern())?.with_coupling(Coupling::default())?;
+/// let settings = Settings { decoder: DecoderChoice::Substitution, ..Settings::default() };
+/// let est = estimate_with(&g, &g.x0(), &structure, &settings)?;
+/// assert_eq!(est.diagnostics().decoder, "joint-substitution");
+/// assert!(jacsense::problems::relative_error(est.jacobian(), &g.jacobian(&g.x0())) < 1e-5);
+/// # Ok::<(), jacsense::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Substitution;
+
+impl Decoder for Substitution {
+    fn name(&self) -> &'static str {
+        "substitution"
+    }
+
+    fn solve(&self, a: MatRef<'_, f64>, y: MatRef<'_, f64>, z: MatMut<'_, f64>) -> Vec<RowSolve> {
+        LeastSquares::default().solve(a, y, z)
+    }
+
+    fn joint_method(&self) -> JointMethod {
+        JointMethod::Substitution
+    }
+}
+
 /// The joint system: sparse rows of `M` and the right-hand side.
 pub(crate) struct JointSystem {
     /// Per equation: its row of `J`, and its `(unknown, value)` pairs.
     pub(crate) rows: Vec<(usize, Vec<(usize, f64)>)>,
     pub(crate) rhs: Vec<f64>,
+    /// Per equation: its measurement, or `None` for a row's `f(x0)` equation.
+    pub(crate) meas: Vec<Option<usize>>,
+    /// Unknowns: `z` (the first `d`), then one offset per row when there are offsets.
     pub(crate) unknowns: usize,
+    pub(crate) d: usize,
 }
 
-/// Builds the equations from `direction(c, visit)`, which visits `(t, δ_t[c])` for the
-/// perturbations of coordinate `c`, and `value(i, t)`, the measured difference of row
-/// `i` in measurement `t`.
+impl JointSystem {
+    /// The equations `keep` says yes to.
+    fn subset(&self, keep: impl Fn(usize) -> bool) -> JointSystem {
+        let mut sys = JointSystem { rows: Vec::new(), rhs: Vec::new(), meas: Vec::new(), ..*self };
+        for e in (0..self.rows.len()).filter(|&e| keep(e)) {
+            sys.rows.push(self.rows[e].clone());
+            sys.rhs.push(self.rhs[e]);
+            sys.meas.push(self.meas[e]);
+        }
+        sys
+    }
+
+    fn residual(&self, e: usize, x: &[f64]) -> f64 {
+        self.rows[e].1.iter().map(|&(q, v)| v * x[q]).sum::<f64>() - self.rhs[e]
+    }
+}
+
+/// Values of forward differences taken against per-row offsets: `raw(i, t)` is
+/// `f(x0 + δ_t)_i` and `base(i)` is `f(x0)_i` (NaN when that call is not usable).
+pub(crate) struct Offsets<'a> {
+    pub(crate) base: &'a dyn Fn(usize) -> f64,
+}
+
+/// Builds the equations from `perturbations(c, visit)`, which visits `(t, δ_t[c])` for
+/// the perturbations of coordinate `c`, and `value(i, t)`, the measured difference of
+/// row `i` in measurement `t` — or, with `offsets`, its raw value, each row then
+/// getting an offset unknown, its `f(x0)` equation, and its data shifted by their
+/// median (the offset absorbs it; a grossly wrong value then does not set the scale).
 pub(crate) fn system(
     param: &Parametrization,
     mut perturbations: impl FnMut(usize, &mut dyn FnMut(usize, f64)),
     mut value: impl FnMut(usize, usize) -> f64,
+    offsets: Option<Offsets<'_>>,
 ) -> JointSystem {
     let pattern = param.pattern();
-    let mut sys = JointSystem { rows: Vec::new(), rhs: Vec::new(), unknowns: param.intrinsic_dimension() };
+    let d = param.intrinsic_dimension();
+    let mut sys = JointSystem { rows: Vec::new(), rhs: Vec::new(), meas: Vec::new(), unknowns: d, d };
     for i in 0..pattern.nrows() {
         if param.row_unknowns(i).is_empty() {
             continue;
@@ -55,31 +166,74 @@ pub(crate) fn system(
                 eq.1 += entry.constant * delta;
             });
         }
+        let offset = offsets.as_ref().map(|o| {
+            sys.unknowns += 1;
+            (sys.unknowns - 1, (o.base)(i))
+        });
+        let first = sys.rows.len();
+        let mut raw = Vec::with_capacity(eqs.len() + 1);
         for (t, (mut terms, known)) in eqs {
             terms.sort_unstable_by_key(|x| x.0);
-            let mut merged: Vec<(usize, f64)> = Vec::with_capacity(terms.len());
+            let mut merged: Vec<(usize, f64)> = Vec::with_capacity(terms.len() + 1);
             for (z, v) in terms {
                 match merged.last_mut() {
                     Some(last) if last.0 == z => last.1 += v,
                     _ => merged.push((z, v)),
                 }
             }
+            let y = value(i, t);
+            raw.push(y);
+            if let Some((o, _)) = offset {
+                merged.push((o, 1.0));
+            }
             sys.rows.push((i, merged));
-            sys.rhs.push(value(i, t) - known);
+            sys.rhs.push(y - known);
+            sys.meas.push(Some(t));
+        }
+        if let Some((o, y0)) = offset {
+            if y0.is_finite() {
+                raw.push(y0);
+                sys.rows.push((i, vec![(o, 1.0)]));
+                sys.rhs.push(y0);
+                sys.meas.push(None);
+            }
+            if !raw.is_empty() {
+                let mid = raw.len() / 2;
+                let shift = *raw.select_nth_unstable_by(mid, f64::total_cmp).1;
+                sys.rhs[first..].iter_mut().for_each(|v| *v -= shift);
+            }
         }
     }
     sys
 }
 
-/// The solution `z` (NaN where undetermined), its variance factors when available,
-/// and the numerical rank.
+/// The solution (NaN where undetermined) and the numerical rank.
 pub(crate) struct JointSolution {
-    pub(crate) z: Vec<f64>,
-    pub(crate) variance_factors: Vec<f64>,
+    pub(crate) x: Vec<f64>,
     pub(crate) rank: usize,
 }
 
+/// Least squares on the whole system, its columns scaled to unit size first (offsets
+/// and unknowns seen through steps of 1e-8 differ by that much, and the rank decision
+/// is relative to the largest column).
 pub(crate) fn solve(sys: &JointSystem) -> JointSolution {
+    let mut scale = vec![0.0f64; sys.unknowns];
+    for (_, terms) in &sys.rows {
+        terms.iter().for_each(|&(q, v)| scale[q] = scale[q].max(v.abs()));
+    }
+    scale.iter_mut().for_each(|s| *s = if *s > 0.0 { 1.0 / *s } else { 1.0 });
+    let scaled = JointSystem {
+        rows: sys.rows.iter().map(|(i, terms)| (*i, terms.iter().map(|&(q, v)| (q, v * scale[q])).collect())).collect(),
+        rhs: sys.rhs.clone(),
+        meas: Vec::new(),
+        ..*sys
+    };
+    let mut sol = solve_scaled(&scaled);
+    sol.x.iter_mut().zip(&scale).for_each(|(x, s)| *x *= s);
+    sol
+}
+
+fn solve_scaled(sys: &JointSystem) -> JointSolution {
     let (k, d) = (sys.rows.len(), sys.unknowns);
     if k.saturating_mul(d) <= DENSE_LIMIT {
         let mut a = Mat::<f64>::zeros(k, d);
@@ -95,48 +249,320 @@ pub(crate) fn solve(sys: &JointSystem) -> JointSolution {
             RowStatus::Determined => d,
             RowStatus::Underdetermined { determined, .. } => determined,
         };
-        return JointSolution { z: (0..d).map(|q| z[(q, 0)]).collect(), variance_factors: s.variance_factors, rank };
+        return JointSolution { x: (0..d).map(|q| z[(q, 0)]).collect(), rank };
     }
-    // Normal equations MᵀM z = Mᵀy, lower triangle, sparse.
-    let mut triplets: Vec<Triplet<usize, usize, f64>> = Vec::new();
+    let undetermined = || JointSolution { x: vec![f64::NAN; d], rank: 0 };
+    let Some(normal) = NormalEquations::factor(sys) else { return undetermined() };
     let mut b = Mat::<f64>::zeros(d, 1);
     for ((_, terms), &y) in sys.rows.iter().zip(&sys.rhs) {
-        for &(qa, va) in terms {
-            b[(qa, 0)] += va * y;
-            for &(qb, vb) in terms.iter().filter(|x| x.0 <= qa) {
-                triplets.push(Triplet::new(qa, qb, va * vb));
-            }
-        }
+        terms.iter().for_each(|&(q, v)| b[(q, 0)] += v * y);
     }
-    let undetermined = || JointSolution { z: vec![f64::NAN; d], variance_factors: Vec::new(), rank: 0 };
-    let Ok(n) = SparseColMat::<usize, f64>::try_new_from_triplets(d, d, &triplets) else { return undetermined() };
-    match n.sp_cholesky(faer::Side::Lower) {
-        Ok(llt) => {
-            llt.solve_in_place_with_conj(faer::Conj::No, b.as_mut());
-            let z: Vec<f64> = (0..d).map(|q| b[(q, 0)]).collect();
-            if z.iter().all(|v| v.is_finite()) {
-                JointSolution { z, variance_factors: Vec::new(), rank: d }
-            } else {
-                undetermined()
+    normal.solve_in_place(b.as_mut());
+    let mut x: Vec<f64> = (0..d).map(|q| b[(q, 0)]).collect();
+    // Iterative refinement: the normal equations square the condition number, the
+    // corrections from the true residual win most of it back.
+    for _ in 0..2 {
+        let mut c = Mat::<f64>::zeros(d, 1);
+        for e in 0..k {
+            let r = -sys.residual(e, &x);
+            sys.rows[e].1.iter().for_each(|&(q, v)| c[(q, 0)] += v * r);
+        }
+        normal.solve_in_place(c.as_mut());
+        x.iter_mut().enumerate().for_each(|(q, v)| *v += c[(q, 0)]);
+    }
+    if x.iter().all(|v| v.is_finite()) { JointSolution { x, rank: d } } else { undetermined() }
+}
+
+/// `MᵀM = L Lᵀ`, sparse.
+struct NormalEquations {
+    llt: faer::sparse::linalg::solvers::Llt<usize, f64>,
+    d: usize,
+}
+
+impl NormalEquations {
+    /// `None` when `MᵀM` is not (numerically) positive definite.
+    fn factor(sys: &JointSystem) -> Option<NormalEquations> {
+        let d = sys.unknowns;
+        let mut triplets: Vec<Triplet<usize, usize, f64>> = Vec::new();
+        for (_, terms) in &sys.rows {
+            for &(qa, va) in terms {
+                for &(qb, vb) in terms.iter().filter(|x| x.0 <= qa) {
+                    triplets.push(Triplet::new(qa, qb, va * vb));
+                }
             }
         }
-        Err(_) => undetermined(),
+        let n = SparseColMat::<usize, f64>::try_new_from_triplets(d, d, &triplets).ok()?;
+        let llt = n.sp_cholesky(faer::Side::Lower).ok()?;
+        Some(NormalEquations { llt, d })
+    }
+
+    fn solve_in_place(&self, b: faer::MatMut<'_, f64>) {
+        self.llt.solve_in_place_with_conj(faer::Conj::No, b);
+    }
+
+    /// `cᵀ (MᵀM)⁻¹ c` for each combination `c` of unknowns; `None` when that would
+    /// take too long.
+    fn variances(&self, combinations: &[Vec<(usize, f64)>]) -> Option<Vec<f64>> {
+        if combinations.len().saturating_mul(self.d) > VARIANCE_LIMIT {
+            return None;
+        }
+        let mut out = Vec::with_capacity(combinations.len());
+        const BLOCK: usize = 64;
+        for chunk in combinations.chunks(BLOCK) {
+            let mut b = Mat::<f64>::zeros(self.d, chunk.len());
+            for (j, c) in chunk.iter().enumerate() {
+                c.iter().for_each(|&(q, v)| b[(q, j)] += v);
+            }
+            let rhs = b.clone();
+            self.solve_in_place(b.as_mut());
+            out.extend((0..chunk.len()).map(|j| (0..self.d).map(|q| rhs[(q, j)] * b[(q, j)]).sum::<f64>()));
+        }
+        Some(out)
     }
 }
 
-/// Decodes `meas` through `param`: values on `param.pattern()`, per-row reports, the
-/// residual sum of squares and its degrees of freedom.
+/// Largest `|y|` handed to the LP, in units of the median `|y|`.
+const CLIP: f64 = 1e6;
+
+/// L1 fit of the whole system by Clarabel (`min Σs, −s ≤ M x − y ≤ s`), on columns
+/// and data scaled to unit size. `None` when the solver fails.
+fn solve_l1(sys: &JointSystem) -> Option<Vec<f64>> {
+    let (k, d) = (sys.rows.len(), sys.unknowns);
+    if k == 0 {
+        return None;
+    }
+    let mut col_scale = vec![0.0f64; d];
+    for (_, terms) in &sys.rows {
+        terms.iter().for_each(|&(q, v)| col_scale[q] = col_scale[q].max(v.abs()));
+    }
+    col_scale.iter_mut().for_each(|s| *s = if *s > 0.0 { 1.0 / *s } else { 1.0 });
+    let mut abs_rhs: Vec<f64> = sys.rhs.iter().map(|v| v.abs()).collect();
+    let mid = abs_rhs.len() / 2;
+    let typical = *abs_rhs.select_nth_unstable_by(mid, f64::total_cmp).1;
+    let rhs_scale = if typical > 0.0 && typical.is_finite() { 1.0 / typical } else { 1.0 };
+
+    // Columns of M, then of −I twice: constraints [M −I; −M −I] (x, s) ≤ (y, −y).
+    let mut cols: Vec<Vec<(usize, f64)>> = vec![Vec::new(); d];
+    for (e, (_, terms)) in sys.rows.iter().enumerate() {
+        terms.iter().for_each(|&(q, v)| cols[q].push((e, v * col_scale[q])));
+    }
+    let (mut colptr, mut rowval, mut nzval) = (vec![0], Vec::new(), Vec::new());
+    for col in &cols {
+        rowval.extend(col.iter().map(|&(e, _)| e).chain(col.iter().map(|&(e, _)| k + e)));
+        nzval.extend(col.iter().map(|&(_, v)| v).chain(col.iter().map(|&(_, v)| -v)));
+        colptr.push(rowval.len());
+    }
+    for e in 0..k {
+        rowval.extend([e, k + e]);
+        nzval.extend([-1.0, -1.0]);
+        colptr.push(rowval.len());
+    }
+    let n = d + k;
+    let constraints = CscMatrix::new(2 * k, n, colptr, rowval, nzval);
+    let p = CscMatrix::<f64>::zeros((n, n));
+    let q: Vec<f64> = (0..n).map(|j| if j < d { 0.0 } else { 1.0 }).collect();
+    // An equation far off stays off if its value moves further away (an L1 fit depends
+    // only on the sign of the residuals it does not fit), so values are clipped to a
+    // range the interior-point method handles.
+    let clipped: Vec<f64> = sys.rhs.iter().map(|v| (v * rhs_scale).clamp(-CLIP, CLIP)).collect();
+    let b: Vec<f64> = clipped.iter().copied().chain(clipped.iter().map(|v| -v)).collect();
+    let settings = DefaultSettingsBuilder::default()
+        .verbose(false)
+        .tol_gap_abs(1e-10)
+        .tol_gap_rel(1e-10)
+        .tol_feas(1e-10)
+        .max_iter(200)
+        .build()
+        .expect("valid Clarabel settings");
+    let mut solver = DefaultSolver::new(&p, &q, &constraints, &b, &[NonnegativeConeT(2 * k)], settings).ok()?;
+    solver.solve();
+    match solver.solution.status {
+        SolverStatus::Solved | SolverStatus::AlmostSolved | SolverStatus::MaxIterations => {}
+        _ => return None,
+    }
+    let x: Vec<f64> = (0..d).map(|q| solver.solution.x[q] * col_scale[q] / rhs_scale).collect();
+    x.iter().all(|v| v.is_finite()).then_some(x)
+}
+
+/// Equations whose L1 residual is gross: beyond `THRESHOLD` robust standard deviations
+/// (`1.4826 ·` the median absolute residual) and beyond `FLOOR` times the typical size
+/// of the data (the solver's accuracy, so that exact data flag nothing).
+fn judge(sys: &JointSystem, x: &[f64]) -> Vec<bool> {
+    const THRESHOLD: f64 = 4.0;
+    const FLOOR: f64 = 1e-6;
+    let r: Vec<f64> = (0..sys.rows.len()).map(|e| sys.residual(e, x).abs()).collect();
+    let median = |v: &[f64]| {
+        let mut v = v.to_vec();
+        let mid = v.len() / 2;
+        if v.is_empty() { 0.0 } else { *v.select_nth_unstable_by(mid, f64::total_cmp).1 }
+    };
+    let abs_rhs: Vec<f64> = sys.rhs.iter().map(|v| v.abs()).collect();
+    let limit = (THRESHOLD * 1.4826 * median(&r)).max(FLOOR * median(&abs_rhs));
+
+    r.iter().map(|&v| v.is_nan() || v > limit).collect()
+}
+
+/// The calls an L1 fit judges grossly wrong, with the equations that flagged them and
+/// those that saw them: per measurement, and for `f(x0)` (its equations in the rows'
+/// offsets).
+struct Verdict {
+    wrong: Vec<Option<(usize, usize)>>,
+    base: Option<(usize, usize)>,
+}
+
+/// L1 fits until no call is left that nearly all its equations flag (at most
+/// `ROUNDS`): such calls are removed and the rest fitted again — with little redundancy
+/// the gross calls pull the fit, and clean equations near them look wrong too. Then a
+/// call is wrong when most of its equations say so. `None` when the LP solver fails on
+/// the first fit.
+fn robust_verdicts(sys: &JointSystem, k: usize) -> Option<Verdict> {
+    const ROUNDS: usize = 3;
+    let mut verdict = Verdict { wrong: vec![None; k], base: None };
+    for round in 0..ROUNDS {
+        let active = sys.subset(|e| match sys.meas[e] {
+            Some(t) => verdict.wrong[t].is_none(),
+            None => verdict.base.is_none(),
+        });
+        let Some(x) = solve_l1(&active) else {
+            if round == 0 {
+                return None;
+            }
+            break;
+        };
+        let flagged = judge(&active, &x);
+        let (mut votes, mut seen) = (vec![(0usize, 0usize); k], (0usize, 0usize));
+        for (e, &f) in flagged.iter().enumerate() {
+            let v = match active.meas[e] {
+                Some(t) => &mut votes[t],
+                None => &mut seen,
+            };
+            v.0 += usize::from(f);
+            v.1 += 1;
+        }
+        let base_votes = seen;
+        let nearly_all = |(f, s): (usize, usize)| f > 0 && 10 * f >= 9 * s;
+        let most = |(f, s): (usize, usize)| f > 0 && 2 * f >= s;
+        let last = round + 1 == ROUNDS || !(votes.iter().any(|&v| nearly_all(v)) || nearly_all(base_votes));
+        let rule = if last { most } else { nearly_all };
+        for (t, &v) in votes.iter().enumerate() {
+            if verdict.wrong[t].is_none() && rule(v) {
+                verdict.wrong[t] = Some(v);
+            }
+        }
+        if verdict.base.is_none() && rule(base_votes) {
+            verdict.base = Some(base_votes);
+        }
+        if last {
+            break;
+        }
+    }
+    Some(verdict)
+}
+
+/// Rows solved one at a time, fewest unsolved unknowns first (module docs).
+fn solve_substitution(sys: &JointSystem, ls: &LeastSquares) -> JointSolution {
+    let d = sys.unknowns;
+    // Equations of each row are contiguous (the system is built row by row).
+    let mut row_eqs: Vec<(usize, usize)> = Vec::new();
+    for (e, &(i, _)) in sys.rows.iter().enumerate() {
+        match row_eqs.last_mut() {
+            Some(last) if sys.rows[last.0].0 == i => last.1 = e + 1,
+            _ => row_eqs.push((e, e + 1)),
+        }
+    }
+    let unknowns_of = |g: usize| {
+        let mut u: Vec<usize> =
+            sys.rows[row_eqs[g].0..row_eqs[g].1].iter().flat_map(|r| r.1.iter().map(|t| t.0)).collect();
+        u.sort_unstable();
+        u.dedup();
+        u
+    };
+    let row_unknowns: Vec<Vec<usize>> = (0..row_eqs.len()).map(unknowns_of).collect();
+    let mut rows_of: Vec<Vec<usize>> = vec![Vec::new(); d];
+    for (g, u) in row_unknowns.iter().enumerate() {
+        u.iter().for_each(|&q| rows_of[q].push(g));
+    }
+    let mut x = vec![f64::NAN; d];
+    let mut solved = vec![false; d];
+    let mut left: Vec<usize> = row_unknowns.iter().map(Vec::len).collect();
+    let mut done = vec![false; row_eqs.len()];
+    let mut heap: BinaryHeap<Reverse<(usize, usize)>> = (0..row_eqs.len()).map(|g| Reverse((left[g], g))).collect();
+    while let Some(Reverse((count, g))) = heap.pop() {
+        if done[g] || count != left[g] {
+            continue;
+        }
+        done[g] = true;
+        if count == 0 {
+            continue;
+        }
+        let open: Vec<usize> = row_unknowns[g].iter().copied().filter(|&q| !solved[q]).collect();
+        let (e0, e1) = row_eqs[g];
+        let mut a = Mat::<f64>::zeros(e1 - e0, open.len());
+        let mut y = Mat::<f64>::zeros(e1 - e0, 1);
+        for e in e0..e1 {
+            y[(e - e0, 0)] = sys.rhs[e];
+            for &(q, v) in &sys.rows[e].1 {
+                if solved[q] {
+                    y[(e - e0, 0)] -= v * x[q];
+                } else {
+                    let p = open.binary_search(&q).expect("an unsolved unknown of the row");
+                    a[(e - e0, p)] = v;
+                }
+            }
+        }
+        let mut z = Mat::<f64>::zeros(open.len(), 1);
+        ls.solve(a.as_ref(), y.as_ref(), z.as_mut());
+        for (p, &q) in open.iter().enumerate() {
+            if z[(p, 0)].is_finite() {
+                x[q] = z[(p, 0)];
+                solved[q] = true;
+                for &h in &rows_of[q] {
+                    if !done[h] {
+                        left[h] -= 1;
+                        heap.push(Reverse((left[h], h)));
+                    }
+                }
+            }
+        }
+    }
+    let rank = solved.iter().filter(|&&s| s).count();
+    JointSolution { x, rank }
+}
+
+/// What a joint decode returns to the driver.
+pub(crate) struct JointDecode {
+    pub(crate) values: Vec<f64>,
+    pub(crate) std_errors: Vec<f64>,
+    pub(crate) rows: Vec<RowReport>,
+    pub(crate) rss: f64,
+    pub(crate) dof: usize,
+    pub(crate) outliers: Vec<Outlier>,
+    pub(crate) valid_measurements: usize,
+}
+
+/// Decodes `meas` through `param` by `method`: values on `param.pattern()`, standard
+/// errors, per-row reports, the residual sum of squares and its degrees of freedom,
+/// and the calls judged grossly wrong.
 pub(crate) fn decode(
     meas: &Measurements<'_>,
     param: &Parametrization,
     valid: &[bool],
-) -> (Vec<f64>, Vec<f64>, Vec<RowReport>, f64, usize) {
+    method: JointMethod,
+) -> JointDecode {
     let plan = meas.plan();
     let index = plan.index();
     let k = plan.measurements();
     let steps = plan.steps();
     let pattern = param.pattern();
-    let base_valid = meas.base_valid();
+    let forward = plan.settings().difference == Difference::Forward;
+    // Forward differences: one offset per row, with f(x0) as one more equation. The
+    // equations of raw values are independent where differences would share the noise
+    // of f(x0) (least squares then weighs them right and sees the noise of one call);
+    // a wrong f(x0) is one more outlier for L1; a missing one leaves the offset to the
+    // other equations. Exact data determine the same unknowns either way.
+    let with_offsets = forward;
+    let base_valid = meas.base_valid() || with_offsets;
+    let base = |i: usize| meas.f0().map_or(f64::NAN, |f0| f0[i]);
     let sys = system(
         param,
         |c, visit| {
@@ -153,32 +579,72 @@ pub(crate) fn decode(
                 let seen = &index.meas[index.row_ptr[i]..index.row_ptr[i + 1]];
                 index.row_ptr[i] + seen.binary_search(&t).expect("a row sees the measurements of its columns")
             };
-            meas.difference(i, slot, true)
+            meas.difference(i, slot, !with_offsets)
         },
+        with_offsets.then_some(Offsets { base: &base }),
     );
-    let sol = solve(&sys);
-    let values = param.assemble(&sol.z).values().to_vec();
+
+    let mut outliers = Vec::new();
+    let mut flagged_in_row = vec![0usize; pattern.nrows()];
+    let (sys, sol) = match method {
+        JointMethod::LeastSquares => {
+            let sol = solve(&sys);
+            (sys, sol)
+        }
+        JointMethod::Substitution => {
+            let sol = solve_substitution(&sys, &LeastSquares::default());
+            (sys, sol)
+        }
+        JointMethod::L1 => match robust_verdicts(&sys, k) {
+            None => {
+                let sol = solve(&sys);
+                (sys, sol)
+            }
+            Some(verdict) => {
+                if let Some((flagged, seen)) = verdict.base {
+                    outliers.push(Outlier { call: 0, rows_flagged: flagged, rows_seen: seen });
+                }
+                for (t, v) in verdict.wrong.iter().enumerate() {
+                    let Some((flagged, seen)) = *v else { continue };
+                    let (plus, minus) = plan.calls_of(t);
+                    for call in std::iter::once(plus).chain(minus) {
+                        outliers.push(Outlier { call, rows_flagged: flagged, rows_seen: seen });
+                    }
+                }
+                outliers.sort_unstable_by_key(|o| o.call);
+                let keep = |e: usize| match sys.meas[e] {
+                    Some(t) => verdict.wrong[t].is_none(),
+                    None => verdict.base.is_none(),
+                };
+                for e in (0..sys.rows.len()).filter(|&e| !keep(e)) {
+                    flagged_in_row[sys.rows[e].0] += 1;
+                }
+                let clean = sys.subset(keep);
+                let sol = solve(&clean);
+                (clean, sol)
+            }
+        },
+    };
+    let d = sys.d;
+    let z = &sol.x[..d];
+    let values = param.assemble(z).values().to_vec();
     // Residuals per row over the determined part (undetermined unknowns at zero).
-    let zb: Vec<f64> = sol.z.iter().map(|v| if v.is_nan() { 0.0 } else { *v }).collect();
+    let xb: Vec<f64> = sol.x.iter().map(|v| if v.is_nan() { 0.0 } else { *v }).collect();
     let mut rss_row = vec![0.0; pattern.nrows()];
     let mut eqs_row = vec![0usize; pattern.nrows()];
-    for ((i, terms), &y) in sys.rows.iter().zip(&sys.rhs) {
-        let r: f64 = terms.iter().map(|&(q, v)| v * zb[q]).sum::<f64>() - y;
-        rss_row[*i] += r * r;
-        eqs_row[*i] += 1;
+    for e in 0..sys.rows.len() {
+        let r = sys.residual(e, &xb);
+        rss_row[sys.rows[e].0] += r * r;
+        eqs_row[sys.rows[e].0] += 1;
     }
     let rss: f64 = rss_row.iter().sum();
     let dof = sys.rows.len().saturating_sub(sol.rank);
+    let std_errors = if dof > 0 && sol.rank == sys.unknowns && method != JointMethod::Substitution {
+        entry_std_errors(&sys, param, rss / dof as f64)
+    } else {
+        vec![f64::NAN; pattern.nnz()]
+    };
     let noise_var = if dof > 0 { rss / dof as f64 } else { f64::NAN };
-    // Standard errors for entries that are one unknown times a factor.
-    let std_errors: Vec<f64> = (0..pattern.nnz())
-        .map(|e| match param.entry(e).terms {
-            [(q, coef)] if !sol.variance_factors.is_empty() && dof > 0 => {
-                coef.abs() * (noise_var * sol.variance_factors[*q]).sqrt()
-            }
-            _ => f64::NAN,
-        })
-        .collect();
     let reports = (0..pattern.nrows())
         .map(|i| {
             let row = &values[pattern.row_ptr()[i]..pattern.row_ptr()[i + 1]];
@@ -193,34 +659,95 @@ pub(crate) fn decode(
                 residual: rss_row[i].sqrt(),
                 condition: f64::NAN,
                 measurements: eqs_row[i],
+                outliers: flagged_in_row[i],
+                offset: with_offsets && !param.row_unknowns(i).is_empty(),
                 noise: (dof > 0).then(|| noise_var.sqrt()),
                 ..RowReport::empty()
             }
         })
         .collect();
-    (values, std_errors, reports, rss, dof)
+    let valid_measurements = {
+        let mut used = vec![false; k];
+        sys.meas.iter().flatten().for_each(|&t| used[t] = true);
+        used.iter().filter(|&&u| u).count()
+    };
+    JointDecode { values, std_errors, rows: reports, rss, dof, outliers, valid_measurements }
+}
+
+/// Standard error of every entry `Σ coef · z_q + c`: `σ · √(cᵀ (MᵀM)⁻¹ c)`, from the
+/// sparse factorization of the normal equations (NaN when that is singular or too
+/// large to invert column by column).
+fn entry_std_errors(sys: &JointSystem, param: &Parametrization, noise_var: f64) -> Vec<f64> {
+    let nnz = param.pattern().nnz();
+    let Some(normal) = NormalEquations::factor(sys) else { return vec![f64::NAN; nnz] };
+    // Single-term entries share their unknown's variance; others need their own.
+    let mut combos: Vec<Vec<(usize, f64)>> = Vec::new();
+    let mut slot_of_unknown = vec![usize::MAX; sys.unknowns];
+    let mut slot = vec![usize::MAX; nnz];
+    for (e, s) in slot.iter_mut().enumerate() {
+        match param.entry(e).terms {
+            [] => {}
+            [(q, _)] => {
+                if slot_of_unknown[*q] == usize::MAX {
+                    slot_of_unknown[*q] = combos.len();
+                    combos.push(vec![(*q, 1.0)]);
+                }
+                *s = slot_of_unknown[*q];
+            }
+            terms => {
+                *s = combos.len();
+                combos.push(terms.to_vec());
+            }
+        }
+    }
+    let Some(var) = normal.variances(&combos) else { return vec![f64::NAN; nnz] };
+    (0..nnz)
+        .map(|e| match param.entry(e).terms {
+            [] => 0.0,
+            [(_, coef)] => coef.abs() * (noise_var * var[slot[e]].max(0.0)).sqrt(),
+            _ => (noise_var * var[slot[e]].max(0.0)).sqrt(),
+        })
+        .collect()
 }
 
 /// The fewest generic Gaussian directions for which the joint system of `param` has
 /// full column rank, found by trial on the parametrization alone (no call of the
-/// blackbox), when the system is small enough to test densely; otherwise
+/// blackbox): a dense rank test when the system is small enough, otherwise a
+/// substitution that solves every unknown (a sufficient test); at most
 /// [`Parametrization::sufficient_measurements`].
 pub(crate) fn measurements_needed(param: &Parametrization, seed: u64) -> usize {
+    first_determined(param, seed, |sys| {
+        let (k, d) = (sys.rows.len(), sys.unknowns);
+        if k.saturating_mul(d) <= DENSE_LIMIT {
+            solve(sys).rank
+        } else {
+            solve_substitution(sys, &LeastSquares::default()).rank
+        }
+    })
+}
+
+/// The fewest generic Gaussian directions for which substitution solves every unknown
+/// of `param` (no call of the blackbox); at most
+/// [`Parametrization::sufficient_measurements`].
+pub(crate) fn substitution_needed(param: &Parametrization, seed: u64) -> usize {
+    first_determined(param, seed, |sys| solve_substitution(sys, &LeastSquares::default()).rank)
+}
+
+/// The first number of directions from the lower bound on for which `rank` of the
+/// system of random Gaussian directions is the intrinsic dimension.
+fn first_determined(param: &Parametrization, seed: u64, rank: impl Fn(&JointSystem) -> usize) -> usize {
     use rand::rngs::StdRng;
     use rand::{RngExt, SeedableRng};
     use rand_distr::StandardNormal;
-    let (m, n) = (param.pattern().nrows(), param.pattern().ncols());
+    let n = param.pattern().ncols();
     let d = param.intrinsic_dimension();
     let enough = param.sufficient_measurements();
     let start = param.lower_bound().max(usize::from(d > 0));
     for k in start..enough {
-        if (m * k).saturating_mul(d) > DENSE_LIMIT {
-            break;
-        }
         let mut rng = StdRng::seed_from_u64(seed);
         let dirs: Vec<f64> = (0..n * k).map(|_| rng.sample::<f64, _>(StandardNormal)).collect();
-        let sys = system(param, |c, visit| (0..k).for_each(|t| visit(t, dirs[c * k + t])), |_, _| 0.0);
-        if solve(&sys).rank == d {
+        let sys = system(param, |c, visit| (0..k).for_each(|t| visit(t, dirs[c * k + t])), |_, _| 0.0, None);
+        if rank(&sys) == d {
             return k;
         }
     }

@@ -46,7 +46,7 @@ use faer::{Mat, MatMut, MatRef};
 
 pub use reference::L1Reference;
 
-use super::{Decoder, LeastSquares, RowSolve};
+use super::{Decoder, JointMethod, LeastSquares, RowSolve};
 
 /// When a residual of the L1 fit marks its measurement as grossly wrong.
 ///
@@ -120,6 +120,10 @@ impl Default for LeastAbsoluteDeviations {
 impl Decoder for LeastAbsoluteDeviations {
     fn name(&self) -> &'static str {
         "l1"
+    }
+
+    fn joint_method(&self) -> JointMethod {
+        JointMethod::L1
     }
 
     fn solve(&self, a: MatRef<'_, f64>, y: MatRef<'_, f64>, z: MatMut<'_, f64>) -> Vec<RowSolve> {

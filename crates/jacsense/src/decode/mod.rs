@@ -27,7 +27,8 @@ pub use lad::{L1Reference, LeastAbsoluteDeviations, OutlierRule};
 pub use lstsq::LeastSquares;
 pub use sparse::{SparseMethod, SparseRecovery};
 
-pub(crate) use joint::measurements_needed;
+pub use joint::{JointMethod, Substitution};
+pub(crate) use joint::{measurements_needed, substitution_needed};
 
 use std::collections::HashMap;
 
@@ -85,6 +86,13 @@ pub trait Decoder: Sync {
     fn accepts_offset(&self) -> bool {
         true
     }
+
+    /// How this decoder solves the rows of a coupled structure together
+    /// ([`Structure::with_coupling`](crate::Structure::with_coupling)): least squares
+    /// unless it says otherwise.
+    fn joint_method(&self) -> JointMethod {
+        JointMethod::LeastSquares
+    }
 }
 
 /// Prior weight, in degrees of freedom, of the noise level pooled over all rows when a
@@ -139,7 +147,7 @@ pub(crate) fn decode(meas: &Measurements<'_>, decoder: &dyn Decoder) -> Estimate
     let k = plan.measurements();
     let mut valid: Vec<bool> = (0..k).map(|t| meas.measurement_valid(t)).collect();
     if let Some(param) = plan.structure().parametrization() {
-        return decode_coupled(meas, param, &valid);
+        return decode_coupled(meas, param, &valid, decoder.joint_method());
     }
     let groups = row_groups(meas);
     let run = |valid: &[bool], base_valid: bool| {
@@ -253,24 +261,31 @@ fn row_groups(meas: &Measurements<'_>) -> Vec<Vec<usize>> {
 }
 
 /// A structure with a parametrization: all rows at once ([`joint`]).
-fn decode_coupled(meas: &Measurements<'_>, param: &crate::structure::Parametrization, valid: &[bool]) -> Estimate {
+fn decode_coupled(
+    meas: &Measurements<'_>,
+    param: &crate::structure::Parametrization,
+    valid: &[bool],
+    method: JointMethod,
+) -> Estimate {
     let plan = meas.plan();
-    let (values, std_errors, rows, rss, dof) = joint::decode(meas, param, valid);
+    let joint::JointDecode { values, std_errors, mut rows, rss, dof, outliers, valid_measurements } =
+        joint::decode(meas, param, valid, method);
     let noise_scale = match plan.settings().difference {
         Difference::Forward => 1.0,
         Difference::Central => std::f64::consts::SQRT_2,
     };
+    rows.iter_mut().filter_map(|r| r.noise.as_mut()).for_each(|v| *v *= noise_scale);
     let any_std_error = std_errors.iter().any(|v| !v.is_nan());
     let jacobian = SparseMatrix::new(param.pattern().clone(), values).expect("one value per entry");
     let diagnostics = Diagnostics {
         design: plan.settings().design.name(),
-        decoder: "joint-least-squares",
+        decoder: method.name(),
         calls: meas.calls_made(),
         measurements: plan.measurements(),
-        valid_measurements: valid.iter().filter(|&&v| v).count(),
+        valid_measurements,
         colors: plan.coloring().map(|(o, c)| (o, c.num_colors())),
         erasures: meas.erasures(),
-        outliers: Vec::new(),
+        outliers,
         noise: (dof > 0).then(|| (rss / dof as f64).sqrt() * noise_scale),
         rows,
         f0: meas.f0().map(<[f64]>::to_vec),

@@ -2,9 +2,15 @@
 //! calls than any row-wise design needs.
 
 use jacsense::coloring::best_star_coloring;
-use jacsense::problems::{GradientField, Problem, arrowhead, laplacian_2d, random_symmetric_matrix};
+use jacsense::problems::{
+    GradientField, LinearMap, Noisy, Problem, arrowhead, corrupt_calls, evaluate_calls, laplacian_2d, laplacian_3d,
+    outlier_scores, random_matrix, random_pattern, random_symmetric_matrix,
+};
 use jacsense::structure::{Coupling, Relation};
-use jacsense::{Pattern, Plan, Settings, SparseMatrix, Structure, estimate_with, from_fn};
+use jacsense::{
+    Blackbox, DecoderChoice, Design, Error, LeastSquares, Measurements, Pattern, Plan, RandomDistribution, RowStatus,
+    Settings, SparseMatrix, Step, Structure, estimate_with, from_fn,
+};
 
 use super::rel_err;
 
@@ -88,7 +94,9 @@ fn integrator_rows_declared_as_relations_are_derived() {
 /// and fewer on the grid, where each call gives n equations for about 3n unknowns.
 #[test]
 fn symmetric_hessians_jointly_never_cost_more_than_star_coloring() {
-    for (name, pattern) in [("arrowhead", arrowhead(300)), ("2D Laplacian", laplacian_2d(15))] {
+    for (name, pattern) in
+        [("arrowhead", arrowhead(300)), ("2D Laplacian", laplacian_2d(15)), ("2D Laplacian 30²", laplacian_2d(30))]
+    {
         let g = GradientField { h: random_symmetric_matrix(pattern, 11) };
         let structure = Structure::symmetric(g.pattern()).unwrap().with_coupling(Coupling::default()).unwrap();
         let x0 = g.x0();
@@ -124,4 +132,190 @@ fn known_entries_leave_fewer_unknowns() {
         assert_eq!(est.jacobian().get(i, i), 1.0);
         assert!((est.jacobian().get(i, i + 1) - 1.0).abs() < 1e-6);
     }
+}
+
+/// A tied convolution of n = 2000 with a kernel of width 5.
+fn convolution() -> (LinearMap, Structure) {
+    let (n, half) = (2000, 2);
+    let kernel = [0.5, -1.25, 2.0, 0.75, -0.3];
+    let pattern = Pattern::banded(n, n, half, half);
+    let ties = (0..2 * half + 1)
+        .map(|o| (0..n).filter_map(|i| (i + o).checked_sub(half).filter(|&j| j < n).map(|j| (i, j, 1.0))).collect())
+        .collect();
+    let a = SparseMatrix::new(pattern.clone(), pattern.entries().map(|(i, j)| kernel[j + half - i]).collect()).unwrap();
+    let structure = Structure::sparse(pattern).with_coupling(Coupling { ties, ..Coupling::default() }).unwrap();
+    (LinearMap { a }, structure)
+}
+
+/// Evaluates every call of `plan`, spoils `fraction` of them, tells the values.
+fn corrupted<'p>(plan: &'p Plan, f: &dyn Blackbox, fraction: f64, seed: u64) -> (Measurements<'p>, Vec<usize>) {
+    let mut values = evaluate_calls(plan, f);
+    let bad = corrupt_calls(&mut values, fraction, seed);
+    let mut meas = Measurements::new(plan);
+    for (j, y) in values.iter().enumerate() {
+        meas.tell(j, y).unwrap();
+    }
+    (meas, bad)
+}
+
+/// Coupled structures decode jointly by L1 when calls are grossly wrong: exact, every
+/// wrong call found, from far fewer calls than the row-wise robust plan of the same
+/// pattern; least squares on the same calls is ruined.
+#[test]
+fn joint_l1_decoding_survives_garbage_calls() {
+    let g = GradientField { h: random_symmetric_matrix(laplacian_2d(15), 21) };
+    let hessian = Structure::symmetric(g.pattern()).unwrap();
+    let (conv, conv_structure) = convolution();
+    let cases: [(&str, &dyn Problem, Structure, Structure); 2] = [
+        ("grid Hessian", &g, hessian.clone().with_coupling(Coupling::default()).unwrap(), hessian),
+        ("convolution", &conv, conv_structure, Structure::sparse(conv.pattern())),
+    ];
+    for (name, f, coupled, uncoupled) in cases {
+        let x0 = f.x0();
+        let truth = f.jacobian(&x0);
+        for (p, seed) in [(0.1, 1), (0.2, 2), (0.3, 3)] {
+            let settings = Settings { outliers: p, ..Settings::default() };
+            let plan = Plan::new(&coupled, &x0, &settings).unwrap();
+            assert_eq!(plan.settings().decoder, DecoderChoice::L1);
+            let rowwise = Plan::new(&uncoupled, &x0, &settings).unwrap();
+            assert!(plan.calls() < rowwise.calls(), "{name}: {} calls, row-wise {}", plan.calls(), rowwise.calls());
+            let (meas, bad) = corrupted(&plan, f, p, seed);
+            assert!(!bad.is_empty());
+            let est = meas.decode();
+            assert_eq!(est.diagnostics().decoder, "joint-l1");
+            let err = rel_err(est.jacobian(), &truth);
+            let flagged: Vec<usize> = est.diagnostics().outliers.iter().map(|o| o.call).collect();
+            let (precision, recall) = outlier_scores(&flagged, &bad);
+            eprintln!("{name} p = {p}: {} calls, {} bad, error {err:.1e}", plan.calls(), bad.len());
+            assert!(err <= 1e-6, "{name} p = {p}: relative error {err:e}");
+            assert_eq!((precision, recall), (1.0, 1.0), "{name} p = {p}: flagged {flagged:?}, bad {bad:?}");
+            let ls = meas.decode_with(&LeastSquares::default());
+            assert!(rel_err(ls.jacobian(), &truth) > 1e-2, "{name}: least squares should fail");
+        }
+    }
+}
+
+/// A grossly wrong f(x0) is one more outlier of the joint L1 fit (the rows carry
+/// offsets), not a shift of every difference.
+#[test]
+fn joint_l1_flags_a_wrong_f_x0() {
+    let g = GradientField { h: random_symmetric_matrix(laplacian_2d(10), 22) };
+    let structure = Structure::symmetric(g.pattern()).unwrap().with_coupling(Coupling::default()).unwrap();
+    let x0 = g.x0();
+    let plan = Plan::new(&structure, &x0, &Settings { outliers: 0.1, ..Settings::default() }).unwrap();
+    let mut values = evaluate_calls(&plan, &g);
+    values[0].iter_mut().for_each(|v| *v = 1e6);
+    let mut meas = Measurements::new(&plan);
+    for (j, y) in values.iter().enumerate() {
+        meas.tell(j, y).unwrap();
+    }
+    let est = meas.decode();
+    let flagged: Vec<usize> = est.diagnostics().outliers.iter().map(|o| o.call).collect();
+    assert_eq!(flagged, vec![0]);
+    let err = rel_err(est.jacobian(), &g.jacobian(&x0));
+    assert!(err <= 1e-6, "relative error {err:e}");
+}
+
+/// Substitution solves rows one at a time: on grid Hessians from two directions more
+/// than it needs, close to the joint solution and never more calls than star coloring.
+#[test]
+fn substitution_decodes_row_by_row() {
+    for (name, pattern) in [("2D 30²", laplacian_2d(30)), ("3D 6³", laplacian_3d(6))] {
+        let g = GradientField { h: random_symmetric_matrix(pattern, 23) };
+        let structure = Structure::symmetric(g.pattern()).unwrap().with_coupling(Coupling::default()).unwrap();
+        let x0 = g.x0();
+        let settings = Settings { decoder: DecoderChoice::Substitution, ..Settings::default() };
+        let est = estimate_with(&g, &x0, &structure, &settings).unwrap();
+        assert_eq!(est.diagnostics().decoder, "joint-substitution");
+        let (_, star) = best_star_coloring(&g.pattern()).unwrap();
+        assert!(est.diagnostics().calls <= star.num_colors() + 1, "{name}: {} calls", est.diagnostics().calls);
+        let err = rel_err(est.jacobian(), &g.jacobian(&x0));
+        eprintln!("{name}: {} calls, error {err:.1e}", est.diagnostics().calls);
+        assert!(err <= 1e-6, "{name}: relative error {err:e}");
+    }
+    // Outliers pass from row to row: refused.
+    let g = GradientField { h: random_symmetric_matrix(laplacian_2d(5), 24) };
+    let structure = Structure::symmetric(g.pattern()).unwrap().with_coupling(Coupling::default()).unwrap();
+    let settings = Settings { decoder: DecoderChoice::Substitution, outliers: 0.1, ..Settings::default() };
+    assert!(matches!(Plan::new(&structure, &g.x0(), &settings), Err(Error::InvalidSetting { name: "decoder", .. })));
+}
+
+/// Where no row can be solved alone (every row of a tied convolution sees all w
+/// unknowns), substitution on a joint design determines nothing and says so; its own
+/// plan gives each row enough directions.
+#[test]
+fn substitution_reports_what_it_cannot_solve() {
+    let (conv, structure) = convolution();
+    let x0 = conv.x0();
+    let plan = Plan::new(&structure, &x0, &Settings::default()).unwrap();
+    assert_eq!(plan.measurements(), 1);
+    let est = plan.evaluate(&conv).unwrap().decode_with(&jacsense::Substitution);
+    assert!(matches!(est.diagnostics().rows[0].status, RowStatus::Underdetermined { determined: 0, .. }));
+    assert!(est.jacobian().values().iter().all(|v| v.is_nan()));
+    let settings = Settings { decoder: DecoderChoice::Substitution, ..Settings::default() };
+    let est = estimate_with(&conv, &x0, &structure, &settings).unwrap();
+    assert_eq!(est.diagnostics().calls, 6);
+    let err = rel_err(est.jacobian(), &conv.jacobian(&x0));
+    assert!(err <= 1e-8, "relative error {err:e}");
+}
+
+/// Standard errors of entries that combine several unknowns (rows derived from two
+/// others) come from the joint covariance and are calibrated like the decoded ones.
+#[test]
+fn derived_entries_have_calibrated_standard_errors() {
+    let s = 300;
+    // Rows s..2s decoded (4 nonzeros each); row i = 0.5 row(s+i) + 0.25 row(s+(i+1)%s) + e_i.
+    let decoded = random_pattern(s, 2 * s, 4, 31);
+    let rows: Vec<Vec<usize>> = (0..2 * s).map(|r| if r < s { vec![] } else { decoded.row(r - s).to_vec() }).collect();
+    let relations = (0..s)
+        .map(|i| Relation {
+            row: i,
+            combination: vec![(s + i, 0.5), (s + (i + 1) % s, 0.25)],
+            constant: vec![(i, 1.0)],
+        })
+        .collect();
+    let structure = Structure::sparse(Pattern::from_rows(2 * s, &rows).unwrap())
+        .with_coupling(Coupling { relations, ..Coupling::default() })
+        .unwrap();
+    let lower = random_matrix(decoded, 32);
+    let mut entries: std::collections::BTreeMap<(usize, usize), f64> = Default::default();
+    let row = |i: usize| lower.pattern().row(i).iter().copied().zip(lower.row_values(i).iter().copied());
+    for i in 0..s {
+        for (j, v) in row(i) {
+            entries.insert((s + i, j), v);
+            *entries.entry((i, j)).or_default() += 0.5 * v;
+        }
+        for (j, v) in row((i + 1) % s) {
+            *entries.entry((i, j)).or_default() += 0.25 * v;
+        }
+        *entries.entry((i, i)).or_default() += 1.0;
+    }
+    let triplets: Vec<(usize, usize, f64)> = entries.into_iter().map(|((i, j), v)| (i, j, v)).collect();
+    let a = SparseMatrix::from_triplets(2 * s, 2 * s, &triplets).unwrap();
+    let sigma = 1e-6;
+    let f = Noisy { inner: LinearMap { a }, sigma, seed: 33 };
+    let x0 = f.x0();
+    let truth = f.jacobian(&x0);
+    let settings = Settings {
+        design: Design::Random { distribution: RandomDistribution::Gaussian, directions: Some(12) },
+        step: Step::Absolute(1e-2),
+        ..Settings::default()
+    };
+    let est = estimate_with(&f, &x0, &structure, &settings).unwrap();
+    let se = est.std_errors().expect("a redundant joint design reports standard errors");
+    let j = est.jacobian();
+    let (mut inside, mut total) = ([0usize; 2], [0usize; 2]);
+    for (e, (r, c)) in j.pattern().entries().enumerate() {
+        let derived = usize::from(r < s);
+        assert!(se[e].is_finite(), "entry ({r}, {c}) has no standard error");
+        total[derived] += 1;
+        inside[derived] += usize::from((j.values()[e] - truth.get(r, c)).abs() <= 3.0 * se[e]);
+    }
+    for kind in 0..2 {
+        let share = inside[kind] as f64 / total[kind] as f64;
+        eprintln!("{}: {share:.4} of {} within 3 SE", ["decoded", "derived"][kind], total[kind]);
+        assert!(share >= 0.95, "{}: {share} within 3 SE", ["decoded", "derived"][kind]);
+    }
+    let noise = est.diagnostics().noise.unwrap();
+    assert!((noise / sigma - 1.0).abs() < 0.2, "noise {noise:e} vs {sigma:e}");
 }
