@@ -73,3 +73,42 @@ fn a_star_design_needs_a_symmetric_structure() {
     let e = Plan::new(&structure, &[0.0; 10], &settings).unwrap_err();
     assert!(matches!(e, Error::InvalidSetting { name: "design", .. }), "{e}");
 }
+
+/// Symmetry alone does not lower the count for a dense block: a symmetric S with
+/// S D = 0 exists whenever D has fewer than n columns, so n directions are needed
+/// however the rows are decoded, and with n − 1 the joint decode says which entries it
+/// cannot determine. The same block inside a sparse pattern costs its size, no more.
+#[test]
+fn symmetry_alone_does_not_help_a_dense_block() {
+    use jacsense::structure::Coupling;
+    use jacsense::{RandomDistribution, RowStatus};
+    let n = 24;
+    let g = GradientField { h: random_symmetric_matrix(Pattern::dense(n, n), 4) };
+    let structure = Structure::symmetric(g.pattern()).unwrap();
+    let plan = Plan::new(&structure, &g.x0(), &Settings::default()).unwrap();
+    assert_eq!(plan.measurements(), n, "a dense symmetric block needs n directions");
+    let coupled = structure.with_coupling(Coupling::default()).unwrap();
+    assert_eq!(Plan::new(&coupled, &g.x0(), &Settings::default()).unwrap().measurements(), n);
+    let short = Settings {
+        design: Design::Random { distribution: RandomDistribution::Gaussian, directions: Some(n - 1) },
+        ..Settings::default()
+    };
+    let est = estimate_with(&g, &g.x0(), &coupled, &short).unwrap();
+    assert!(!est.is_complete());
+    assert!(est.diagnostics().rows.iter().any(|r| matches!(r.status, RowStatus::Underdetermined { .. })));
+    assert!(est.jacobian().values().iter().any(|v| v.is_nan()), "no value invented for what n − 1 calls miss");
+
+    // An arrowhead whose head is a dense 8×8 block: 8 directions, not n.
+    let (n, b) = (200, 8);
+    let mut rows: Vec<Vec<usize>> = (0..n).map(|i| if i < b { (0..n).collect() } else { vec![] }).collect();
+    for (i, row) in rows.iter_mut().enumerate().skip(b) {
+        row.extend(0..b);
+        row.push(i);
+    }
+    let g = GradientField { h: random_symmetric_matrix(Pattern::from_rows(n, &rows).unwrap(), 5) };
+    let structure = Structure::symmetric(g.pattern()).unwrap();
+    let est = estimate_with(&g, &g.x0(), &structure, &Settings::default()).unwrap();
+    assert!(est.diagnostics().measurements >= b && est.diagnostics().measurements <= b + 1);
+    let err = rel_err(est.jacobian(), &g.jacobian(&g.x0()));
+    assert!(err <= 1e3 * f64::EPSILON.sqrt(), "relative error {err:e}");
+}
