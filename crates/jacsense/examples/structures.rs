@@ -20,13 +20,13 @@ use jacsense::coloring::{best_column_coloring, best_star_coloring};
 use std::time::Instant;
 
 use jacsense::problems::{
-    GradientField, LinearMap, Problem, arrowhead, corrupt_calls, evaluate_calls, laplacian_2d, laplacian_3d,
-    outlier_scores, random_pattern, random_symmetric_matrix, relative_error,
+    GradientField, Problem, arrowhead, corrupted_measurements, laplacian_2d, laplacian_3d, outlier_scores,
+    random_pattern, random_symmetric_matrix, relative_error, tied_convolution,
 };
 use jacsense::structure::{Coupling, Relation};
 use jacsense::{
-    Blackbox, DecoderChoice, Design, Measurements, Pattern, Plan, RandomDistribution, Settings, SparseMatrix,
-    Structure, Substitution, from_fn,
+    Blackbox, DecoderChoice, Design, Pattern, Plan, RandomDistribution, Settings, SparseMatrix, Structure,
+    Substitution, from_fn,
 };
 
 fn row(
@@ -195,29 +195,10 @@ fn robust_cases() -> Vec<Case> {
         let coupled = uncoupled.clone().with_coupling(Coupling::default()).expect("consistent");
         cases.push(Case { name, f: Box::new(g), coupled, uncoupled });
     }
-    let (n, half) = (2000, 2);
-    let kernel = [0.5, -1.25, 2.0, 0.75, -0.3];
-    let pattern = Pattern::banded(n, n, half, half);
-    let ties = (0..2 * half + 1)
-        .map(|o| (0..n).filter_map(|i| (i + o).checked_sub(half).filter(|&j| j < n).map(|j| (i, j, 1.0))).collect())
-        .collect();
-    let a = SparseMatrix::new(pattern.clone(), pattern.entries().map(|(i, j)| kernel[j + half - i]).collect())
-        .expect("one value per entry");
-    let uncoupled = Structure::sparse(pattern);
-    let coupled = uncoupled.clone().with_coupling(Coupling { ties, ..Coupling::default() }).expect("consistent");
-    cases.push(Case { name: "convolution 2000, width 5, tied", f: Box::new(LinearMap { a }), coupled, uncoupled });
+    let (f, coupled) = tied_convolution(2000, &[0.5, -1.25, 2.0, 0.75, -0.3]);
+    let uncoupled = Structure::sparse(f.pattern());
+    cases.push(Case { name: "convolution 2000, width 5, tied", f: Box::new(f), coupled, uncoupled });
     cases
-}
-
-/// Evaluates `plan`, spoils `fraction` of its calls (seeded), decodes.
-fn corrupted_decode<'p>(plan: &'p Plan, f: &dyn Blackbox, fraction: f64, seed: u64) -> (Measurements<'p>, Vec<usize>) {
-    let mut values = evaluate_calls(plan, f);
-    let bad = corrupt_calls(&mut values, fraction, seed);
-    let mut meas = Measurements::new(plan);
-    for (j, y) in values.iter().enumerate() {
-        meas.tell(j, y).expect("one value per output");
-    }
-    (meas, bad)
 }
 
 fn robust_tables() {
@@ -236,7 +217,7 @@ fn robust_tables() {
             let settings = Settings { outliers: p, ..Settings::default() };
             let rowwise = Plan::new(&case.uncoupled, &x0, &settings).expect("valid plan").calls();
             let plan = Plan::new(&case.coupled, &x0, &settings).expect("valid plan");
-            let (meas, bad) = corrupted_decode(&plan, case.f.as_ref(), p, 11);
+            let (meas, bad) = corrupted_measurements(&plan, case.f.as_ref(), p, 11);
             let t = Instant::now();
             let est = meas.decode();
             let ms = t.elapsed().as_secs_f64() * 1e3;
@@ -277,7 +258,7 @@ fn robust_tables() {
                 };
                 let plan = Plan::new(&case.coupled, &x0, &settings).expect("valid plan");
                 (0..10).all(|seed| {
-                    let (meas, bad) = corrupted_decode(&plan, case.f.as_ref(), p, 100 + seed);
+                    let (meas, bad) = corrupted_measurements(&plan, case.f.as_ref(), p, 100 + seed);
                     let est = meas.decode();
                     let flagged: Vec<usize> = est.diagnostics().outliers.iter().map(|o| o.call).collect();
                     let scores = outlier_scores(&flagged, &bad);

@@ -650,6 +650,49 @@ pub fn evaluate_calls(plan: &crate::Plan, f: &dyn Blackbox) -> Vec<Vec<f64>> {
         .collect()
 }
 
+/// Evaluates every call of `plan` on `f`, spoils `fraction` of them
+/// ([`corrupt_calls`], chosen from `seed`), and tells the values: measurements with
+/// known gross errors, and the calls spoiled.
+///
+/// # Panics
+/// When a call fails or `f` does not fit the plan.
+pub fn corrupted_measurements<'p>(
+    plan: &'p crate::Plan,
+    f: &dyn Blackbox,
+    fraction: f64,
+    seed: u64,
+) -> (crate::Measurements<'p>, Vec<usize>) {
+    let mut values = evaluate_calls(plan, f);
+    let bad = corrupt_calls(&mut values, fraction, seed);
+    let mut meas = crate::Measurements::new(plan);
+    for (j, y) in values.iter().enumerate() {
+        meas.tell(j, y).expect("one value per output");
+    }
+    (meas, bad)
+}
+
+/// A 1D convolution of length `n` with `kernel` (odd width, centred) as a linear map,
+/// and its structure with every diagonal tied: `kernel.len()` unknowns.
+///
+/// ```
+/// let (f, structure) = jacsense::problems::tied_convolution(100, &[1.0, -2.0, 1.0]);
+/// assert_eq!(structure.intrinsic_dimension(), 3);
+/// assert_eq!(f.a.get(5, 4), 1.0);
+/// ```
+pub fn tied_convolution(n: usize, kernel: &[f64]) -> (LinearMap, crate::Structure) {
+    let half = kernel.len() / 2;
+    let pattern = Pattern::banded(n, n, half, half);
+    let ties = (0..kernel.len())
+        .map(|o| (0..n).filter_map(|i| (i + o).checked_sub(half).filter(|&j| j < n).map(|j| (i, j, 1.0))).collect())
+        .collect();
+    let a = SparseMatrix::new(pattern.clone(), pattern.entries().map(|(i, j)| kernel[j + half - i]).collect())
+        .expect("one value per entry");
+    let structure = crate::Structure::sparse(pattern)
+        .with_coupling(crate::structure::Coupling { ties, ..Default::default() })
+        .expect("ties of a banded pattern are consistent");
+    (LinearMap { a }, structure)
+}
+
 /// Precision and recall of the calls an estimate judged grossly wrong, against the
 /// calls that were (`bad`, e.g. from [`corrupt_calls`]); 1 when there is nothing to
 /// find or nothing was flagged.

@@ -3,13 +3,13 @@
 
 use jacsense::coloring::best_star_coloring;
 use jacsense::problems::{
-    GradientField, LinearMap, Noisy, Problem, arrowhead, corrupt_calls, evaluate_calls, laplacian_2d, laplacian_3d,
-    outlier_scores, random_matrix, random_pattern, random_symmetric_matrix,
+    GradientField, LinearMap, Noisy, Problem, arrowhead, corrupted_measurements, evaluate_calls, laplacian_2d,
+    laplacian_3d, outlier_scores, random_matrix, random_pattern, random_symmetric_matrix, tied_convolution,
 };
 use jacsense::structure::{Coupling, Relation};
 use jacsense::{
-    Blackbox, DecoderChoice, Design, Error, LeastSquares, Measurements, Pattern, Plan, RandomDistribution, RowStatus,
-    Settings, SparseMatrix, Step, Structure, estimate_with, from_fn,
+    DecoderChoice, Design, Error, LeastSquares, Measurements, Pattern, Plan, RandomDistribution, RowStatus, Settings,
+    SparseMatrix, Step, Structure, estimate_with, from_fn,
 };
 
 use super::rel_err;
@@ -136,26 +136,7 @@ fn known_entries_leave_fewer_unknowns() {
 
 /// A tied convolution of n = 2000 with a kernel of width 5.
 fn convolution() -> (LinearMap, Structure) {
-    let (n, half) = (2000, 2);
-    let kernel = [0.5, -1.25, 2.0, 0.75, -0.3];
-    let pattern = Pattern::banded(n, n, half, half);
-    let ties = (0..2 * half + 1)
-        .map(|o| (0..n).filter_map(|i| (i + o).checked_sub(half).filter(|&j| j < n).map(|j| (i, j, 1.0))).collect())
-        .collect();
-    let a = SparseMatrix::new(pattern.clone(), pattern.entries().map(|(i, j)| kernel[j + half - i]).collect()).unwrap();
-    let structure = Structure::sparse(pattern).with_coupling(Coupling { ties, ..Coupling::default() }).unwrap();
-    (LinearMap { a }, structure)
-}
-
-/// Evaluates every call of `plan`, spoils `fraction` of them, tells the values.
-fn corrupted<'p>(plan: &'p Plan, f: &dyn Blackbox, fraction: f64, seed: u64) -> (Measurements<'p>, Vec<usize>) {
-    let mut values = evaluate_calls(plan, f);
-    let bad = corrupt_calls(&mut values, fraction, seed);
-    let mut meas = Measurements::new(plan);
-    for (j, y) in values.iter().enumerate() {
-        meas.tell(j, y).unwrap();
-    }
-    (meas, bad)
+    tied_convolution(2000, &[0.5, -1.25, 2.0, 0.75, -0.3])
 }
 
 /// Coupled structures decode jointly by L1 when calls are grossly wrong: exact, every
@@ -179,7 +160,7 @@ fn joint_l1_decoding_survives_garbage_calls() {
             assert_eq!(plan.settings().decoder, DecoderChoice::L1);
             let rowwise = Plan::new(&uncoupled, &x0, &settings).unwrap();
             assert!(plan.calls() < rowwise.calls(), "{name}: {} calls, row-wise {}", plan.calls(), rowwise.calls());
-            let (meas, bad) = corrupted(&plan, f, p, seed);
+            let (meas, bad) = corrupted_measurements(&plan, f, p, seed);
             assert!(!bad.is_empty());
             let est = meas.decode();
             assert_eq!(est.diagnostics().decoder, "joint-l1");
