@@ -131,15 +131,7 @@ impl<'p> Measurements<'p> {
 
     /// The erased calls so far, and the calls never told (as [`ErasureReason::Missing`]).
     pub fn erasures(&self) -> Vec<Erasure> {
-        self.state
-            .iter()
-            .enumerate()
-            .filter_map(|(call, s)| match s {
-                CallState::Told => None,
-                CallState::Pending => Some(Erasure { call, reason: ErasureReason::Missing }),
-                CallState::Erased(reason) => Some(Erasure { call, reason: reason.clone() }),
-            })
-            .collect()
+        erasures_of(&self.state)
     }
 
     /// Whether measurement `t` has its own calls (for forward differences, `f(x0)` is
@@ -187,4 +179,17 @@ impl<'p> Measurements<'p> {
     pub fn decode_with(&self, decoder: &dyn Decoder) -> Estimate {
         decode(self, decoder)
     }
+}
+
+/// The erased calls of `state`, and those never told ([`ErasureReason::Missing`]).
+pub(crate) fn erasures_of(state: &[CallState]) -> Vec<Erasure> {
+    state
+        .iter()
+        .enumerate()
+        .filter_map(|(call, s)| match s {
+            CallState::Told => None,
+            CallState::Pending => Some(Erasure { call, reason: ErasureReason::Missing }),
+            CallState::Erased(reason) => Some(Erasure { call, reason: reason.clone() }),
+        })
+        .collect()
 }

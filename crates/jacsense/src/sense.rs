@@ -19,6 +19,25 @@ use crate::structure::Structure;
 /// Calls evaluated before their values are told: bounds the memory held for outputs.
 const CHUNK: usize = 256;
 
+/// A call's output, or why there is none.
+pub(crate) type CallOutcome = std::result::Result<Vec<f64>, ErasureReason>;
+
+/// Runs calls `0..calls` in chunks with `run` and hands each outcome to `record` in call
+/// order (the bits do not depend on how `run` schedules a chunk).
+pub(crate) fn in_chunks(
+    calls: usize,
+    mut run: impl FnMut(Range<usize>) -> Vec<CallOutcome>,
+    mut record: impl FnMut(usize, CallOutcome) -> Result<()>,
+) -> Result<()> {
+    for start in (0..calls).step_by(CHUNK) {
+        let range = start..(start + CHUNK).min(calls);
+        for (call, out) in range.clone().zip(run(range)) {
+            record(call, out)?;
+        }
+    }
+    Ok(())
+}
+
 impl Plan {
     /// Evaluates every call of the plan on `f`, in parallel.
     ///
@@ -56,21 +75,15 @@ impl Plan {
     fn evaluate_chunks<B: Blackbox + ?Sized>(
         &self,
         f: &B,
-        mut run: impl FnMut(Range<usize>) -> Vec<CallOutcome>,
+        run: impl FnMut(Range<usize>) -> Vec<CallOutcome>,
     ) -> Result<Measurements<'_>> {
         let (n, m) = f.dims();
         self.structure().check_dims(n, m)?;
         let mut meas = Measurements::new(self);
-        let calls = self.calls();
-        for start in (0..calls).step_by(CHUNK) {
-            let range = start..(start + CHUNK).min(calls);
-            for (call, out) in range.clone().zip(run(range)) {
-                match out {
-                    Ok(y) => meas.tell(call, &y)?,
-                    Err(reason) => meas.erase(call, reason)?,
-                }
-            }
-        }
+        in_chunks(self.calls(), run, |call, out| match out {
+            Ok(y) => meas.tell(call, &y),
+            Err(reason) => meas.erase(call, reason),
+        })?;
         Ok(meas)
     }
 
@@ -82,8 +95,6 @@ impl Plan {
         call_guarded(f, &x, &mut y).map(|()| y)
     }
 }
-
-type CallOutcome = std::result::Result<Vec<f64>, ErasureReason>;
 
 /// The Jacobian of `f` at `x0`, knowing nothing about its structure: a colored design
 /// on the dense pattern (`n` directions, as the planner chooses for it), forward

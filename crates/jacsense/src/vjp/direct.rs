@@ -172,15 +172,7 @@ impl DirectMeasurements {
 
     /// Erased calls and calls never told ([`ErasureReason::Missing`]), by call.
     pub(crate) fn erasures(&self) -> Vec<Erasure> {
-        self.state
-            .iter()
-            .enumerate()
-            .filter_map(|(call, s)| match s {
-                CallState::Told => None,
-                CallState::Pending => Some(Erasure { call, reason: ErasureReason::Missing }),
-                CallState::Erased(reason) => Some(Erasure { call, reason: reason.clone() }),
-            })
-            .collect()
+        crate::measurements::erasures_of(&self.state)
     }
 
     fn told(&self, call: usize) -> bool {

@@ -34,22 +34,20 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
-use crate::blackbox::{Blackbox, Erasure, ErasureReason, call_guarded};
+use crate::blackbox::{Blackbox, Erasure, call_guarded};
 use crate::decode::SparseMethod;
 use crate::design::{Difference, Step, steps};
 use crate::error::{Error, Result};
 use crate::estimate::RowStatus;
 use crate::plan::{Plan, Settings};
 use crate::planner::MAX_OUTLIER_FRACTION;
+use crate::sense::{CallOutcome, in_chunks};
 use crate::structure::Structure;
 
 use direct::{
     DirectDecoder, DirectPlan, calls_for, gaussian_directions, least_squares_directions, robust_directions,
     sparse_directions,
 };
-
-/// Calls evaluated before their values are told: bounds the memory held for outputs.
-const CHUNK: usize = 256;
 
 /// Which way `vᵀJ` is sensed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -350,7 +348,7 @@ impl VjpPlan {
     fn evaluate_chunks<B: Blackbox + ?Sized>(
         &self,
         f: &B,
-        mut run: impl FnMut(Range<usize>) -> Vec<CallOutcome>,
+        run: impl FnMut(Range<usize>) -> Vec<CallOutcome>,
     ) -> Result<Vec<VjpEstimate>> {
         let (n, m) = f.dims();
         for (what, expected, found) in
@@ -361,16 +359,10 @@ impl VjpPlan {
             }
         }
         let mut meas = VjpMeasurements::new(self);
-        let calls = self.calls();
-        for start in (0..calls).step_by(CHUNK) {
-            let range = start..(start + CHUNK).min(calls);
-            for (call, out) in range.clone().zip(run(range)) {
-                match out {
-                    Ok(y) => meas.tell(call, &y)?,
-                    Err(reason) => meas.erase(call, reason)?,
-                }
-            }
-        }
+        in_chunks(self.calls(), run, |call, out| match out {
+            Ok(y) => meas.tell(call, &y),
+            Err(reason) => meas.erase(call, reason),
+        })?;
         Ok(meas.decode())
     }
 
@@ -382,8 +374,6 @@ impl VjpPlan {
         call_guarded(f, &x, &mut y).map(|()| y)
     }
 }
-
-type CallOutcome = std::result::Result<Vec<f64>, ErasureReason>;
 
 /// The direct route for `vs`: candidates from the pattern, decoder and directions from
 /// the sparsity of `w` and the settings.
