@@ -12,7 +12,8 @@
 //!   L1, with `k = ⌈ρ_max · 1.2 / (0.4 − p)⌉ + 2` — about 3·ρ_max at 1%, 6·ρ_max at
 //!   20%, 8·ρ_max at 25%. The `decoders` example measured every row of d = 10 recovered
 //!   at k/d = 3 up to 10% corruption, 4 up to 15%, 6 up to 25%, 8 up to 30%. Above
-//!   35% the plan is refused.
+//!   35% the plan is refused. With central differences `p` is replaced by the fraction
+//!   of measurements spoiled, `1 − (1 − p)²` (either call of a pair spoils it).
 //! - **Noise** (level `σ` relative to `max(1, |f|)`): rainbow directions decoded by
 //!   least squares with `2 ρ_max + 2` calls (or the whole budget), so that the
 //!   redundancy averages the noise and yields error bars, and the step of
@@ -101,7 +102,18 @@ pub(crate) fn sparse_directions(s: usize, rho: usize) -> usize {
     (2.0 * s as f64 * (rho as f64 / s as f64).max(1.0).ln()).ceil() as usize + s
 }
 
-/// Directions an L1-decoded design needs for `rho` unknowns and outlier fraction `p`.
+/// The fraction of measurements spoiled when a fraction `p` of calls are: `p` for
+/// forward differences (a wrong `f(x0)` is absorbed by the offsets), `1 − (1 − p)²` for
+/// central differences, whose measurements are wrong when either of their two calls is.
+pub(crate) fn measurement_outliers(p: f64, difference: Difference) -> f64 {
+    match difference {
+        Difference::Forward => p,
+        Difference::Central => 1.0 - (1.0 - p) * (1.0 - p),
+    }
+}
+
+/// Directions an L1-decoded design needs for `rho` unknowns and a fraction `p` of
+/// wrong measurements.
 pub(crate) fn robust_directions(rho: usize, p: f64) -> usize {
     (rho as f64 * 1.2 / (0.4 - p)).ceil() as usize + Design::RANDOM_OVERSAMPLING
 }
@@ -131,6 +143,13 @@ fn validate(settings: &Settings) -> Result<()> {
     }
     if !(settings.outliers.is_finite() && (0.0..=MAX_OUTLIER_FRACTION).contains(&settings.outliers)) {
         return bad("outliers", settings.outliers, "must be a fraction of calls between 0 and 0.35");
+    }
+    if measurement_outliers(settings.outliers, settings.difference) > MAX_OUTLIER_FRACTION {
+        return bad(
+            "outliers",
+            settings.outliers,
+            "with central differences a measurement is wrong when either of its two calls is, which makes more than 35% of the measurements wrong: use forward differences",
+        );
     }
     if settings.budget == Some(0) {
         return bad("budget", 0.0, "must allow at least one call");
@@ -185,7 +204,7 @@ pub(crate) fn choose(structure: &Structure, settings: &Settings) -> Result<Choic
         }
         Design::Auto => {
             let wanted = if p > 0.0 {
-                Some(robust_directions(rho, p))
+                Some(robust_directions(rho, measurement_outliers(p, settings.difference)))
             } else if noise > 0.0 {
                 Some((2 * rho + Design::RANDOM_OVERSAMPLING).max(cap.unwrap_or(0)))
             } else {
@@ -285,7 +304,7 @@ fn choose_coupled(structure: &Structure, param: &Parametrization, settings: &Set
                 let fewest = substitution_needed(param, settings.seed);
                 (fewest + SUBSTITUTION_MARGIN).min(param.sufficient_measurements().max(fewest))
             } else if p > 0.0 {
-                joint_robust_directions(needed, p)
+                joint_robust_directions(needed, measurement_outliers(p, settings.difference))
             } else if settings.noise > 0.0 {
                 2 * needed + Design::RANDOM_OVERSAMPLING
             } else {

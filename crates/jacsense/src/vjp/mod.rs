@@ -402,7 +402,15 @@ fn direct_plan(structure: &Structure, x0: &[f64], vs: &[Vec<f64>], settings: &Vj
         // L1 with an offset for forward differences: one more unknown than candidates.
         _ if p > 0.0 => {
             let needed = d + usize::from(settings.difference == Difference::Forward);
-            let k = settings.directions.unwrap_or_else(|| robust_directions(d, p).max(needed + 1));
+            let wrong = crate::planner::measurement_outliers(p, settings.difference);
+            if wrong > MAX_OUTLIER_FRACTION {
+                return Err(Error::InvalidSetting {
+                    name: "outliers",
+                    value: format!("{p}"),
+                    reason: "with central differences a measurement is wrong when either of its two calls is, which makes more than 35% of the measurements wrong: use forward differences",
+                });
+            }
+            let k = settings.directions.unwrap_or_else(|| robust_directions(d, wrong).max(needed + 1));
             if k < needed {
                 return Err(Error::InvalidSetting {
                     name: "directions",

@@ -117,3 +117,44 @@ fn a_garbage_f_x0_costs_no_digits() {
     assert!(err <= 1e-6, "relative error {err:e}");
     assert_eq!(precision_recall(&est, &bad), (1.0, 1.0));
 }
+
+/// With central differences a measurement is wrong when either of its two calls is
+/// (`1 − (1 − p)²` of them): the planner sizes the L1 design for that, and refuses
+/// fractions that would spoil more than 35% of the measurements.
+#[test]
+fn central_differences_plan_for_the_measurements_their_wrong_calls_spoil() {
+    let p = PatternFunction { a: random_matrix(random_pattern(300, 300, 6, 81), 82) };
+    let structure = Structure::sparse(p.pattern());
+    let x0 = p.x0();
+    let central = Settings { outliers: 0.15, difference: Difference::Central, ..Settings::default() };
+    let forward = Settings { outliers: 0.15, ..Settings::default() };
+    let plan = Plan::new(&structure, &x0, &central).unwrap();
+    let forward_plan = Plan::new(&structure, &x0, &forward).unwrap();
+    assert!(plan.measurements() > forward_plan.measurements(), "central: 27.75% of measurements wrong, not 15%");
+    let (meas, bad) = corrupted_measurements(&plan, &p, 0.15, 83);
+    let est = meas.decode();
+    let err = rel_err(est.jacobian(), &p.jacobian(&x0));
+    let (_, recall) = precision_recall(&est, &bad);
+    eprintln!("central, 15% calls wrong: {} measurements, error {err:.1e}, recall {recall}", plan.measurements());
+    assert!(err <= 1e-6, "relative error {err:e}");
+    assert_eq!(recall, 1.0);
+    let refused = Settings { outliers: 0.25, difference: Difference::Central, ..Settings::default() };
+    assert!(matches!(
+        Plan::new(&structure, &x0, &refused),
+        Err(jacsense::Error::InvalidSetting { name: "outliers", .. })
+    ));
+    assert!(Plan::new(&structure, &x0, &Settings { outliers: 0.25, ..Settings::default() }).is_ok());
+    // The direct vjp route applies the same rule.
+    let mut v = vec![0.0; 300];
+    v[0] = 1.0;
+    let vjp = jacsense::VjpSettings {
+        route: jacsense::Route::Direct,
+        jacobian: Settings { outliers: 0.25, ..Settings::default() },
+        difference: Difference::Central,
+        ..jacsense::VjpSettings::default()
+    };
+    assert!(matches!(
+        jacsense::VjpPlan::new(&structure, &x0, &[v], &vjp),
+        Err(jacsense::Error::InvalidSetting { name: "outliers", .. })
+    ));
+}
