@@ -132,22 +132,17 @@ impl JointSystem {
     }
 }
 
-/// Values of forward differences taken against per-row offsets: `raw(i, t)` is
-/// `f(x0 + δ_t)_i` and `base(i)` is `f(x0)_i` (NaN when that call is not usable).
-pub(crate) struct Offsets<'a> {
-    pub(crate) base: &'a dyn Fn(usize) -> f64,
-}
-
 /// Builds the equations from `perturbations(c, visit)`, which visits `(t, δ_t[c])` for
 /// the perturbations of coordinate `c`, and `value(i, t)`, the measured difference of
-/// row `i` in measurement `t` — or, with `offsets`, its raw value, each row then
-/// getting an offset unknown, its `f(x0)` equation, and its data shifted by their
-/// median (the offset absorbs it; a grossly wrong value then does not set the scale).
+/// row `i` in measurement `t` — or, with `base` (`f(x0)_i`, NaN when that call is not
+/// usable), its raw value `f(x0 + δ_t)_i`, each row then getting an offset unknown, its
+/// `f(x0)` equation, and its data shifted by their median (the offset absorbs it; a
+/// grossly wrong value then does not set the scale).
 pub(crate) fn system(
     param: &Parametrization,
     mut perturbations: impl FnMut(usize, &mut dyn FnMut(usize, f64)),
     mut value: impl FnMut(usize, usize) -> f64,
-    offsets: Option<Offsets<'_>>,
+    base: Option<&dyn Fn(usize) -> f64>,
 ) -> JointSystem {
     let pattern = param.pattern();
     let d = param.intrinsic_dimension();
@@ -166,9 +161,9 @@ pub(crate) fn system(
                 eq.1 += entry.constant * delta;
             });
         }
-        let offset = offsets.as_ref().map(|o| {
+        let offset = base.map(|base| {
             sys.unknowns += 1;
-            (sys.unknowns - 1, (o.base)(i))
+            (sys.unknowns - 1, base(i))
         });
         let first = sys.rows.len();
         let mut raw = Vec::with_capacity(eqs.len() + 1);
@@ -430,16 +425,15 @@ fn robust_verdicts(sys: &JointSystem, k: usize) -> Option<Verdict> {
             break;
         };
         let flagged = judge(&active, &x);
-        let (mut votes, mut seen) = (vec![(0usize, 0usize); k], (0usize, 0usize));
+        let (mut votes, mut base_votes) = (vec![(0usize, 0usize); k], (0usize, 0usize));
         for (e, &f) in flagged.iter().enumerate() {
             let v = match active.meas[e] {
                 Some(t) => &mut votes[t],
-                None => &mut seen,
+                None => &mut base_votes,
             };
             v.0 += usize::from(f);
             v.1 += 1;
         }
-        let base_votes = seen;
         let nearly_all = |(f, s): (usize, usize)| f > 0 && 10 * f >= 9 * s;
         let most = |(f, s): (usize, usize)| f > 0 && 2 * f >= s;
         let last = round + 1 == ROUNDS || !(votes.iter().any(|&v| nearly_all(v)) || nearly_all(base_votes));
@@ -561,13 +555,12 @@ pub(crate) fn decode(
     // a wrong f(x0) is one more outlier for L1; a missing one leaves the offset to the
     // other equations. Exact data determine the same unknowns either way.
     let with_offsets = forward;
-    let base_valid = meas.base_valid() || with_offsets;
     let base = |i: usize| meas.f0().map_or(f64::NAN, |f0| f0[i]);
     let sys = system(
         param,
         |c, visit| {
             plan.directions().for_each_in_coordinate(c, |t, coef| {
-                if valid[t] && base_valid {
+                if valid[t] {
                     visit(t, plan.effective_coefficient(c, coef) * steps[c]);
                 }
             })
@@ -581,7 +574,7 @@ pub(crate) fn decode(
             };
             meas.difference(i, slot, !with_offsets)
         },
-        with_offsets.then_some(Offsets { base: &base }),
+        with_offsets.then_some(&base as &dyn Fn(usize) -> f64),
     );
 
     let mut outliers = Vec::new();
