@@ -264,8 +264,8 @@ impl PlanOptions {
             DecoderName::Auto => DecoderChoice::Auto,
             DecoderName::LeastSquares => DecoderChoice::LeastSquares,
             DecoderName::L1 => DecoderChoice::L1,
-            DecoderName::Omp => DecoderChoice::Sparse(jacsense::decode::SparseMethod::Omp),
-            DecoderName::Bpdn => DecoderChoice::Sparse(jacsense::decode::SparseMethod::BasisPursuitDenoising),
+            DecoderName::Omp => DecoderChoice::Sparse(jacsense::SparseMethod::Omp),
+            DecoderName::Bpdn => DecoderChoice::Sparse(jacsense::SparseMethod::BasisPursuitDenoising),
             DecoderName::Substitution => DecoderChoice::Substitution,
         };
         let step = match (self.step, self.step_absolute) {

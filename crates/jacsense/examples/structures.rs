@@ -26,7 +26,7 @@ use jacsense::problems::{
 use jacsense::structure::{Coupling, Relation};
 use jacsense::{
     Blackbox, DecoderChoice, Design, Pattern, Plan, RandomDistribution, Settings, SparseMatrix, Structure,
-    Substitution, from_fn,
+    from_fn,
 };
 
 fn row(
@@ -41,7 +41,7 @@ fn row(
     let meas = plan.evaluate(f).expect("the blackbox fits");
     let est = meas.decode();
     let substituted = if plan.structure().parametrization().is_some() {
-        format!("{:.1e}", relative_error(meas.decode_with(&Substitution).jacobian(), truth))
+        format!("{:.1e}", relative_error(meas.decode_as(DecoderChoice::Substitution).expect("a coupled structure").jacobian(), truth))
     } else {
         "–".into()
     };
@@ -163,7 +163,7 @@ fn substitution_table() {
             let plan = Plan::new(&structure, &x0, &settings).expect("valid plan");
             let meas = plan.evaluate(&g).expect("the blackbox fits");
             let t = Instant::now();
-            let sub = relative_error(meas.decode_with(&Substitution).jacobian(), &truth);
+            let sub = relative_error(meas.decode_as(DecoderChoice::Substitution).expect("a coupled structure").jacobian(), &truth);
             let sub_ms = t.elapsed().as_secs_f64() * 1e3;
             let t = Instant::now();
             let joint = relative_error(meas.decode().jacobian(), &truth);
@@ -223,7 +223,7 @@ fn robust_tables() {
             let ms = t.elapsed().as_secs_f64() * 1e3;
             let flagged: Vec<usize> = est.diagnostics().outliers.iter().map(|o| o.call).collect();
             let (precision, recall) = outlier_scores(&flagged, &bad);
-            let ls = meas.decode_with(&jacsense::LeastSquares::default());
+            let ls = meas.decode_as(DecoderChoice::LeastSquares).expect("a coupled structure");
             println!(
                 "| {} | {p} | {rowwise} | {} | {} | {:.1e} | {precision:.2} / {recall:.2} | {:.1e} | {ms:.0} |",
                 case.name,

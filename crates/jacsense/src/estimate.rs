@@ -2,81 +2,11 @@
 
 use crate::blackbox::Erasure;
 use crate::coloring::Ordering;
+use crate::decode::{Decoded, Decoder, Outlier, RowReport, RowStatus, Using, decode};
+use crate::settings::DecoderChoice;
+use crate::error::Result;
+use crate::measurements::Measurements;
 use crate::pattern::SparseMatrix;
-
-/// Whether a row of `J` was determined by its measurements.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub enum RowStatus {
-    /// Every unknown of the row is determined.
-    #[default]
-    Determined,
-    /// The row's system is rank deficient (too few valid measurements, e.g. after
-    /// erasures): `determined` of its `unknowns` entries are still determined; the
-    /// others are NaN in the estimate.
-    Underdetermined {
-        /// Entries determined.
-        determined: usize,
-        /// Unknowns of the row.
-        unknowns: usize,
-    },
-}
-
-/// How one row was decoded.
-#[derive(Clone, Debug, PartialEq)]
-pub struct RowReport {
-    /// Whether the row was determined.
-    pub status: RowStatus,
-    /// `‖A z − y‖₂` of the row's system, in units of output differences (zero when
-    /// the row has no redundancy).
-    pub residual: f64,
-    /// Estimated condition number of the row's scaled system (1 for read-off rows,
-    /// ∞ when rank deficient).
-    pub condition: f64,
-    /// Valid measurements the row was decoded from.
-    pub measurements: usize,
-    /// Residual degrees of freedom: clean measurements minus determined unknowns.
-    pub dof: usize,
-    /// Measurements this row judged grossly wrong.
-    pub outliers: usize,
-    /// Whether the row was decoded with an offset unknown absorbing the error of
-    /// `f(x0)` (forward differences with redundancy, or without a valid `f(x0)`).
-    pub offset: bool,
-    /// Estimated standard deviation of the noise on this output of `f` (pooled with
-    /// the other rows), when the decode had redundancy.
-    pub noise: Option<f64>,
-}
-
-impl RowReport {
-    pub(crate) fn empty() -> Self {
-        RowReport {
-            status: RowStatus::Determined,
-            residual: 0.0,
-            condition: 1.0,
-            measurements: 0,
-            dof: 0,
-            outliers: 0,
-            offset: false,
-            noise: None,
-        }
-    }
-}
-
-/// A call judged grossly wrong: most rows that used it flagged it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Outlier {
-    /// Index of the call in the plan.
-    pub call: usize,
-    /// Rows that flagged it.
-    pub rows_flagged: usize,
-    /// Rows that used it.
-    pub rows_seen: usize,
-}
-
-impl Default for RowReport {
-    fn default() -> Self {
-        RowReport::empty()
-    }
-}
 
 /// How an estimate was obtained.
 #[derive(Clone, Debug, PartialEq)]
@@ -130,7 +60,25 @@ pub struct Estimate {
 }
 
 impl Estimate {
-    pub(crate) fn new(jacobian: SparseMatrix, std_errors: Option<Vec<f64>>, diagnostics: Diagnostics) -> Self {
+    /// The estimate of a decode: `J`, its standard errors, and the diagnostics, which
+    /// add to the decoder's reports what the measurements know (calls, erasures,
+    /// `f(x0)`) and what the plan knows (design, colors).
+    fn assemble(meas: &Measurements<'_>, decoded: Decoded) -> Self {
+        let plan = meas.plan();
+        let Decoded { jacobian, std_errors, rows, outliers, noise, valid_measurements, decoder } = decoded;
+        let diagnostics = Diagnostics {
+            design: plan.settings().design.name(),
+            decoder,
+            calls: meas.calls_made(),
+            measurements: plan.measurements(),
+            valid_measurements,
+            colors: plan.coloring().map(|(o, c)| (o, c.num_colors())),
+            erasures: meas.erasures(),
+            outliers,
+            noise,
+            rows,
+            f0: meas.f0().map(<[f64]>::to_vec),
+        };
         Estimate { jacobian, std_errors, diagnostics }
     }
 
@@ -183,5 +131,58 @@ impl Estimate {
     /// Takes the sparse Jacobian and the diagnostics apart.
     pub fn into_parts(self) -> (SparseMatrix, Diagnostics) {
         (self.jacobian, self.diagnostics)
+    }
+}
+
+impl Measurements<'_> {
+    /// Decodes with the plan's decoder: rows one by one (entries read off where the
+    /// design allows), or jointly for a coupled structure.
+    pub fn decode(&self) -> Estimate {
+        Estimate::assemble(self, decode(self, Using::Plan).expect("the plan's own decoder fits its plan"))
+    }
+
+    /// Decodes every row with the given decoder, including rows the plan's decoder
+    /// would read off directly.
+    ///
+    /// Errors: the plan is star-colored or its structure coupled
+    /// ([`Structure::with_coupling`](crate::Structure::with_coupling)): their rows share
+    /// unknowns, which a row decoder cannot solve; decode them with
+    /// [`Measurements::decode`] and the plan's decoder.
+    ///
+    /// ```
+    /// use jacsense::{from_fn, LeastAbsoluteDeviations, Pattern, Plan, Settings, Structure};
+    /// let f = from_fn(3, 3, |x: &[f64], y: &mut [f64]| y.copy_from_slice(&[2.0 * x[0], 3.0 * x[1], x[2]]));
+    /// let plan = Plan::new(&Structure::sparse(Pattern::banded(3, 3, 0, 0)), &[1.0; 3], &Settings::default())?;
+    /// let est = plan.evaluate(&f)?.decode_with(&LeastAbsoluteDeviations::default())?;
+    /// assert_eq!(est.diagnostics().decoder, "l1");
+    /// assert!((est.jacobian().get(1, 1) - 3.0).abs() < 1e-7);
+    /// # Ok::<(), jacsense::Error>(())
+    /// ```
+    pub fn decode_with(&self, decoder: &dyn Decoder) -> Result<Estimate> {
+        Ok(Estimate::assemble(self, decode(self, Using::Custom(decoder))?))
+    }
+
+    /// Decodes with a built-in decoder other than the plan's, on every row: for a
+    /// coupled structure, jointly by least squares, L1 or substitution; `Auto` is the
+    /// plan's decoder.
+    ///
+    /// Errors: a sparse decoder for a coupled structure, or any decoder but the plan's
+    /// for a star-colored design.
+    ///
+    /// ```
+    /// use jacsense::problems::{laplacian_2d, random_symmetric_matrix, GradientField, Problem};
+    /// use jacsense::structure::Coupling;
+    /// use jacsense::{DecoderChoice, Plan, Settings, Structure};
+    /// let g = GradientField { h: random_symmetric_matrix(laplacian_2d(10), 1) };
+    /// let structure = Structure::symmetric(g.pattern())?.with_coupling(Coupling::default())?;
+    /// let plan = Plan::new(&structure, &g.x0(), &Settings::default())?;
+    /// let meas = plan.evaluate(&g)?;
+    /// let est = meas.decode_as(DecoderChoice::Substitution)?; // the same calls, rows one at a time
+    /// assert_eq!(est.diagnostics().decoder, "joint-substitution");
+    /// assert!(jacsense::problems::relative_error(est.jacobian(), &g.jacobian(&g.x0())) < 1e-5);
+    /// # Ok::<(), jacsense::Error>(())
+    /// ```
+    pub fn decode_as(&self, choice: DecoderChoice) -> Result<Estimate> {
+        Ok(Estimate::assemble(self, decode(self, Using::Choice(choice))?))
     }
 }

@@ -43,22 +43,23 @@ pub mod plan;
 pub mod planner;
 pub mod problems;
 pub mod sense;
+pub mod settings;
 pub mod structure;
 pub mod vjp;
 
 pub use blackbox::{Blackbox, CallError, Erasure, ErasureReason, FnBlackbox, TryFnBlackbox, from_fn, try_from_fn};
 pub use coloring::{Coloring, Ordering};
 pub use decode::{
-    Decoder, JointMethod, L1Reference, LeastAbsoluteDeviations, LeastSquares, OutlierRule, RowSolve, SparseMethod,
-    SparseRecovery, Substitution,
+    Decoder, L1Reference, LeastAbsoluteDeviations, LeastSquares, Outlier, OutlierRule, RowReport, RowSolve, RowStatus,
+    SparseRecovery,
 };
 pub use design::{Design, Difference, RandomDistribution, Step};
 pub use error::{Error, Result};
-pub use estimate::{Diagnostics, Estimate, Outlier, RowReport, RowStatus};
+pub use estimate::{Diagnostics, Estimate};
 pub use measurements::Measurements;
 pub use pattern::{MatrixMarketField, Pattern, SparseMatrix, read_matrix_market, write_matrix_market};
-pub use plan::{Plan, Settings};
-pub use planner::DecoderChoice;
+pub use plan::{Bounds, Plan, PlanOptions, Scheme};
+pub use settings::{DecoderChoice, MAX_OUTLIER_FRACTION, Settings, SparseMethod};
 pub use sense::{estimate, estimate_sequential, estimate_with};
 pub use structure::Structure;
 pub use vjp::{Route, VjpEstimate, VjpMeasurements, VjpPlan, VjpSettings, gradient, vjp, vjp_batch};

@@ -4,9 +4,7 @@
 //! design that is one value per allowed entry of `J`, not `m` per call.
 
 use crate::blackbox::{Erasure, ErasureReason, first_non_finite};
-use crate::decode::{Decoder, decode};
 use crate::error::{Error, Result};
-use crate::estimate::Estimate;
 use crate::plan::Plan;
 
 /// What is known of one call.
@@ -50,7 +48,11 @@ impl<'p> Measurements<'p> {
         let (_, m) = plan.structure().dims();
         let k = plan.measurements();
         let sides = if plan.calls_of(0).1.is_some() { 2 } else { 1 };
-        let base = if sides == 1 { vec![f64::NAN; m] } else { Vec::new() };
+        let base = match plan.given_f0() {
+            _ if sides == 2 => Vec::new(),
+            Some(f0) => f0.to_vec(),
+            None => vec![f64::NAN; m],
+        };
         let values = vec![f64::NAN; plan.index().num_slots(m, k) * sides];
         Measurements { plan, base, values, state: vec![CallState::Pending; plan.calls()] }
     }
@@ -145,7 +147,12 @@ impl<'p> Measurements<'p> {
     /// Whether the differences are taken against a told `f(x0)`: true for central
     /// differences, and for forward differences whose call 0 was told.
     pub(crate) fn base_valid(&self) -> bool {
-        self.base.is_empty() || self.state[0] == CallState::Told
+        self.base.is_empty() || self.base_told()
+    }
+
+    /// Whether `f(x0)` is known: given with the plan, or called and told.
+    fn base_told(&self) -> bool {
+        self.plan.given_f0().is_some() || (self.plan.calls_f0() && self.state[0] == CallState::Told)
     }
 
     /// The measured difference of output `i` in slot `slot`. Forward differences
@@ -155,7 +162,7 @@ impl<'p> Measurements<'p> {
     pub(crate) fn difference(&self, i: usize, slot: usize, use_base: bool) -> f64 {
         if self.base.is_empty() {
             0.5 * (self.values[2 * slot] - self.values[2 * slot + 1])
-        } else if use_base && self.state[0] == CallState::Told {
+        } else if use_base && self.base_told() {
             self.values[slot] - self.base[i]
         } else {
             self.values[slot]
@@ -164,20 +171,7 @@ impl<'p> Measurements<'p> {
 
     /// `f(x0)` when it was called (forward differences) and told.
     pub fn f0(&self) -> Option<&[f64]> {
-        (!self.base.is_empty() && self.state[0] == CallState::Told).then_some(self.base.as_slice())
-    }
-
-    /// Decodes with the plan's decoder.
-    pub fn decode(&self) -> Estimate {
-        self.decode_with(self.plan.decoder().as_ref())
-    }
-
-    /// Decodes with the given decoder. A structure with a parametrization
-    /// ([`Structure::with_coupling`](crate::Structure::with_coupling)) is decoded
-    /// jointly (its rows share unknowns), by the decoder's
-    /// [`joint_method`](Decoder::joint_method): least squares, L1 or substitution.
-    pub fn decode_with(&self, decoder: &dyn Decoder) -> Estimate {
-        decode(self, decoder)
+        (!self.base.is_empty() && self.base_told()).then_some(self.base.as_slice())
     }
 }
 

@@ -29,60 +29,135 @@
 //! - **Budget**: the plan never exceeds it; it falls back to fewer directions (never
 //!   fewer than the minimum the decoder needs, else an error that says so).
 
-use crate::coloring::{Coloring, Ordering, best_column_coloring, best_star_coloring};
-use crate::decode::{
-    Decoder, LeastAbsoluteDeviations, LeastSquares, SparseMethod, SparseRecovery, Substitution, measurements_needed,
-    substitution_needed,
+use crate::coloring::{
+    Coloring, Ordering, best_column_coloring, best_star_coloring, check_column_coloring, color_columns, color_star,
 };
-use crate::design::{Design, Difference, RandomDistribution, Step};
+use crate::decode::{measurements_needed, substitution_needed};
+use crate::design::{
+    Design, Difference, RandomDistribution, Step, colored_directions, coordinate_directions,
+    rainbow_directions, random_directions,
+};
 use crate::error::{Error, Result};
-use crate::plan::Settings;
+use crate::plan::{Plan, Scheme};
+use crate::settings::{DecoderChoice, MAX_OUTLIER_FRACTION, Settings, SparseMethod};
 use crate::structure::{Coupling, Parametrization, Structure};
 
-/// Which decoder solves the rows.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum DecoderChoice {
-    /// Chosen by the planner from the expected noise, outliers and structure.
-    #[default]
-    Auto,
-    /// Least squares ([`LeastSquares`]).
-    LeastSquares,
-    /// L1 decoding with the fast path ([`LeastAbsoluteDeviations`]).
-    L1,
-    /// Sparse recovery of rows whose pattern is unknown ([`SparseRecovery`]).
-    Sparse(SparseMethod),
-    /// Coupled structures: rows one at a time, solved unknowns substituted
-    /// ([`Substitution`]); least squares for uncoupled ones.
-    Substitution,
+impl Scheme {
+    /// The planner's scheme for `structure`: it resolves `Auto` design and decoder,
+    /// computes the colorings and directions, and checks the budget, all before any
+    /// call (see the [module docs](self)).
+    ///
+    /// Errors: invalid settings, a design with fewer directions than its decoder needs,
+    /// a plan over the budget, a coloring that does not fit the pattern.
+    pub fn new(structure: &Structure, settings: &Settings) -> Result<Scheme> {
+        let (n, _m) = structure.dims();
+        let choice = choose(structure, settings)?;
+        let coupled;
+        let structure = if choice.joint_symmetric {
+            coupled = structure.clone().with_coupling(Coupling::default())?;
+            &coupled
+        } else {
+            structure
+        };
+        let pattern = structure.pattern();
+        let mut known = choice.coloring;
+        let mut colors = |ordering: &Option<Ordering>| match (known.take(), ordering) {
+            (Some((o, c)), Some(wanted)) if o == *wanted => (o, c),
+            (_, Some(o)) => (*o, color_columns(pattern, *o)),
+            (_, None) => best_column_coloring(pattern),
+        };
+        let mut coloring = None;
+        let mut star = None;
+        let directions = match &choice.design {
+            Design::Auto => unreachable!("the planner resolves Design::Auto"),
+            Design::Coordinate => coordinate_directions(n),
+            Design::Colored { ordering } => {
+                let (ordering, c) = colors(ordering);
+                let d = colored_directions(&c);
+                coloring = Some((ordering, c));
+                d
+            }
+            Design::Groups(c) => {
+                check_column_coloring(pattern, c)?;
+                colored_directions(c)
+            }
+            Design::Random { distribution, directions } => {
+                // Sparse recovery needs about 2s measurements for s-sparse rows, not ρ_max.
+                let sparse = matches!(choice.decoder, DecoderChoice::Sparse(_));
+                let rho = structure.lower_bound();
+                let needed = match structure.row_sparsity() {
+                    Some(s) if sparse => (2 * s).min(rho),
+                    _ if sparse => 1.min(rho),
+                    _ => rho,
+                };
+                let k = directions.unwrap_or_else(|| match (structure.parametrization(), structure.row_sparsity()) {
+                    (Some(param), _) => measurements_needed(param, settings.seed),
+                    (None, Some(s)) if sparse => sparse_directions(s, rho).min(rho + Design::RANDOM_OVERSAMPLING),
+                    _ => Design::default_random_directions(*distribution, pattern.nrows(), rho),
+                });
+                if k < needed {
+                    return Err(structure.too_few_calls(k, needed));
+                }
+                check_budget(k, settings, &choice.design)?;
+                random_directions(n, k, *distribution, settings.seed)
+            }
+            Design::Star { ordering } => {
+                if !structure.is_symmetric() {
+                    return Err(Error::InvalidSetting {
+                        name: "design",
+                        value: "star".into(),
+                        reason: "a star-colored design needs a symmetric structure (Structure::symmetric)",
+                    });
+                }
+                let (ordering, sc) = match ordering {
+                    Some(o) => (*o, color_star(pattern, *o)?),
+                    None => best_star_coloring(pattern)?,
+                };
+                let d = colored_directions(sc.coloring());
+                coloring = Some((ordering, sc.coloring().clone()));
+                star = Some(sc);
+                d
+            }
+            Design::Rainbow { ordering, directions } => {
+                let needed = structure.lower_bound();
+                let k = directions.unwrap_or(needed + Design::RANDOM_OVERSAMPLING);
+                if k < needed {
+                    return Err(structure.too_few_calls(k, needed));
+                }
+                check_budget(k, settings, &choice.design)?;
+                let (ordering, c) = colors(ordering);
+                let d = rainbow_directions(&c, k, settings.seed);
+                coloring = Some((ordering, c));
+                d
+            }
+        };
+        check_budget(directions.len(), settings, &choice.design)?;
+        let settings =
+            Settings { design: choice.design, decoder: choice.decoder, step: choice.step, ..settings.clone() };
+        Ok(Scheme::from_parts(structure.clone(), settings, coloring, star, directions))
+    }
 }
 
-impl DecoderChoice {
-    /// The decoder itself (least squares for `Auto` before planning).
-    pub fn decoder(&self) -> Box<dyn Decoder> {
-        match self {
-            DecoderChoice::Auto | DecoderChoice::LeastSquares => Box::new(LeastSquares::default()),
-            DecoderChoice::L1 => Box::new(LeastAbsoluteDeviations::default()),
-            DecoderChoice::Sparse(method) => Box::new(SparseRecovery { method: *method, ..SparseRecovery::default() }),
-            DecoderChoice::Substitution => Box::new(Substitution),
-        }
-    }
-
-    /// A short name for tables and reports.
-    pub fn name(&self) -> &'static str {
-        match self {
-            DecoderChoice::Auto => "auto",
-            DecoderChoice::LeastSquares => "least-squares",
-            DecoderChoice::L1 => "l1",
-            DecoderChoice::Sparse(SparseMethod::Omp) => "sparse-omp",
-            DecoderChoice::Sparse(SparseMethod::BasisPursuitDenoising) => "sparse-bpdn",
-            DecoderChoice::Substitution => "substitution",
-        }
+impl Plan {
+    /// The planner's plan for `structure` at `x0`: [`Scheme::new`] then [`Scheme::at`].
+    ///
+    /// Errors: those of both.
+    pub fn new(structure: &Structure, x0: &[f64], settings: &Settings) -> Result<Plan> {
+        Scheme::new(structure, settings)?.at(x0)
     }
 }
 
-/// The largest outlier fraction the planner accepts.
-pub const MAX_OUTLIER_FRACTION: f64 = 0.35;
+/// Fails when `k` directions make more calls than the budget allows.
+fn check_budget(k: usize, settings: &Settings, design: &Design) -> Result<()> {
+    let calls = match settings.difference {
+        Difference::Forward => k.saturating_add(1),
+        Difference::Central => k.saturating_mul(2),
+    };
+    match settings.budget {
+        Some(budget) if calls > budget => Err(Error::OverBudget { calls, budget, design: design.name() }),
+        _ => Ok(()),
+    }
+}
 
 /// What the planner decided.
 pub(crate) struct Choice {

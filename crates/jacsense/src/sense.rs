@@ -13,7 +13,8 @@ use crate::blackbox::{Blackbox, ErasureReason, call_guarded};
 use crate::error::Result;
 use crate::estimate::Estimate;
 use crate::measurements::Measurements;
-use crate::plan::{Plan, Settings};
+use crate::plan::Plan;
+use crate::settings::Settings;
 use crate::structure::Structure;
 
 /// Calls evaluated before their values are told: bounds the memory held for outputs.

@@ -45,6 +45,18 @@ pub use star::{DirectRead, StarColoring, best_star_coloring, check_star_coloring
 
 use crate::pattern::Pattern;
 
+impl From<Vec<usize>> for Coloring {
+    fn from(colors: Vec<usize>) -> Coloring {
+        Coloring::new(colors)
+    }
+}
+
+impl From<Coloring> for Vec<usize> {
+    fn from(c: Coloring) -> Vec<usize> {
+        c.colors
+    }
+}
+
 /// A coloring of vertices (columns or rows): `colors[v]` in `0..num_colors`.
 ///
 /// ```
@@ -54,7 +66,8 @@ use crate::pattern::Pattern;
 /// assert_eq!(c.color(2), 0);
 /// assert_eq!(c.groups(), vec![vec![0, 2], vec![1], vec![3]]);
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(from = "Vec<usize>", into = "Vec<usize>")]
 pub struct Coloring {
     colors: Vec<usize>,
     num_colors: usize,

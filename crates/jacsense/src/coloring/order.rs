@@ -44,7 +44,7 @@ use crate::pattern::Pattern;
 /// assert_eq!(Ordering::default(), Ordering::LargestFirst);
 /// # Ok::<(), jacsense::Error>(())
 /// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Ordering {
     /// Index order.
     Natural,

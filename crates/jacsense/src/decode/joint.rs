@@ -30,11 +30,10 @@ use clarabel::algebra::CscMatrix;
 use clarabel::solver::{DefaultSettingsBuilder, DefaultSolver, IPSolver, NonnegativeConeT, SolverStatus};
 use faer::linalg::solvers::SolveCore;
 use faer::sparse::{SparseColMat, Triplet};
-use faer::{Mat, MatMut, MatRef};
+use faer::Mat;
 
-use super::{Decoder, LeastSquares, RowSolve};
+use super::{Decoder, LeastSquares, Outlier, RowReport, RowStatus};
 use crate::design::Difference;
-use crate::estimate::{Outlier, RowReport, RowStatus};
 use crate::measurements::Measurements;
 use crate::structure::Parametrization;
 
@@ -47,8 +46,7 @@ const VARIANCE_LIMIT: usize = 1 << 27;
 
 /// How the rows of a coupled structure are solved together.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum JointMethod {
+pub(crate) enum JointMethod {
     /// The whole system by least squares.
     #[default]
     LeastSquares,
@@ -61,45 +59,12 @@ pub enum JointMethod {
 
 impl JointMethod {
     /// A short name for reports.
-    pub fn name(&self) -> &'static str {
+    pub(crate) fn name(&self) -> &'static str {
         match self {
             JointMethod::LeastSquares => "joint-least-squares",
             JointMethod::L1 => "joint-l1",
             JointMethod::Substitution => "joint-substitution",
         }
-    }
-}
-
-/// The substitution decoder: rows of a coupled structure one at a time, fewest unknowns
-/// left first ([`JointMethod::Substitution`]); rows of an uncoupled structure by least
-/// squares, which is then the same thing.
-///
-/// ```
-/// use jacsense::problems::{laplacian_2d, random_symmetric_matrix, GradientField, Problem};
-/// use jacsense::structure::Coupling;
-/// use jacsense::{DecoderChoice, Settings, Structure, estimate_with};
-/// let g = GradientField { h: random_symmetric_matrix(laplacian_2d(10), 1) };
-/// let structure = Structure::symmetric(g.pattern())?.with_coupling(Coupling::default())?;
-/// let settings = Settings { decoder: DecoderChoice::Substitution, ..Settings::default() };
-/// let est = estimate_with(&g, &g.x0(), &structure, &settings)?;
-/// assert_eq!(est.diagnostics().decoder, "joint-substitution");
-/// assert!(jacsense::problems::relative_error(est.jacobian(), &g.jacobian(&g.x0())) < 1e-5);
-/// # Ok::<(), jacsense::Error>(())
-/// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Substitution;
-
-impl Decoder for Substitution {
-    fn name(&self) -> &'static str {
-        "substitution"
-    }
-
-    fn solve(&self, a: MatRef<'_, f64>, y: MatRef<'_, f64>, z: MatMut<'_, f64>) -> Vec<RowSolve> {
-        LeastSquares::default().solve(a, y, z)
-    }
-
-    fn joint_method(&self) -> JointMethod {
-        JointMethod::Substitution
     }
 }
 

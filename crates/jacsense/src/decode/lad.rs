@@ -46,7 +46,7 @@ use faer::{Mat, MatMut, MatRef};
 
 pub use reference::L1Reference;
 
-use super::{Decoder, JointMethod, LeastSquares, RowSolve};
+use super::{Decoder, LeastSquares, RowSolve};
 
 /// When a residual of the L1 fit marks its measurement as grossly wrong.
 ///
@@ -122,9 +122,6 @@ impl Decoder for LeastAbsoluteDeviations {
         "l1"
     }
 
-    fn joint_method(&self) -> JointMethod {
-        JointMethod::L1
-    }
 
     fn solve(&self, a: MatRef<'_, f64>, y: MatRef<'_, f64>, z: MatMut<'_, f64>) -> Vec<RowSolve> {
         let rows = RowMajor::new(a);

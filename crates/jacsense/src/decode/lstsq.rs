@@ -11,7 +11,7 @@ use faer::dyn_stack::{MemBuffer, MemStack};
 use faer::{Mat, MatMut, MatRef, Par};
 
 use super::{Decoder, RowSolve};
-use crate::estimate::RowStatus;
+use super::RowStatus;
 
 /// Least squares by column-pivoted QR, for rows whose unknowns are independent.
 ///

@@ -21,13 +21,15 @@
 mod joint;
 mod lad;
 mod lstsq;
+mod report;
 mod sparse;
 
 pub use lad::{L1Reference, LeastAbsoluteDeviations, OutlierRule};
 pub use lstsq::LeastSquares;
-pub use sparse::{SparseMethod, SparseRecovery};
+pub use report::{Outlier, RowReport, RowStatus};
+pub use sparse::SparseRecovery;
 
-pub use joint::{JointMethod, Substitution};
+pub(crate) use joint::JointMethod;
 pub(crate) use joint::{measurements_needed, substitution_needed};
 
 use std::collections::HashMap;
@@ -37,9 +39,10 @@ use rayon::prelude::*;
 
 use crate::coloring::StarColoring;
 use crate::design::{Difference, Directions};
-use crate::estimate::{Diagnostics, Estimate, Outlier, RowReport, RowStatus};
+use crate::error::{Error, Result};
 use crate::measurements::Measurements;
 use crate::pattern::{Pattern, SparseMatrix};
+use crate::settings::DecoderChoice;
 
 /// How a decoder solved one row (or one right-hand side).
 ///
@@ -86,13 +89,28 @@ pub trait Decoder: Sync {
     fn accepts_offset(&self) -> bool {
         true
     }
+}
 
-    /// How this decoder solves the rows of a coupled structure together
-    /// ([`Structure::with_coupling`](crate::Structure::with_coupling)): least squares
-    /// unless it says otherwise.
-    fn joint_method(&self) -> JointMethod {
-        JointMethod::LeastSquares
+/// The decoder of a resolved choice (least squares for `Auto`).
+pub(crate) fn decoder_for(choice: DecoderChoice) -> Box<dyn Decoder> {
+    match choice {
+        DecoderChoice::Auto | DecoderChoice::LeastSquares | DecoderChoice::Substitution => {
+            Box::new(LeastSquares::default())
+        }
+        DecoderChoice::L1 => Box::new(LeastAbsoluteDeviations::default()),
+        DecoderChoice::Sparse(method) => Box::new(SparseRecovery { method, ..SparseRecovery::default() }),
     }
+}
+
+/// What a decode found: `J`, its standard errors, the reports of rows and calls.
+pub(crate) struct Decoded {
+    pub(crate) jacobian: SparseMatrix,
+    pub(crate) std_errors: Option<Vec<f64>>,
+    pub(crate) rows: Vec<RowReport>,
+    pub(crate) outliers: Vec<Outlier>,
+    pub(crate) noise: Option<f64>,
+    pub(crate) valid_measurements: usize,
+    pub(crate) decoder: &'static str,
 }
 
 /// Prior weight, in degrees of freedom, of the noise level pooled over all rows when a
@@ -141,21 +159,74 @@ impl RowResult {
     }
 }
 
-pub(crate) fn decode(meas: &Measurements<'_>, decoder: &dyn Decoder) -> Estimate {
+/// Which decoder a decode uses.
+#[derive(Clone, Copy)]
+pub(crate) enum Using<'a> {
+    /// The plan's: entries read off where the design allows, jointly for coupled
+    /// structures.
+    Plan,
+    /// A built-in choice, on every row (joint methods for coupled structures).
+    Choice(DecoderChoice),
+    /// The caller's row decoder, on every row.
+    Custom(&'a dyn Decoder),
+}
+
+/// Decodes `meas` as `using` says.
+pub(crate) fn decode(meas: &Measurements<'_>, using: Using<'_>) -> Result<Decoded> {
     let plan = meas.plan();
     let pattern = plan.structure().pattern();
     let k = plan.measurements();
     let mut valid: Vec<bool> = (0..k).map(|t| meas.measurement_valid(t)).collect();
+    let own = plan.settings().decoder;
+    let choice = match using {
+        Using::Plan => Some(own),
+        Using::Choice(DecoderChoice::Auto) => Some(own),
+        Using::Choice(c) => Some(c),
+        Using::Custom(_) => None,
+    };
+    let refuse = |value: String, reason| Err(Error::InvalidSetting { name: "decoder", value, reason });
     if let Some(param) = plan.structure().parametrization() {
-        return decode_coupled(meas, param, &valid, decoder.joint_method());
+        let method = match (using, choice) {
+            (Using::Custom(custom), _) => {
+                return refuse(
+                    custom.name().into(),
+                    "the rows of a coupled structure share unknowns, which a row decoder cannot solve: decode with a DecoderChoice",
+                );
+            }
+            (_, Some(DecoderChoice::L1)) => JointMethod::L1,
+            (_, Some(DecoderChoice::Substitution)) => JointMethod::Substitution,
+            (_, Some(DecoderChoice::Sparse(m))) => {
+                return refuse(
+                    DecoderChoice::Sparse(m).name().into(),
+                    "coupled structures have a known pattern: decode them by least squares, L1 or substitution",
+                );
+            }
+            _ => JointMethod::LeastSquares,
+        };
+        return Ok(decode_coupled(meas, param, &valid, method));
     }
+    if plan.star_coloring().is_some() && choice != Some(own) {
+        let name = choice.map_or_else(|| "custom".to_string(), |c| c.name().to_string());
+        return refuse(
+            name,
+            "a star-colored design reads entries from their mirror rows, which a row decoder cannot do: decode with the plan's decoder",
+        );
+    }
+    let built_in = decoder_for(choice.unwrap_or(own));
+    let decoder = match using {
+        Using::Custom(custom) => custom,
+        _ => built_in.as_ref(),
+    };
+    // Rows are read off only with the plan's own decoder.
+    let read_off = choice == Some(own);
     let groups = row_groups(meas);
     let run = |valid: &[bool], base_valid: bool| {
         let mut results: Vec<RowResult> = match plan.star_coloring() {
             Some(star) => read_star(meas, star, valid, base_valid),
-            None => {
-                groups.par_iter().flat_map_iter(|rows| solve_group(meas, decoder, rows, valid, base_valid)).collect()
-            }
+            None => groups
+                .par_iter()
+                .flat_map_iter(|rows| solve_group(meas, decoder, read_off, rows, valid, base_valid))
+                .collect(),
         };
         results.sort_unstable_by_key(|r| r.row);
         results
@@ -224,20 +295,15 @@ pub(crate) fn decode(meas: &Measurements<'_>, decoder: &dyn Decoder) -> Estimate
         (pattern.clone(), values, std_errors)
     };
     let jacobian = SparseMatrix::new(out_pattern, values).expect("one value per pattern entry");
-    let diagnostics = Diagnostics {
-        design: plan.settings().design.name(),
-        decoder: decoder.name(),
-        calls: meas.calls_made(),
-        measurements: k,
-        valid_measurements: valid.iter().filter(|&&v| v).count(),
-        colors: plan.coloring().map(|(o, c)| (o, c.num_colors())),
-        erasures: meas.erasures(),
+    Ok(Decoded {
+        jacobian,
+        std_errors: any_std_error.then_some(std_errors),
+        rows: results.into_iter().map(|r| r.report).collect(),
         outliers,
         noise: pooled.map(|v| v.sqrt() * noise_scale),
-        rows: results.into_iter().map(|r| r.report).collect(),
-        f0: meas.f0().map(<[f64]>::to_vec),
-    };
-    Estimate::new(jacobian, any_std_error.then_some(std_errors), diagnostics)
+        valid_measurements: valid.iter().filter(|&&v| v).count(),
+        decoder: decoder.name(),
+    })
 }
 
 /// Rows that share one measurement matrix: with dense directions, rows with the same
@@ -266,7 +332,7 @@ fn decode_coupled(
     param: &crate::structure::Parametrization,
     valid: &[bool],
     method: JointMethod,
-) -> Estimate {
+) -> Decoded {
     let plan = meas.plan();
     let joint::JointDecode { values, std_errors, mut rows, rss, dof, outliers, valid_measurements } =
         joint::decode(meas, param, valid, method);
@@ -277,20 +343,15 @@ fn decode_coupled(
     rows.iter_mut().filter_map(|r| r.noise.as_mut()).for_each(|v| *v *= noise_scale);
     let any_std_error = std_errors.iter().any(|v| !v.is_nan());
     let jacobian = SparseMatrix::new(param.pattern().clone(), values).expect("one value per entry");
-    let diagnostics = Diagnostics {
-        design: plan.settings().design.name(),
-        decoder: method.name(),
-        calls: meas.calls_made(),
-        measurements: plan.measurements(),
-        valid_measurements,
-        colors: plan.coloring().map(|(o, c)| (o, c.num_colors())),
-        erasures: meas.erasures(),
+    Decoded {
+        jacobian,
+        std_errors: any_std_error.then_some(std_errors),
+        rows,
         outliers,
         noise: (dof > 0).then(|| (rss / dof as f64).sqrt() * noise_scale),
-        rows,
-        f0: meas.f0().map(<[f64]>::to_vec),
-    };
-    Estimate::new(jacobian, any_std_error.then_some(std_errors), diagnostics)
+        valid_measurements,
+        decoder: method.name(),
+    }
 }
 
 /// Rows' verdicts on each measurement and on `f(x0)`.
@@ -395,6 +456,7 @@ fn read_star(meas: &Measurements<'_>, star: &StarColoring, valid: &[bool], base_
 fn solve_group(
     meas: &Measurements<'_>,
     decoder: &dyn Decoder,
+    read_off: bool,
     rows: &[usize],
     valid: &[bool],
     base_valid: bool,
@@ -424,7 +486,7 @@ fn solve_group(
     let used: Vec<usize> = (0..seen.len()).filter(|&p| valid[seen[p]]).collect();
 
     // Read-off: every column in its own measurement with nothing else of the row.
-    if plan.directions().is_grouped() && seen.len() == d {
+    if read_off && plan.directions().is_grouped() && seen.len() == d {
         let Directions::Grouped { group, .. } = plan.directions() else { unreachable!() };
         let i = rows[0];
         let values: Vec<f64> = cols

@@ -30,10 +30,10 @@ pub(crate) use rainbow::rainbow_directions;
 pub(crate) use random::random_directions;
 pub(crate) use step::steps;
 
-use crate::coloring::Ordering;
+use crate::coloring::{Coloring, Ordering};
 
 /// Which directions to call.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub enum Design {
     /// Chosen by the planner from the structure, the expected noise and outliers and
@@ -49,6 +49,10 @@ pub enum Design {
         /// Vertex ordering of the greedy coloring; `None` for the best of all.
         ordering: Option<Ordering>,
     },
+    /// One direction per group of a column coloring the caller gives (checked valid for
+    /// the pattern: no two columns of a group share a row): entries read off as for
+    /// [`Design::Colored`].
+    Groups(Coloring),
     /// `k` random directions; every row is decoded by least squares on its allowed
     /// columns.
     Random {
@@ -112,6 +116,7 @@ impl Design {
             Design::Auto => "auto",
             Design::Coordinate => "coordinate",
             Design::Colored { .. } => "colored",
+            Design::Groups(_) => "groups",
             Design::Random { distribution: RandomDistribution::Gaussian, .. } => "random-gaussian",
             Design::Random { distribution: RandomDistribution::Rademacher, .. } => "random-rademacher",
             Design::Rainbow { .. } => "rainbow",
@@ -121,7 +126,7 @@ impl Design {
 }
 
 /// Distribution of the entries of random directions.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum RandomDistribution {
     /// Standard normal entries.
     #[default]
@@ -131,7 +136,7 @@ pub enum RandomDistribution {
 }
 
 /// Forward or central difference quotients.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Difference {
     /// `f(x0 + H d) − f(x0)`: `k + 1` calls, error `O(h)`.
     #[default]
@@ -141,7 +146,7 @@ pub enum Difference {
 }
 
 /// The per-coordinate step `h_c` (DESIGN.md §1).
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Step {
     /// `h_c = h0 · max(1, |x0_c|)` with `h0 = √ε` (forward) or `∛ε` (central).
     #[default]

@@ -18,10 +18,11 @@
 use faer::Mat;
 
 use crate::blackbox::{Erasure, ErasureReason, first_non_finite};
-use crate::decode::{Decoder, LeastAbsoluteDeviations, LeastSquares, RowSolve, SparseMethod, SparseRecovery};
+use crate::decode::{Decoder, LeastAbsoluteDeviations, LeastSquares, RowSolve, SparseRecovery};
+use crate::settings::SparseMethod;
 use crate::design::{Design, Difference, Directions, RandomDistribution, random_directions};
 use crate::error::{Error, Result};
-use crate::estimate::RowStatus;
+use crate::decode::RowStatus;
 use crate::measurements::CallState;
 
 /// How the direct route decodes `w` on its candidates.

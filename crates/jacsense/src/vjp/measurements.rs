@@ -11,7 +11,8 @@ use super::direct::DirectMeasurements;
 use super::{Kind, Route, VjpEstimate, VjpPlan};
 use crate::blackbox::{Erasure, ErasureReason};
 use crate::error::Result;
-use crate::estimate::{Estimate, RowStatus};
+use crate::decode::RowStatus;
+use crate::estimate::Estimate;
 use crate::measurements::Measurements;
 
 /// Values of a [`VjpPlan`]'s calls, told in any order; calls never told are erasures.

@@ -35,12 +35,13 @@ use std::ops::Range;
 use rayon::prelude::*;
 
 use crate::blackbox::{Blackbox, Erasure, call_guarded};
-use crate::decode::SparseMethod;
+use crate::settings::SparseMethod;
 use crate::design::{Difference, Step, steps};
 use crate::error::{Error, Result};
-use crate::estimate::RowStatus;
-use crate::plan::{Plan, Settings};
-use crate::planner::MAX_OUTLIER_FRACTION;
+use crate::decode::RowStatus;
+use crate::plan::Plan;
+use crate::settings::Settings;
+use crate::settings::MAX_OUTLIER_FRACTION;
 use crate::sense::{CallOutcome, in_chunks};
 use crate::structure::Structure;
 

@@ -8,7 +8,7 @@ use jacsense::problems::{
 };
 use jacsense::structure::{Coupling, Relation};
 use jacsense::{
-    DecoderChoice, Design, Error, LeastSquares, Measurements, Pattern, Plan, RandomDistribution, RowStatus, Settings,
+    DecoderChoice, Design, Error, Measurements, Pattern, Plan, RandomDistribution, RowStatus, Settings,
     SparseMatrix, Step, Structure, estimate_with, from_fn,
 };
 
@@ -170,7 +170,7 @@ fn joint_l1_decoding_survives_garbage_calls() {
             eprintln!("{name} p = {p}: {} calls, {} bad, error {err:.1e}", plan.calls(), bad.len());
             assert!(err <= 1e-6, "{name} p = {p}: relative error {err:e}");
             assert_eq!((precision, recall), (1.0, 1.0), "{name} p = {p}: flagged {flagged:?}, bad {bad:?}");
-            let ls = meas.decode_with(&LeastSquares::default());
+            let ls = meas.decode_as(DecoderChoice::LeastSquares).unwrap();
             assert!(rel_err(ls.jacobian(), &truth) > 1e-2, "{name}: least squares should fail");
         }
     }
@@ -230,7 +230,7 @@ fn substitution_reports_what_it_cannot_solve() {
     let x0 = conv.x0();
     let plan = Plan::new(&structure, &x0, &Settings::default()).unwrap();
     assert_eq!(plan.measurements(), 1);
-    let est = plan.evaluate(&conv).unwrap().decode_with(&jacsense::Substitution);
+    let est = plan.evaluate(&conv).unwrap().decode_as(DecoderChoice::Substitution).unwrap();
     assert!(matches!(est.diagnostics().rows[0].status, RowStatus::Underdetermined { determined: 0, .. }));
     assert!(est.jacobian().values().iter().all(|v| v.is_nan()));
     let settings = Settings { decoder: DecoderChoice::Substitution, ..Settings::default() };

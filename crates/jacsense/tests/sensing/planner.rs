@@ -1,7 +1,7 @@
 //! The planner: design, decoder and calls chosen from what is known and expected, and
 //! said before any call is made.
 
-use jacsense::planner::MAX_OUTLIER_FRACTION;
+use jacsense::MAX_OUTLIER_FRACTION;
 use jacsense::problems::{laplacian_2d, random_pattern};
 use jacsense::{DecoderChoice, Design, Error, Plan, Settings, Step, Structure};
 

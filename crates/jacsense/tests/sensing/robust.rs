@@ -38,7 +38,7 @@ fn l1_decoding_is_exact_with_a_fifth_of_the_calls_garbage() {
         assert!(precision >= 0.95 && recall >= 0.95, "{fraction}: precision {precision}, recall {recall}");
         if fraction > 0.0 {
             // Least squares on the same calls, and coloring with its own calls, fail.
-            let ls = meas.decode_with(&jacsense::LeastSquares::default());
+            let ls = meas.decode_as(jacsense::DecoderChoice::LeastSquares).unwrap();
             assert!(rel_err(ls.jacobian(), &truth) > 1e-2);
             let colored = Settings { design: Design::Colored { ordering: None }, ..Settings::default() };
             let cplan = Plan::new(&structure, &x0, &colored).unwrap();

@@ -8,7 +8,7 @@ use faer::{MatMut, MatRef};
 use super::{
     LeastAbsoluteDeviations, OutlierRule, RowMajor, Vertex, echelon, invert_basis, judge, polish, rank_tolerance,
 };
-use crate::decode::{Decoder, JointMethod, LeastSquares, RowSolve};
+use crate::decode::{Decoder, LeastSquares, RowSolve};
 
 /// L1 decoding by Clarabel on the LP `min Σt s.t. −t ≤ A z − y ≤ t` in `(z, t)`,
 /// snapped to the vertex of the `rank A` measurements with the smallest residuals, then
@@ -54,9 +54,6 @@ impl Decoder for L1Reference {
         "l1-reference"
     }
 
-    fn joint_method(&self) -> JointMethod {
-        JointMethod::L1
-    }
 
     fn solve(&self, a: MatRef<'_, f64>, y: MatRef<'_, f64>, z: MatMut<'_, f64>) -> Vec<RowSolve> {
         let rows = RowMajor::new(a);

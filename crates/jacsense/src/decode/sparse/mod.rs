@@ -28,18 +28,8 @@ use faer::{Mat, MatMut, MatRef};
 use rayon::prelude::*;
 
 use super::{Decoder, LeastSquares, RowSolve};
-use crate::estimate::RowStatus;
-
-/// How the support is found.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum SparseMethod {
-    /// Orthogonal matching pursuit: greedy, fast (a few `Aᵀr` products per row).
-    #[default]
-    Omp,
-    /// Basis pursuit denoising (`min ‖z‖₁ s.t. ‖A z − y‖₂ ≤ η`) by an interior-point
-    /// cone solver: slower, finds supports OMP can miss when columns are correlated.
-    BasisPursuitDenoising,
-}
+use crate::decode::RowStatus;
+pub use crate::settings::SparseMethod;
 
 /// Sparse recovery of each row: find the few unknowns that are nonzero, then refit
 /// them by least squares.
