@@ -175,10 +175,12 @@ impl Measurements<'_> {
     /// use jacsense::{DecoderChoice, Plan, Settings, Structure};
     /// let g = GradientField { h: random_symmetric_matrix(laplacian_2d(10), 1) };
     /// let structure = Structure::symmetric(g.pattern())?.with_coupling(Coupling::default())?;
-    /// let plan = Plan::new(&structure, &g.x0(), &Settings::default())?;
+    /// let settings = Settings { decoder: DecoderChoice::Substitution, ..Settings::default() };
+    /// let plan = Plan::new(&structure, &g.x0(), &settings)?;
     /// let meas = plan.evaluate(&g)?;
-    /// let est = meas.decode_as(DecoderChoice::Substitution)?; // the same calls, rows one at a time
-    /// assert_eq!(est.diagnostics().decoder, "joint-substitution");
+    /// assert_eq!(meas.decode().diagnostics().decoder, "joint-substitution");
+    /// let est = meas.decode_as(DecoderChoice::LeastSquares)?; // the same calls, all rows at once
+    /// assert_eq!(est.diagnostics().decoder, "joint-least-squares");
     /// assert!(jacsense::problems::relative_error(est.jacobian(), &g.jacobian(&g.x0())) < 1e-5);
     /// # Ok::<(), jacsense::Error>(())
     /// ```
