@@ -282,6 +282,7 @@ impl PlanOptions {
             noise: self.noise,
             outliers: self.outliers,
             budget: self.budget,
+            ..Settings::default()
         })
     }
 }

@@ -24,7 +24,7 @@ pub const MAX_OUTLIER_FRACTION: f64 = 0.35;
 /// let settings = Settings { design: Design::Coordinate, difference: Difference::Central, ..Settings::default() };
 /// assert_eq!(settings.seed, 0);
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Settings {
     /// Which directions to call.
     pub design: Design,
@@ -42,6 +42,30 @@ pub struct Settings {
     pub outliers: f64,
     /// The most calls the plan may make.
     pub budget: Option<usize>,
+    /// How much larger than a read-off design's (coordinate, colored, star: every
+    /// entry at the step's own error) the planner lets the predicted error of `J`
+    /// grow to save calls. A design decoded by solving has error about `κ` times the
+    /// step's, `κ` the condition number of its system; the planner takes the fewest
+    /// calls with `κ` within this factor when it can predict `κ` before any call (the
+    /// joint decoding of a symmetric structure). Default 10; `f64::INFINITY` for the
+    /// fewest calls whatever their accuracy.
+    pub max_error_growth: f64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            design: Design::default(),
+            decoder: DecoderChoice::default(),
+            difference: Difference::default(),
+            step: Step::default(),
+            seed: 0,
+            noise: 0.0,
+            outliers: 0.0,
+            budget: None,
+            max_error_growth: 10.0,
+        }
+    }
 }
 
 /// Which decoder solves the rows.

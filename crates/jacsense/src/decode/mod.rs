@@ -30,7 +30,6 @@ pub use report::{Outlier, RowReport, RowStatus};
 pub use sparse::SparseRecovery;
 
 pub(crate) use joint::JointMethod;
-pub(crate) use joint::{measurements_needed, substitution_needed};
 
 use std::collections::HashMap;
 

@@ -6,8 +6,10 @@
 //! the joint decoders build on.
 
 mod affine;
+mod equations;
 
 pub use affine::{Coupling, EntryTerms, Parametrization, Relation};
+pub(crate) use equations::{JointSystem, substitute, system};
 
 use crate::error::{Error, Result};
 use crate::pattern::Pattern;

@@ -32,15 +32,18 @@
 use crate::coloring::{
     Coloring, Ordering, best_column_coloring, best_star_coloring, check_column_coloring, color_columns, color_star,
 };
-use crate::decode::{measurements_needed, substitution_needed};
 use crate::design::{
-    Design, Difference, RandomDistribution, Step, colored_directions, coordinate_directions,
-    rainbow_directions, random_directions,
+    Design, Difference, RandomDistribution, Step, colored_directions, coordinate_directions, rainbow_directions,
+    random_directions,
 };
 use crate::error::{Error, Result};
 use crate::plan::{Plan, Scheme};
 use crate::settings::{DecoderChoice, MAX_OUTLIER_FRACTION, Settings, SparseMethod};
 use crate::structure::{Coupling, Parametrization, Structure};
+
+mod rank;
+
+use rank::{measurements_needed, substitution_needed, well_conditioned};
 
 impl Scheme {
     /// The planner's scheme for `structure`: it resolves `Auto` design and decoder,
@@ -216,6 +219,9 @@ fn validate(settings: &Settings) -> Result<()> {
     if !(settings.noise.is_finite() && settings.noise >= 0.0) {
         return bad("noise", settings.noise, "must be finite and non-negative");
     }
+    if settings.max_error_growth.is_nan() || settings.max_error_growth < 1.0 {
+        return bad("max_error_growth", settings.max_error_growth, "must be at least 1 (a read-off design's error)");
+    }
     if !(settings.outliers.is_finite() && (0.0..=MAX_OUTLIER_FRACTION).contains(&settings.outliers)) {
         return bad("outliers", settings.outliers, "must be a fraction of calls between 0 and 0.35");
     }
@@ -301,11 +307,18 @@ pub(crate) fn choose(structure: &Structure, settings: &Settings) -> Result<Choic
             if structure.is_symmetric() && p == 0.0 && noise == 0.0 {
                 let param =
                     Parametrization::new(structure.pattern(), &Coupling { symmetric: true, ..Coupling::default() })?;
-                let joint = measurements_needed(&param, settings.seed);
+                let fewest = measurements_needed(&param, settings.seed);
                 let colored = coloring.as_ref().map_or(usize::MAX, |(_, c)| c.num_colors());
                 let best =
                     wanted.unwrap_or(usize::MAX).min(if star.is_some() { chi_star(structure)? } else { colored });
-                if joint < best && cap.is_none_or(|cap| joint <= cap) {
+                // The read-off designs get every entry at the step's own error; the
+                // joint decode multiplies it by the system's condition number, so it
+                // takes the fewest directions that keep that factor within bounds.
+                let limit = best.min(cap.map_or(usize::MAX, |cap| cap + 1));
+                let accurate = (fewest < limit)
+                    .then(|| well_conditioned(&param, settings.seed, fewest, limit, settings.max_error_growth))
+                    .flatten();
+                if let Some(joint) = accurate {
                     return Ok(Choice {
                         design: Design::Random { distribution: RandomDistribution::Gaussian, directions: Some(joint) },
                         decoder: DecoderChoice::LeastSquares,
