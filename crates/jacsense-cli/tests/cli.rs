@@ -58,16 +58,26 @@ fn write_tridiagonal(dir: &Path) -> PathBuf {
     path
 }
 
-/// J read back from a JSON output, compared entry by entry with the analytic J.
+/// J read back from a JSON output, compared entry by entry with the analytic J: every
+/// entry of its pattern must be there, each entry at most once and inside the 6×6
+/// shape, and entries beyond the pattern (a dense estimate) must be zero.
 fn assert_jacobian_json(j: &Value) {
     let truth = truth();
     let (rows, cols, values) =
         (j["rows"].as_array().unwrap(), j["cols"].as_array().unwrap(), j["values"].as_array().unwrap());
     assert_eq!(j["shape"], serde_json::json!([6, 6]));
+    assert_eq!(rows.len(), cols.len(), "as many column indices as row indices");
+    assert_eq!(rows.len(), values.len(), "as many values as entries");
+    let mut seen = std::collections::BTreeSet::new();
     for k in 0..rows.len() {
         let (i, c) = (rows[k].as_u64().unwrap() as usize, cols[k].as_u64().unwrap() as usize);
+        assert!(i < 6 && c < 6, "entry ({i}, {c}) is outside the 6×6 shape");
+        assert!(seen.insert((i, c)), "entry ({i}, {c}) appears twice");
         let v = values[k].as_f64().unwrap_or(f64::NAN);
         assert!((v - truth.get(i, c)).abs() < TOL, "J[{i},{c}] = {v}, expected {}", truth.get(i, c));
+    }
+    for (i, c) in truth.pattern().entries() {
+        assert!(seen.contains(&(i, c)), "J[{i},{c}] = {} is missing from the output", truth.get(i, c));
     }
 }
 
@@ -530,7 +540,11 @@ fn formats_read_and_write_by_extension() {
     let (shape, values) =
         jacsense_cli::formats::read_npy(std::fs::File::open(dir.join("J.npy")).unwrap(), &dir.join("J.npy")).unwrap();
     assert_eq!(shape, vec![6, 6]);
-    assert!((values[6 + 1] - truth().get(1, 1)).abs() < TOL);
+    assert_eq!(values.len(), 36);
+    for (k, v) in values.iter().enumerate() {
+        let (i, c) = (k / 6, k % 6);
+        assert!((v - truth().get(i, c)).abs() < TOL, "J[{i},{c}] = {v} in J.npy, expected {}", truth().get(i, c));
+    }
 }
 
 #[test]
@@ -568,6 +582,7 @@ fn vjp_gives_the_left_action() {
     let w: Vec<f64> = serde_json::from_slice::<Vec<f64>>(&out.stdout).unwrap();
     let mut truth = vec![0.0; 6];
     jacsense::problems::BroydenTridiagonal { n: 6 }.jacobian(&X0).mul_transpose_vec(&v, &mut truth);
+    assert_eq!(w.len(), truth.len(), "w = {w:?} has n = 6 entries");
     for (a, b) in w.iter().zip(&truth) {
         assert!((a - b).abs() < 10.0 * TOL, "w = {w:?}, Jᵀv = {truth:?}");
     }
