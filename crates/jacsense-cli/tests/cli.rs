@@ -501,6 +501,104 @@ fn ask_then_tell_through_a_separate_process() {
     assert!(stderr(&out).contains("plans different points"), "{}", stderr(&out));
 }
 
+/// What a user naturally produces: the program run over points.txt, one line of m
+/// numbers per call in call order, no index; a blank or `nan` line for a missing call.
+#[test]
+fn tell_reads_values_in_call_order() {
+    let dir = scratch("ordered");
+    let pattern = write_tridiagonal(&dir);
+    let run_dir = dir.join("run");
+    let out = run(&[
+        "ask",
+        "--x0",
+        &x0_arg(),
+        "--pattern",
+        pattern.to_str().unwrap(),
+        "--design",
+        "rainbow",
+        "--calls",
+        "12",
+        "--out",
+        run_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // program < points.txt > values.txt
+    let answer = Command::new(WORKER)
+        .stdin(std::fs::File::open(run_dir.join("points.txt")).unwrap())
+        .stdout(Stdio::piped())
+        .output()
+        .unwrap();
+    let produced = String::from_utf8(answer.stdout).unwrap();
+    let lines: Vec<&str> = produced.lines().collect();
+    assert_eq!(lines.len(), 12);
+    let values = dir.join("values.txt");
+    let tell = |values: &Path, extra: &[&str]| {
+        let report = dir.join("r.json");
+        let _ = std::fs::remove_file(&report);
+        let mut args = vec!["tell", run_dir.to_str().unwrap(), "--values", values.to_str().unwrap()];
+        args.extend_from_slice(&["--output", "-", "--report", report.to_str().unwrap()]);
+        args.extend_from_slice(extra);
+        let out = run(&args);
+        let r = if out.status.code() == Some(0) { Some(read_json(&report)) } else { None };
+        (out, r)
+    };
+
+    // As produced, with a comment line on top (not a call).
+    std::fs::write(&values, format!("# y1 ... y6\n{produced}")).unwrap();
+    let (out, r) = tell(&values, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_jacobian_json(&serde_json::from_slice(&out.stdout).unwrap());
+    assert!(erasures(&r.unwrap()).is_empty());
+
+    // Call 3 answered 'nan', call 7 left blank, a trailing blank line: both missing.
+    let mut edited: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+    edited[3] = "nan".into();
+    edited[7] = String::new();
+    std::fs::write(&values, edited.join("\n") + "\n\n").unwrap();
+    for extra in [&[][..], &["--values-format", "ordered"]] {
+        let (out, r) = tell(&values, extra);
+        assert_eq!(out.status.code(), Some(0), "{extra:?}: {}", stderr(&out));
+        assert_jacobian_json(&serde_json::from_slice(&out.stdout).unwrap());
+        let missing = "no value was told".to_string();
+        assert_eq!(erasures(&r.unwrap()), vec![(3, missing.clone()), (7, missing)], "{extra:?}");
+    }
+
+    // A line left out would shift every later call: refused, naming the counts.
+    let short: Vec<&str> = lines.iter().enumerate().filter(|&(j, _)| j != 7).map(|(_, l)| *l).collect();
+    std::fs::write(&values, short.join("\n")).unwrap();
+    let (out, _) = tell(&values, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("11 lines of values for a plan of 12 calls"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("a blank line or 'nan'"), "{}", stderr(&out));
+
+    // Lines of both kinds: refused in auto, naming the option; each format then reads
+    // the lines it does not expect as broken calls.
+    let mut mixed: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+    mixed[5] = format!("5 {}", lines[5]);
+    std::fs::write(&values, mixed.join("\n")).unwrap();
+    let (out, _) = tell(&values, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let e = stderr(&out);
+    assert!(e.contains("line 1 holds m = 6 numbers") && e.contains("line 6 holds an index and 6 numbers"), "{e}");
+    assert!(e.contains("--values-format ordered") && e.contains("--values-format indexed"), "{e}");
+    let (out, r) = tell(&values, &["--values-format", "ordered"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_jacobian_json(&serde_json::from_slice(&out.stdout).unwrap());
+    let e = erasures(&r.unwrap());
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert_eq!(e[0].0, 5);
+    assert!(e[0].1.contains("line 6 (call 5): 7 numbers, expected m = 6"), "{e:?}");
+    let (out, _) = tell(&values, &["--values-format", "indexed"]);
+    assert_eq!(out.status.code(), Some(1));
+    let first = lines[0].split(' ').next().unwrap();
+    assert!(stderr(&out).contains(&format!("line 1: '{first}' is not a call index")), "{}", stderr(&out));
+
+    // The format is for text files only.
+    let (out, _) = tell(&run_dir.join("points.npy"), &["--values-format", "ordered"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("--values-format is for a text file"), "{}", stderr(&out));
+}
+
 #[test]
 fn formats_read_and_write_by_extension() {
     let dir = scratch("formats");
