@@ -109,7 +109,7 @@ fn well_behaved_worker_gives_the_jacobian_with_m_learned_at_x0() {
     assert_jacobian_json(&j);
     let r = read_json(&report);
     // Dense 6×6: f(x0) and one call per column; the call at x0 that told m is call 0.
-    assert_eq!(r["calls_made"], 7);
+    assert_eq!(r["calls"], 7);
     assert_eq!(r["erasures"].as_array().unwrap().len(), 0);
     assert_eq!(r["complete"], true);
     assert!(stderr(&out).contains("Every row determined"), "{}", stderr(&out));
@@ -236,7 +236,7 @@ fn assert_faults(mode: &str, reason: &str, workers: &str, extra: &[&str]) {
         assert!(why.contains(reason), "{mode}: reason '{why}' lacks '{reason}'");
     }
     assert!(stderr(&out).contains("call 4 ("), "the summary names the calls: {}", stderr(&out));
-    assert_eq!(r["calls_made"], 16);
+    assert_eq!(r["calls"], 16);
 }
 
 #[test]
@@ -304,11 +304,88 @@ fn wrong_numbers_are_found_by_l1_decoding_when_outliers_are_expected() {
     assert_jacobian_json(&serde_json::from_slice(&out.stdout).unwrap());
     let r = read_json(&report);
     assert_eq!(r["plan"]["settings"]["decoder"], "l1");
-    let calls = r["calls_made"].as_u64().unwrap();
+    let calls = r["calls"].as_u64().unwrap();
     let flagged: Vec<u64> = r["outliers"].as_array().unwrap().iter().map(|o| o["call"].as_u64().unwrap()).collect();
     let spoiled: Vec<u64> = (1..=calls).filter(|k| k % 7 == 0).map(|k| k - 1).collect();
     assert_eq!(flagged, spoiled, "the report names exactly the spoiled calls");
     assert!(r["erasures"].as_array().unwrap().is_empty());
+}
+
+/// Whether a JSON value is of the expected type.
+type IsType = fn(&Value) -> bool;
+
+/// The fields every `--report` holds, with the JSON type of each (README, "The report").
+const SHARED_FIELDS: [(&str, IsType); 14] = [
+    ("command", Value::is_string),
+    ("jacsense_version", Value::is_string),
+    ("n", Value::is_u64),
+    ("m", Value::is_u64),
+    ("program", Value::is_array),
+    ("workers", Value::is_u64),
+    ("plan", Value::is_object),
+    ("decoder", Value::is_string),
+    ("calls", Value::is_u64),
+    ("erasures", Value::is_array),
+    ("outliers", Value::is_array),
+    ("complete", Value::is_boolean),
+    ("timing", Value::is_object),
+    ("worker_log", |v| v.is_string() || v.is_null()),
+];
+
+fn assert_shared_schema(r: &Value) {
+    for (key, is_type) in SHARED_FIELDS {
+        assert!(is_type(&r[key]), "report field '{key}' = {} is missing or of the wrong type", r[key]);
+    }
+    for key in ["calls", "measurements", "lower_bound"] {
+        assert!(r["plan"][key].is_u64(), "report field 'plan.{key}' = {}", r["plan"][key]);
+    }
+    assert!(r["plan"]["settings"].is_object());
+    for key in ["plan_s", "calls_s", "decode_s", "total_s"] {
+        assert!(r["timing"][key].as_f64().is_some_and(|t| t >= 0.0), "timing.{key} = {}", r["timing"][key]);
+    }
+    assert!(r["timing"]["total_s"].as_f64() >= r["timing"]["calls_s"].as_f64());
+    for e in r["erasures"].as_array().unwrap() {
+        assert!(e["call"].is_u64() && e["reason"].is_string(), "erasure {e}");
+    }
+    for o in r["outliers"].as_array().unwrap() {
+        assert!(o["call"].is_u64(), "outlier {o}");
+    }
+    assert!(r.get("calls_made").is_none(), "one name for the calls made: 'calls'");
+}
+
+/// `estimate` and `vjp` on the same program with garbage calls: one report schema, and
+/// both name exactly the calls that were spoiled.
+#[test]
+fn estimate_and_vjp_reports_share_one_schema() {
+    let dir = scratch("schema");
+    let pattern = write_tridiagonal(&dir);
+    let spoiled = |calls: u64| -> Vec<u64> { (1..=calls).filter(|k| k % 7 == 0).map(|k| k - 1).collect() };
+    let mut reports = Vec::new();
+    for command in ["estimate", "vjp"] {
+        let report = dir.join(format!("{command}.json"));
+        let x0 = x0_arg();
+        let mut args = vec![command, "--x0", &x0, "--pattern", pattern.to_str().unwrap(), "--outliers", "0.2"];
+        if command == "vjp" {
+            args.extend_from_slice(&["--v", "1 0 0 0 0 0", "--route", "direct"]);
+        }
+        args.extend_from_slice(&["--workers", "1", "--report", report.to_str().unwrap(), "--", WORKER, "spoil", "7"]);
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(0), "{command}: {}", stderr(&out));
+        let r = read_json(&report);
+        assert_shared_schema(&r);
+        assert_eq!(r["command"], command);
+        assert_eq!((r["n"].as_u64(), r["m"].as_u64()), (Some(6), Some(6)));
+        assert_eq!(r["calls"], r["plan"]["calls"], "{command}: every planned call made, x0's once");
+        assert_eq!(r["complete"], true);
+        let calls = r["calls"].as_u64().unwrap();
+        let flagged: Vec<u64> = r["outliers"].as_array().unwrap().iter().map(|o| o["call"].as_u64().unwrap()).collect();
+        assert!(!spoiled(calls).is_empty());
+        assert_eq!(flagged, spoiled(calls), "{command}: the report names exactly the spoiled calls");
+        assert!(stderr(&out).contains("calls judged outliers (6, 13"), "{command}: {}", stderr(&out));
+        reports.push(r);
+    }
+    assert_eq!(reports[1]["plan"]["route"], "direct");
+    assert_eq!(reports[0]["plan"]["settings"]["decoder"], "l1");
 }
 
 #[test]
