@@ -61,16 +61,25 @@ pub enum Command {
     /// Write the points to evaluate and a plan file (for a cluster scheduler).
     #[command(after_help = concat!(
         "Example:\n  jacsense ask --x0 @x0.npy --pattern J.mtx --out run1\n",
-        "  # evaluate line j+1 of run1/points.txt as call j, write 'j y1 ... ym' lines to values.txt\n",
+        "  ./program < run1/points.txt > values.txt   # line j+1: the m numbers of call j\n",
         "  jacsense tell run1 --values values.txt --output J.mtx\n"
     ))]
     Ask(AskArgs),
     /// Decode J from the values of the points written by `ask`.
     #[command(after_help = concat!(
-        "Values: one line per call, 'CALL y1 ... ym' (CALL = 0-based index = line number - 1 of\n",
-        "points.txt; numbers separated by whitespace or commas; '#' comments), in any order;\n",
-        "or a .npy array of shape (calls, m) with NaN rows for missing calls; or a directory of\n",
-        "files named CALL or CALL.txt holding the m numbers. Missing calls are erasures.\n\n",
+        "Values, one of:\n",
+        "  - a text file in call order: line j+1 holds the m numbers of call j (as\n",
+        "    'program < points.txt > values.txt' writes them), exactly one line per call,\n",
+        "    a blank line or 'nan' for a call without a value;\n",
+        "  - a text file of lines 'CALL y1 ... ym' in any order (CALL = 0-based index = line\n",
+        "    number - 1 of points.txt);\n",
+        "  - a .npy array of shape (calls, m) with NaN rows for missing calls;\n",
+        "  - a directory of files named CALL or CALL.txt holding the m numbers.\n",
+        "In text files numbers are separated by whitespace or commas, and '#' starts a comment\n",
+        "(a comment-only line is not a call). Missing calls are erasures.\n",
+        "--values-format auto (the default) reads lines of m numbers as call order and lines\n",
+        "of an index and m numbers as indexed, and refuses a file holding both kinds of line:\n",
+        "then say which with --values-format ordered or --values-format indexed.\n\n",
         "Example:\n  jacsense tell run1 --values values.txt --output J.mtx --report report.json\n"
     ))]
     Tell(TellArgs),

@@ -1,10 +1,13 @@
 //! What a run says about itself: the `--report` JSON (calls, erasures and outliers with
 //! their reasons, residuals, noise level, standard errors, timing) and the one-paragraph
 //! summary on stderr.
+//!
+//! The reports of `estimate`, `tell` and `vjp` share one schema ([`report_json`]) for
+//! what they share; each adds the fields of its own result (README, "The report").
 
 use std::path::{Path, PathBuf};
 
-use jacsense::{Estimate, Plan, RowStatus};
+use jacsense::{Erasure, Estimate, Plan, RowStatus};
 use serde_json::{Value, json};
 
 use crate::error::{EXIT_INCOMPLETE, EXIT_OK, Failure};
@@ -32,7 +35,8 @@ pub struct OutputArgs {
     #[arg(long, short = 'o', value_name = "FILE", help_heading = "Output")]
     pub output: Option<PathBuf>,
     /// Write the diagnostics as JSON: calls, erasures and outliers with reasons,
-    /// residuals, noise level, standard errors, timing.
+    /// residuals, noise level, standard errors, timing (one schema for estimate, tell
+    /// and vjp: README, "The report").
     #[arg(long, value_name = "FILE.json", help_heading = "Output")]
     pub report: Option<PathBuf>,
     /// No progress bar and no summary on stderr (errors still go there).
@@ -53,6 +57,53 @@ pub struct RunFacts {
     pub extra_calls: usize,
 }
 
+/// What every `--report` holds, whatever the result.
+pub struct Shared<'a> {
+    /// The subcommand: "estimate", "tell" or "vjp".
+    pub command: &'a str,
+    /// Inputs.
+    pub n: usize,
+    /// Outputs.
+    pub m: usize,
+    /// What was planned: at least `calls`, `measurements`, `lower_bound`, `settings`.
+    pub plan: Value,
+    /// The decoder that decoded.
+    pub decoder: String,
+    /// Calls made, the call at x0 that told m included.
+    pub calls: usize,
+    /// Calls dropped from decoding, with their reasons.
+    pub erasures: &'a [Erasure],
+    /// Calls judged grossly wrong: objects with at least `call`.
+    pub outliers: Vec<Value>,
+    /// Whether every row of J (every entry of w) was determined.
+    pub complete: bool,
+}
+
+/// A `--report`: the shared fields, then `specific` (an object) for the command's own
+/// result.
+pub fn report_json(shared: Shared, timing: &Timing, facts: &RunFacts, specific: Value) -> Value {
+    let mut report = json!({
+        "command": shared.command,
+        "jacsense_version": env!("CARGO_PKG_VERSION"),
+        "n": shared.n,
+        "m": shared.m,
+        "program": facts.program,
+        "workers": facts.workers,
+        "plan": shared.plan,
+        "decoder": shared.decoder,
+        "calls": shared.calls,
+        "erasures": shared.erasures.iter().map(|e| json!({ "call": e.call, "reason": e.reason.to_string() })).collect::<Vec<_>>(),
+        "outliers": shared.outliers,
+        "complete": shared.complete,
+        "timing": { "plan_s": timing.plan, "calls_s": timing.calls, "decode_s": timing.decode, "total_s": timing.total },
+        "worker_log": facts.log.as_ref().map(|p| p.display().to_string()),
+    });
+    if let (Some(all), Value::Object(own)) = (report.as_object_mut(), specific) {
+        all.extend(own);
+    }
+    report
+}
+
 /// The `--report` JSON of a Jacobian estimate.
 pub fn estimate_json(command: &str, plan: &Plan, est: &Estimate, timing: &Timing, facts: &RunFacts) -> Value {
     let d = est.diagnostics();
@@ -67,29 +118,31 @@ pub fn estimate_json(command: &str, plan: &Plan, est: &Estimate, timing: &Timing
             }
         })
         .collect();
-    json!({
-        "command": command,
-        "jacsense_version": env!("CARGO_PKG_VERSION"),
-        "n": n,
-        "m": m,
-        "program": facts.program,
-        "workers": facts.workers,
-        "plan": {
+    let shared = Shared {
+        command,
+        n,
+        m,
+        plan: json!({
             "settings": settings_json(plan.settings()),
             "measurements": plan.measurements(),
             "calls": plan.calls(),
             "lower_bound": plan.lower_bound(),
             "intrinsic_dimension": plan.structure().intrinsic_dimension(),
             "coloring": plan.coloring().map(|(o, c)| json!({ "ordering": o.name(), "colors": c.num_colors() })),
-        },
-        "calls_made": d.calls + facts.extra_calls,
+        }),
+        decoder: d.decoder.to_string(),
+        calls: d.calls + facts.extra_calls,
+        erasures: &d.erasures,
+        outliers: d
+            .outliers
+            .iter()
+            .map(|o| json!({ "call": o.call, "rows_flagged": o.rows_flagged, "rows_seen": o.rows_seen }))
+            .collect(),
+        complete: est.is_complete(),
+    };
+    let specific = json!({
         "valid_measurements": d.valid_measurements,
-        "erasures": d.erasures.iter().map(|e| json!({ "call": e.call, "reason": e.reason.to_string() })).collect::<Vec<_>>(),
-        "outliers": d.outliers.iter().map(|o| json!({
-            "call": o.call, "rows_flagged": o.rows_flagged, "rows_seen": o.rows_seen,
-        })).collect::<Vec<_>>(),
         "noise": d.noise.map(json_number),
-        "complete": est.is_complete(),
         "undetermined_rows": est.undetermined_rows(),
         "rows": {
             "status": status,
@@ -101,9 +154,8 @@ pub fn estimate_json(command: &str, plan: &Plan, est: &Estimate, timing: &Timing
         },
         "std_errors": est.std_errors().map(|s| s.iter().map(|v| json_number(*v)).collect::<Vec<_>>()),
         "f0": d.f0.as_ref().map(|f| f.iter().map(|v| json_number(*v)).collect::<Vec<_>>()),
-        "timing": { "plan_s": timing.plan, "calls_s": timing.calls, "decode_s": timing.decode, "total_s": timing.total },
-        "worker_log": facts.log.as_ref().map(|p| p.display().to_string()),
-    })
+    });
+    report_json(shared, timing, facts, specific)
 }
 
 /// Names the first few erasures: "call 3 (the blackbox failed: …); call 9 (…)".
@@ -115,6 +167,18 @@ pub fn list_erasures(erasures: &[jacsense::Erasure]) -> String {
         parts.push(format!("{} more in the report", erasures.len() - SHOWN));
     }
     parts.join("; ")
+}
+
+/// "; no call judged an outlier. " or "; 3 calls judged outliers (4, 9, 14). ".
+pub fn list_outliers(calls: &[usize]) -> String {
+    const SHOWN: usize = 10;
+    match calls.len() {
+        0 => "; no call judged an outlier. ".to_string(),
+        k => {
+            let shown: Vec<String> = calls.iter().take(SHOWN).map(|c| c.to_string()).collect();
+            format!("; {k} calls judged outliers ({}{}). ", shown.join(", "), if k > SHOWN { ", …" } else { "" })
+        }
+    }
 }
 
 /// The one-paragraph summary of a Jacobian estimate.
@@ -139,13 +203,7 @@ pub fn estimate_summary(plan: &Plan, est: &Estimate, timing: &Timing, facts: &Ru
         0 => s += "No erasures",
         k => s += &format!("{k} erasure{}: {}", if k == 1 { "" } else { "s" }, list_erasures(&d.erasures)),
     }
-    match d.outliers.len() {
-        0 => s += "; no call judged an outlier. ",
-        k => {
-            let calls: Vec<String> = d.outliers.iter().take(10).map(|o| o.call.to_string()).collect();
-            s += &format!("; {k} calls judged outliers ({}{}). ", calls.join(", "), if k > 10 { ", …" } else { "" });
-        }
-    }
+    s += &list_outliers(&d.outliers.iter().map(|o| o.call).collect::<Vec<_>>());
     if let Some(noise) = d.noise {
         s += &format!("Noise level seen: {noise:.2e}. ");
     }

@@ -17,8 +17,10 @@ use serde_json::json;
 use crate::error::{EXIT_INCOMPLETE, EXIT_OK, Failure};
 use crate::formats::{json_number, read_vector, write_json, write_vector};
 use crate::input_error;
-use crate::options::PlanOptions;
-use crate::report::{OutputArgs, RunFacts, describe_output, finish_summary, list_erasures};
+use crate::options::{PlanOptions, settings_json};
+use crate::report::{
+    OutputArgs, RunFacts, Shared, Timing, describe_output, finish_summary, list_erasures, list_outliers, report_json,
+};
 use crate::session::{RunArgs, Session};
 use crate::workers::Outcome;
 
@@ -123,6 +125,7 @@ pub fn vjp(args: &VjpArgs) -> Result<u8, Failure> {
     let calls: Vec<usize> = (first..plan.calls()).collect();
     let point = |j: usize, x: &mut [f64]| plan.point(j, x).expect("call index and length are in range");
     let mut x = vec![0.0; n];
+    let mut timing = Timing { plan: start.elapsed().as_secs_f64(), ..Timing::default() };
     let stats = session.run(&calls, n, m, &point, |j, outcome| {
         plan.point(j, &mut x).expect("in range");
         answers.insert(x.iter().map(|v| v.to_bits()).collect(), outcome);
@@ -130,11 +133,12 @@ pub fn vjp(args: &VjpArgs) -> Result<u8, Failure> {
     let workers = session.workers();
     let command = session.command.clone();
     let log = session.finish();
-    let stats = stats?;
+    timing.calls = stats?.seconds;
     let decode_start = Instant::now();
     let est = plan.evaluate(&Replay { n, m, answers })?.remove(0);
-    let decode = decode_start.elapsed().as_secs_f64();
-    let total = start.elapsed().as_secs_f64();
+    timing.decode = decode_start.elapsed().as_secs_f64();
+    timing.total = start.elapsed().as_secs_f64();
+    let total = timing.total;
     let extra_calls = 1 - first;
     let facts = RunFacts { program: command, workers, log, extra_calls };
 
@@ -145,25 +149,26 @@ pub fn vjp(args: &VjpArgs) -> Result<u8, Failure> {
         written.push(describe_output("w", path));
     }
     if let Some(path) = &args.output.report {
-        let report = json!({
-            "command": "vjp",
-            "jacsense_version": env!("CARGO_PKG_VERSION"),
-            "n": n,
-            "m": m,
-            "program": facts.program,
-            "workers": workers,
-            "route": est.route.name(),
-            "decoder": est.decoder,
-            "calls": est.calls + extra_calls,
-            "lower_bound": plan.lower_bound(),
-            "support": est.support,
-            "complete": est.status == RowStatus::Determined,
-            "residual": est.residual.map(json_number),
-            "erasures": est.erasures.iter().map(|e| json!({ "call": e.call, "reason": e.reason.to_string() })).collect::<Vec<_>>(),
-            "timing": { "calls_s": stats.seconds, "decode_s": decode, "total_s": total },
-            "worker_log": facts.log.as_ref().map(|p| p.display().to_string()),
-        });
-        write_json(path, &report)?;
+        let planned = plan.jacobian_plan().map_or(&settings.jacobian, |p| p.settings());
+        let shared = Shared {
+            command: "vjp",
+            n,
+            m,
+            plan: json!({
+                "route": est.route.name(),
+                "settings": settings_json(planned),
+                "measurements": plan.measurements(),
+                "calls": plan.calls(),
+                "lower_bound": plan.lower_bound(),
+            }),
+            decoder: est.decoder.to_string(),
+            calls: est.calls + extra_calls,
+            erasures: &est.erasures,
+            outliers: est.outliers.iter().map(|call| json!({ "call": call })).collect(),
+            complete: est.status == RowStatus::Determined,
+        };
+        let specific = json!({ "support": est.support, "residual": est.residual.map(json_number) });
+        write_json(path, &report_json(shared, &timing, &facts, specific))?;
         written.push(format!("the report to {}", path.display()));
     }
     if !args.output.quiet {
@@ -177,9 +182,10 @@ pub fn vjp(args: &VjpArgs) -> Result<u8, Failure> {
             plan.lower_bound()
         );
         s += &match est.erasures.len() {
-            0 => "No erasures. ".to_string(),
-            k => format!("{k} erasures: {}. ", list_erasures(&est.erasures)),
+            0 => "No erasures".to_string(),
+            k => format!("{k} erasures: {}", list_erasures(&est.erasures)),
         };
+        s += &list_outliers(&est.outliers);
         s += match est.status {
             RowStatus::Determined => "Every entry determined.",
             RowStatus::Underdetermined { .. } => "INCOMPLETE: some entries of w are undetermined (NaN).",

@@ -58,16 +58,26 @@ fn write_tridiagonal(dir: &Path) -> PathBuf {
     path
 }
 
-/// J read back from a JSON output, compared entry by entry with the analytic J.
+/// J read back from a JSON output, compared entry by entry with the analytic J: every
+/// entry of its pattern must be there, each entry at most once and inside the 6×6
+/// shape, and entries beyond the pattern (a dense estimate) must be zero.
 fn assert_jacobian_json(j: &Value) {
     let truth = truth();
     let (rows, cols, values) =
         (j["rows"].as_array().unwrap(), j["cols"].as_array().unwrap(), j["values"].as_array().unwrap());
     assert_eq!(j["shape"], serde_json::json!([6, 6]));
+    assert_eq!(rows.len(), cols.len(), "as many column indices as row indices");
+    assert_eq!(rows.len(), values.len(), "as many values as entries");
+    let mut seen = std::collections::BTreeSet::new();
     for k in 0..rows.len() {
         let (i, c) = (rows[k].as_u64().unwrap() as usize, cols[k].as_u64().unwrap() as usize);
+        assert!(i < 6 && c < 6, "entry ({i}, {c}) is outside the 6×6 shape");
+        assert!(seen.insert((i, c)), "entry ({i}, {c}) appears twice");
         let v = values[k].as_f64().unwrap_or(f64::NAN);
         assert!((v - truth.get(i, c)).abs() < TOL, "J[{i},{c}] = {v}, expected {}", truth.get(i, c));
+    }
+    for (i, c) in truth.pattern().entries() {
+        assert!(seen.contains(&(i, c)), "J[{i},{c}] = {} is missing from the output", truth.get(i, c));
     }
 }
 
@@ -99,7 +109,7 @@ fn well_behaved_worker_gives_the_jacobian_with_m_learned_at_x0() {
     assert_jacobian_json(&j);
     let r = read_json(&report);
     // Dense 6×6: f(x0) and one call per column; the call at x0 that told m is call 0.
-    assert_eq!(r["calls_made"], 7);
+    assert_eq!(r["calls"], 7);
     assert_eq!(r["erasures"].as_array().unwrap().len(), 0);
     assert_eq!(r["complete"], true);
     assert!(stderr(&out).contains("Every row determined"), "{}", stderr(&out));
@@ -226,7 +236,7 @@ fn assert_faults(mode: &str, reason: &str, workers: &str, extra: &[&str]) {
         assert!(why.contains(reason), "{mode}: reason '{why}' lacks '{reason}'");
     }
     assert!(stderr(&out).contains("call 4 ("), "the summary names the calls: {}", stderr(&out));
-    assert_eq!(r["calls_made"], 16);
+    assert_eq!(r["calls"], 16);
 }
 
 #[test]
@@ -294,11 +304,88 @@ fn wrong_numbers_are_found_by_l1_decoding_when_outliers_are_expected() {
     assert_jacobian_json(&serde_json::from_slice(&out.stdout).unwrap());
     let r = read_json(&report);
     assert_eq!(r["plan"]["settings"]["decoder"], "l1");
-    let calls = r["calls_made"].as_u64().unwrap();
+    let calls = r["calls"].as_u64().unwrap();
     let flagged: Vec<u64> = r["outliers"].as_array().unwrap().iter().map(|o| o["call"].as_u64().unwrap()).collect();
     let spoiled: Vec<u64> = (1..=calls).filter(|k| k % 7 == 0).map(|k| k - 1).collect();
     assert_eq!(flagged, spoiled, "the report names exactly the spoiled calls");
     assert!(r["erasures"].as_array().unwrap().is_empty());
+}
+
+/// Whether a JSON value is of the expected type.
+type IsType = fn(&Value) -> bool;
+
+/// The fields every `--report` holds, with the JSON type of each (README, "The report").
+const SHARED_FIELDS: [(&str, IsType); 14] = [
+    ("command", Value::is_string),
+    ("jacsense_version", Value::is_string),
+    ("n", Value::is_u64),
+    ("m", Value::is_u64),
+    ("program", Value::is_array),
+    ("workers", Value::is_u64),
+    ("plan", Value::is_object),
+    ("decoder", Value::is_string),
+    ("calls", Value::is_u64),
+    ("erasures", Value::is_array),
+    ("outliers", Value::is_array),
+    ("complete", Value::is_boolean),
+    ("timing", Value::is_object),
+    ("worker_log", |v| v.is_string() || v.is_null()),
+];
+
+fn assert_shared_schema(r: &Value) {
+    for (key, is_type) in SHARED_FIELDS {
+        assert!(is_type(&r[key]), "report field '{key}' = {} is missing or of the wrong type", r[key]);
+    }
+    for key in ["calls", "measurements", "lower_bound"] {
+        assert!(r["plan"][key].is_u64(), "report field 'plan.{key}' = {}", r["plan"][key]);
+    }
+    assert!(r["plan"]["settings"].is_object());
+    for key in ["plan_s", "calls_s", "decode_s", "total_s"] {
+        assert!(r["timing"][key].as_f64().is_some_and(|t| t >= 0.0), "timing.{key} = {}", r["timing"][key]);
+    }
+    assert!(r["timing"]["total_s"].as_f64() >= r["timing"]["calls_s"].as_f64());
+    for e in r["erasures"].as_array().unwrap() {
+        assert!(e["call"].is_u64() && e["reason"].is_string(), "erasure {e}");
+    }
+    for o in r["outliers"].as_array().unwrap() {
+        assert!(o["call"].is_u64(), "outlier {o}");
+    }
+    assert!(r.get("calls_made").is_none(), "one name for the calls made: 'calls'");
+}
+
+/// `estimate` and `vjp` on the same program with garbage calls: one report schema, and
+/// both name exactly the calls that were spoiled.
+#[test]
+fn estimate_and_vjp_reports_share_one_schema() {
+    let dir = scratch("schema");
+    let pattern = write_tridiagonal(&dir);
+    let spoiled = |calls: u64| -> Vec<u64> { (1..=calls).filter(|k| k % 7 == 0).map(|k| k - 1).collect() };
+    let mut reports = Vec::new();
+    for command in ["estimate", "vjp"] {
+        let report = dir.join(format!("{command}.json"));
+        let x0 = x0_arg();
+        let mut args = vec![command, "--x0", &x0, "--pattern", pattern.to_str().unwrap(), "--outliers", "0.2"];
+        if command == "vjp" {
+            args.extend_from_slice(&["--v", "1 0 0 0 0 0", "--route", "direct"]);
+        }
+        args.extend_from_slice(&["--workers", "1", "--report", report.to_str().unwrap(), "--", WORKER, "spoil", "7"]);
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(0), "{command}: {}", stderr(&out));
+        let r = read_json(&report);
+        assert_shared_schema(&r);
+        assert_eq!(r["command"], command);
+        assert_eq!((r["n"].as_u64(), r["m"].as_u64()), (Some(6), Some(6)));
+        assert_eq!(r["calls"], r["plan"]["calls"], "{command}: every planned call made, x0's once");
+        assert_eq!(r["complete"], true);
+        let calls = r["calls"].as_u64().unwrap();
+        let flagged: Vec<u64> = r["outliers"].as_array().unwrap().iter().map(|o| o["call"].as_u64().unwrap()).collect();
+        assert!(!spoiled(calls).is_empty());
+        assert_eq!(flagged, spoiled(calls), "{command}: the report names exactly the spoiled calls");
+        assert!(stderr(&out).contains("calls judged outliers (6, 13"), "{command}: {}", stderr(&out));
+        reports.push(r);
+    }
+    assert_eq!(reports[1]["plan"]["route"], "direct");
+    assert_eq!(reports[0]["plan"]["settings"]["decoder"], "l1");
 }
 
 #[test]
@@ -491,6 +578,104 @@ fn ask_then_tell_through_a_separate_process() {
     assert!(stderr(&out).contains("plans different points"), "{}", stderr(&out));
 }
 
+/// What a user naturally produces: the program run over points.txt, one line of m
+/// numbers per call in call order, no index; a blank or `nan` line for a missing call.
+#[test]
+fn tell_reads_values_in_call_order() {
+    let dir = scratch("ordered");
+    let pattern = write_tridiagonal(&dir);
+    let run_dir = dir.join("run");
+    let out = run(&[
+        "ask",
+        "--x0",
+        &x0_arg(),
+        "--pattern",
+        pattern.to_str().unwrap(),
+        "--design",
+        "rainbow",
+        "--calls",
+        "12",
+        "--out",
+        run_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // program < points.txt > values.txt
+    let answer = Command::new(WORKER)
+        .stdin(std::fs::File::open(run_dir.join("points.txt")).unwrap())
+        .stdout(Stdio::piped())
+        .output()
+        .unwrap();
+    let produced = String::from_utf8(answer.stdout).unwrap();
+    let lines: Vec<&str> = produced.lines().collect();
+    assert_eq!(lines.len(), 12);
+    let values = dir.join("values.txt");
+    let tell = |values: &Path, extra: &[&str]| {
+        let report = dir.join("r.json");
+        let _ = std::fs::remove_file(&report);
+        let mut args = vec!["tell", run_dir.to_str().unwrap(), "--values", values.to_str().unwrap()];
+        args.extend_from_slice(&["--output", "-", "--report", report.to_str().unwrap()]);
+        args.extend_from_slice(extra);
+        let out = run(&args);
+        let r = if out.status.code() == Some(0) { Some(read_json(&report)) } else { None };
+        (out, r)
+    };
+
+    // As produced, with a comment line on top (not a call).
+    std::fs::write(&values, format!("# y1 ... y6\n{produced}")).unwrap();
+    let (out, r) = tell(&values, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_jacobian_json(&serde_json::from_slice(&out.stdout).unwrap());
+    assert!(erasures(&r.unwrap()).is_empty());
+
+    // Call 3 answered 'nan', call 7 left blank, a trailing blank line: both missing.
+    let mut edited: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+    edited[3] = "nan".into();
+    edited[7] = String::new();
+    std::fs::write(&values, edited.join("\n") + "\n\n").unwrap();
+    for extra in [&[][..], &["--values-format", "ordered"]] {
+        let (out, r) = tell(&values, extra);
+        assert_eq!(out.status.code(), Some(0), "{extra:?}: {}", stderr(&out));
+        assert_jacobian_json(&serde_json::from_slice(&out.stdout).unwrap());
+        let missing = "no value was told".to_string();
+        assert_eq!(erasures(&r.unwrap()), vec![(3, missing.clone()), (7, missing)], "{extra:?}");
+    }
+
+    // A line left out would shift every later call: refused, naming the counts.
+    let short: Vec<&str> = lines.iter().enumerate().filter(|&(j, _)| j != 7).map(|(_, l)| *l).collect();
+    std::fs::write(&values, short.join("\n")).unwrap();
+    let (out, _) = tell(&values, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("11 lines of values for a plan of 12 calls"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("a blank line or 'nan'"), "{}", stderr(&out));
+
+    // Lines of both kinds: refused in auto, naming the option; each format then reads
+    // the lines it does not expect as broken calls.
+    let mut mixed: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+    mixed[5] = format!("5 {}", lines[5]);
+    std::fs::write(&values, mixed.join("\n")).unwrap();
+    let (out, _) = tell(&values, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let e = stderr(&out);
+    assert!(e.contains("line 1 holds m = 6 numbers") && e.contains("line 6 holds an index and 6 numbers"), "{e}");
+    assert!(e.contains("--values-format ordered") && e.contains("--values-format indexed"), "{e}");
+    let (out, r) = tell(&values, &["--values-format", "ordered"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_jacobian_json(&serde_json::from_slice(&out.stdout).unwrap());
+    let e = erasures(&r.unwrap());
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert_eq!(e[0].0, 5);
+    assert!(e[0].1.contains("line 6 (call 5): 7 numbers, expected m = 6"), "{e:?}");
+    let (out, _) = tell(&values, &["--values-format", "indexed"]);
+    assert_eq!(out.status.code(), Some(1));
+    let first = lines[0].split(' ').next().unwrap();
+    assert!(stderr(&out).contains(&format!("line 1: '{first}' is not a call index")), "{}", stderr(&out));
+
+    // The format is for text files only.
+    let (out, _) = tell(&run_dir.join("points.npy"), &["--values-format", "ordered"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("--values-format is for a text file"), "{}", stderr(&out));
+}
+
 #[test]
 fn formats_read_and_write_by_extension() {
     let dir = scratch("formats");
@@ -530,7 +715,11 @@ fn formats_read_and_write_by_extension() {
     let (shape, values) =
         jacsense_cli::formats::read_npy(std::fs::File::open(dir.join("J.npy")).unwrap(), &dir.join("J.npy")).unwrap();
     assert_eq!(shape, vec![6, 6]);
-    assert!((values[6 + 1] - truth().get(1, 1)).abs() < TOL);
+    assert_eq!(values.len(), 36);
+    for (k, v) in values.iter().enumerate() {
+        let (i, c) = (k / 6, k % 6);
+        assert!((v - truth().get(i, c)).abs() < TOL, "J[{i},{c}] = {v} in J.npy, expected {}", truth().get(i, c));
+    }
 }
 
 #[test]
@@ -568,6 +757,7 @@ fn vjp_gives_the_left_action() {
     let w: Vec<f64> = serde_json::from_slice::<Vec<f64>>(&out.stdout).unwrap();
     let mut truth = vec![0.0; 6];
     jacsense::problems::BroydenTridiagonal { n: 6 }.jacobian(&X0).mul_transpose_vec(&v, &mut truth);
+    assert_eq!(w.len(), truth.len(), "w = {w:?} has n = 6 entries");
     for (a, b) in w.iter().zip(&truth) {
         assert!((a - b).abs() < 10.0 * TOL, "w = {w:?}, Jᵀv = {truth:?}");
     }
