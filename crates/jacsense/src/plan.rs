@@ -10,8 +10,8 @@ use crate::coloring::{
     Coloring, Ordering, StarColoring, best_column_coloring, best_star_coloring, color_columns, color_star,
 };
 use crate::design::{
-    Design, Difference, Directions, Step, colored_directions, coordinate_directions, rainbow_directions,
-    random_directions, steps,
+    Design, Difference, Directions, Step, check_directions_fit, colored_directions, coordinate_directions,
+    rainbow_directions, random_directions, steps,
 };
 use crate::error::{Error, Result};
 use crate::planner::{self, DecoderChoice};
@@ -147,6 +147,7 @@ impl Plan {
                 if k < needed {
                     return Err(structure.too_few_calls(k, needed));
                 }
+                check_directions_fit(&choice.design, n, k, structure.dims())?;
                 random_directions(n, k, *distribution, settings.seed)
             }
             Design::Star { ordering } => {
@@ -173,6 +174,7 @@ impl Plan {
                     return Err(structure.too_few_calls(k, needed));
                 }
                 let (ordering, c) = colors(ordering);
+                check_directions_fit(&choice.design, c.num_colors(), k, structure.dims())?;
                 let d = rainbow_directions(&c, k, settings.seed);
                 coloring = Some((ordering, c));
                 d
@@ -183,7 +185,7 @@ impl Plan {
             _ => directions.len() as f64 / structure.lower_bound().max(1) as f64,
         };
         let steps = steps(&choice.step, settings.difference, x0, redundancy)?;
-        let index = row_index(structure, &directions);
+        let index = row_index(structure, &directions, star.is_some());
         let calls = match settings.difference {
             Difference::Forward => directions.len() + 1,
             Difference::Central => 2 * directions.len(),
@@ -336,10 +338,12 @@ impl Plan {
     }
 }
 
-fn row_index(structure: &Structure, directions: &Directions) -> RowIndex {
+fn row_index(structure: &Structure, directions: &Directions, star: bool) -> RowIndex {
     let pattern = structure.pattern();
     let k = directions.len();
-    if let Directions::Dense { .. } | Directions::Rainbow { .. } = directions {
+    // Without an index when every row sees every direction (not for a star design,
+    // whose read-off looks entries up through the index).
+    if directions.seen_whole_by(pattern) && !star {
         return RowIndex {
             all: true,
             row_ptr: Vec::new(),

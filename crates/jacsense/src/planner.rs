@@ -211,7 +211,7 @@ pub(crate) fn choose(structure: &Structure, settings: &Settings) -> Result<Choic
                 let (ordering, c) = best_column_coloring(structure.pattern());
                 let mut chi = c.num_colors();
                 coloring = Some((ordering, c));
-                if structure.is_symmetric() {
+                if structure.symmetry_may_help() {
                     let (so, sc) = best_star_coloring(structure.pattern())?;
                     if sc.num_colors() <= chi {
                         chi = sc.num_colors();
@@ -223,7 +223,7 @@ pub(crate) fn choose(structure: &Structure, settings: &Settings) -> Result<Choic
             };
             // A symmetric structure decoded jointly may need fewer directions than any
             // coloring: every call gives n equations for the ~nnz/2 unknowns.
-            if structure.is_symmetric() && p == 0.0 && noise == 0.0 {
+            if structure.symmetry_may_help() && p == 0.0 && noise == 0.0 {
                 let param =
                     Parametrization::new(structure.pattern(), &Coupling { symmetric: true, ..Coupling::default() })?;
                 let joint = measurements_needed(&param, settings.seed);

@@ -152,7 +152,7 @@ pub(crate) fn system(
             continue;
         }
         let mut eqs: BTreeMap<usize, (Vec<(usize, f64)>, f64)> = BTreeMap::new();
-        let p0 = pattern.row_ptr()[i];
+        let p0 = pattern.row_start(i);
         for (q, &c) in pattern.row(i).iter().enumerate() {
             let entry = param.entry(p0 + q);
             perturbations(c, &mut |t, delta| {
@@ -640,7 +640,7 @@ pub(crate) fn decode(
     let noise_var = if dof > 0 { rss / dof as f64 } else { f64::NAN };
     let reports = (0..pattern.nrows())
         .map(|i| {
-            let row = &values[pattern.row_ptr()[i]..pattern.row_ptr()[i + 1]];
+            let row = &values[pattern.row_range(i)];
             let determined = row.iter().filter(|v| !v.is_nan()).count();
             let status = if determined == row.len() {
                 RowStatus::Determined
