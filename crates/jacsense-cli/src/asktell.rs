@@ -399,7 +399,7 @@ pub fn tell(args: &TellArgs) -> Result<u8, Failure> {
     let (file, plan) = load_plan(&args.dir)?;
     let told = read_values(&args.values, plan.calls(), file.m, args.values_format)?;
     let timing_plan = start.elapsed().as_secs_f64();
-    let mut measurements = Measurements::new(&plan);
+    let mut measurements = Measurements::new(&plan)?;
     for (call, value) in told {
         match value {
             Ok(y) => measurements.tell(call, &y)?,

@@ -64,7 +64,7 @@ fn main() {
 
 fn cell(plan: &Plan, mut values: Vec<Vec<f64>>, fraction: f64, seed: u64, truth: &jacsense::SparseMatrix) -> String {
     let bad = corrupt_calls(&mut values, fraction, seed);
-    let mut meas = Measurements::new(plan);
+    let mut meas = Measurements::new(plan).expect("the measurements fit in memory");
     for (j, y) in values.iter().enumerate() {
         meas.tell(j, y).expect("one value per call");
     }

@@ -46,7 +46,7 @@ fn ten_columns(m: usize, n: usize, seed: u64) -> (PatternFunction, Vec<usize>) {
         })
         .collect();
     let pattern = Pattern::from_rows(n, &rows).expect("in range");
-    let mut used = pattern.col_idx().to_vec();
+    let mut used: Vec<usize> = pattern.entries().map(|(_, j)| j).collect();
     used.sort_unstable();
     used.dedup();
     (PatternFunction { a: random_matrix(pattern, seed + 1) }, used)

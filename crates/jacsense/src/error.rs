@@ -96,6 +96,22 @@ pub enum Error {
         /// What is wrong, naming the value.
         message: String,
     },
+    /// An array the request needs would not fit in the memory available; nothing was
+    /// allocated. `what` names the array and the sizes that make it.
+    #[error("{what} need {bytes} bytes ({}), more than the {} of memory available", crate::memory::human(*.bytes), crate::memory::human(u128::from(*.available)))]
+    TooLarge {
+        /// The array, with the sizes that make it (e.g. "the measurements of a
+        /// 100000×100000 J (m × k = 100000 × 100000 values)").
+        what: String,
+        /// Outputs of `J`.
+        m: usize,
+        /// Inputs of `J`.
+        n: usize,
+        /// Bytes the array needs.
+        bytes: u128,
+        /// Bytes available when it was checked.
+        available: u64,
+    },
     /// Reading or writing a file failed.
     #[error("I/O error: {0}")]
     Io(String),

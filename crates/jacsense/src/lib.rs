@@ -38,6 +38,7 @@ pub mod design;
 pub mod error;
 pub mod estimate;
 pub mod measurements;
+mod memory;
 pub mod pattern;
 pub mod plan;
 pub mod planner;

@@ -22,7 +22,7 @@ pub(crate) enum CallState {
 /// // f(x) = (2 x0, 3 x1): a diagonal Jacobian, one color.
 /// let structure = Structure::sparse(Pattern::banded(2, 2, 0, 0));
 /// let plan = Plan::new(&structure, &[1.0, 1.0], &Settings::default())?;
-/// let mut measurements = Measurements::new(&plan);
+/// let mut measurements = Measurements::new(&plan)?;
 /// let mut x = vec![0.0; 2];
 /// for call in (0..plan.calls()).rev() {          // any order
 ///     plan.point(call, &mut x)?;
@@ -44,7 +44,23 @@ pub struct Measurements<'p> {
 
 impl<'p> Measurements<'p> {
     /// Empty measurements for `plan`: every call pending.
-    pub fn new(plan: &'p Plan) -> Self {
+    ///
+    /// # Errors
+    /// [`Error::TooLarge`] when the measurements and their decode would not fit in
+    /// memory (a dense `J` stores `m × n` values), before anything is allocated.
+    ///
+    /// ```
+    /// use jacsense::{Error, Measurements, Plan, Settings, Structure};
+    /// // Nothing known about a 10⁶ × 10⁶ J: planning is cheap, storing 10¹² values is not.
+    /// let n = 1_000_000;
+    /// let plan = Plan::new(&Structure::dense(n, n), &vec![0.0; n], &Settings::default())?;
+    /// let err = Measurements::new(&plan).unwrap_err();
+    /// assert!(matches!(err, Error::TooLarge { m: 1_000_000, n: 1_000_000, .. }));
+    /// assert!(err.to_string().starts_with("the measurements of a 1000000×1000000 J (m × k = 1000000 × 1000000 values)"));
+    /// # Ok::<(), jacsense::Error>(())
+    /// ```
+    pub fn new(plan: &'p Plan) -> Result<Self> {
+        crate::memory::check_measurements_fit(plan)?;
         let (_, m) = plan.structure().dims();
         let k = plan.measurements();
         let sides = if plan.calls_of(0).1.is_some() { 2 } else { 1 };
@@ -54,7 +70,7 @@ impl<'p> Measurements<'p> {
             None => vec![f64::NAN; m],
         };
         let values = vec![f64::NAN; plan.index().num_slots(m, k) * sides];
-        Measurements { plan, base, values, state: vec![CallState::Pending; plan.calls()] }
+        Ok(Measurements { plan, base, values, state: vec![CallState::Pending; plan.calls()] })
     }
 
     /// The plan these measurements belong to.
@@ -104,7 +120,7 @@ impl<'p> Measurements<'p> {
     /// ```
     /// use jacsense::{ErasureReason, Measurements, Pattern, Plan, RowStatus, Settings, Structure};
     /// let plan = Plan::new(&Structure::sparse(Pattern::banded(3, 3, 0, 0)), &[0.0; 3], &Settings::default())?;
-    /// let mut meas = Measurements::new(&plan);
+    /// let mut meas = Measurements::new(&plan)?;
     /// meas.tell(0, &[0.0; 3])?;
     /// meas.erase(1, ErasureReason::Failed("timeout".into()))?; // the only color
     /// assert_eq!(meas.erasures()[0].reason, ErasureReason::Failed("timeout".into()));

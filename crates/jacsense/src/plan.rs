@@ -86,7 +86,7 @@ impl Scheme {
             Directions::Grouped { .. } => 1.0,
             _ => directions.len() as f64 / structure.lower_bound().max(1) as f64,
         };
-        let index = row_index(&structure, &directions);
+        let index = row_index(&structure, &directions, star.is_some());
         Scheme { inner: Arc::new(SchemeParts { structure, settings, coloring, star, directions, index, redundancy }) }
     }
 
@@ -489,10 +489,12 @@ impl Plan {
     }
 }
 
-fn row_index(structure: &Structure, directions: &Directions) -> RowIndex {
+fn row_index(structure: &Structure, directions: &Directions, star: bool) -> RowIndex {
     let pattern = structure.pattern();
     let k = directions.len();
-    if let Directions::Dense { .. } | Directions::Rainbow { .. } = directions {
+    // Without an index when every row sees every direction (not for a star design,
+    // whose read-off looks entries up through the index).
+    if directions.seen_whole_by(pattern) && !star {
         return RowIndex {
             all: true,
             row_ptr: Vec::new(),

@@ -664,7 +664,7 @@ pub fn corrupted_measurements<'p>(
 ) -> (crate::Measurements<'p>, Vec<usize>) {
     let mut values = evaluate_calls(plan, f);
     let bad = corrupt_calls(&mut values, fraction, seed);
-    let mut meas = crate::Measurements::new(plan);
+    let mut meas = crate::Measurements::new(plan).expect("the measurements of a test problem fit in memory");
     for (j, y) in values.iter().enumerate() {
         meas.tell(j, y).expect("one value per output");
     }

@@ -80,7 +80,7 @@ impl Plan {
     ) -> Result<Measurements<'_>> {
         let (n, m) = f.dims();
         self.structure().check_dims(n, m)?;
-        let mut meas = Measurements::new(self);
+        let mut meas = Measurements::new(self)?;
         in_chunks(self.calls(), run, |call, out| match out {
             Ok(y) => meas.tell(call, &y),
             Err(reason) => meas.erase(call, reason),

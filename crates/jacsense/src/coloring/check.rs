@@ -3,7 +3,8 @@
 //! A column coloring is valid when every row holds columns of distinct colors
 //! (structural orthogonality, Curtis–Powell–Reid); a row coloring when every column
 //! holds rows of distinct colors. One pass over the pattern with a per-color stamp of
-//! the last row that used it: `O(nnz + num_colors)`.
+//! the last row that used it: `O(nnz + num_colors)`; on a dense pattern, where the
+//! colors must simply be distinct, `O(n + num_colors)`.
 
 use super::Coloring;
 use crate::error::{Error, Result};
@@ -51,6 +52,21 @@ fn check(nets: &Pattern, num_vertices: usize, coloring: &Coloring, words: [&'sta
     let k = coloring.num_colors();
     if let Some((v, &c)) = coloring.colors().iter().enumerate().find(|&(_, &c)| c >= k) {
         return Err(Error::InvalidColoring(format!("{vertex} {v} has color {c} but the coloring has {k} colors")));
+    }
+    if nets.is_dense() && nets.nrows() > 0 {
+        // Every net holds every vertex: the colors must be distinct, and the first
+        // conflict is the first repeat in net 0.
+        let mut first = vec![usize::MAX; k];
+        for (v, &c) in coloring.colors().iter().enumerate() {
+            if first[c] != usize::MAX {
+                return Err(Error::InvalidColoring(format!(
+                    "{vertices} {} and {v} share color {c} and both appear in {net} 0",
+                    first[c]
+                )));
+            }
+            first[c] = v;
+        }
+        return Ok(());
     }
     // seen[c] = (net, vertex): the last net that met color c, and the vertex there.
     let mut seen = vec![(usize::MAX, 0usize); k];

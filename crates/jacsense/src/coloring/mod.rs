@@ -184,6 +184,18 @@ impl<'a> Bipartite<'a> {
     pub(crate) fn num_vertices(&self) -> usize {
         self.incidence.nrows()
     }
+
+    /// Whether some net holds every vertex (then every vertex meets every other).
+    pub(crate) fn has_full_net(&self) -> bool {
+        let n = self.num_vertices();
+        n > 0 && self.nets.max_row_count() == n
+    }
+
+    /// Whether every net holds every vertex and there is a net: the complete graph,
+    /// whose orderings are known in closed form ([`order::dense_order`]).
+    pub(crate) fn is_complete(&self) -> bool {
+        self.nets.is_dense() && self.nets.nrows() > 0
+    }
 }
 
 /// Visits the distance-2 neighbours of vertices (other vertices sharing a net), each

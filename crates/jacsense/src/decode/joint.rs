@@ -442,7 +442,7 @@ pub(crate) fn decode(
     let noise_var = if dof > 0 { rss / dof as f64 } else { f64::NAN };
     let reports = (0..pattern.nrows())
         .map(|i| {
-            let row = &values[pattern.row_ptr()[i]..pattern.row_ptr()[i + 1]];
+            let row = &values[pattern.row_range(i)];
             let determined = row.iter().filter(|v| !v.is_nan()).count();
             let status = if determined == row.len() {
                 RowStatus::Determined

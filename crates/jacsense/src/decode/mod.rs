@@ -267,7 +267,7 @@ pub(crate) fn decode(meas: &Measurements<'_>, using: Using<'_>) -> Result<Decode
             continue;
         }
         r.report.noise = Some(var.sqrt() * noise_scale);
-        let p = pattern.row_ptr()[r.row];
+        let p = pattern.row_start(r.row);
         for (j, &v) in r.variance.iter().enumerate() {
             std_errors[p + j] = (var * v).sqrt();
         }
@@ -281,7 +281,7 @@ pub(crate) fn decode(meas: &Measurements<'_>, using: Using<'_>) -> Result<Decode
         let (mut values, mut errs) = (Vec::new(), Vec::new());
         for r in &results {
             let cols = pattern.row(r.row);
-            let p = pattern.row_ptr()[r.row];
+            let p = pattern.row_start(r.row);
             let keep: Vec<usize> = r.support.clone().unwrap_or_else(|| (0..cols.len()).collect());
             rows_cols.push(keep.iter().map(|&j| cols[j]).collect::<Vec<_>>());
             values.extend(keep.iter().map(|&j| r.values[j]));
@@ -306,11 +306,11 @@ pub(crate) fn decode(meas: &Measurements<'_>, using: Using<'_>) -> Result<Decode
 }
 
 /// Rows that share one measurement matrix: with dense directions, rows with the same
-/// columns; otherwise every row alone.
+/// columns; otherwise (grouped directions, which are read off, included) every row alone.
 fn row_groups(meas: &Measurements<'_>) -> Vec<Vec<usize>> {
     let plan = meas.plan();
     let pattern = plan.structure().pattern();
-    if !plan.index().all {
+    if !plan.index().all || plan.directions().is_grouped() {
         return (0..pattern.nrows()).map(|i| vec![i]).collect();
     }
     let mut id: HashMap<&[usize], usize> = HashMap::new();
@@ -423,7 +423,7 @@ fn read_star(meas: &Measurements<'_>, star: &StarColoring, valid: &[bool], base_
     (0..pattern.nrows())
         .into_par_iter()
         .map(|i| {
-            let p0 = pattern.row_ptr()[i];
+            let p0 = pattern.row_start(i);
             let values: Vec<f64> = pattern
                 .row(i)
                 .iter()

@@ -31,6 +31,8 @@ pub(crate) use random::random_directions;
 pub(crate) use step::steps;
 
 use crate::coloring::{Coloring, Ordering};
+use crate::error::Result;
+use crate::pattern::Pattern;
 
 /// Which directions to call.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -249,4 +251,25 @@ impl Directions {
     pub(crate) fn is_grouped(&self) -> bool {
         matches!(self, Directions::Grouped { .. })
     }
+
+    /// Whether every row of `pattern` sees every direction, so that the measurements
+    /// are stored `m × k` without an index of who sees what: always for dense, random
+    /// and rainbow directions; for grouped ones (coordinate, colored) when the pattern
+    /// is dense and no group is empty. Answered in `O(k)`, never by visiting the `m·n`
+    /// entries of a dense pattern.
+    pub(crate) fn seen_whole_by(&self, pattern: &Pattern) -> bool {
+        match self {
+            Directions::Grouped { members, .. } => pattern.is_dense() && members.iter().all(|g| !g.is_empty()),
+            Directions::Dense { .. } | Directions::Rainbow { .. } => true,
+        }
+    }
+}
+
+/// Checks, before they are drawn, that `k` random directions of `len` coefficients
+/// each (`n` for random directions, `χ` for rainbow ones) fit in memory; `dims` is
+/// `(n, m)` of `J`.
+pub(crate) fn check_directions_fit(design: &Design, len: usize, k: usize, dims: (usize, usize)) -> Result<()> {
+    let (n, m) = dims;
+    let what = || format!("the {k} {} directions for n = {n} inputs ({len} × {k} coefficients)", design.name());
+    crate::memory::check_fits(what, len as u128 * k as u128, std::mem::size_of::<f64>(), m, n)
 }

@@ -33,8 +33,8 @@ use crate::coloring::{
     Coloring, Ordering, best_column_coloring, best_star_coloring, check_column_coloring, color_columns, color_star,
 };
 use crate::design::{
-    Design, Difference, RandomDistribution, Step, colored_directions, coordinate_directions, rainbow_directions,
-    random_directions,
+    Design, Difference, RandomDistribution, Step, check_directions_fit, colored_directions, coordinate_directions,
+    rainbow_directions, random_directions,
 };
 use crate::error::{Error, Result};
 use crate::plan::{Plan, Scheme};
@@ -102,6 +102,7 @@ impl Scheme {
                     return Err(structure.too_few_calls(k, needed));
                 }
                 check_budget(k, settings, &choice.design)?;
+                check_directions_fit(&choice.design, n, k, structure.dims())?;
                 random_directions(n, k, *distribution, settings.seed)
             }
             Design::Star { ordering } => {
@@ -129,6 +130,7 @@ impl Scheme {
                 }
                 check_budget(k, settings, &choice.design)?;
                 let (ordering, c) = colors(ordering);
+                check_directions_fit(&choice.design, c.num_colors(), k, structure.dims())?;
                 let d = rainbow_directions(&c, k, settings.seed);
                 coloring = Some((ordering, c));
                 d
@@ -292,7 +294,7 @@ pub(crate) fn choose(structure: &Structure, settings: &Settings) -> Result<Choic
                 let (ordering, c) = best_column_coloring(structure.pattern());
                 let mut chi = c.num_colors();
                 coloring = Some((ordering, c));
-                if structure.is_symmetric() {
+                if structure.symmetry_may_help() {
                     let (so, sc) = best_star_coloring(structure.pattern())?;
                     if sc.num_colors() <= chi {
                         chi = sc.num_colors();
@@ -304,7 +306,7 @@ pub(crate) fn choose(structure: &Structure, settings: &Settings) -> Result<Choic
             };
             // A symmetric structure decoded jointly may need fewer directions than any
             // coloring: every call gives n equations for the ~nnz/2 unknowns.
-            if structure.is_symmetric() && p == 0.0 && noise == 0.0 {
+            if structure.symmetry_may_help() && p == 0.0 && noise == 0.0 {
                 let param =
                     Parametrization::new(structure.pattern(), &Coupling { symmetric: true, ..Coupling::default() })?;
                 let fewest = measurements_needed(&param, settings.seed);

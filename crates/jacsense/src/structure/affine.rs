@@ -271,7 +271,7 @@ impl Parametrization {
         // Derived rows, in an order where every row they combine is done.
         let mut rows: Vec<Vec<Entry>> = (0..m)
             .map(|i| {
-                let p = base.row_ptr()[i];
+                let p = base.row_start(i);
                 base.row(i)
                     .iter()
                     .enumerate()

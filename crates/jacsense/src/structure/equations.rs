@@ -60,7 +60,7 @@ pub(crate) fn system(
             continue;
         }
         let mut eqs: BTreeMap<usize, (Vec<(usize, f64)>, f64)> = BTreeMap::new();
-        let p0 = pattern.row_ptr()[i];
+        let p0 = pattern.row_start(i);
         for (q, &c) in pattern.row(i).iter().enumerate() {
             let entry = param.entry(p0 + q);
             perturbations(c, &mut |t, delta| {

@@ -62,6 +62,9 @@ impl Structure {
                 pattern.ncols()
             )));
         }
+        if pattern.is_dense() {
+            return Ok(Structure { pattern, row_sparsity: None, symmetric: true, parametrization: None });
+        }
         let mut entries: Vec<(usize, usize)> = pattern.entries().collect();
         entries.extend(pattern.entries().map(|(i, j)| (j, i)));
         let pattern = Pattern::from_triplets(pattern.nrows(), pattern.ncols(), &entries)?;
@@ -71,6 +74,15 @@ impl Structure {
     /// Whether `J = Jᵀ` was declared.
     pub fn is_symmetric(&self) -> bool {
         self.symmetric
+    }
+
+    /// Whether symmetry may save calls over a column coloring: declared, and the
+    /// pattern not dense. A dense symmetric `J` needs `n` directions whatever the design
+    /// or decoder — `H = v vᵀ` with `v` orthogonal to fewer directions is symmetric and
+    /// unseen by all of them — and its column coloring already has `n` colors, so a
+    /// star coloring or a joint rank trial (both superlinear in `n`) can only tie.
+    pub(crate) fn symmetry_may_help(&self) -> bool {
+        self.symmetric && !self.pattern.is_dense()
     }
 
     /// Declares that every row has at most `s` nonzeros among its allowed entries, at

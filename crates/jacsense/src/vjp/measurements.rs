@@ -27,7 +27,7 @@ use crate::measurements::Measurements;
 /// let plan = VjpPlan::new(&structure, &x0, &[vec![1.0, 0.0, 0.0]], &settings)?;
 /// assert_eq!(plan.calls(), 5); // f(x0) and 2 + 2 Gaussian directions over x0, x1
 /// // Ask: the points, to be evaluated anywhere. Tell: the values, in any order.
-/// let mut measurements = VjpMeasurements::new(&plan);
+/// let mut measurements = VjpMeasurements::new(&plan)?;
 /// let mut x = vec![0.0; 3];
 /// for call in (0..plan.calls()).rev() {
 ///     plan.point(call, &mut x)?;
@@ -56,12 +56,16 @@ enum Told<'p> {
 
 impl<'p> VjpMeasurements<'p> {
     /// Empty measurements for `plan`: every call pending.
-    pub fn new(plan: &'p VjpPlan) -> Self {
+    ///
+    /// # Errors
+    /// As [`Measurements::new`] on the Jacobian route: [`Error::TooLarge`](crate::Error::TooLarge)
+    /// when the measurements would not fit in memory.
+    pub fn new(plan: &'p VjpPlan) -> crate::Result<Self> {
         let told = match &plan.kind {
-            Kind::Jacobian(p) => Told::Jacobian(Measurements::new(p)),
+            Kind::Jacobian(p) => Told::Jacobian(Measurements::new(p)?),
             Kind::Direct(d) => Told::Direct(DirectMeasurements::new(d, &plan.vs)),
         };
-        VjpMeasurements { plan, told }
+        Ok(VjpMeasurements { plan, told })
     }
 
     /// The plan these measurements belong to.

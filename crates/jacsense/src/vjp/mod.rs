@@ -359,7 +359,7 @@ impl VjpPlan {
                 return Err(Error::DimensionMismatch { what, expected, found });
             }
         }
-        let mut meas = VjpMeasurements::new(self);
+        let mut meas = VjpMeasurements::new(self)?;
         in_chunks(self.calls(), run, |call, out| match out {
             Ok(y) => meas.tell(call, &y),
             Err(reason) => meas.erase(call, reason),

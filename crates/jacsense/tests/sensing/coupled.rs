@@ -186,7 +186,7 @@ fn joint_l1_flags_a_wrong_f_x0() {
     let plan = Plan::new(&structure, &x0, &Settings { outliers: 0.1, ..Settings::default() }).unwrap();
     let mut values = evaluate_calls(&plan, &g);
     values[0].iter_mut().for_each(|v| *v = 1e6);
-    let mut meas = Measurements::new(&plan);
+    let mut meas = Measurements::new(&plan).unwrap();
     for (j, y) in values.iter().enumerate() {
         meas.tell(j, y).unwrap();
     }

@@ -136,7 +136,7 @@ fn random_design_beats_coloring_when_chi_is_much_larger_than_rho_max() {
     let x0: Vec<f64> = (0..n).map(|j| (j as f64).cos()).collect();
     let mut truth = a.clone();
     for i in 0..m {
-        let p = truth.pattern().row_ptr()[i];
+        let p = truth.pattern().row_start(i);
         for (q, &j) in a.pattern().row(i).iter().enumerate() {
             truth.values_mut()[p + q] *= x0[j].cos();
         }

@@ -45,7 +45,7 @@ fn bad_input_is_a_typed_error_naming_the_values() {
     assert_eq!(e, Error::EntryOutOfBounds { row: 1, col: 3, nrows: 2, ncols: 3 });
 
     let plan = Plan::new(&structure, &p.x0(), &s).unwrap();
-    let mut meas = Measurements::new(&plan);
+    let mut meas = Measurements::new(&plan).unwrap();
     assert_eq!(meas.tell(99, &[0.0; 10]).unwrap_err(), Error::UnknownCall { index: 99, calls: plan.calls() });
     assert!(matches!(meas.tell(0, &[0.0; 3]).unwrap_err(), Error::DimensionMismatch { expected: 10, found: 3, .. }));
     assert!(matches!(plan.point(0, &mut [0.0; 4]).unwrap_err(), Error::DimensionMismatch { .. }));

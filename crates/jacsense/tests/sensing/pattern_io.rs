@@ -14,7 +14,9 @@ fn constructors_agree() {
     assert_eq!(Pattern::from_triplets(50, 40, &shuffled).unwrap(), p);
     let rows: Vec<Vec<usize>> = (0..50).map(|i| p.row(i).to_vec()).collect();
     assert_eq!(Pattern::from_rows(40, &rows).unwrap(), p);
-    assert_eq!(Pattern::from_csr(50, 40, p.row_ptr().to_vec(), p.col_idx().to_vec()).unwrap(), p);
+    let row_ptr: Vec<usize> = (0..=50).map(|i| p.row_start(i)).collect();
+    let col_idx: Vec<usize> = p.entries().map(|(_, j)| j).collect();
+    assert_eq!(Pattern::from_csr(50, 40, row_ptr, col_idx).unwrap(), p);
     assert_eq!(p.transpose().transpose(), p);
     assert_eq!(Pattern::banded(5, 5, 4, 4), Pattern::dense(5, 5));
     assert_eq!(Pattern::block_diagonal(&[(2, 3)]), Pattern::dense(2, 3));

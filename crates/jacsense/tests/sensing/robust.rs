@@ -139,7 +139,7 @@ fn a_garbage_f_x0_costs_no_digits() {
     bad.extend([0, 5, 9]);
     bad.sort_unstable();
     bad.dedup();
-    let mut meas = Measurements::new(&plan);
+    let mut meas = Measurements::new(&plan).unwrap();
     for (j, y) in values.iter().enumerate() {
         meas.tell(j, y).unwrap();
     }

@@ -40,7 +40,7 @@ fn ten_columns() -> (PatternFunction, Vec<usize>) {
         })
         .collect();
     let pattern = Pattern::from_rows(n, &rows).expect("in range");
-    let mut used: Vec<usize> = pattern.col_idx().to_vec();
+    let mut used: Vec<usize> = pattern.entries().map(|(_, j)| j).collect();
     used.sort_unstable();
     used.dedup();
     (PatternFunction { a: random_matrix(pattern, 6) }, used)
@@ -336,7 +336,7 @@ fn sequential_and_parallel_calls_give_the_same_bits() {
 fn tell_all<'p>(plan: &'p VjpPlan, f: &impl Blackbox, order: &[usize]) -> VjpMeasurements<'p> {
     let (n, m) = f.dims();
     let (mut x, mut y) = (vec![0.0; n], vec![0.0; m]);
-    let mut meas = VjpMeasurements::new(plan);
+    let mut meas = VjpMeasurements::new(plan).unwrap();
     for &call in order {
         plan.point(call, &mut x).unwrap();
         f.call(&x, &mut y).unwrap();
