@@ -84,7 +84,11 @@ pub enum Command {
     ))]
     Tell(TellArgs),
     /// Color the columns (or rows, or a star coloring) of a pattern: orderings, colors, validity, time.
-    #[command(after_help = "Example:\n  jacsense color J.mtx --ordering all --output colors.json\n")]
+    #[command(after_help = concat!(
+        "With --ordering all (the default) the last row is the coloring the planner uses: the best\n",
+        "ordering recolored by iterated greedy, which can need fewer colors than every ordering.\n\n",
+        "Example:\n  jacsense color J.mtx --ordering all --output colors.json\n"
+    ))]
     Color(ColorArgs),
     /// Print the planned design, decoder, number of calls and lower bound, without calling anything.
     #[command(after_help = "Example:\n  jacsense plan --pattern J.mtx --outliers 0.1\n")]

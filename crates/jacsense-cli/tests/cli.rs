@@ -771,7 +771,8 @@ fn color_and_plan_print_without_calling() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let table = String::from_utf8(out.stdout).unwrap();
     assert!(table.contains("| natural | 3 | yes |"), "{table}");
-    assert_eq!(table.matches(" | yes | ").count(), 5, "every ordering: {table}");
+    assert!(table.contains("| best + recolor (from natural) | 3 | yes |"), "{table}");
+    assert_eq!(table.matches(" | yes | ").count(), 6, "every ordering, then the recolored best: {table}");
 
     let out = run(&["color", pattern.to_str().unwrap(), "--kind", "star", "--ordering", "natural", "--output", "-"]);
     let c: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -784,6 +785,58 @@ fn color_and_plan_print_without_calling() {
     let out = run(&["plan", "--pattern", pattern.to_str().unwrap(), "--outliers", "0.1", "--json"]);
     let p: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(p["settings"]["decoder"], "l1");
+}
+
+/// The 5-point Laplacian of a 20×20 grid: every greedy ordering needs 7 colors,
+/// iterated greedy recoloring 6. `color` must report the χ `plan` uses, both with
+/// every ordering and with one.
+#[test]
+fn color_reports_the_colors_plan_uses() {
+    let dir = scratch("recolor");
+    let path = dir.join("laplacian.mtx");
+    let pattern = jacsense::problems::laplacian_2d(20);
+    jacsense::write_matrix_market(std::fs::File::create(&path).unwrap(), &pattern, None).unwrap();
+    let file = path.to_str().unwrap();
+    let colors_of = |table: &str, row: &str| -> Vec<u64> {
+        table
+            .lines()
+            .filter(|l| l.starts_with(&format!("| {row}")))
+            .map(|l| l.split('|').nth(2).unwrap().trim().parse().unwrap())
+            .collect()
+    };
+    let plan_colors = |extra: &[&str]| -> u64 {
+        let mut args = vec!["plan", "--pattern", file, "--json"];
+        args.extend_from_slice(extra);
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let p: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(p["settings"]["design"], "colored", "{p}");
+        assert_eq!(p["calls"], p["coloring"]["colors"].as_u64().unwrap() + 1, "{p}");
+        p["coloring"]["colors"].as_u64().unwrap()
+    };
+
+    let out = run(&["color", file]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let table = String::from_utf8(out.stdout).unwrap();
+    let greedy: Vec<u64> = jacsense::Ordering::ALL.iter().flat_map(|o| colors_of(&table, o.name())).collect();
+    assert_eq!(greedy.len(), 5, "{table}");
+    let best = colors_of(&table, "best + recolor");
+    assert_eq!(best.len(), 1, "{table}");
+    assert!(best[0] < *greedy.iter().min().unwrap(), "recoloring helps on this pattern: {table}");
+    assert_eq!(best[0], plan_colors(&[]), "color and plan agree: {table}");
+    let out = run(&["color", file, "--output", "-"]);
+    let c: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((c["num_colors"].as_u64(), c["recolored"].as_bool()), (Some(best[0]), Some(true)));
+    let colors: Vec<usize> = c["colors"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect();
+    jacsense::coloring::check_column_coloring(&pattern, &jacsense::Coloring::new(colors)).unwrap();
+
+    // One ordering: the greedy coloring of that ordering, in both.
+    let out = run(&["color", file, "--ordering", "natural"]);
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(colors_of(&table, "best").is_empty(), "{table}");
+    let natural = colors_of(&table, "natural");
+    assert_eq!(natural, vec![greedy[0]]);
+    assert_eq!(natural[0], plan_colors(&["--design", "colored", "--ordering", "natural"]));
 }
 
 #[test]
