@@ -112,6 +112,10 @@ pub enum Error {
         /// Bytes available when it was checked.
         available: u64,
     },
+    /// A saved scheme or plan could not be loaded: not one, another format version, a
+    /// damaged file, or data that do not make a valid plan.
+    #[error("saved plan: {0}")]
+    Saved(String),
     /// Reading or writing a file failed.
     #[error("I/O error: {0}")]
     Io(String),

@@ -59,7 +59,7 @@ pub use error::{Error, Result};
 pub use estimate::{Diagnostics, Estimate};
 pub use measurements::Measurements;
 pub use pattern::{MatrixMarketField, Pattern, SparseMatrix, read_matrix_market, write_matrix_market};
-pub use plan::{Bounds, Plan, PlanOptions, Scheme};
+pub use plan::{Bounds, Plan, PlanOptions, SAVED_FORMAT_VERSION, Scheme};
 pub use sense::{estimate, estimate_sequential, estimate_with};
 pub use settings::{DecoderChoice, MAX_OUTLIER_FRACTION, Settings, SparseMethod};
 pub use structure::Structure;

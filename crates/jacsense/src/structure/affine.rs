@@ -25,7 +25,7 @@ use crate::pattern::{Pattern, SparseMatrix};
 /// c.ties.push(vec![(0, 0, 1.0), (1, 1, 1.0)]); // J₀₀ = J₁₁
 /// c.known.push((2, 2, 4.0));                    // J₂₂ = 4
 /// ```
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Coupling {
     /// `J = Jᵀ` (square `J`; the pattern is made symmetric).
     pub symmetric: bool,
@@ -38,7 +38,7 @@ pub struct Coupling {
 }
 
 /// Row `row` of `J` equals `Σ coefficient · J[other, ·]` plus a known constant row.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Relation {
     /// The derived row.
     pub row: usize,

@@ -28,18 +28,26 @@ pub struct Structure {
     pattern: Pattern,
     row_sparsity: Option<usize>,
     symmetric: bool,
+    /// What `with_coupling` was given (kept to save the structure).
+    coupling: Option<Coupling>,
     parametrization: Option<Parametrization>,
 }
 
 impl Structure {
     /// Nothing is known: every entry of the `m × n` Jacobian is an unknown.
     pub fn dense(m: usize, n: usize) -> Self {
-        Structure { pattern: Pattern::dense(m, n), row_sparsity: None, symmetric: false, parametrization: None }
+        Structure {
+            pattern: Pattern::dense(m, n),
+            row_sparsity: None,
+            symmetric: false,
+            coupling: None,
+            parametrization: None,
+        }
     }
 
     /// `J` may be nonzero only where `pattern` allows.
     pub fn sparse(pattern: Pattern) -> Self {
-        Structure { pattern, row_sparsity: None, symmetric: false, parametrization: None }
+        Structure { pattern, row_sparsity: None, symmetric: false, coupling: None, parametrization: None }
     }
 
     /// `J = Jᵀ` (a Hessian from a gradient blackbox, the Jacobian of a potential's
@@ -63,12 +71,18 @@ impl Structure {
             )));
         }
         if pattern.is_dense() {
-            return Ok(Structure { pattern, row_sparsity: None, symmetric: true, parametrization: None });
+            return Ok(Structure {
+                pattern,
+                row_sparsity: None,
+                symmetric: true,
+                coupling: None,
+                parametrization: None,
+            });
         }
         let mut entries: Vec<(usize, usize)> = pattern.entries().collect();
         entries.extend(pattern.entries().map(|(i, j)| (j, i)));
         let pattern = Pattern::from_triplets(pattern.nrows(), pattern.ncols(), &entries)?;
-        Ok(Structure { pattern, row_sparsity: None, symmetric: true, parametrization: None })
+        Ok(Structure { pattern, row_sparsity: None, symmetric: true, coupling: None, parametrization: None })
     }
 
     /// Whether `J = Jᵀ` was declared.
@@ -143,8 +157,14 @@ impl Structure {
         let p = Parametrization::new(&self.pattern, &coupling)?;
         self.pattern = p.pattern().clone();
         self.symmetric = coupling.symmetric;
+        self.coupling = Some(coupling);
         self.parametrization = Some(p);
         Ok(self)
+    }
+
+    /// What [`Structure::with_coupling`] was given, if anything.
+    pub fn coupling(&self) -> Option<&Coupling> {
+        self.coupling.as_ref()
     }
 
     /// The parametrization `vec(J) = P z + c`, when [`Structure::with_coupling`] gave one.

@@ -13,6 +13,10 @@
 //! cluster, another process); [`Measurements`](crate::Measurements) takes the values
 //! back in any order.
 
+mod save;
+
+pub use save::SAVED_FORMAT_VERSION;
+
 use std::sync::Arc;
 
 use crate::coloring::{Coloring, Ordering, StarColoring};
