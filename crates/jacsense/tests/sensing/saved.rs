@@ -134,10 +134,11 @@ fn damaged_edited_or_foreign_files_are_refused() {
         format!("{}{h:016x}{}{data}}}\n", &head[..checksum_at], &head[checksum_at + 16..])
     };
     assert!(Plan::from_json(&resign(&|d| d.to_string())).is_ok(), "the re-signing itself is right");
-    let cases: [(&str, &dyn Fn(&str) -> String); 5] = [
+    type Edit<'a> = &'a dyn Fn(&str) -> String;
+    let cases: [(&str, Edit); 5] = [
         ("x0 length", &|d| d.replace("\"x0\":[1.0,", "\"x0\":[")),
         ("group", &|d| d.replace("\"group\":[0,", "\"group\":[7,")),
-        ("steps", &|d| d.replacen("\"steps\":[", "\"steps\":[-1.0,", 1).replacen(",", ",", 1)),
+        ("steps", &|d| d.replacen("\"steps\":[", "\"steps\":[-1.0,", 1)),
         ("col_idx", &|d| d.replace("\"col_idx\":[0,", "\"col_idx\":[99,")),
         ("unknown field", &|d| d.replacen("{", "{\"extra\":1,", 1)),
     ];
