@@ -1,10 +1,12 @@
 //! `jacsense ask` and `jacsense tell`: the calls handed out as files, so that any
 //! cluster scheduler can run them.
 //!
-//! Planning is deterministic given the structure, `x0` and the settings (seed
-//! included), so `ask` writes, besides the points, a plan file holding exactly those
-//! (the pattern inline, not a path) and a checksum of the points; `tell` rebuilds the
-//! plan, checks that it gives the same points, and decodes the values told back.
+//! `ask` writes, besides the points, the plan itself (`jacsense::Plan::to_json`: the
+//! structure, the resolved design with its directions, `x0` and the steps, in an
+//! envelope with a format version and a checksum); `tell` loads it
+//! (`jacsense::Plan::from_json`, which refuses a damaged file or another format
+//! version) and decodes the values told back with exactly that plan — nothing is
+//! planned again.
 //!
 //! `ask --out DIR` writes:
 //! - `DIR/points.txt`: one point per line, `n` numbers in shortest round-trip form;
@@ -33,12 +35,11 @@ use std::time::Instant;
 
 use clap::{Args, ValueEnum};
 use jacsense::{ErasureReason, Measurements, Plan};
-use serde::{Deserialize, Serialize};
 
 use crate::error::{EXIT_OK, Failure};
 use crate::formats::{Format, parse_numbers, read_npy, read_vector, write_npy_rows, write_numbers};
 use crate::input_error;
-use crate::options::{PlanOptions, StructureSpec};
+use crate::options::PlanOptions;
 use crate::report::{OutputArgs, RunFacts, Timing, finish_estimate};
 
 /// `jacsense ask`.
@@ -88,52 +89,6 @@ pub enum ValuesFormat {
     Ordered,
 }
 
-/// What `tell` needs to rebuild the plan.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct PlanFile {
-    /// Always "jacsense-plan".
-    pub format: String,
-    /// The plan file's version (1).
-    pub version: u32,
-    /// The jacsense version that wrote it.
-    pub jacsense_version: String,
-    /// Inputs.
-    pub n: usize,
-    /// Outputs.
-    pub m: usize,
-    /// Calls of the plan.
-    pub calls: usize,
-    /// Design and decoder the planner chose (for people; `tell` replans).
-    pub design: String,
-    /// The decoder.
-    pub decoder: String,
-    /// The point of linearization.
-    pub x0: Vec<f64>,
-    /// The options as given.
-    pub options: PlanOptions,
-    /// The structure, with the pattern inline.
-    pub structure: StructureSpec,
-    /// FNV-1a hash of the bits of every point, in call order.
-    pub points_checksum: String,
-}
-
-const PLAN_FORMAT: &str = "jacsense-plan";
-
-/// FNV-1a over the bits of every point of the plan.
-pub fn points_checksum(plan: &Plan) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut x = vec![0.0; plan.x0().len()];
-    for j in 0..plan.calls() {
-        plan.point(j, &mut x).expect("in range");
-        for v in &x {
-            for b in v.to_bits().to_le_bytes() {
-                h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-            }
-        }
-    }
-    format!("{h:016x}")
-}
-
 /// Runs `jacsense ask`.
 pub fn ask(args: &AskArgs) -> Result<u8, Failure> {
     let x0 = read_vector(&args.x0, "--x0")?;
@@ -167,23 +122,9 @@ pub fn ask(args: &AskArgs) -> Result<u8, Failure> {
     let file = File::create(&points_npy).map_err(|e| input_error!("cannot write {}: {e}", points_npy.display()))?;
     write_npy_rows(BufWriter::new(file), &points_npy, &all, &[plan.calls() as u64, n as u64])?;
 
-    let plan_file = PlanFile {
-        format: PLAN_FORMAT.into(),
-        version: 1,
-        jacsense_version: env!("CARGO_PKG_VERSION").into(),
-        n,
-        m,
-        calls: plan.calls(),
-        design: plan.settings().design.name().into(),
-        decoder: plan.settings().decoder.name().into(),
-        x0,
-        options: args.plan.clone(),
-        structure: spec,
-        points_checksum: points_checksum(&plan),
-    };
     let plan_json = args.out.join("plan.json");
-    let text = serde_json::to_string_pretty(&plan_file).expect("plain data serializes");
-    std::fs::write(&plan_json, text + "\n").map_err(|e| input_error!("cannot write {}: {e}", plan_json.display()))?;
+    std::fs::write(&plan_json, plan.to_json())
+        .map_err(|e| input_error!("cannot write {}: {e}", plan_json.display()))?;
     if !args.quiet {
         eprintln!(
             "jacsense: {} calls (design {}, decoder {}; lower bound ρ_max = {}) for n = {n}, m = {m}. Wrote {} \
@@ -204,33 +145,12 @@ pub fn ask(args: &AskArgs) -> Result<u8, Failure> {
     Ok(EXIT_OK)
 }
 
-/// Reads `DIR/plan.json` and rebuilds the plan, checking that it gives the points
-/// that were asked.
-pub fn load_plan(dir: &Path) -> Result<(PlanFile, Plan), Failure> {
+/// Reads the plan `ask` wrote to `DIR/plan.json`.
+pub fn load_plan(dir: &Path) -> Result<Plan, Failure> {
     let path = dir.join("plan.json");
     let text = std::fs::read_to_string(&path)
         .map_err(|e| input_error!("cannot read the plan file {}: {e}", path.display()))?;
-    let file: PlanFile =
-        serde_json::from_str(&text).map_err(|e| input_error!("{}: not a jacsense plan file: {e}", path.display()))?;
-    if file.format != PLAN_FORMAT || file.version != 1 {
-        return Err(input_error!(
-            "{}: format '{}' version {} is not a jacsense plan file version 1",
-            path.display(),
-            file.format,
-            file.version
-        ));
-    }
-    let plan = Plan::new(&file.structure.build()?, &file.x0, &file.options.settings()?)?;
-    if plan.calls() != file.calls || points_checksum(&plan) != file.points_checksum {
-        return Err(input_error!(
-            "{}: this jacsense ({}) plans different points than the one that wrote the file ({}); \
-             run `ask` again with this version",
-            path.display(),
-            env!("CARGO_PKG_VERSION"),
-            file.jacsense_version
-        ));
-    }
-    Ok((file, plan))
+    Plan::from_json(&text).map_err(|e| input_error!("{}: {e}", path.display()))
 }
 
 /// Values told back: per call, the numbers or why they are unusable.
@@ -396,8 +316,9 @@ fn read_ordered(text: &str, shown: &str, calls: usize, m: usize) -> Result<Told,
 /// Runs `jacsense tell`.
 pub fn tell(args: &TellArgs) -> Result<u8, Failure> {
     let start = Instant::now();
-    let (file, plan) = load_plan(&args.dir)?;
-    let told = read_values(&args.values, plan.calls(), file.m, args.values_format)?;
+    let plan = load_plan(&args.dir)?;
+    let (_, m) = plan.structure().dims();
+    let told = read_values(&args.values, plan.calls(), m, args.values_format)?;
     let timing_plan = start.elapsed().as_secs_f64();
     let mut measurements = Measurements::new(&plan)?;
     for (call, value) in told {

@@ -568,14 +568,20 @@ fn ask_then_tell_through_a_separate_process() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("values.txt line 2: 'seven' is not a call index"), "{}", stderr(&out));
 
-    // A plan file whose points no longer match is refused.
+    // The plan file is the plan itself: an edited one fails its checksum, one of
+    // another format version is refused, by name.
     let plan_path = run_dir.join("plan.json");
+    let text = std::fs::read_to_string(&plan_path).unwrap();
     let mut plan = read_json(&plan_path);
-    plan["options"]["seed"] = 1.into();
+    plan["data"]["scheme"]["settings"]["seed"] = 1.into();
     std::fs::write(&plan_path, plan.to_string()).unwrap();
     let out = run(&["tell", run_dir.to_str().unwrap(), "--values", per_call.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("plans different points"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("checksum does not match"), "{}", stderr(&out));
+    std::fs::write(&plan_path, text.replace("\"version\":1", "\"version\":7")).unwrap();
+    let out = run(&["tell", run_dir.to_str().unwrap(), "--values", per_call.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("format version 7"), "{}", stderr(&out));
 }
 
 /// What a user naturally produces: the program run over points.txt, one line of m
