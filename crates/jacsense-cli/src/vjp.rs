@@ -14,7 +14,7 @@ use clap::{Args, ValueEnum};
 use jacsense::{Blackbox, CallError, Difference, Route, RowStatus, VjpPlan, VjpSettings};
 use serde_json::json;
 
-use crate::error::{EXIT_INCOMPLETE, EXIT_OK, Failure};
+use crate::error::{Failure, row_exit_code};
 use crate::formats::{json_number, read_vector, write_json, write_vector};
 use crate::input_error;
 use crate::options::PlanOptions;
@@ -157,7 +157,8 @@ pub fn vjp(args: &VjpArgs) -> Result<u8, Failure> {
             "calls": est.calls + extra_calls,
             "lower_bound": plan.lower_bound(),
             "support": est.support,
-            "complete": est.status == RowStatus::Determined,
+            "status": est.status.name(),
+            "complete": est.status.is_determined(),
             "residual": est.residual.map(json_number),
             "erasures": est.erasures.iter().map(|e| json!({ "call": e.call, "reason": e.reason.to_string() })).collect::<Vec<_>>(),
             "timing": { "calls_s": stats.seconds, "decode_s": decode, "total_s": total },
@@ -180,11 +181,12 @@ pub fn vjp(args: &VjpArgs) -> Result<u8, Failure> {
             0 => "No erasures. ".to_string(),
             k => format!("{k} erasures: {}. ", list_erasures(&est.erasures)),
         };
-        s += match est.status {
-            RowStatus::Determined => "Every entry determined.",
-            RowStatus::Underdetermined { .. } => "INCOMPLETE: some entries of w are undetermined (NaN).",
+        s += &match &est.status {
+            RowStatus::Determined => "Every entry determined.".to_string(),
+            RowStatus::Underdetermined { .. } => "INCOMPLETE: some entries of w are undetermined (NaN).".to_string(),
+            other => format!("Every entry determined, but {}.", other.name().to_uppercase()),
         };
         eprintln!("{}", finish_summary(s, &written, &facts));
     }
-    Ok(if est.status == RowStatus::Determined { EXIT_OK } else { EXIT_INCOMPLETE })
+    Ok(row_exit_code(&est.status, settings.jacobian.outliers > 0.0))
 }

@@ -24,7 +24,7 @@ pub const MAX_OUTLIER_FRACTION: f64 = 0.35;
 /// let settings = Settings { design: Design::Coordinate, difference: Difference::Central, ..Settings::default() };
 /// assert_eq!(settings.seed, 0);
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Settings {
     /// Which directions to call.
     pub design: Design,
@@ -42,6 +42,46 @@ pub struct Settings {
     pub outliers: f64,
     /// The most calls the plan may make.
     pub budget: Option<usize>,
+    /// The relative error of a row of `J` that its conditioning may imply before the
+    /// row is reported ill-conditioned
+    /// ([`RowStatus::IllConditioned`](crate::RowStatus::IllConditioned)): a row is
+    /// ill-conditioned when `κ · e` exceeds this tolerance and `κ` exceeds
+    /// [`CONDITION_FLOOR`], with `κ` the condition number of the row's scaled system
+    /// and `e` the finite-difference error of one measurement at the step (truncation,
+    /// rounding and noise: about `2√ε ≈ 3e-8` for forward differences at the default
+    /// step, `2ε^(2/3) ≈ 7e-11` for central ones). Default
+    /// [`DEFAULT_CONDITION_TOLERANCE`] (`1e-4`); must be positive (`∞`: never).
+    #[serde(default = "default_condition_tolerance")]
+    pub condition_tolerance: f64,
+}
+
+/// The default [`Settings::condition_tolerance`]: `1e-4`, a quarter of the digits
+/// forward differences give (`κ` up to about 3000 at the default step).
+pub const DEFAULT_CONDITION_TOLERANCE: f64 = 1e-4;
+
+/// Conditioning that costs fewer than two digits (`κ ≤ 100`) is never reported
+/// ill-conditioned, however large the error of the step itself (a noisy blackbox
+/// needs large steps whose truncation error no design removes).
+pub const CONDITION_FLOOR: f64 = 100.0;
+
+fn default_condition_tolerance() -> f64 {
+    DEFAULT_CONDITION_TOLERANCE
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            design: Design::default(),
+            decoder: DecoderChoice::default(),
+            difference: Difference::default(),
+            step: Step::default(),
+            seed: 0,
+            noise: 0.0,
+            outliers: 0.0,
+            budget: None,
+            condition_tolerance: DEFAULT_CONDITION_TOLERANCE,
+        }
+    }
 }
 
 /// Which decoder solves the rows.

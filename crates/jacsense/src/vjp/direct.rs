@@ -18,12 +18,12 @@
 use faer::Mat;
 
 use crate::blackbox::{Erasure, ErasureReason, first_non_finite};
+use crate::decode::RowStatus;
 use crate::decode::{Decoder, LeastAbsoluteDeviations, LeastSquares, RowSolve, SparseRecovery};
-use crate::settings::SparseMethod;
 use crate::design::{Design, Difference, Directions, RandomDistribution, random_directions};
 use crate::error::{Error, Result};
-use crate::decode::RowStatus;
 use crate::measurements::CallState;
+use crate::settings::SparseMethod;
 
 /// How the direct route decodes `w` on its candidates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -10,8 +10,8 @@
 use super::direct::DirectMeasurements;
 use super::{Kind, Route, VjpEstimate, VjpPlan};
 use crate::blackbox::{Erasure, ErasureReason};
-use crate::error::Result;
 use crate::decode::RowStatus;
+use crate::error::Result;
 use crate::estimate::Estimate;
 use crate::measurements::Measurements;
 

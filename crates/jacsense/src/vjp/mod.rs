@@ -35,14 +35,14 @@ use std::ops::Range;
 use rayon::prelude::*;
 
 use crate::blackbox::{Blackbox, Erasure, call_guarded};
-use crate::settings::SparseMethod;
+use crate::decode::RowStatus;
 use crate::design::{Difference, Step, steps};
 use crate::error::{Error, Result};
-use crate::decode::RowStatus;
 use crate::plan::Plan;
-use crate::settings::Settings;
-use crate::settings::MAX_OUTLIER_FRACTION;
 use crate::sense::{CallOutcome, in_chunks};
+use crate::settings::MAX_OUTLIER_FRACTION;
+use crate::settings::Settings;
+use crate::settings::SparseMethod;
 use crate::structure::Structure;
 
 use direct::{
