@@ -596,8 +596,14 @@ fn solve_group(
                 c > OFFSET_OUTLIER_SE * se && c > OFFSET_OUTLIER_NOISE * noise_var.sqrt()
             };
             let support = s.support.map(|sup| sup.into_iter().filter(|&j| j < d).collect());
+            // Determinedness from the row's own values (the decoder's counts the offset
+            // too); a solver limit from the decoder.
+            let status = match (status_of(&values), s.status) {
+                (RowStatus::Determined, RowStatus::SolverLimit(limit)) => RowStatus::SolverLimit(limit),
+                (own, _) => own,
+            };
             let report = RowReport {
-                status: status_of(&values),
+                status,
                 residual: s.residual,
                 condition: s.condition,
                 measurements: used.len(),

@@ -8,6 +8,7 @@ mod noise;
 mod pattern_io;
 mod planner;
 mod robust;
+mod status;
 mod vjp;
 
 use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
