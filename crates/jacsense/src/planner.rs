@@ -288,7 +288,7 @@ fn validate(settings: &Settings) -> Result<()> {
     if settings.budget == Some(0) {
         return bad("budget", 0.0, "must allow at least one call");
     }
-    if !(settings.condition_tolerance > 0.0) {
+    if settings.condition_tolerance.is_nan() || settings.condition_tolerance <= 0.0 {
         return bad("condition_tolerance", settings.condition_tolerance, "must be positive (infinity: never report)");
     }
     Ok(())

@@ -97,8 +97,9 @@ pub enum DecoderChoice {
     L1,
     /// Sparse recovery of rows whose pattern is unknown ([`SparseRecovery`](crate::SparseRecovery)).
     Sparse(SparseMethod),
-    /// Coupled structures: rows one at a time, solved unknowns substituted
-    /// ([`Substitution`](crate::Substitution)); least squares for uncoupled ones.
+    /// Coupled structures: rows one at a time, fewest unknowns left first, solved
+    /// unknowns substituted (Coleman & Moré's substitution idea); least squares for
+    /// uncoupled ones.
     Substitution,
 }
 

@@ -22,6 +22,15 @@
 //!   a substitution that solves every unknown certifies that the joint system has full
 //!   column rank (it is block triangular with full-rank diagonal blocks). Errors of
 //!   early rows propagate to later ones.
+//!
+//! Each row's equations are weighted by `1 / max(1, |f_i|)`, the unit of relative noise
+//! ([`Settings::noise`](crate::Settings::noise)): least squares then weighs rows by
+//! their noise, and the residual pools in relative terms. Every row's report carries
+//! the joint system's condition number (column-pivoted QR on the dense path, power
+//! iteration through the Cholesky factor on the sparse one, not estimated for
+//! substitution) and residual degrees of freedom; when the L1 fit's LP stops at a limit
+//! or fails (least squares on every call is then all there is), every determined row's
+//! status is [`RowStatus::SolverLimit`].
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};

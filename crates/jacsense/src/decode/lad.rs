@@ -35,7 +35,10 @@
 //!    clean system. Unknowns that the clean measurements do not determine are NaN and
 //!    the status is `Underdetermined` — the same unknowns as for all measurements,
 //!    since the basis spans the row space; the outliers stay listed, so a row where the
-//!    judgement removed measurements is visible as such.
+//!    judgement removed measurements is visible as such. A vertex that is not certified
+//!    optimal (the simplex ran out of pivots, or its basis turned singular; Clarabel
+//!    ended other than `Solved`) is still judged and polished, but a determined row then
+//!    says so: [`RowStatus::SolverLimit`], never `Determined`.
 
 mod reference;
 mod simplex;

@@ -99,6 +99,9 @@ fn a_missing_or_wrong_f_x0_is_absorbed_by_the_offset() {
     assert_eq!(outliers, vec![0]);
 }
 
+/// The zero map, whose [`Noisy`] wrapper draws standard normals per point and output.
+type Zero = jacsense::FnBlackbox<fn(&[f64], &mut [f64])>;
+
 /// `f(x) = A x + c` with outputs of sizes from 1 to 10⁶ and noise relative to them, as
 /// [`Settings::noise`] says: `σ · max(1, |f_i|)` on output `i`.
 struct RelativeNoise {
@@ -106,7 +109,7 @@ struct RelativeNoise {
     c: Vec<f64>,
     sigma: f64,
     /// Standard normal draws per point and output.
-    unit: Noisy<jacsense::FnBlackbox<fn(&[f64], &mut [f64])>>,
+    unit: Noisy<Zero>,
 }
 
 impl Blackbox for RelativeNoise {
