@@ -11,12 +11,20 @@ use crate::plan::PlanArgs;
 use crate::vjp::VjpArgs;
 
 const EXIT_CODES: &str = "\
-Exit codes:
-  0    success: every row of J (every entry of w) determined
+Exit codes (3 to 6: the result was written; the summary and the report's \"status\" say
+which rows and why):
+  0    solved: every row of J (every entry of w) determined, well conditioned and
+       converged; also when unverified (no redundancy to check for garbage calls) and
+       --outliers was not given: the summary then warns
   1    bad input: options, files, numbers (the message names the file, line and value),
        or a program that cannot be started
   2    the blackbox failed: --max-failures calls in a row, or the call at x0 that tells m
-  3    the result was written but is incomplete: some rows undetermined (NaN)
+  3    incomplete: some rows undetermined (NaN)
+  4    solver limit: an iterative solver (L1, basis pursuit) stopped before its optimum
+  5    ill-conditioned: some rows' condition number implies an error beyond
+       --condition-tolerance
+  6    unverified although --outliers was given: some rows had no redundancy left
+       (e.g. after erasures) to find garbage calls
   130  interrupted (Ctrl-C): workers stopped, nothing written";
 
 const ESTIMATE_HELP: &str = "\
@@ -33,7 +41,8 @@ Example:
   jacsense estimate --x0 @x0.npy --pattern J.mtx --workers 4 --timeout 30s \\
       --output J.mtx --report report.json -- python3 model.py
 
-Exit codes: 0 ok, 1 bad input, 2 blackbox failures, 3 incomplete, 130 interrupted.";
+Exit codes: 0 solved (or unverified without --outliers), 1 bad input, 2 blackbox failures,
+3 incomplete, 4 solver limit, 5 ill-conditioned, 6 unverified with --outliers, 130 interrupted.";
 
 /// Jacobians of blackbox programs from few calls.
 #[derive(Parser, Debug)]

@@ -103,6 +103,12 @@ pub struct PlanOptions {
     /// Expected noise level of the outputs, relative to max(1, |f|).
     #[arg(long, value_name = "SIGMA", default_value_t = 0.0, help_heading = "Design")]
     pub noise: f64,
+    /// Relative error of a row of J that its conditioning may imply (κ times the
+    /// finite-difference error of the step) before the row is reported ill-conditioned
+    /// (exit code 5); rows with κ ≤ 100 never are.
+    #[arg(long, value_name = "TOL", default_value_t = jacsense::DEFAULT_CONDITION_TOLERANCE, help_heading = "Design")]
+    #[serde(default = "default_condition_tolerance")]
+    pub condition_tolerance: f64,
     /// Relative step h0: h_c = h0 · max(1, |x0_c|) (default √ε, ∛ε central).
     #[arg(long, value_name = "H0", conflicts_with = "step_absolute", help_heading = "Design")]
     pub step: Option<f64>,
@@ -115,6 +121,10 @@ pub struct PlanOptions {
     /// Seed of every random choice.
     #[arg(long, default_value_t = 0, help_heading = "Design")]
     pub seed: u64,
+}
+
+fn default_condition_tolerance() -> f64 {
+    jacsense::DEFAULT_CONDITION_TOLERANCE
 }
 
 /// A group of tied entries `(i, j, factor)`: `J_ij = factor · z_group`.
@@ -282,6 +292,7 @@ impl PlanOptions {
             noise: self.noise,
             outliers: self.outliers,
             budget: self.budget,
+            condition_tolerance: self.condition_tolerance,
             ..Settings::default()
         })
     }
@@ -395,5 +406,6 @@ pub fn settings_json(s: &Settings) -> serde_json::Value {
         "noise": json_number(s.noise),
         "outliers": json_number(s.outliers),
         "budget": s.budget,
+        "condition_tolerance": json_number(s.condition_tolerance),
     })
 }

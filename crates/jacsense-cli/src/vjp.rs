@@ -14,7 +14,7 @@ use clap::{Args, ValueEnum};
 use jacsense::{Blackbox, CallError, Difference, Route, RowStatus, VjpPlan, VjpSettings};
 use serde_json::json;
 
-use crate::error::{EXIT_INCOMPLETE, EXIT_OK, Failure};
+use crate::error::{Failure, row_exit_code};
 use crate::formats::{json_number, read_vector, write_json, write_vector};
 use crate::input_error;
 use crate::options::{PlanOptions, settings_json};
@@ -165,7 +165,9 @@ pub fn vjp(args: &VjpArgs) -> Result<u8, Failure> {
             calls: est.calls + extra_calls,
             erasures: &est.erasures,
             outliers: est.outliers.iter().map(|call| json!({ "call": call })).collect(),
-            complete: est.status == RowStatus::Determined,
+            complete: est.status.is_determined(),
+            status: est.status.name().to_string(),
+            status_detail: crate::report::row_status_json(&est.status),
         };
         let specific = json!({ "support": est.support, "residual": est.residual.map(json_number) });
         write_json(path, &report_json(shared, &timing, &facts, specific))?;
@@ -186,11 +188,12 @@ pub fn vjp(args: &VjpArgs) -> Result<u8, Failure> {
             k => format!("{k} erasures: {}", list_erasures(&est.erasures)),
         };
         s += &list_outliers(&est.outliers);
-        s += match est.status {
-            RowStatus::Determined => "Every entry determined.",
-            RowStatus::Underdetermined { .. } => "INCOMPLETE: some entries of w are undetermined (NaN).",
+        s += &match &est.status {
+            RowStatus::Determined => "Every entry determined.".to_string(),
+            RowStatus::Underdetermined { .. } => "INCOMPLETE: some entries of w are undetermined (NaN).".to_string(),
+            other => format!("Every entry determined, but {}.", other.name().to_uppercase()),
         };
         eprintln!("{}", finish_summary(s, &written, &facts));
     }
-    Ok(if est.status == RowStatus::Determined { EXIT_OK } else { EXIT_INCOMPLETE })
+    Ok(row_exit_code(&est.status, settings.jacobian.outliers > 0.0))
 }

@@ -113,6 +113,12 @@ fn well_behaved_worker_gives_the_jacobian_with_m_learned_at_x0() {
     assert_eq!(r["erasures"].as_array().unwrap().len(), 0);
     assert_eq!(r["complete"], true);
     assert!(stderr(&out).contains("Every row determined"), "{}", stderr(&out));
+    // Colored (χ = 6): every entry read off once, nothing to check it against. Without
+    // --outliers that still exits 0, with the warning in the summary and the report.
+    assert_eq!(r["status"], "unverified");
+    assert_eq!(r["status_detail"]["rows"], serde_json::json!([0, 1, 2, 3, 4, 5]));
+    assert!(r["rows"]["status"].as_array().unwrap().iter().all(|s| s == "unverified"), "{}", r["rows"]["status"]);
+    assert!(stderr(&out).contains("UNVERIFIED: 6 rows (0, 1, 2, 3, 4, 5) had no redundancy"), "{}", stderr(&out));
 }
 
 #[test]
@@ -309,6 +315,9 @@ fn wrong_numbers_are_found_by_l1_decoding_when_outliers_are_expected() {
     let spoiled: Vec<u64> = (1..=calls).filter(|k| k % 7 == 0).map(|k| k - 1).collect();
     assert_eq!(flagged, spoiled, "the report names exactly the spoiled calls");
     assert!(r["erasures"].as_array().unwrap().is_empty());
+    // Every row checked by the calls L1 kept.
+    assert_eq!(r["status"], "solved");
+    assert!(stderr(&out).contains("(solved)"), "{}", stderr(&out));
 }
 
 /// Whether a JSON value is of the expected type.
@@ -464,8 +473,110 @@ fn too_many_erasures_leave_rows_undetermined_with_exit_code_3() {
     let r = read_json(&report);
     assert_eq!(r["complete"], false);
     assert!(!r["undetermined_rows"].as_array().unwrap().is_empty());
+    assert_eq!(r["status"], "incomplete");
+    assert_eq!(r["status_detail"]["rows"], r["undetermined_rows"]);
+    for i in r["undetermined_rows"].as_array().unwrap() {
+        let status = &r["rows"]["status"][i.as_u64().unwrap() as usize];
+        assert!(status["underdetermined"]["unknowns"].as_u64().is_some(), "{status}");
+    }
     let j: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(j["values"].as_array().unwrap().iter().any(Value::is_null), "undetermined entries are NaN (null)");
+}
+
+/// A square random design (7 calls for the 6 unknowns of each dense row) whose
+/// directions are nearly dependent (seed 79: κ ≈ 270, found by trying seeds), at a
+/// relative step of 1e-3 (finite-difference error ≈ 1e-3): ill-conditioned, exit code 5.
+#[test]
+fn an_ill_conditioned_design_exits_with_code_5() {
+    let dir = scratch("ill");
+    let report = dir.join("r.json");
+    let args = |seed: &'static str| {
+        vec![
+            "estimate",
+            "--x0",
+            "0.5 -1 2 0 1 3",
+            "--design",
+            "random",
+            "--calls",
+            "7",
+            "--step",
+            "1e-3",
+            "--seed",
+            seed,
+        ]
+    };
+    let mut ill = args("79");
+    ill.extend(["--workers", "1", "--report", report.to_str().unwrap(), "--", WORKER, "broyden"]);
+    let out = run(&ill);
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    assert!(stderr(&out).contains("ILL-CONDITIONED: 6 rows"), "{}", stderr(&out));
+    let r = read_json(&report);
+    assert_eq!(r["status"], "ill-conditioned");
+    let kappa = r["status_detail"]["condition"].as_f64().unwrap();
+    let predicted = r["status_detail"]["predicted_error"].as_f64().unwrap();
+    assert!(kappa > 100.0, "{kappa}");
+    // κ times h + ε/h at h = 1e-3.
+    assert!((predicted / (kappa * (1e-3 + f64::EPSILON / 1e-3)) - 1.0).abs() < 1e-9, "{predicted}");
+    assert_eq!(r["rows"]["status"][0]["ill-conditioned"]["condition"].as_f64(), Some(kappa));
+    // The user's tolerance decides: accepting errors up to 1, the same calls are only
+    // unverified (exactly determined), exit code 0.
+    let mut lenient = args("79");
+    lenient.extend(["--condition-tolerance", "1", "--report", report.to_str().unwrap(), "--", WORKER, "broyden"]);
+    let out = run(&lenient);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(read_json(&report)["status"], "unverified");
+}
+
+/// Outliers were expected, but the calls told back leave the rows no redundancy:
+/// unverified is then a failure of what was asked for, exit code 6.
+#[test]
+fn unverified_rows_when_outliers_were_expected_exit_with_code_6() {
+    let dir = scratch("unverified");
+    let pattern = write_tridiagonal(&dir);
+    let run_dir = dir.join("run");
+    let out = run(&[
+        "ask",
+        "--x0",
+        &x0_arg(),
+        "--pattern",
+        pattern.to_str().unwrap(),
+        "--outliers",
+        "0.2",
+        "--out",
+        run_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // Only f(x0) and three directions come back: the middle rows' three unknowns are
+    // exactly determined, the first and last rows' two are still checked.
+    let points = std::fs::read_to_string(run_dir.join("points.txt")).unwrap();
+    assert!(points.lines().count() > 20);
+    let mut told = String::new();
+    for (call, line) in points.lines().enumerate().take(4) {
+        let x = jacsense_cli::formats::parse_numbers(line).unwrap();
+        let mut y = vec![0.0; 6];
+        jacsense::Blackbox::call(&BroydenTridiagonal { n: 6 }, &x, &mut y).unwrap();
+        told += &format!("{call} {}\n", y.iter().map(|v| format!("{v:e}")).collect::<Vec<_>>().join(" "));
+    }
+    let values = dir.join("values.txt");
+    std::fs::write(&values, told).unwrap();
+    let report = dir.join("r.json");
+    let out = run(&[
+        "tell",
+        run_dir.to_str().unwrap(),
+        "--values",
+        values.to_str().unwrap(),
+        "--output",
+        "-",
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
+    assert_jacobian_json(&serde_json::from_slice(&out.stdout).unwrap());
+    let r = read_json(&report);
+    assert_eq!(r["status"], "unverified");
+    assert_eq!(r["status_detail"]["rows"], serde_json::json!([1, 2, 3, 4]));
+    assert_eq!(r["rows"]["status"][0], "solved");
+    assert!(stderr(&out).contains("although --outliers was given"), "{}", stderr(&out));
 }
 
 #[test]
@@ -850,12 +961,17 @@ fn demo_runs_on_a_small_grid() {
     let out = run(&["demo", "--grid", "20"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = String::from_utf8(out.stdout).unwrap();
+    // Columns from the right: status, relative error.
+    let cell = |line: &str, from_right: usize| line.rsplit('|').nth(from_right).unwrap().trim().to_string();
     let robust = text.lines().find(|l| l.contains("jacsense told --outliers")).expect("the robust row");
-    let err: f64 = robust.rsplit('|').nth(1).unwrap().trim().parse().unwrap();
+    let err: f64 = cell(robust, 2).parse().unwrap();
     assert!(err < 1e-6, "{robust}");
+    assert_eq!(cell(robust, 1), "solved", "{robust}");
     let naive = text.lines().filter(|l| l.starts_with("| coloring")).nth(1).expect("coloring on garbage");
-    let err: f64 = naive.rsplit('|').nth(1).unwrap().trim().parse().unwrap();
+    let err: f64 = cell(naive, 2).parse().unwrap();
     assert!(err > 1e-2, "garbage must spoil plain coloring: {naive}");
+    // Read off, the garbage could not have been seen: unverified, never solved.
+    assert_eq!(cell(naive, 1), "unverified", "{naive}");
 }
 
 #[test]

@@ -64,6 +64,21 @@ pub enum Error {
         /// Measurements needed (the largest row count, `ρ_max`).
         needed: usize,
     },
+    /// Grossly wrong calls are expected (`Settings::outliers > 0`) but the design has
+    /// too little redundancy for L1 decoding to find them.
+    #[error(
+        "the {design} design makes {calls} calls, too few to find grossly wrong ones: with a fraction {outliers} of the calls expected wrong, L1 decoding needs at least {needed} calls (leave the design to the planner, Design::Auto, or give a random or rainbow design that many)"
+    )]
+    TooLittleRedundancy {
+        /// The design.
+        design: &'static str,
+        /// Calls the design makes (0 when it has not chosen them yet).
+        calls: usize,
+        /// Calls the planner's rule needs for the expected outliers.
+        needed: usize,
+        /// The expected fraction of wrong calls.
+        outliers: f64,
+    },
     /// The plan needs more calls than the budget allows.
     #[error("the {design} design needs {calls} calls but the budget is {budget}")]
     OverBudget {

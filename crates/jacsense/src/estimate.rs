@@ -2,11 +2,14 @@
 
 use crate::blackbox::Erasure;
 use crate::coloring::Ordering;
-use crate::decode::{Decoded, Decoder, Outlier, RowReport, RowStatus, Using, decode};
+#[cfg(doc)]
+use crate::decode::RowStatus;
+use crate::decode::{Decoded, Decoder, Outlier, RowReport, Using, decode};
 use crate::error::Result;
 use crate::measurements::Measurements;
 use crate::pattern::SparseMatrix;
 use crate::settings::DecoderChoice;
+use crate::status::Status;
 
 /// How an estimate was obtained.
 #[derive(Clone, Debug, PartialEq)]
@@ -29,9 +32,11 @@ pub struct Diagnostics {
     /// of a wrong measurement are listed).
     pub outliers: Vec<Outlier>,
     /// Estimated standard deviation of the noise on the outputs of `f`, pooled over
-    /// rows, when the design has redundancy.
+    /// rows, when the design has redundancy: relative to `max(1, |f_i|)`, as
+    /// [`Settings::noise`](crate::Settings::noise) is (each row's own, absolute, is in
+    /// its report).
     pub noise: Option<f64>,
-    /// One report per row of `J`.
+    /// One report per row of `J`, with the row's status.
     pub rows: Vec<RowReport>,
     /// `f(x0)`, when the design called it (forward differences).
     pub f0: Option<Vec<f64>>,
@@ -65,7 +70,8 @@ impl Estimate {
     /// `f(x0)`) and what the plan knows (design, colors).
     fn assemble(meas: &Measurements<'_>, decoded: Decoded) -> Self {
         let plan = meas.plan();
-        let Decoded { jacobian, std_errors, rows, outliers, noise, valid_measurements, decoder } = decoded;
+        let Decoded { jacobian, std_errors, mut rows, outliers, noise, valid_measurements, decoder } = decoded;
+        crate::status::judge_rows(plan, &mut rows);
         let diagnostics = Diagnostics {
             design: plan.settings().design.name(),
             decoder,
@@ -118,14 +124,39 @@ impl Estimate {
         &self.diagnostics
     }
 
-    /// Whether every row was determined.
+    /// Whether every row was determined (its status is not
+    /// [`RowStatus::Underdetermined`]). A complete estimate may still be unverified,
+    /// ill-conditioned or stopped at a solver limit: see [`Estimate::status`].
     pub fn is_complete(&self) -> bool {
-        self.diagnostics.rows.iter().all(|r| r.status == RowStatus::Determined)
+        self.diagnostics.rows.iter().all(|r| r.status.is_determined())
     }
 
     /// Rows that were not determined.
     pub fn undetermined_rows(&self) -> Vec<usize> {
-        (0..self.diagnostics.rows.len()).filter(|&i| self.diagnostics.rows[i].status != RowStatus::Determined).collect()
+        (0..self.diagnostics.rows.len()).filter(|&i| !self.diagnostics.rows[i].status.is_determined()).collect()
+    }
+
+    /// How far the estimate can be trusted: the most severe status of its rows
+    /// (incomplete > solver limit > ill-conditioned > unverified > solved), with the
+    /// rows that have it; each row's own is in
+    /// [`Diagnostics::rows`](Diagnostics::rows). See [`Status`].
+    ///
+    /// ```
+    /// use jacsense::problems::{BroydenTridiagonal, Corrupted, Problem};
+    /// use jacsense::{estimate_with, Settings, Status, Structure};
+    /// let p = BroydenTridiagonal { n: 30 };
+    /// let structure = Structure::sparse(p.pattern());
+    /// // A third of the calls garbage: the colored design reads them off, unseen.
+    /// let bad = Corrupted { inner: p.clone(), fraction: 0.3, seed: 1, anchor: p.x0(), scale: 1.0 };
+    /// let est = estimate_with(&bad, &p.x0(), &structure, &Settings::default())?;
+    /// assert_eq!(est.status().name(), "unverified");
+    /// // Told to expect them, the planner buys redundancy and L1 decoding finds them.
+    /// let est = estimate_with(&bad, &p.x0(), &structure, &Settings { outliers: 0.3, ..Settings::default() })?;
+    /// assert_eq!(est.status(), Status::Solved);
+    /// # Ok::<(), jacsense::Error>(())
+    /// ```
+    pub fn status(&self) -> Status {
+        Status::of_rows(&self.diagnostics.rows)
     }
 
     /// Takes the sparse Jacobian and the diagnostics apart.

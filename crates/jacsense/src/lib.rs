@@ -10,7 +10,7 @@
 //!
 //! The flow: [`Structure`] → [`Plan`] (design and calls) → points → calls of the
 //! blackbox (in process, or anywhere through ask/tell) → [`Measurements`] →
-//! [`Decoder`] → [`Estimate`] (`J` and diagnostics).
+//! [`Decoder`] → [`Estimate`] (`J`, its [`Status`] and diagnostics).
 //!
 //! ```
 //! use jacsense::{estimate_with, from_fn, Pattern, Settings, Structure};
@@ -45,6 +45,7 @@ pub mod planner;
 pub mod problems;
 pub mod sense;
 pub mod settings;
+mod status;
 pub mod structure;
 pub mod vjp;
 
@@ -52,7 +53,7 @@ pub use blackbox::{Blackbox, CallError, Erasure, ErasureReason, FnBlackbox, TryF
 pub use coloring::{Coloring, Ordering};
 pub use decode::{
     Decoder, L1Reference, LeastAbsoluteDeviations, LeastSquares, Outlier, OutlierRule, RowReport, RowSolve, RowStatus,
-    SparseRecovery,
+    SolverLimit, SparseRecovery,
 };
 pub use design::{Design, Difference, RandomDistribution, Step};
 pub use error::{Error, Result};
@@ -61,7 +62,10 @@ pub use measurements::Measurements;
 pub use pattern::{MatrixMarketField, Pattern, SparseMatrix, read_matrix_market, write_matrix_market};
 pub use plan::{Bounds, Plan, PlanOptions, SAVED_FORMAT_VERSION, Scheme};
 pub use sense::{estimate, estimate_sequential, estimate_with};
-pub use settings::{DecoderChoice, MAX_OUTLIER_FRACTION, Settings, SparseMethod};
+pub use settings::{
+    CONDITION_FLOOR, DEFAULT_CONDITION_TOLERANCE, DecoderChoice, MAX_OUTLIER_FRACTION, Settings, SparseMethod,
+};
+pub use status::Status;
 pub use structure::Structure;
 pub use vjp::{Route, VjpEstimate, VjpMeasurements, VjpPlan, VjpSettings, gradient, vjp, vjp_batch};
 

@@ -185,6 +185,14 @@ impl<'p> Measurements<'p> {
         }
     }
 
+    /// The value of the output stored in `slot` near `x0`: the call's own value
+    /// (forward differences) or the mean of its two calls (central), a step's change
+    /// away from `f(x0)` — the size of an output without trusting `f(x0)`, which may be
+    /// wrong or missing.
+    pub(crate) fn level(&self, slot: usize) -> f64 {
+        if self.base.is_empty() { 0.5 * (self.values[2 * slot] + self.values[2 * slot + 1]) } else { self.values[slot] }
+    }
+
     /// `f(x0)` when it was called (forward differences) and told.
     pub fn f0(&self) -> Option<&[f64]> {
         (!self.base.is_empty() && self.base_told()).then_some(self.base.as_slice())

@@ -50,6 +50,30 @@ pub struct Settings {
     /// joint decoding of a symmetric structure). Default 10; `f64::INFINITY` for the
     /// fewest calls whatever their accuracy.
     pub max_error_growth: f64,
+    /// The relative error of a row of `J` that its conditioning may imply before the
+    /// row is reported ill-conditioned
+    /// ([`RowStatus::IllConditioned`](crate::RowStatus::IllConditioned)): a row is
+    /// ill-conditioned when `κ · e` exceeds this tolerance and `κ` exceeds
+    /// [`CONDITION_FLOOR`], with `κ` the condition number of the row's scaled system
+    /// and `e` the finite-difference error of one measurement at the step (truncation,
+    /// rounding and noise: about `2√ε ≈ 3e-8` for forward differences at the default
+    /// step, `2ε^(2/3) ≈ 7e-11` for central ones). Default
+    /// [`DEFAULT_CONDITION_TOLERANCE`] (`1e-4`); must be positive (`∞`: never).
+    #[serde(default = "default_condition_tolerance")]
+    pub condition_tolerance: f64,
+}
+
+/// The default [`Settings::condition_tolerance`]: `1e-4`, a quarter of the digits
+/// forward differences give (`κ` up to about 3000 at the default step).
+pub const DEFAULT_CONDITION_TOLERANCE: f64 = 1e-4;
+
+/// Conditioning that costs fewer than two digits (`κ ≤ 100`) is never reported
+/// ill-conditioned, however large the error of the step itself (a noisy blackbox
+/// needs large steps whose truncation error no design removes).
+pub const CONDITION_FLOOR: f64 = 100.0;
+
+fn default_condition_tolerance() -> f64 {
+    DEFAULT_CONDITION_TOLERANCE
 }
 
 impl Default for Settings {
@@ -64,6 +88,7 @@ impl Default for Settings {
             outliers: 0.0,
             budget: None,
             max_error_growth: 10.0,
+            condition_tolerance: DEFAULT_CONDITION_TOLERANCE,
         }
     }
 }
@@ -81,8 +106,9 @@ pub enum DecoderChoice {
     L1,
     /// Sparse recovery of rows whose pattern is unknown ([`SparseRecovery`](crate::SparseRecovery)).
     Sparse(SparseMethod),
-    /// Coupled structures: rows one at a time, solved unknowns substituted
-    /// ([`Substitution`](crate::Substitution)); least squares for uncoupled ones.
+    /// Coupled structures: rows one at a time, fewest unknowns left first, solved
+    /// unknowns substituted (Coleman & Moré's substitution idea); least squares for
+    /// uncoupled ones.
     Substitution,
 }
 

@@ -22,14 +22,23 @@
 //!   a substitution that solves every unknown certifies that the joint system has full
 //!   column rank (it is block triangular with full-rank diagonal blocks). Errors of
 //!   early rows propagate to later ones.
+//!
+//! Each row's equations are weighted by `1 / max(1, |f_i|)`, the unit of relative noise
+//! ([`Settings::noise`](crate::Settings::noise)): least squares then weighs rows by
+//! their noise, and the residual pools in relative terms. Every row's report carries
+//! the joint system's condition number (column-pivoted QR on the dense path, power
+//! iteration through the Cholesky factor on the sparse one, not estimated for
+//! substitution) and residual degrees of freedom; when the L1 fit's LP stops at a limit
+//! or fails (least squares on every call is then all there is), every determined row's
+//! status is [`RowStatus::SolverLimit`].
 
 use clarabel::algebra::CscMatrix;
-use clarabel::solver::{DefaultSettingsBuilder, DefaultSolver, IPSolver, NonnegativeConeT, SolverStatus};
+use clarabel::solver::{DefaultSettingsBuilder, DefaultSolver, IPSolver, NonnegativeConeT};
 use faer::Mat;
 use faer::linalg::solvers::SolveCore;
 use faer::sparse::{SparseColMat, Triplet};
 
-use super::{Decoder, LeastSquares, Outlier, RowReport, RowStatus};
+use super::{Decoder, LeastSquares, Outlier, RowReport, RowStatus, SolverLimit, noise_unit};
 use crate::design::Difference;
 use crate::measurements::Measurements;
 use crate::structure::{JointSystem, Parametrization, substitute, system};
@@ -65,10 +74,13 @@ impl JointMethod {
     }
 }
 
-/// The solution (NaN where undetermined) and the numerical rank.
+/// The solution (NaN where undetermined), the numerical rank, and the estimated
+/// condition number of the (column-scaled) system: ∞ when rank deficient, NaN when not
+/// estimated (substitution).
 pub(crate) struct JointSolution {
     pub(crate) x: Vec<f64>,
     pub(crate) rank: usize,
+    pub(crate) condition: f64,
 }
 
 /// Least squares on the whole system, its columns scaled to unit size first (offsets
@@ -104,12 +116,12 @@ fn solve_scaled(sys: &JointSystem) -> JointSolution {
         let mut z = Mat::<f64>::zeros(d, 1);
         let s = LeastSquares::default().solve(a.as_ref(), y.as_ref(), z.as_mut()).remove(0);
         let rank = match s.status {
-            RowStatus::Determined => d,
             RowStatus::Underdetermined { determined, .. } => determined,
+            _ => d,
         };
-        return JointSolution { x: (0..d).map(|q| z[(q, 0)]).collect(), rank };
+        return JointSolution { x: (0..d).map(|q| z[(q, 0)]).collect(), rank, condition: s.condition };
     }
-    let undetermined = || JointSolution { x: vec![f64::NAN; d], rank: 0 };
+    let undetermined = || JointSolution { x: vec![f64::NAN; d], rank: 0, condition: f64::INFINITY };
     let Some(normal) = NormalEquations::factor(sys) else { return undetermined() };
     let mut b = Mat::<f64>::zeros(d, 1);
     for ((_, terms), &y) in sys.rows.iter().zip(&sys.rhs) {
@@ -128,7 +140,11 @@ fn solve_scaled(sys: &JointSystem) -> JointSolution {
         normal.solve_in_place(c.as_mut());
         x.iter_mut().enumerate().for_each(|(q, v)| *v += c[(q, 0)]);
     }
-    if x.iter().all(|v| v.is_finite()) { JointSolution { x, rank: d } } else { undetermined() }
+    if x.iter().all(|v| v.is_finite()) {
+        JointSolution { x, rank: d, condition: normal.condition(sys) }
+    } else {
+        undetermined()
+    }
 }
 
 /// `MᵀM = L Lᵀ`, sparse.
@@ -158,6 +174,48 @@ impl NormalEquations {
         self.llt.solve_in_place_with_conj(faer::Conj::No, b);
     }
 
+    /// An estimate of the condition number of `M`, `√(λ_max / λ_min)` of `MᵀM`, by
+    /// power iteration on `MᵀM` and on its inverse (through the factorization): a few
+    /// products and solves, each as cheap as one refinement step. Like the ratio of
+    /// `R`'s diagonal on the dense path it can only underestimate.
+    fn condition(&self, sys: &JointSystem) -> f64 {
+        const ITERATIONS: usize = 30;
+        let d = self.d;
+        if d == 0 {
+            return 1.0;
+        }
+        // A deterministic start with a component along every eigenvector in practice.
+        let start = || Mat::<f64>::from_fn(d, 1, |q, _| 1.0 + ((q as f64 + 1.0) * 0.618_033_988_75).fract());
+        let normalize = |v: &mut Mat<f64>| {
+            let norm = v.col(0).norm_l2();
+            if norm > 0.0 && norm.is_finite() {
+                v.col_mut(0).iter_mut().for_each(|x| *x /= norm);
+            }
+            norm
+        };
+        let mut v = start();
+        normalize(&mut v);
+        let mut lambda_max = 0.0;
+        for _ in 0..ITERATIONS {
+            let mut w = Mat::<f64>::zeros(d, 1);
+            for (_, terms) in &sys.rows {
+                let mv: f64 = terms.iter().map(|&(q, a)| a * v[(q, 0)]).sum();
+                terms.iter().for_each(|&(q, a)| w[(q, 0)] += a * mv);
+            }
+            lambda_max = normalize(&mut w);
+            v = w;
+        }
+        let mut v = start();
+        normalize(&mut v);
+        let mut inverse_max = 0.0;
+        for _ in 0..ITERATIONS {
+            self.solve_in_place(v.as_mut());
+            inverse_max = normalize(&mut v);
+        }
+        let kappa2 = lambda_max * inverse_max;
+        if kappa2.is_finite() { kappa2.max(1.0).sqrt() } else { f64::INFINITY }
+    }
+
     /// `cᵀ (MᵀM)⁻¹ c` for each combination `c` of unknowns; `None` when that would
     /// take too long.
     fn variances(&self, combinations: &[Vec<(usize, f64)>]) -> Option<Vec<f64>> {
@@ -183,11 +241,13 @@ impl NormalEquations {
 const CLIP: f64 = 1e6;
 
 /// L1 fit of the whole system by Clarabel (`min Σs, −s ≤ M x − y ≤ s`), on columns
-/// and data scaled to unit size. `None` when the solver fails.
-fn solve_l1(sys: &JointSystem) -> Option<Vec<f64>> {
+/// and data scaled to unit size, with the limit Clarabel stopped at when it did not
+/// solve the LP (its last iterate is kept when it reached an iteration or time limit or
+/// reduced accuracy). `Err` with the limit when the solver fails outright.
+fn solve_l1(sys: &JointSystem) -> Result<(Vec<f64>, Option<SolverLimit>), SolverLimit> {
     let (k, d) = (sys.rows.len(), sys.unknowns);
     if k == 0 {
-        return None;
+        return Err(SolverLimit::NumericalError);
     }
     let mut col_scale = vec![0.0f64; d];
     for (_, terms) in &sys.rows {
@@ -232,14 +292,16 @@ fn solve_l1(sys: &JointSystem) -> Option<Vec<f64>> {
         .max_iter(200)
         .build()
         .expect("valid Clarabel settings");
-    let mut solver = DefaultSolver::new(&p, &q, &constraints, &b, &[NonnegativeConeT(2 * k)], settings).ok()?;
+    let mut solver = DefaultSolver::new(&p, &q, &constraints, &b, &[NonnegativeConeT(2 * k)], settings)
+        .map_err(|_| SolverLimit::NumericalError)?;
     solver.solve();
-    match solver.solution.status {
-        SolverStatus::Solved | SolverStatus::AlmostSolved | SolverStatus::MaxIterations => {}
-        _ => return None,
+    let limit = SolverLimit::of_clarabel(solver.solution.status);
+    match limit {
+        None | Some(SolverLimit::ReducedAccuracy | SolverLimit::Iterations | SolverLimit::Time) => {}
+        Some(failed) => return Err(failed),
     }
     let x: Vec<f64> = (0..d).map(|q| solver.solution.x[q] * col_scale[q] / rhs_scale).collect();
-    x.iter().all(|v| v.is_finite()).then_some(x)
+    if x.iter().all(|v| v.is_finite()) { Ok((x, limit)) } else { Err(SolverLimit::NumericalError) }
 }
 
 /// Equations whose L1 residual is gross: beyond `THRESHOLD` robust standard deviations
@@ -272,20 +334,28 @@ struct Verdict {
 /// `ROUNDS`): such calls are removed and the rest fitted again — with little redundancy
 /// the gross calls pull the fit, and clean equations near them look wrong too. Then a
 /// call is wrong when most of its equations say so. `None` when the LP solver fails on
-/// the first fit.
-fn robust_verdicts(sys: &JointSystem, k: usize) -> Option<Verdict> {
+/// the first fit; beside it, the most serious limit the LP solver stopped at.
+fn robust_verdicts(sys: &JointSystem, k: usize) -> (Option<Verdict>, Option<SolverLimit>) {
     const ROUNDS: usize = 3;
     let mut verdict = Verdict { wrong: vec![None; k], base: None };
+    let mut limit = None;
     for round in 0..ROUNDS {
         let active = sys.subset(|e| match sys.meas[e] {
             Some(t) => verdict.wrong[t].is_none(),
             None => verdict.base.is_none(),
         });
-        let Some(x) = solve_l1(&active) else {
-            if round == 0 {
-                return None;
+        let x = match solve_l1(&active) {
+            Ok((x, l)) => {
+                limit = SolverLimit::worst(limit, l);
+                x
             }
-            break;
+            Err(failed) => {
+                limit = SolverLimit::worst(limit, Some(failed));
+                if round == 0 {
+                    return (None, limit);
+                }
+                break;
+            }
         };
         let flagged = judge(&active, &x);
         let (mut votes, mut base_votes) = (vec![(0usize, 0usize); k], (0usize, 0usize));
@@ -313,7 +383,7 @@ fn robust_verdicts(sys: &JointSystem, k: usize) -> Option<Verdict> {
             break;
         }
     }
-    Some(verdict)
+    (Some(verdict), limit)
 }
 
 /// Rows solved one at a time, fewest unsolved unknowns first (module docs), each by
@@ -322,10 +392,12 @@ fn solve_substitution(sys: &JointSystem, ls: &LeastSquares) -> JointSolution {
     let (x, rank) = substitute(sys, |a, y, z| {
         ls.solve(a, y, z);
     });
-    JointSolution { x, rank }
+    JointSolution { x, rank, condition: f64::NAN }
 }
 
-/// What a joint decode returns to the driver.
+/// What a joint decode returns to the driver. The residual sum of squares is relative
+/// (each row's residuals in units of `max(1, |f_i|)`), and every row's report carries
+/// the joint system's condition number and residual degrees of freedom.
 pub(crate) struct JointDecode {
     pub(crate) values: Vec<f64>,
     pub(crate) std_errors: Vec<f64>,
@@ -358,7 +430,15 @@ pub(crate) fn decode(
     // other equations. Exact data determine the same unknowns either way.
     let with_offsets = forward;
     let base = |i: usize| meas.f0().map_or(f64::NAN, |f0| f0[i]);
-    let sys = system(
+    let slot_of = |i: usize, t: usize| {
+        if index.all {
+            i * k + t
+        } else {
+            let seen = &index.meas[index.row_ptr[i]..index.row_ptr[i + 1]];
+            index.row_ptr[i] + seen.binary_search(&t).expect("a row sees the measurements of its columns")
+        }
+    };
+    let mut sys = system(
         param,
         |c, visit| {
             plan.directions().for_each_in_coordinate(c, |t, coef| {
@@ -367,20 +447,28 @@ pub(crate) fn decode(
                 }
             })
         },
-        |i, t| {
-            let slot = if index.all {
-                i * k + t
-            } else {
-                let seen = &index.meas[index.row_ptr[i]..index.row_ptr[i + 1]];
-                index.row_ptr[i] + seen.binary_search(&t).expect("a row sees the measurements of its columns")
-            };
-            meas.difference(i, slot, !with_offsets)
-        },
+        |i, t| meas.difference(i, slot_of(i, t), !with_offsets),
         with_offsets.then_some(&base as &dyn Fn(usize) -> f64),
     );
+    // Noise is relative to max(1, |f_i|) (Settings::noise): each row's equations are
+    // weighted by the inverse of that unit, so that least squares weighs rows by their
+    // noise and the residual pools in relative terms.
+    let unit: Vec<f64> = (0..pattern.nrows())
+        .map(|i| {
+            let seen: Vec<usize> =
+                if index.all { (0..k).collect() } else { index.meas[index.row_ptr[i]..index.row_ptr[i + 1]].to_vec() };
+            noise_unit(meas, seen.into_iter().filter(|&t| valid[t]).map(|t| slot_of(i, t)))
+        })
+        .collect();
+    for (e, (i, terms)) in sys.rows.iter_mut().enumerate() {
+        let w = 1.0 / unit[*i];
+        terms.iter_mut().for_each(|t| t.1 *= w);
+        sys.rhs[e] *= w;
+    }
 
     let mut outliers = Vec::new();
     let mut flagged_in_row = vec![0usize; pattern.nrows()];
+    let mut limit = None;
     let (sys, sol) = match method {
         JointMethod::LeastSquares => {
             let sol = solve(&sys);
@@ -391,11 +479,15 @@ pub(crate) fn decode(
             (sys, sol)
         }
         JointMethod::L1 => match robust_verdicts(&sys, k) {
-            None => {
+            (None, failed) => {
+                // No robust fit at all: least squares on every call, reported as the
+                // LP solver's failure.
+                limit = failed;
                 let sol = solve(&sys);
                 (sys, sol)
             }
-            Some(verdict) => {
+            (Some(verdict), stopped) => {
+                limit = stopped;
                 if let Some((flagged, seen)) = verdict.base {
                     outliers.push(Outlier { call: 0, rows_flagged: flagged, rows_seen: seen });
                 }
@@ -444,20 +536,29 @@ pub(crate) fn decode(
         .map(|i| {
             let row = &values[pattern.row_range(i)];
             let determined = row.iter().filter(|v| !v.is_nan()).count();
-            let status = if determined == row.len() {
-                RowStatus::Determined
-            } else {
-                RowStatus::Underdetermined { determined, unknowns: row.len() }
+            let status = match limit {
+                _ if determined < row.len() => RowStatus::Underdetermined { determined, unknowns: row.len() },
+                Some(limit) if eqs_row[i] > 0 => RowStatus::SolverLimit(limit),
+                _ => RowStatus::Determined,
+            };
+            // The joint κ speaks for every row only when the system has full rank; a
+            // rank-deficient one leaves its determined rows' conditioning unknown.
+            let condition = match status {
+                RowStatus::Underdetermined { .. } => f64::INFINITY,
+                _ if sol.rank < sys.unknowns => f64::NAN,
+                _ => sol.condition,
             };
             RowReport {
                 status,
-                residual: rss_row[i].sqrt(),
-                condition: f64::NAN,
+                residual: rss_row[i].sqrt() * unit[i],
+                // The joint κ speaks for every row only when the system has full rank;
+                // a rank-deficient one leaves its determined rows' conditioning unknown.
+                condition,
                 measurements: eqs_row[i],
+                dof: if eqs_row[i] > 0 { dof } else { 0 },
                 outliers: flagged_in_row[i],
                 offset: with_offsets && !param.row_unknowns(i).is_empty(),
-                noise: (dof > 0).then(|| noise_var.sqrt()),
-                ..RowReport::empty()
+                noise: (dof > 0).then(|| noise_var.sqrt() * unit[i]),
             }
         })
         .collect();

@@ -35,7 +35,10 @@
 //!    clean system. Unknowns that the clean measurements do not determine are NaN and
 //!    the status is `Underdetermined` — the same unknowns as for all measurements,
 //!    since the basis spans the row space; the outliers stay listed, so a row where the
-//!    judgement removed measurements is visible as such.
+//!    judgement removed measurements is visible as such. A vertex that is not certified
+//!    optimal (the simplex ran out of pivots, or its basis turned singular; Clarabel
+//!    ended other than `Solved`) is still judged and polished, but a determined row then
+//!    says so: [`RowStatus::SolverLimit`], never `Determined`.
 
 mod reference;
 mod simplex;
@@ -46,7 +49,7 @@ use faer::{Mat, MatMut, MatRef};
 
 pub use reference::L1Reference;
 
-use super::{Decoder, LeastSquares, RowSolve};
+use super::{Decoder, LeastSquares, RowSolve, RowStatus, SolverLimit};
 
 /// When a residual of the L1 fit marks its measurement as grossly wrong.
 ///
@@ -102,7 +105,8 @@ pub struct LeastAbsoluteDeviations {
     /// Multiple of `k · ε` by which a dual multiplier may leave `[−1, 1]` at an optimum.
     pub optimality_tolerance: f64,
     /// Pivots allowed per right-hand side; `None`: `10 · (k + d)`. When reached, the
-    /// last vertex is judged and polished as if optimal.
+    /// last vertex is judged and polished, and the row's status is
+    /// [`RowStatus::SolverLimit`](crate::RowStatus::SolverLimit) (never optimal).
     pub max_pivots: Option<usize>,
 }
 
@@ -130,14 +134,14 @@ impl Decoder for LeastAbsoluteDeviations {
         let tol = self.optimality_tolerance * k as f64 * f64::EPSILON;
         let max_pivots = self.max_pivots.unwrap_or(10 * (k + d));
         let mut yg = vec![0.0; k];
-        let outliers: Vec<Vec<usize>> = (0..y.ncols())
+        let (outliers, limits): (Vec<Vec<usize>>, Vec<Option<SolverLimit>>) = (0..y.ncols())
             .map(|g| {
                 yg.iter_mut().enumerate().for_each(|(i, v)| *v = y[(i, g)]);
-                let vertex = simplex.solve(&rows, &yg, &basis, tol, max_pivots);
-                judge(&self.outliers, &vertex)
+                let (vertex, limit) = simplex.solve(&rows, &yg, &basis, tol, max_pivots);
+                (judge(&self.outliers, &vertex), limit)
             })
-            .collect();
-        polish(&self.polish, a, y, outliers, z)
+            .unzip();
+        with_limits(polish(&self.polish, a, y, outliers, z), &limits)
     }
 }
 
@@ -338,6 +342,18 @@ pub(super) fn polish(
             }
             s.outliers = flagged.to_vec();
             solves[col] = s;
+        }
+    }
+    solves
+}
+
+/// The solves of a decode whose LP stopped at `limits[g]` for right-hand side `g`: a
+/// determined row says so ([`RowStatus::SolverLimit`]); an underdetermined one stays
+/// underdetermined, the more severe status.
+pub(super) fn with_limits(mut solves: Vec<RowSolve>, limits: &[Option<SolverLimit>]) -> Vec<RowSolve> {
+    for (s, limit) in solves.iter_mut().zip(limits) {
+        if let (Some(limit), RowStatus::Determined) = (limit, &s.status) {
+            s.status = RowStatus::SolverLimit(*limit);
         }
     }
     solves

@@ -15,8 +15,10 @@
 //! goes on when `f(x0)` failed.
 //!
 //! Afterwards the driver pools the rows' noise estimates into standard errors per
-//! entry, and turns per-row outlier flags into per-call verdicts: a grossly wrong
-//! call corrupts that measurement in every row that sees it (DESIGN.md §8).
+//! entry — relative to `max(1, |f_i|)`, as [`Settings::noise`](crate::Settings::noise)
+//! is, so that outputs of different sizes pool — and turns per-row outlier flags into
+//! per-call verdicts: a grossly wrong call corrupts that measurement in every row that
+//! sees it (DESIGN.md §8).
 
 mod joint;
 mod lad;
@@ -26,7 +28,7 @@ mod sparse;
 
 pub use lad::{L1Reference, LeastAbsoluteDeviations, OutlierRule};
 pub use lstsq::LeastSquares;
-pub use report::{Outlier, RowReport, RowStatus};
+pub use report::{Outlier, RowReport, RowStatus, SolverLimit};
 pub use sparse::SparseRecovery;
 
 pub(crate) use joint::JointMethod;
@@ -48,7 +50,10 @@ use crate::settings::DecoderChoice;
 /// Decoders fill what they know; the defaults mean "not available".
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RowSolve {
-    /// Whether every unknown was determined.
+    /// Whether every unknown was determined ([`RowStatus::Determined`] or
+    /// [`RowStatus::Underdetermined`]), or whether an iterative solver stopped at a limit
+    /// ([`RowStatus::SolverLimit`]). The other statuses are the estimate's judgement, not
+    /// the decoder's.
     pub status: RowStatus,
     /// `‖A z − y‖₂` over the measurements judged clean (all of them for least squares).
     pub residual: f64,
@@ -139,6 +144,8 @@ struct RowResult {
     base_flagged: bool,
     /// Residual sum of squares and its degrees of freedom.
     rss: f64,
+    /// `max(1, |f_i(x0)|)`: the unit of relative noise for this row.
+    unit: f64,
     report: RowReport,
 }
 
@@ -153,6 +160,7 @@ impl RowResult {
             used: Vec::new(),
             base_flagged: false,
             rss: 0.0,
+            unit: 1.0,
             report,
         }
     }
@@ -250,9 +258,10 @@ pub(crate) fn decode(meas: &Measurements<'_>, using: Using<'_>) -> Result<Decode
         }
     }
 
-    // Noise: pool the rows' residuals, then shrink each row's estimate towards the pool.
+    // Noise: pool the rows' residuals, relative to each row's max(1, |f_i|) as
+    // Settings::noise is, then shrink each row's estimate towards the pool (in its units).
     let (rss, dof): (f64, usize) =
-        results.iter().map(|r| (r.rss, r.report.dof)).fold((0.0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+        results.iter().map(|r| (r.rss / (r.unit * r.unit), r.report.dof)).fold((0.0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
     let pooled = (dof > 0).then(|| rss / dof as f64);
     let noise_scale = match plan.settings().difference {
         Difference::Forward => 1.0,
@@ -262,7 +271,7 @@ pub(crate) fn decode(meas: &Measurements<'_>, using: Using<'_>) -> Result<Decode
     let mut any_std_error = false;
     for r in &mut results {
         let Some(pooled) = pooled else { break };
-        let var = (r.rss + POOLED_DOF * pooled) / (r.report.dof as f64 + POOLED_DOF);
+        let var = (r.rss + POOLED_DOF * pooled * r.unit * r.unit) / (r.report.dof as f64 + POOLED_DOF);
         if r.variance.is_empty() {
             continue;
         }
@@ -303,6 +312,18 @@ pub(crate) fn decode(meas: &Measurements<'_>, using: Using<'_>) -> Result<Decode
         valid_measurements: valid.iter().filter(|&&v| v).count(),
         decoder: decoder.name(),
     })
+}
+
+/// `max(1, |f_i(x0)|)` for an output, the unit of relative noise
+/// ([`Settings::noise`](crate::Settings::noise)): the median of its levels in `slots`
+/// ([`Measurements::level`]), robust to a wrong call; 1 without any.
+pub(crate) fn noise_unit(meas: &Measurements<'_>, slots: impl Iterator<Item = usize>) -> f64 {
+    let mut levels: Vec<f64> = slots.map(|s| meas.level(s)).filter(|v| v.is_finite()).collect();
+    if levels.is_empty() {
+        return 1.0;
+    }
+    let mid = levels.len() / 2;
+    levels.select_nth_unstable_by(mid, f64::total_cmp).1.abs().max(1.0)
 }
 
 /// Rows that share one measurement matrix: with dense directions, rows with the same
@@ -556,6 +577,7 @@ fn solve_group(
     let mut z = Mat::<f64>::zeros(du, rows.len());
     let solves = decoder.solve(a.as_ref(), y.as_ref(), z.as_mut());
     let used_meas: Vec<usize> = used.iter().map(|&p| seen[p]).collect();
+    let unit = |i: usize| noise_unit(meas, used.iter().map(|&p| slot(i, p)));
     rows.iter()
         .zip(solves)
         .enumerate()
@@ -573,8 +595,14 @@ fn solve_group(
                 c > OFFSET_OUTLIER_SE * se && c > OFFSET_OUTLIER_NOISE * noise_var.sqrt()
             };
             let support = s.support.map(|sup| sup.into_iter().filter(|&j| j < d).collect());
+            // Determinedness from the row's own values (the decoder's counts the offset
+            // too); a solver limit from the decoder.
+            let status = match (status_of(&values), s.status) {
+                (RowStatus::Determined, RowStatus::SolverLimit(limit)) => RowStatus::SolverLimit(limit),
+                (own, _) => own,
+            };
             let report = RowReport {
-                status: status_of(&values),
+                status,
                 residual: s.residual,
                 condition: s.condition,
                 measurements: used.len(),
@@ -592,6 +620,7 @@ fn solve_group(
                 used: used_meas.clone(),
                 base_flagged,
                 rss: if s.dof > 0 { s.residual * s.residual } else { 0.0 },
+                unit: if s.dof > 0 { unit(row) } else { 1.0 },
                 report,
             }
         })

@@ -1,10 +1,21 @@
 //! What a decode says of each row and of the calls: status, residual, condition,
 //! outliers.
 
-/// Whether a row of `J` was determined by its measurements.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// The status of one row of `J`: how far its values can be trusted.
+///
+/// Decoders say whether a row is [`Determined`](Self::Determined),
+/// [`Underdetermined`](Self::Underdetermined) or stopped at a
+/// [`SolverLimit`](Self::SolverLimit); the estimate then judges a determined row
+/// [`IllConditioned`](Self::IllConditioned) or [`Unverified`](Self::Unverified) from its
+/// report (condition, residual degrees of freedom) and the step
+/// ([`Estimate::status`](crate::Estimate::status)). A row has one status, the most
+/// severe that applies, in this order: underdetermined, solver limit, ill-conditioned,
+/// unverified; a row with none of them is determined (solved).
+#[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
 pub enum RowStatus {
-    /// Every unknown of the row is determined.
+    /// Solved: every unknown determined, by a solver that reached its optimum, on a
+    /// well-conditioned system with redundancy that would have shown a gross error.
     #[default]
     Determined,
     /// The row's system is rank deficient (too few valid measurements, e.g. after
@@ -16,12 +27,125 @@ pub enum RowStatus {
         /// Unknowns of the row.
         unknowns: usize,
     },
+    /// Every unknown has a value, but an iterative solver stopped at a limit before
+    /// certifying its optimum: the values are those of its last iterate (polished), and
+    /// outliers may have been misjudged.
+    SolverLimit(SolverLimit),
+    /// Every unknown determined, but the row's system amplifies the error of the
+    /// measurements beyond [`Settings::condition_tolerance`](crate::Settings::condition_tolerance).
+    IllConditioned {
+        /// Estimated condition number `κ` of the row's scaled system.
+        condition: f64,
+        /// The relative error of the row that `κ` implies: `κ` times the
+        /// finite-difference error of one measurement at the plan's step.
+        predicted_error: f64,
+    },
+    /// Every unknown determined, but from no more measurements than unknowns (a
+    /// read-off or exactly determined row): a grossly wrong call would not have been
+    /// seen.
+    Unverified,
+}
+
+impl RowStatus {
+    /// Whether every unknown of the row has a value (every status but
+    /// [`Underdetermined`](Self::Underdetermined)).
+    pub fn is_determined(&self) -> bool {
+        !matches!(self, RowStatus::Underdetermined { .. })
+    }
+
+    /// A short name for tables and reports: `solved`, `underdetermined`,
+    /// `solver-limit`, `ill-conditioned`, `unverified`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            RowStatus::Determined => "solved",
+            RowStatus::Underdetermined { .. } => "underdetermined",
+            RowStatus::SolverLimit(_) => "solver-limit",
+            RowStatus::IllConditioned { .. } => "ill-conditioned",
+            RowStatus::Unverified => "unverified",
+        }
+    }
+
+    /// Severity, for the precedence above: 0 for solved, 4 for underdetermined.
+    pub(crate) fn severity(&self) -> u8 {
+        match self {
+            RowStatus::Determined => 0,
+            RowStatus::Unverified => 1,
+            RowStatus::IllConditioned { .. } => 2,
+            RowStatus::SolverLimit(_) => 3,
+            RowStatus::Underdetermined { .. } => 4,
+        }
+    }
+}
+
+/// Why an iterative solver stopped short of a certified optimum (Clarabel's
+/// `SolverStatus` beyond `Solved`, and the L1 simplex's pivot limit).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SolverLimit {
+    /// The simplex ran out of pivots
+    /// ([`LeastAbsoluteDeviations::max_pivots`](crate::LeastAbsoluteDeviations::max_pivots)).
+    Pivots,
+    /// The iteration limit (Clarabel `MaxIterations`).
+    Iterations,
+    /// The time limit (Clarabel `MaxTime`).
+    Time,
+    /// The solver's tolerances were met only loosely (Clarabel `AlmostSolved`).
+    ReducedAccuracy,
+    /// Progress stalled (Clarabel `InsufficientProgress`).
+    InsufficientProgress,
+    /// A numerical failure: Clarabel `NumericalError`, a problem the solver rejected or
+    /// called (almost) infeasible — the decoders' problems are always feasible — or a
+    /// simplex basis that turned singular.
+    NumericalError,
+}
+
+impl SolverLimit {
+    /// A short name for reports: `pivots`, `iterations`, `time`, `reduced-accuracy`,
+    /// `insufficient-progress`, `numerical-error`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            SolverLimit::Pivots => "pivots",
+            SolverLimit::Iterations => "iterations",
+            SolverLimit::Time => "time",
+            SolverLimit::ReducedAccuracy => "reduced-accuracy",
+            SolverLimit::InsufficientProgress => "insufficient-progress",
+            SolverLimit::NumericalError => "numerical-error",
+        }
+    }
+
+    /// The limit a Clarabel status means; `None` for `Solved`.
+    pub(crate) fn of_clarabel(status: clarabel::solver::SolverStatus) -> Option<SolverLimit> {
+        use clarabel::solver::SolverStatus as S;
+        match status {
+            S::Solved => None,
+            S::MaxIterations => Some(SolverLimit::Iterations),
+            S::MaxTime => Some(SolverLimit::Time),
+            S::AlmostSolved => Some(SolverLimit::ReducedAccuracy),
+            S::InsufficientProgress => Some(SolverLimit::InsufficientProgress),
+            _ => Some(SolverLimit::NumericalError),
+        }
+    }
+
+    /// The more serious of two limits (for a decode made of several solves).
+    pub(crate) fn worst(a: Option<SolverLimit>, b: Option<SolverLimit>) -> Option<SolverLimit> {
+        let rank = |l: &SolverLimit| match l {
+            SolverLimit::ReducedAccuracy => 0,
+            SolverLimit::Pivots | SolverLimit::Iterations | SolverLimit::Time => 1,
+            SolverLimit::InsufficientProgress => 2,
+            SolverLimit::NumericalError => 3,
+        };
+        match (a, b) {
+            (Some(x), Some(y)) => Some(if rank(&y) > rank(&x) { y } else { x }),
+            (x, None) => x,
+            (None, y) => y,
+        }
+    }
 }
 
 /// How one row was decoded.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RowReport {
-    /// Whether the row was determined.
+    /// The row's status ([`RowStatus`]).
     pub status: RowStatus,
     /// `‖A z − y‖₂` of the row's system, in units of output differences (zero when
     /// the row has no redundancy).

@@ -28,6 +28,11 @@
 //!   [`DecoderChoice::Substitution`], two more than substitution needs.
 //! - **Budget**: the plan never exceeds it; it falls back to fewer directions (never
 //!   fewer than the minimum the decoder needs, else an error that says so).
+//! - **A design the user chose** is kept, but with outliers expected it must have the
+//!   redundancy the rules above give (a random or rainbow design without a number of
+//!   directions gets it): a read-off design (coordinate, colored, star, groups) or
+//!   fewer directions is an error naming the calls needed
+//!   ([`Error::TooLittleRedundancy`]), never a plan that would quietly miss them.
 
 use crate::coloring::{
     Coloring, Ordering, best_column_coloring, best_star_coloring, check_column_coloring, color_columns, color_star,
@@ -137,6 +142,9 @@ impl Scheme {
             }
         };
         check_budget(directions.len(), settings, &choice.design)?;
+        if settings.outliers > 0.0 && settings.design != Design::Auto {
+            check_redundancy(structure, settings, &choice.design, directions.len(), directions.is_grouped())?;
+        }
         let settings =
             Settings { design: choice.design, decoder: choice.decoder, step: choice.step, ..settings.clone() };
         Ok(Scheme::from_parts(structure.clone(), settings, coloring, star, directions))
@@ -152,12 +160,63 @@ impl Plan {
     }
 }
 
-/// Fails when `k` directions make more calls than the budget allows.
-fn check_budget(k: usize, settings: &Settings, design: &Design) -> Result<()> {
-    let calls = match settings.difference {
+/// Calls of `k` directions (with `f(x0)` for forward differences).
+fn calls_of(k: usize, difference: Difference) -> usize {
+    match difference {
         Difference::Forward => k.saturating_add(1),
         Difference::Central => k.saturating_mul(2),
-    };
+    }
+}
+
+/// Directions the planner's rule needs for the expected fraction of wrong calls:
+/// [`robust_directions`], or [`joint_robust_directions`] for a coupled structure.
+fn robust_need(structure: &Structure, settings: &Settings) -> usize {
+    let p = measurement_outliers(settings.outliers, settings.difference);
+    match structure.parametrization() {
+        Some(param) => joint_robust_directions(measurements_needed(param, settings.seed), p),
+        None => robust_directions(structure.lower_bound(), p),
+    }
+}
+
+/// Fails when outliers are expected and the user's design cannot find them: a read-off
+/// design (no redundancy at all), or fewer directions than the planner's rule needs.
+/// The error names the calls needed.
+fn check_redundancy(
+    structure: &Structure,
+    settings: &Settings,
+    design: &Design,
+    k: usize,
+    read_off: bool,
+) -> Result<()> {
+    let needed = robust_need(structure, settings);
+    if read_off || k < needed {
+        return Err(Error::TooLittleRedundancy {
+            design: design.name(),
+            calls: calls_of(k, settings.difference),
+            needed: calls_of(needed, settings.difference),
+            outliers: settings.outliers,
+        });
+    }
+    Ok(())
+}
+
+/// A random or rainbow design the user left without a number of directions gets the
+/// planner's robust rule when outliers are expected.
+fn robust_default(design: &Design, structure: &Structure, settings: &Settings) -> Design {
+    match design {
+        Design::Random { distribution, directions: None } if settings.outliers > 0.0 => {
+            Design::Random { distribution: *distribution, directions: Some(robust_need(structure, settings)) }
+        }
+        Design::Rainbow { ordering, directions: None } if settings.outliers > 0.0 => {
+            Design::Rainbow { ordering: *ordering, directions: Some(robust_need(structure, settings)) }
+        }
+        other => other.clone(),
+    }
+}
+
+/// Fails when `k` directions make more calls than the budget allows.
+fn check_budget(k: usize, settings: &Settings, design: &Design) -> Result<()> {
+    let calls = calls_of(k, settings.difference);
     match settings.budget {
         Some(budget) if calls > budget => Err(Error::OverBudget { calls, budget, design: design.name() }),
         _ => Ok(()),
@@ -236,6 +295,9 @@ fn validate(settings: &Settings) -> Result<()> {
     }
     if settings.budget == Some(0) {
         return bad("budget", 0.0, "must allow at least one call");
+    }
+    if settings.condition_tolerance.is_nan() || settings.condition_tolerance <= 0.0 {
+        return bad("condition_tolerance", settings.condition_tolerance, "must be positive (infinity: never report)");
     }
     Ok(())
 }
@@ -342,7 +404,7 @@ pub(crate) fn choose(structure: &Structure, settings: &Settings) -> Result<Choic
                 }
             }
         }
-        other => other.clone(),
+        other => robust_default(other, structure, settings),
     };
     let redundant = matches!(design, Design::Random { .. } | Design::Rainbow { .. });
     let decoder = match settings.decoder {
@@ -414,7 +476,7 @@ fn choose_coupled(structure: &Structure, param: &Parametrization, settings: &Set
                 reason: "star-colored designs read entries off and cannot use ties, known entries or relations",
             });
         }
-        other => other.clone(),
+        other => robust_default(other, structure, settings),
     };
     let step = match (&settings.step, settings.noise > 0.0) {
         (Step::Default, true) => Step::Noise(settings.noise),

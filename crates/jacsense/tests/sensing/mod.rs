@@ -9,6 +9,7 @@ mod pattern_io;
 mod planner;
 mod robust;
 mod saved;
+mod status;
 mod vjp;
 
 use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};

@@ -28,7 +28,7 @@ use faer::{Mat, MatMut, MatRef};
 use rayon::prelude::*;
 
 use super::{Decoder, LeastSquares, RowSolve};
-use crate::decode::RowStatus;
+use crate::decode::{RowStatus, SolverLimit};
 pub use crate::settings::SparseMethod;
 
 /// Sparse recovery of each row: find the few unknowns that are nonzero, then refit
@@ -39,7 +39,9 @@ pub use crate::settings::SparseMethod;
 /// [`tolerance`](Self::tolerance)` · ‖y‖`. Then the unknowns off the support are
 /// exactly zero, [`RowSolve::support`] lists the support, and residual, condition,
 /// degrees of freedom and variance factors are those of the refit (variance factor 0
-/// off the support). When no such support is found (the row is denser than the
+/// off the support). A support read from a cone program that Clarabel solved only to
+/// reduced accuracy is kept but reported ([`RowStatus::SolverLimit`]); any other
+/// failure of the cone solver leaves the row undetermined. When no such support is found (the row is denser than the
 /// measurements can resolve, or the noise exceeds the tolerance), nothing is claimed:
 /// every unknown is NaN, the status is `Underdetermined { determined: 0, .. }`, and
 /// `support` and `residual` describe the best attempt. Unknowns whose column of `A` is
@@ -133,6 +135,8 @@ pub(super) struct Found {
     support: Vec<usize>,
     /// Whether they fit `y` to within the tolerance.
     fits: bool,
+    /// Where the cone solver stopped short of its optimum (basis pursuit denoising).
+    limit: Option<SolverLimit>,
 }
 
 impl SparseRecovery {
@@ -205,7 +209,7 @@ impl SparseRecovery {
         }
         let undetermined = (0..d).filter(|&j| z[(j, 0)].is_nan()).count();
         let status = if undetermined == 0 {
-            RowStatus::Determined
+            found.limit.map_or(RowStatus::Determined, RowStatus::SolverLimit)
         } else {
             RowStatus::Underdetermined { determined: d - undetermined, unknowns: d }
         };
