@@ -48,10 +48,18 @@ fn row(
         "–".into()
     };
     let (n, m) = f.dims();
+    // d and the lower bound of what is known, whichever design the planner took (a
+    // star design decodes rows alone, but the symmetry is still known).
+    let known = match structure.parametrization() {
+        None if structure.is_symmetric() => {
+            structure.clone().with_coupling(Coupling::default()).expect("a symmetric structure couples")
+        }
+        _ => plan.structure().clone(),
+    };
     println!(
         "| {name} | {n} | {m} | {} | {} | {} | {colored} | {} ({}) | {:.1e} | {substituted} |",
-        plan.structure().intrinsic_dimension(),
-        plan.lower_bound(),
+        known.intrinsic_dimension(),
+        known.lower_bound(),
         n + 1,
         plan.calls(),
         plan.settings().design.name(),
