@@ -62,6 +62,12 @@ fn matrix_market_round_trips() {
     write_matrix_market(&mut buf, a.pattern(), Some(a.values())).unwrap();
     let (p, v) = read_matrix_market(buf.as_slice()).unwrap();
     assert_eq!(SparseMatrix::new(p, v.unwrap()).unwrap(), a); // shortest round-trip: same bits
+
+    let b = SparseMatrix::new(Pattern::dense(2, 2), vec![0.1, -2.0, 1e-7, f64::NAN]).unwrap();
+    let mut buf = Vec::new();
+    write_matrix_market(&mut buf, b.pattern(), Some(b.values())).unwrap();
+    let text = String::from_utf8(buf).unwrap();
+    assert_eq!(text, "%%MatrixMarket matrix coordinate real general\n2 2 4\n1 1 0.1\n1 2 -2.0\n2 1 1e-7\n2 2 NaN\n");
 }
 
 #[test]
