@@ -956,6 +956,29 @@ fn color_reports_the_colors_plan_uses() {
     assert_eq!(natural[0], plan_colors(&["--design", "colored", "--ordering", "natural"]));
 }
 
+/// Nothing known about a large J: the plan is immediate (n colors, no search), and
+/// measurements that cannot fit in memory stop the run with their size, before any
+/// worker is started.
+#[test]
+fn dense_plans_are_immediate_and_too_large_measurements_an_input_error() {
+    let out = run(&["plan", "-n", "100000", "-m", "100000", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let p: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((p["calls"].as_u64(), p["coloring"]["colors"].as_u64()), (Some(100_001), Some(100_000)));
+
+    let dir = scratch("too-large");
+    let x0 = dir.join("x0.txt");
+    std::fs::write(&x0, vec!["0"; 1_000_000].join(" ")).unwrap();
+    let log = dir.join("workers.log");
+    let x0_arg = format!("@{}", x0.display());
+    let out =
+        run(&["estimate", "--x0", &x0_arg, "-m", "1000000", "--log", log.to_str().unwrap(), "--", WORKER, "identity"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("the measurements of a 1000000×1000000 J (m × k = 1000000 × 1000000 values)"), "{err}");
+    assert!(err.contains("more than the"), "{err}");
+}
+
 #[test]
 fn demo_runs_on_a_small_grid() {
     let out = run(&["demo", "--grid", "20"]);

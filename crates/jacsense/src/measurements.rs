@@ -98,15 +98,14 @@ impl<'p> Measurements<'p> {
                 let sides = if self.base.is_empty() { 2 } else { 1 };
                 let side = usize::from(!plus);
                 let index = plan.index();
+                let k = plan.measurements();
                 if index.all {
-                    let k = plan.measurements();
                     for (i, &v) in y.iter().enumerate() {
                         self.values[(i * k + t) * sides + side] = v;
                     }
                 } else {
-                    let range = index.meas_ptr[t]..index.meas_ptr[t + 1];
-                    for (&i, &slot) in index.rows[range.clone()].iter().zip(&index.slots[range]) {
-                        self.values[slot * sides + side] = y[i];
+                    for &i in &index.rows[index.meas_ptr[t]..index.meas_ptr[t + 1]] {
+                        self.values[index.slot(i, t, k) * sides + side] = y[i];
                     }
                 }
             }

@@ -45,8 +45,9 @@ pub struct Pattern {
 /// patterns have equal storage and the derived equality is the equality of patterns.
 #[derive(Clone, PartialEq, Eq)]
 enum Storage {
-    /// Row `i` holds `col_idx[row_ptr[i]..row_ptr[i + 1]]`.
-    Csr { row_ptr: Arc<[usize]>, col_idx: Arc<[usize]> },
+    /// Row `i` holds `col_idx[row_ptr[i]..row_ptr[i + 1]]`. (`Arc<Vec<_>>`, not
+    /// `Arc<[_]>`: wrapping the vectors built moves them instead of copying.)
+    Csr { row_ptr: Arc<Vec<usize>>, col_idx: Arc<Vec<usize>> },
     /// Every row holds `cols = 0..ncols`, one slice shared by all rows.
     Dense { cols: Arc<[usize]> },
 }
@@ -135,9 +136,11 @@ impl Pattern {
         Self::from_rows(ncols, &rows)
     }
 
-    fn from_unsorted_rows<'a>(nrows: usize, ncols: usize, rows: impl Iterator<Item = &'a [usize]>) -> Self {
+    fn from_unsorted_rows<'a>(nrows: usize, ncols: usize, rows: impl Iterator<Item = &'a [usize]> + Clone) -> Self {
         let mut row_ptr = Vec::with_capacity(nrows + 1);
-        let mut col_idx = Vec::new();
+        // Sized once (duplicates aside): no doubling growth, whose peak is twice the
+        // pattern.
+        let mut col_idx = Vec::with_capacity(rows.clone().map(<[usize]>::len).sum());
         row_ptr.push(0);
         let mut buf = Vec::new();
         for row in rows {
@@ -148,6 +151,7 @@ impl Pattern {
             col_idx.extend_from_slice(&buf);
             row_ptr.push(col_idx.len());
         }
+        col_idx.shrink_to_fit();
         Self::from_csr_parts(nrows, ncols, row_ptr, col_idx)
     }
 
@@ -331,7 +335,7 @@ impl Pattern {
     /// `m·n` array: for the algorithms that have a dense shortcut and only fall back here).
     pub(crate) fn csr(&self) -> (Cow<'_, [usize]>, Cow<'_, [usize]>) {
         match &self.storage {
-            Storage::Csr { row_ptr, col_idx } => (Cow::Borrowed(&**row_ptr), Cow::Borrowed(&**col_idx)),
+            Storage::Csr { row_ptr, col_idx } => (Cow::Borrowed(&row_ptr[..]), Cow::Borrowed(&col_idx[..])),
             Storage::Dense { cols } => (
                 (0..=self.nrows).map(|i| i * self.ncols).collect(),
                 (0..self.nrows).flat_map(|_| cols.iter().copied()).collect(),

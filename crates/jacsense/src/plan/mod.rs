@@ -35,11 +35,10 @@ pub(crate) struct RowIndex {
     /// for the `p`-th of them is `row_ptr[i] + p`.
     pub(crate) row_ptr: Vec<usize>,
     pub(crate) meas: Vec<usize>,
-    /// Measurement `t` is seen by rows `rows[meas_ptr[t]..meas_ptr[t + 1]]`, whose
-    /// values go to the slots alongside.
+    /// Measurement `t` is seen by rows `rows[meas_ptr[t]..meas_ptr[t + 1]]` (their
+    /// slots are found in `meas`: [`RowIndex::slot`]).
     pub(crate) meas_ptr: Vec<usize>,
     pub(crate) rows: Vec<usize>,
-    pub(crate) slots: Vec<usize>,
 }
 
 /// How to sense `J` for a structure, at any point: the planner's decisions (design,
@@ -499,14 +498,7 @@ fn row_index(structure: &Structure, directions: &Directions, star: bool) -> RowI
     // Without an index when every row sees every direction (not for a star design,
     // whose read-off looks entries up through the index).
     if directions.seen_whole_by(pattern) && !star {
-        return RowIndex {
-            all: true,
-            row_ptr: Vec::new(),
-            meas: Vec::new(),
-            meas_ptr: Vec::new(),
-            rows: Vec::new(),
-            slots: Vec::new(),
-        };
+        return RowIndex { all: true, row_ptr: Vec::new(), meas: Vec::new(), meas_ptr: Vec::new(), rows: Vec::new() };
     }
     let mut row_ptr = Vec::with_capacity(pattern.nrows() + 1);
     let mut meas = Vec::with_capacity(pattern.nnz());
@@ -534,18 +526,27 @@ fn row_index(structure: &Structure, directions: &Directions, star: bool) -> RowI
     }
     let mut next = meas_ptr.clone();
     let mut rows = vec![0usize; meas.len()];
-    let mut slots = vec![0usize; meas.len()];
     for i in 0..pattern.nrows() {
-        for (slot, &t) in meas.iter().enumerate().take(row_ptr[i + 1]).skip(row_ptr[i]) {
+        for &t in &meas[row_ptr[i]..row_ptr[i + 1]] {
             rows[next[t]] = i;
-            slots[next[t]] = slot;
             next[t] += 1;
         }
     }
-    RowIndex { all: false, row_ptr, meas, meas_ptr, rows, slots }
+    RowIndex { all: false, row_ptr, meas, meas_ptr, rows }
 }
 
 impl RowIndex {
+    /// The slot of row `i`'s value of measurement `t`, which the row sees (no index:
+    /// `i · k + t`). Found by bisection in the row's few measurements rather than
+    /// stored beside `rows` (a slot per entry of `J`, 8 bytes per nonzero).
+    pub(crate) fn slot(&self, i: usize, t: usize, k: usize) -> usize {
+        if self.all {
+            return i * k + t;
+        }
+        let seen = &self.meas[self.row_ptr[i]..self.row_ptr[i + 1]];
+        self.row_ptr[i] + seen.binary_search(&t).expect("the row sees the measurement")
+    }
+
     /// Total number of stored measurement values.
     pub(crate) fn num_slots(&self, m: usize, k: usize) -> usize {
         if self.all { m * k } else { self.meas.len() }

@@ -91,11 +91,19 @@ fn symmetry_alone_does_not_help_a_dense_block() {
     assert_eq!(plan.measurements(), n, "a dense symmetric block needs n directions");
     let coupled = structure.with_coupling(Coupling::default()).unwrap();
     assert_eq!(Plan::new(&coupled, &g.x0(), &Settings::default()).unwrap().measurements(), n);
+    // Asked for fewer, the plan says how many it needs (the lower bound is n: with
+    // n − 1 directions some v ⊥ all of them makes H + v vᵀ measure the same) …
     let short = Settings {
         design: Design::Random { distribution: RandomDistribution::Gaussian, directions: Some(n - 1) },
         ..Settings::default()
     };
-    let est = estimate_with(&g, &g.x0(), &coupled, &short).unwrap();
+    let err = Plan::new(&coupled, &g.x0(), &short).unwrap_err();
+    assert!(matches!(err, Error::TooFewCalls { calls: 23, needed: 24, .. }), "{err}");
+    // … and when a call is lost, what the n − 1 others miss is reported, not invented.
+    let plan = Plan::new(&coupled, &g.x0(), &Settings::default()).unwrap();
+    let mut meas = plan.evaluate(&g).unwrap();
+    meas.erase(5, jacsense::ErasureReason::Missing).unwrap();
+    let est = meas.decode();
     assert!(!est.is_complete());
     assert!(est.diagnostics().rows.iter().any(|r| matches!(r.status, RowStatus::Underdetermined { .. })));
     assert!(est.jacobian().values().iter().any(|v| v.is_nan()), "no value invented for what n − 1 calls miss");

@@ -1,5 +1,6 @@
 mod asktell;
 mod coupled;
+mod dense;
 mod designs;
 mod errors;
 mod faults;
