@@ -12,8 +12,8 @@ use std::io::Write;
 use std::time::Instant;
 
 use clap::Args;
-use jacsense::problems::{Bratu2d, Corrupted, Problem, relative_error};
 use jacsense::{Design, Settings, Structure, estimate_with};
+use jacsense_problems::{Bratu2d, Corrupted, Problem, relative_error};
 
 use crate::error::{EXIT_OK, Failure};
 

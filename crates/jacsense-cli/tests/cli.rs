@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use jacsense::problems::{BroydenTridiagonal, Problem};
 use jacsense::{Pattern, SparseMatrix};
+use jacsense_problems::{BroydenTridiagonal, Problem};
 use serde_json::Value;
 
 const JACSENSE: &str = env!("CARGO_BIN_EXE_jacsense");
@@ -181,7 +181,7 @@ fn a_pattern_file_gives_the_colored_plan() {
         jacsense::read_matrix_market(std::io::BufReader::new(std::fs::File::open(&output).unwrap())).unwrap();
     assert_eq!(p, Pattern::banded(6, 6, 1, 1));
     let est = SparseMatrix::new(p, values.unwrap()).unwrap();
-    assert!(jacsense::problems::relative_error(&est, &truth()) < TOL);
+    assert!(jacsense_problems::relative_error(&est, &truth()) < TOL);
 }
 
 /// A redundant design (rainbow, 16 calls for ρ_max = 6) on one worker that fails its
@@ -873,7 +873,7 @@ fn vjp_gives_the_left_action() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let w: Vec<f64> = serde_json::from_slice::<Vec<f64>>(&out.stdout).unwrap();
     let mut truth = vec![0.0; 6];
-    jacsense::problems::BroydenTridiagonal { n: 6 }.jacobian(&X0).mul_transpose_vec(&v, &mut truth);
+    jacsense_problems::BroydenTridiagonal { n: 6 }.jacobian(&X0).mul_transpose_vec(&v, &mut truth);
     assert_eq!(w.len(), truth.len(), "w = {w:?} has n = 6 entries");
     for (a, b) in w.iter().zip(&truth) {
         assert!((a - b).abs() < 10.0 * TOL, "w = {w:?}, Jᵀv = {truth:?}");
@@ -911,7 +911,7 @@ fn color_and_plan_print_without_calling() {
 fn color_reports_the_colors_plan_uses() {
     let dir = scratch("recolor");
     let path = dir.join("laplacian.mtx");
-    let pattern = jacsense::problems::laplacian_2d(20);
+    let pattern = jacsense_problems::laplacian_2d(20);
     jacsense::write_matrix_market(std::fs::File::create(&path).unwrap(), &pattern, None).unwrap();
     let file = path.to_str().unwrap();
     let colors_of = |table: &str, row: &str| -> Vec<u64> {

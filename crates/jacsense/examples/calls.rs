@@ -13,11 +13,11 @@
 use std::time::Instant;
 
 use jacsense::coloring::{Ordering, color_columns};
-use jacsense::problems::{
+use jacsense::{Design, Difference, Pattern, RandomDistribution, Settings, Step, Structure, estimate_with};
+use jacsense_problems::{
     Arrowhead, Bratu2d, BroydenTridiagonal, Noisy, PatternFunction, Problem, random_matrix, random_pattern,
     relative_error,
 };
-use jacsense::{Design, Difference, Pattern, RandomDistribution, Settings, Step, Structure, estimate_with};
 
 fn suite() -> Vec<(String, Box<dyn Problem>)> {
     let on = |p: Pattern, seed| Box::new(PatternFunction { a: random_matrix(p, seed) }) as Box<dyn Problem>;
@@ -25,7 +25,7 @@ fn suite() -> Vec<(String, Box<dyn Problem>)> {
         ("tridiagonal (Broyden) n=10000".into(), Box::new(BroydenTridiagonal { n: 10000 }) as Box<dyn Problem>),
         ("banded, bandwidth 5, n=5000".into(), on(Pattern::banded(5000, 5000, 5, 5), 1)),
         ("2D 5-point (Bratu) 100x100".into(), Box::new(Bratu2d { grid: 100, lambda: 6.0 })),
-        ("3D 7-point 20x20x20".into(), on(jacsense::problems::laplacian_3d(20), 2)),
+        ("3D 7-point 20x20x20".into(), on(jacsense_problems::laplacian_3d(20), 2)),
         ("random, 5 per row, 2000x2000".into(), on(random_pattern(2000, 2000, 5, 3), 3)),
         ("random, 2 per row, 2000x2000".into(), on(random_pattern(2000, 2000, 2, 4), 4)),
         ("random, 2 per row, 20000x2000".into(), on(random_pattern(20000, 2000, 2, 5), 5)),

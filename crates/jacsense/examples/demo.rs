@@ -10,8 +10,8 @@
 
 use std::time::Instant;
 
-use jacsense::problems::{Bratu2d, Corrupted, Problem, relative_error};
 use jacsense::{Design, Difference, RandomDistribution, Settings, Structure, estimate_with};
+use jacsense_problems::{Bratu2d, Corrupted, Problem, relative_error};
 
 fn main() -> Result<(), jacsense::Error> {
     let problem = Bratu2d { grid: 100, lambda: 6.0 };

@@ -17,8 +17,8 @@
 
 use std::time::Instant;
 
-use jacsense::problems::{Bratu2d, Problem};
 use jacsense::{Blackbox, Plan, Settings, Structure, estimate_with};
+use jacsense_problems::{Bratu2d, Problem};
 
 /// `(VmRSS, VmHWM)` in bytes.
 fn rss() -> (u64, u64) {

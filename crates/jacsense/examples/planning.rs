@@ -18,8 +18,8 @@
 use std::time::Instant;
 
 use jacsense::coloring::best_column_coloring;
-use jacsense::problems::{Bratu2d, Problem};
 use jacsense::{Blackbox, Pattern, Plan, Settings, Structure};
+use jacsense_problems::{Bratu2d, Problem};
 
 /// Best of `runs` wall-clock times of `f`, in seconds, and its last result.
 fn best_of<T>(runs: usize, mut f: impl FnMut() -> T) -> (f64, T) {

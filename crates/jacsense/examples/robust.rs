@@ -9,11 +9,11 @@
 //! the relative error of J; for decoders that flag outliers, also the precision and
 //! recall of the flagged calls against the spoiled ones.
 
-use jacsense::problems::{
+use jacsense::{DecoderChoice, Design, Measurements, Plan, RandomDistribution, Settings, Structure};
+use jacsense_problems::{
     PatternFunction, Problem, corrupt_calls, evaluate_calls, outlier_scores, random_matrix, random_pattern,
     relative_error,
 };
-use jacsense::{DecoderChoice, Design, Measurements, Plan, RandomDistribution, Settings, Structure};
 
 fn main() {
     let p = PatternFunction { a: random_matrix(random_pattern(1000, 1000, 10, 61), 62) };

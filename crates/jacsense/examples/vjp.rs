@@ -19,12 +19,12 @@
 
 use std::time::Instant;
 
-use jacsense::problems::{
-    Corrupted, PatternFunction, Problem, SparseScalar, left_action as truth, random_matrix, random_pattern,
-    vector_relative_error as rel_err,
-};
 use jacsense::{
     Blackbox, Pattern, Route, Settings, SparseMethod, Structure, VjpEstimate, VjpSettings, gradient, vjp, vjp_batch,
+};
+use jacsense_problems::{
+    Corrupted, PatternFunction, Problem, SparseScalar, left_action as truth, random_matrix, random_pattern,
+    vector_relative_error as rel_err,
 };
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};

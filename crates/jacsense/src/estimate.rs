@@ -94,7 +94,7 @@ impl Estimate {
     /// noise, not the truncation error of the step.
     ///
     /// ```
-    /// use jacsense::problems::{random_matrix, random_pattern, LinearMap, Noisy, Problem};
+    /// use jacsense_problems::{random_matrix, random_pattern, LinearMap, Noisy, Problem};
     /// use jacsense::{estimate_with, Settings, Structure};
     /// let a = random_matrix(random_pattern(50, 50, 3, 1), 2);
     /// let f = Noisy { inner: LinearMap { a: a.clone() }, sigma: 1e-6, seed: 3 };
@@ -142,7 +142,7 @@ impl Estimate {
     /// [`Diagnostics::rows`](Diagnostics::rows). See [`Status`].
     ///
     /// ```
-    /// use jacsense::problems::{BroydenTridiagonal, Corrupted, Problem};
+    /// use jacsense_problems::{BroydenTridiagonal, Corrupted, Problem};
     /// use jacsense::{estimate_with, Settings, Status, Structure};
     /// let p = BroydenTridiagonal { n: 30 };
     /// let structure = Structure::sparse(p.pattern());
@@ -201,7 +201,7 @@ impl Measurements<'_> {
     /// for a star-colored design.
     ///
     /// ```
-    /// use jacsense::problems::{laplacian_2d, random_symmetric_matrix, GradientField, Problem};
+    /// use jacsense_problems::{laplacian_2d, random_symmetric_matrix, GradientField, Problem};
     /// use jacsense::structure::Coupling;
     /// use jacsense::{DecoderChoice, Plan, Settings, Structure};
     /// let g = GradientField { h: random_symmetric_matrix(laplacian_2d(10), 1) };
@@ -212,7 +212,7 @@ impl Measurements<'_> {
     /// assert_eq!(meas.decode().diagnostics().decoder, "joint-substitution");
     /// let est = meas.decode_as(DecoderChoice::LeastSquares)?; // the same calls, all rows at once
     /// assert_eq!(est.diagnostics().decoder, "joint-least-squares");
-    /// assert!(jacsense::problems::relative_error(est.jacobian(), &g.jacobian(&g.x0())) < 1e-5);
+    /// assert!(jacsense_problems::relative_error(est.jacobian(), &g.jacobian(&g.x0())) < 1e-5);
     /// # Ok::<(), jacsense::Error>(())
     /// ```
     pub fn decode_as(&self, choice: DecoderChoice) -> Result<Estimate> {

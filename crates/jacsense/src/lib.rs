@@ -42,7 +42,6 @@ mod memory;
 pub mod pattern;
 pub mod plan;
 pub mod planner;
-pub mod problems;
 pub mod sense;
 pub mod settings;
 mod status;

@@ -42,7 +42,7 @@ use crate::settings::Settings;
 /// that have it.
 ///
 /// ```
-/// use jacsense::problems::{BroydenTridiagonal, Problem};
+/// use jacsense_problems::{BroydenTridiagonal, Problem};
 /// use jacsense::{estimate_with, Design, RandomDistribution, Settings, Status, Structure};
 /// let p = BroydenTridiagonal { n: 50 };
 /// let structure = Structure::sparse(p.pattern());

@@ -175,7 +175,7 @@ impl Scheme {
     /// [`Scheme::measurements`]: the planner says both before any call.
     ///
     /// ```
-    /// use jacsense::problems::random_pattern;
+    /// use jacsense_problems::random_pattern;
     /// use jacsense::{DecoderChoice, Scheme, Settings, Structure};
     /// let structure = Structure::sparse(random_pattern(200, 200, 6, 1));
     /// let scheme = Scheme::new(&structure, &Settings { outliers: 0.1, ..Settings::default() })?;

@@ -1,8 +1,8 @@
 //! Ask/tell: points handed out, values told back in any order; the in-process path is
 //! the same computation.
 
-use jacsense::problems::{Bratu2d, Problem};
 use jacsense::{Design, Difference, ErasureReason, Measurements, Plan, RandomDistribution, Settings, Structure};
+use jacsense_problems::{Bratu2d, Problem};
 
 fn settings() -> Vec<Settings> {
     let mut all = Vec::new();

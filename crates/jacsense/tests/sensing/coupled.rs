@@ -2,14 +2,14 @@
 //! calls than any row-wise design needs.
 
 use jacsense::coloring::best_star_coloring;
-use jacsense::problems::{
-    GradientField, LinearMap, Noisy, Problem, arrowhead, corrupted_measurements, evaluate_calls, laplacian_2d,
-    laplacian_3d, outlier_scores, random_matrix, random_pattern, random_symmetric_matrix, tied_convolution,
-};
 use jacsense::structure::{Coupling, Relation};
 use jacsense::{
     DecoderChoice, Design, Error, Measurements, Pattern, Plan, RandomDistribution, RowStatus, Settings, SparseMatrix,
     Step, Structure, estimate_with, from_fn,
+};
+use jacsense_problems::{
+    GradientField, LinearMap, Noisy, Problem, arrowhead, corrupted_measurements, evaluate_calls, laplacian_2d,
+    laplacian_3d, outlier_scores, random_matrix, random_pattern, random_symmetric_matrix, tied_convolution,
 };
 
 use super::rel_err;

@@ -3,12 +3,12 @@
 //! before any call, when that storage cannot fit in memory.
 
 use super::{Counted, rel_err};
-use jacsense::problems::{GradientField, LinearMap, Problem, random_matrix, random_symmetric_matrix};
 use jacsense::structure::Coupling;
 use jacsense::{
     Design, Difference, ErasureReason, Error, Measurements, Ordering, Pattern, Plan, RowStatus, Settings, Structure,
     estimate_with,
 };
+use jacsense_problems::{GradientField, LinearMap, Problem, random_matrix, random_symmetric_matrix};
 
 #[test]
 fn a_dense_structure_plans_one_color_per_column_without_an_m_by_n_array() {

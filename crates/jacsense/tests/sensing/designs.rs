@@ -2,10 +2,10 @@
 //! the accuracy finite differences allow.
 
 use jacsense::coloring::{Ordering, color_columns};
-use jacsense::problems::{
+use jacsense::{Design, Difference, RandomDistribution, Settings, Step, Structure, estimate_with};
+use jacsense_problems::{
     Arrowhead, Bratu2d, BroydenTridiagonal, ExtendedRosenbrock, LinearMap, Problem, random_matrix, random_pattern,
 };
-use jacsense::{Design, Difference, RandomDistribution, Settings, Step, Structure, estimate_with};
 
 use super::{Counted, rel_err};
 

@@ -1,9 +1,9 @@
 //! Bad input is a typed error whose message names the values.
 
-use jacsense::problems::{BroydenTridiagonal, Problem};
 use jacsense::{
     Design, Error, Measurements, Pattern, Plan, RandomDistribution, Settings, Step, Structure, estimate_with, from_fn,
 };
+use jacsense_problems::{BroydenTridiagonal, Problem};
 
 #[test]
 fn bad_input_is_a_typed_error_naming_the_values() {

@@ -1,11 +1,11 @@
 //! Failed calls become erasures: recorded with their reasons, dropped from decoding,
 //! never a crash; rows that lose too much say so.
 
-use jacsense::problems::{BroydenTridiagonal, LinearMap, Problem, random_matrix, random_pattern};
 use jacsense::{
     Blackbox, Design, ErasureReason, RandomDistribution, RowStatus, Settings, Step, Structure, estimate_sequential,
     estimate_with, try_from_fn,
 };
+use jacsense_problems::{BroydenTridiagonal, LinearMap, Problem, random_matrix, random_pattern};
 
 use super::rel_err;
 

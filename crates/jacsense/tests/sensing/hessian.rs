@@ -3,10 +3,10 @@
 //! a dense row.
 
 use jacsense::coloring::{best_column_coloring, best_star_coloring};
-use jacsense::problems::{
+use jacsense::{Design, Difference, Error, Pattern, Plan, Settings, Structure, estimate_with};
+use jacsense_problems::{
     Bratu2d, GradientField, Problem, arrowhead, laplacian_2d, random_pattern, random_symmetric_matrix, relative_error,
 };
-use jacsense::{Design, Difference, Error, Pattern, Plan, Settings, Structure, estimate_with};
 
 use super::rel_err;
 

@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 
 use jacsense::{Blackbox, CallError};
 
-pub use jacsense::problems::relative_error as rel_err;
+pub use jacsense_problems::relative_error as rel_err;
 
 /// Counts every call of the blackbox it wraps.
 pub struct Counted<B> {

@@ -1,10 +1,10 @@
 //! Redundant designs see the noise: error bars are calibrated, and a wrong or missing
 //! `f(x0)` is absorbed by the per-row offset.
 
-use jacsense::problems::{LinearMap, Noisy, PatternFunction, Problem, random_matrix, random_pattern};
 use jacsense::{
     Blackbox, Design, Difference, ErasureReason, Plan, RandomDistribution, Settings, Step, Structure, estimate_with,
 };
+use jacsense_problems::{LinearMap, Noisy, PatternFunction, Problem, random_matrix, random_pattern};
 
 use super::rel_err;
 

@@ -1,8 +1,8 @@
 //! Patterns: constructors agree with each other; Matrix Market round-trips and names
 //! the line at fault.
 
-use jacsense::problems::{random_matrix, random_pattern};
 use jacsense::{Error, Pattern, SparseMatrix, read_matrix_market, write_matrix_market};
+use jacsense_problems::{random_matrix, random_pattern};
 
 #[test]
 fn constructors_agree() {

@@ -2,8 +2,8 @@
 //! said before any call is made.
 
 use jacsense::MAX_OUTLIER_FRACTION;
-use jacsense::problems::{laplacian_2d, random_pattern};
 use jacsense::{DecoderChoice, Design, Error, Plan, Settings, Step, Structure};
+use jacsense_problems::{laplacian_2d, random_pattern};
 
 fn plan(structure: &Structure, settings: Settings) -> Result<Plan, Error> {
     Plan::new(structure, &vec![0.5; structure.dims().0], &settings)

@@ -1,11 +1,11 @@
 //! Robust and compressed sensing end to end: exact Jacobians when a fifth of the calls
 //! are garbage, and unknown patterns recovered from fewer calls than columns.
 
-use jacsense::problems::{
+use jacsense::{DecoderChoice, Design, Difference, Estimate, Measurements, Plan, Settings, Step, Structure};
+use jacsense_problems::{
     LinearMap, PatternFunction, Problem, corrupt_calls, corrupted_measurements, evaluate_calls, outlier_scores,
     random_matrix, random_pattern,
 };
-use jacsense::{DecoderChoice, Design, Difference, Estimate, Measurements, Plan, Settings, Step, Structure};
 
 use super::rel_err;
 

@@ -1,13 +1,13 @@
 //! Schemes and plans saved and loaded: the same points and the same decode, for every
 //! design; damaged, edited or foreign files refused with an error, never a panic.
 
-use jacsense::problems::{
-    BroydenTridiagonal, GradientField, Problem, laplacian_2d, random_symmetric_matrix, tied_convolution,
-};
 use jacsense::structure::Coupling;
 use jacsense::{
     Blackbox, Bounds, Coloring, DecoderChoice, Design, Difference, Error, Measurements, Pattern, Plan, PlanOptions,
     RandomDistribution, Scheme, Settings, Structure,
+};
+use jacsense_problems::{
+    BroydenTridiagonal, GradientField, Problem, laplacian_2d, random_symmetric_matrix, tied_convolution,
 };
 
 fn decode_bits(plan: &Plan, f: &dyn Blackbox) -> Vec<u64> {

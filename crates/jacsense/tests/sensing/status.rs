@@ -2,12 +2,12 @@
 //! well conditioned and checked by redundant calls; otherwise it says which rows and
 //! why (DESIGN.md §9).
 
-use jacsense::problems::{BroydenTridiagonal, Corrupted, LinearMap, Problem, random_matrix, random_pattern};
 use jacsense::structure::Coupling;
 use jacsense::{
     Bounds, DecoderChoice, Design, Error, L1Reference, LeastAbsoluteDeviations, Pattern, Plan, PlanOptions,
     RandomDistribution, RowStatus, Scheme, Settings, SolverLimit, Status, Structure, estimate_with,
 };
+use jacsense_problems::{BroydenTridiagonal, Corrupted, LinearMap, Problem, random_matrix, random_pattern};
 
 use super::rel_err;
 
@@ -217,7 +217,7 @@ fn outliers_with_too_little_redundancy_are_an_error_naming_the_calls_needed() {
 
     // Coupled structures: the joint rule.
     let coupled =
-        Structure::symmetric(jacsense::problems::laplacian_2d(6)).unwrap().with_coupling(Coupling::default()).unwrap();
+        Structure::symmetric(jacsense_problems::laplacian_2d(6)).unwrap().with_coupling(Coupling::default()).unwrap();
     let x0 = vec![0.5; 36];
     let colored = Settings { design: Design::Coordinate, outliers: 0.1, ..Settings::default() };
     let e = Plan::new(&coupled, &x0, &colored).unwrap_err();

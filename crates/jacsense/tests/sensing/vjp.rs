@@ -1,13 +1,13 @@
 //! The left action `vᵀJ`: both routes against the analytic `Jᵀv`, the planner's
 //! choice, shared calls of a batch, gradients, erasures and bad input.
 
-use jacsense::problems::{
-    Corrupted, PatternFunction, Problem, SparseScalar, left_action as truth, random_matrix, random_pattern,
-    vector_relative_error as rel_err,
-};
 use jacsense::{
     Blackbox, CallError, Difference, ErasureReason, Error, Pattern, Route, RowStatus, Settings, SparseMethod,
     Structure, VjpMeasurements, VjpPlan, VjpSettings, gradient, vjp, vjp_batch,
+};
+use jacsense_problems::{
+    Corrupted, PatternFunction, Problem, SparseScalar, left_action as truth, random_matrix, random_pattern,
+    vector_relative_error as rel_err,
 };
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
