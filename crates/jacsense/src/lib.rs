@@ -42,6 +42,7 @@ pub mod pattern;
 pub mod plan;
 pub mod planner;
 pub mod problems;
+mod projection;
 pub mod sense;
 pub mod settings;
 pub mod structure;

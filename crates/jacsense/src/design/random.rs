@@ -9,10 +9,19 @@ use rand_distr::StandardNormal;
 
 use super::{Directions, RandomDistribution};
 
-/// `k` random directions in `Rⁿ`, reproducible from `seed`.
-pub(crate) fn random_directions(n: usize, k: usize, distribution: RandomDistribution, seed: u64) -> Directions {
+/// `k` random directions in `Rⁿ`, reproducible from `seed`, nonzero only on `columns`
+/// (ascending; `None`: every coordinate). The entries are drawn column by column, so
+/// the directions on `columns` are those of `random_directions(columns.len(), …)`.
+pub(crate) fn random_directions(
+    n: usize,
+    columns: Option<Vec<usize>>,
+    k: usize,
+    distribution: RandomDistribution,
+    seed: u64,
+) -> Directions {
     let mut rng = StdRng::seed_from_u64(seed);
-    let values = (0..n * k)
+    let count = columns.as_ref().map_or(n, Vec::len);
+    let values = (0..count * k)
         .map(|_| match distribution {
             RandomDistribution::Gaussian => rng.sample::<f64, _>(StandardNormal),
             RandomDistribution::Rademacher => {
@@ -24,5 +33,5 @@ pub(crate) fn random_directions(n: usize, k: usize, distribution: RandomDistribu
             }
         })
         .collect();
-    Directions::Dense { k, values }
+    Directions::Dense { k, columns, values }
 }
