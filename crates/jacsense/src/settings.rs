@@ -57,8 +57,8 @@ pub enum DecoderChoice {
     L1,
     /// Sparse recovery of rows whose pattern is unknown ([`SparseRecovery`](crate::SparseRecovery)).
     Sparse(SparseMethod),
-    /// Coupled structures: rows one at a time, solved unknowns substituted
-    /// ([`Substitution`](crate::Substitution)); least squares for uncoupled ones.
+    /// Coupled structures: rows one at a time, fewest unknowns left first, solved
+    /// unknowns substituted; least squares for uncoupled ones.
     Substitution,
 }
 

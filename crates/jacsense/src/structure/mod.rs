@@ -110,7 +110,7 @@ impl Structure {
     /// Adds what is known beyond the pattern — symmetry, tied and known entries, row
     /// relations — compiled into `vec(J) = P z + c`. Every design then decodes all rows
     /// jointly through it (the rows share unknowns): by least squares, by L1 when
-    /// outliers are expected, or by substitution ([`JointMethod`](crate::JointMethod)).
+    /// outliers are expected, or by substitution ([`DecoderChoice`](crate::DecoderChoice)).
     ///
     /// ```
     /// use jacsense::structure::Coupling;
