@@ -25,8 +25,7 @@ use jacsense::problems::{
 };
 use jacsense::structure::{Coupling, Relation};
 use jacsense::{
-    Blackbox, DecoderChoice, Design, Pattern, Plan, RandomDistribution, Settings, SparseMatrix, Structure,
-    from_fn,
+    Blackbox, DecoderChoice, Design, Pattern, Plan, RandomDistribution, Settings, SparseMatrix, Structure, from_fn,
 };
 
 fn row(
@@ -41,7 +40,10 @@ fn row(
     let meas = plan.evaluate(f).expect("the blackbox fits");
     let est = meas.decode();
     let substituted = if plan.structure().parametrization().is_some() {
-        format!("{:.1e}", relative_error(meas.decode_as(DecoderChoice::Substitution).expect("a coupled structure").jacobian(), truth))
+        format!(
+            "{:.1e}",
+            relative_error(meas.decode_as(DecoderChoice::Substitution).expect("a coupled structure").jacobian(), truth)
+        )
     } else {
         "–".into()
     };
@@ -163,7 +165,10 @@ fn substitution_table() {
             let plan = Plan::new(&structure, &x0, &settings).expect("valid plan");
             let meas = plan.evaluate(&g).expect("the blackbox fits");
             let t = Instant::now();
-            let sub = relative_error(meas.decode_as(DecoderChoice::Substitution).expect("a coupled structure").jacobian(), &truth);
+            let sub = relative_error(
+                meas.decode_as(DecoderChoice::Substitution).expect("a coupled structure").jacobian(),
+                &truth,
+            );
             let sub_ms = t.elapsed().as_secs_f64() * 1e3;
             let t = Instant::now();
             let joint = relative_error(meas.decode().jacobian(), &truth);

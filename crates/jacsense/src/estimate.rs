@@ -3,10 +3,10 @@
 use crate::blackbox::Erasure;
 use crate::coloring::Ordering;
 use crate::decode::{Decoded, Decoder, Outlier, RowReport, RowStatus, Using, decode};
-use crate::settings::DecoderChoice;
 use crate::error::Result;
 use crate::measurements::Measurements;
 use crate::pattern::SparseMatrix;
+use crate::settings::DecoderChoice;
 
 /// How an estimate was obtained.
 #[derive(Clone, Debug, PartialEq)]

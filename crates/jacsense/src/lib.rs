@@ -60,8 +60,8 @@ pub use estimate::{Diagnostics, Estimate};
 pub use measurements::Measurements;
 pub use pattern::{MatrixMarketField, Pattern, SparseMatrix, read_matrix_market, write_matrix_market};
 pub use plan::{Bounds, Plan, PlanOptions, Scheme};
-pub use settings::{DecoderChoice, MAX_OUTLIER_FRACTION, Settings, SparseMethod};
 pub use sense::{estimate, estimate_sequential, estimate_with};
+pub use settings::{DecoderChoice, MAX_OUTLIER_FRACTION, Settings, SparseMethod};
 pub use structure::Structure;
 pub use vjp::{Route, VjpEstimate, VjpMeasurements, VjpPlan, VjpSettings, gradient, vjp, vjp_batch};
 

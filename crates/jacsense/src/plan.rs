@@ -317,7 +317,11 @@ impl Bounds {
 
     fn check_point(&self, x0: &[f64], difference: Difference) -> Result<()> {
         if self.lower.len() != x0.len() {
-            return Err(Error::DimensionMismatch { what: "bounds length", expected: x0.len(), found: self.lower.len() });
+            return Err(Error::DimensionMismatch {
+                what: "bounds length",
+                expected: x0.len(),
+                found: self.lower.len(),
+            });
         }
         for (c, &x) in x0.iter().enumerate() {
             let (lo, hi) = (self.lower[c], self.upper[c]);

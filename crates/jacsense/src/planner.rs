@@ -34,8 +34,8 @@ use crate::coloring::{
 };
 use crate::decode::{measurements_needed, substitution_needed};
 use crate::design::{
-    Design, Difference, RandomDistribution, Step, colored_directions, coordinate_directions,
-    rainbow_directions, random_directions,
+    Design, Difference, RandomDistribution, Step, colored_directions, coordinate_directions, rainbow_directions,
+    random_directions,
 };
 use crate::error::{Error, Result};
 use crate::pattern::Pattern;

@@ -28,9 +28,9 @@ use std::collections::{BTreeMap, BinaryHeap};
 
 use clarabel::algebra::CscMatrix;
 use clarabel::solver::{DefaultSettingsBuilder, DefaultSolver, IPSolver, NonnegativeConeT, SolverStatus};
+use faer::Mat;
 use faer::linalg::solvers::SolveCore;
 use faer::sparse::{SparseColMat, Triplet};
-use faer::Mat;
 
 use super::{Decoder, LeastSquares, Outlier, RowReport, RowStatus};
 use crate::design::Difference;

@@ -122,7 +122,6 @@ impl Decoder for LeastAbsoluteDeviations {
         "l1"
     }
 
-
     fn solve(&self, a: MatRef<'_, f64>, y: MatRef<'_, f64>, z: MatMut<'_, f64>) -> Vec<RowSolve> {
         let rows = RowMajor::new(a);
         let (k, d) = a.shape();

@@ -10,8 +10,8 @@
 use faer::dyn_stack::{MemBuffer, MemStack};
 use faer::{Mat, MatMut, MatRef, Par};
 
-use super::{Decoder, RowSolve};
 use super::RowStatus;
+use super::{Decoder, RowSolve};
 
 /// Least squares by column-pivoted QR, for rows whose unknowns are independent.
 ///

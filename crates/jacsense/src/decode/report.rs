@@ -74,4 +74,3 @@ impl Default for RowReport {
         RowReport::empty()
     }
 }
-

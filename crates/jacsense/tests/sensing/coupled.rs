@@ -8,8 +8,8 @@ use jacsense::problems::{
 };
 use jacsense::structure::{Coupling, Relation};
 use jacsense::{
-    DecoderChoice, Design, Error, Measurements, Pattern, Plan, RandomDistribution, RowStatus, Settings,
-    SparseMatrix, Step, Structure, estimate_with, from_fn,
+    DecoderChoice, Design, Error, Measurements, Pattern, Plan, RandomDistribution, RowStatus, Settings, SparseMatrix,
+    Step, Structure, estimate_with, from_fn,
 };
 
 use super::rel_err;

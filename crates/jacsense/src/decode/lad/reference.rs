@@ -54,7 +54,6 @@ impl Decoder for L1Reference {
         "l1-reference"
     }
 
-
     fn solve(&self, a: MatRef<'_, f64>, y: MatRef<'_, f64>, z: MatMut<'_, f64>) -> Vec<RowSolve> {
         let rows = RowMajor::new(a);
         let (k, d) = a.shape();
