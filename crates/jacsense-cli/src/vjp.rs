@@ -2,16 +2,15 @@
 //! (backpropagation through a blackbox layer).
 //!
 //! The library's [`VjpPlan`] chooses the route (sense `J` and multiply, or sense `w`
-//! directly from scalar measurements) before any call. The calls go to the workers as
-//! for `estimate`; their answers are then replayed to [`VjpPlan::evaluate`] as a
-//! blackbox that looks every point up, so a failed call reaches the decoder as an
+//! directly from scalar measurements) before any call. As for `estimate`, the answer
+//! at `x0` is call 0 (forward differences), the plan's other points go to the workers,
+//! and every answer is told to [`VjpMeasurements`] as it arrives; a failed call is an
 //! erasure with its reason.
 
-use std::collections::HashMap;
 use std::time::Instant;
 
 use clap::{Args, ValueEnum};
-use jacsense::{Blackbox, CallError, Difference, Route, RowStatus, VjpPlan, VjpSettings};
+use jacsense::{Difference, ErasureReason, Route, RowStatus, VjpMeasurements, VjpPlan, VjpSettings};
 use serde_json::json;
 
 use crate::error::{Failure, row_exit_code};
@@ -22,7 +21,6 @@ use crate::report::{
     OutputArgs, RunFacts, Shared, Timing, describe_output, finish_summary, list_erasures, list_outliers, report_json,
 };
 use crate::session::{RunArgs, Session};
-use crate::workers::Outcome;
 
 /// Which way `vᵀJ` is sensed (`--route`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
@@ -57,30 +55,6 @@ pub struct VjpArgs {
     pub output: OutputArgs,
     #[command(flatten)]
     pub run: RunArgs,
-}
-
-/// The answers of the calls, looked up by the exact bits of the point.
-struct Replay {
-    n: usize,
-    m: usize,
-    answers: HashMap<Vec<u64>, Outcome>,
-}
-
-impl Blackbox for Replay {
-    fn dims(&self) -> (usize, usize) {
-        (self.n, self.m)
-    }
-    fn call(&self, x: &[f64], y: &mut [f64]) -> Result<(), CallError> {
-        let key: Vec<u64> = x.iter().map(|v| v.to_bits()).collect();
-        match self.answers.get(&key) {
-            Some(Ok(answer)) => {
-                y.copy_from_slice(answer);
-                Ok(())
-            }
-            Some(Err(reason)) => Err(CallError(reason.clone())),
-            None => Err(CallError("this point was not evaluated".into())),
-        }
-    }
 }
 
 /// Runs `jacsense vjp`.
@@ -118,27 +92,36 @@ pub fn vjp(args: &VjpArgs) -> Result<u8, Failure> {
     }
     let structure = args.plan.structure_spec(&known, n, m)?.build()?;
     let plan = VjpPlan::new(&structure, &x0, std::slice::from_ref(&v), &settings)?;
-    let mut answers: HashMap<Vec<u64>, Outcome> = HashMap::new();
-    answers.insert(x0.iter().map(|v| v.to_bits()).collect(), Ok(f0));
-    // Forward differences: call 0 is x0 (VjpPlan::point), already made.
-    let first = usize::from(settings.difference == Difference::Forward);
+    let mut measurements = VjpMeasurements::new(&plan)?;
+    // Forward differences on either route: call 0 is x0 (VjpPlan::point), already made.
+    let difference = match plan.jacobian_plan() {
+        Some(jacobian) => jacobian.settings().difference,
+        None => settings.difference,
+    };
+    let first = usize::from(difference == Difference::Forward && plan.calls() > 0);
+    if first == 1 {
+        measurements.tell(0, &f0)?;
+    }
     let calls: Vec<usize> = (first..plan.calls()).collect();
     let point = |j: usize, x: &mut [f64]| plan.point(j, x).expect("call index and length are in range");
-    let mut x = vec![0.0; n];
     let mut timing = Timing { plan: start.elapsed().as_secs_f64(), ..Timing::default() };
     let stats = session.run(&calls, n, m, &point, |j, outcome| {
-        plan.point(j, &mut x).expect("in range");
-        answers.insert(x.iter().map(|v| v.to_bits()).collect(), outcome);
+        match outcome {
+            Ok(y) => measurements.tell(j, &y),
+            Err(reason) => measurements.erase(j, ErasureReason::Failed(reason)),
+        }
+        .expect("the call belongs to the plan and has m values");
     });
     let workers = session.workers();
     let command = session.command.clone();
     let log = session.finish();
     timing.calls = stats?.seconds;
     let decode_start = Instant::now();
-    let est = plan.evaluate(&Replay { n, m, answers })?.remove(0);
+    let est = measurements.decode().remove(0);
     timing.decode = decode_start.elapsed().as_secs_f64();
     timing.total = start.elapsed().as_secs_f64();
     let total = timing.total;
+    // The call at x0 that told m, when it is not one of the plan's.
     let extra_calls = 1 - first;
     let facts = RunFacts { program: command, workers, log, extra_calls };
 

@@ -880,6 +880,51 @@ fn vjp_gives_the_left_action() {
     }
 }
 
+/// The direct route on a worker that crashes on its 5th request: v = e_2 weights row 2,
+/// whose 3 columns are perturbed by 5 Gaussian directions (calls 1 to 5 after the call
+/// at x0); call 4 is an erasure with its reason, told to the decoder as such, and the 4
+/// directions left determine w.
+#[test]
+fn vjp_on_the_direct_route_tells_failed_calls_as_erasures() {
+    let dir = scratch("vjp-direct");
+    let pattern = write_tridiagonal(&dir);
+    let report = dir.join("r.json");
+    let x0 = x0_arg();
+    let out = run(&[
+        "vjp",
+        "--x0",
+        &x0,
+        "--v",
+        "0 0 1 0 0 0",
+        "--pattern",
+        pattern.to_str().unwrap(),
+        "--route",
+        "direct",
+        "--workers",
+        "1",
+        "--output",
+        "-",
+        "--report",
+        report.to_str().unwrap(),
+        "--",
+        WORKER,
+        "crash",
+        "5",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let w: Vec<f64> = serde_json::from_slice::<Vec<f64>>(&out.stdout).unwrap();
+    let truth = truth();
+    assert_eq!(w.len(), 6, "w = {w:?}");
+    for (c, a) in w.iter().enumerate() {
+        assert!((a - truth.get(2, c)).abs() < 10.0 * TOL, "w = {w:?}, row 2 of J = {:?}", truth.row_values(2));
+    }
+    let r = read_json(&report);
+    assert_eq!((r["plan"]["route"].as_str(), r["calls"].as_u64()), (Some("direct"), Some(6)));
+    let e = erasures(&r);
+    assert_eq!(e.iter().map(|(c, _)| *c).collect::<Vec<_>>(), vec![4], "{e:?}");
+    assert!(e[0].1.contains("exited with status 3"), "{e:?}");
+}
+
 #[test]
 fn color_and_plan_print_without_calling() {
     let dir = scratch("color");

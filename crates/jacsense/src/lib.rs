@@ -42,6 +42,7 @@ mod memory;
 pub mod pattern;
 pub mod plan;
 pub mod planner;
+mod projection;
 pub mod sense;
 pub mod settings;
 mod status;

@@ -64,10 +64,11 @@ impl<'p> Measurements<'p> {
         let (_, m) = plan.structure().dims();
         let k = plan.measurements();
         let sides = if plan.calls_of(0).1.is_some() { 2 } else { 1 };
-        let base = match plan.given_f0() {
+        let base = match (plan.given_f0(), plan.scheme().projection()) {
             _ if sides == 2 => Vec::new(),
-            Some(f0) => f0.to_vec(),
-            None => vec![f64::NAN; m],
+            (Some(f0), Some(projection)) => projection.apply(f0),
+            (Some(f0), None) => f0.to_vec(),
+            (None, _) => vec![f64::NAN; m],
         };
         let values = vec![f64::NAN; plan.index().num_slots(m, k) * sides];
         Ok(Measurements { plan, base, values, state: vec![CallState::Pending; plan.calls()] })
@@ -80,10 +81,12 @@ impl<'p> Measurements<'p> {
 
     /// Records the value `y = f(point(call))`. A value with a NaN or infinite output
     /// makes the call an erasure (its reason says which output). Telling a call again
-    /// replaces its value.
+    /// replaces its value. When the plan senses `VᵀJ` (the direct route of `vᵀJ`), `y`
+    /// holds the blackbox's `m` outputs and `Vᵀy` is stored.
     pub fn tell(&mut self, call: usize, y: &[f64]) -> Result<()> {
         self.check_call(call)?;
-        let (_, m) = self.plan.structure().dims();
+        let plan = self.plan;
+        let m = plan.scheme().outputs();
         if y.len() != m {
             return Err(Error::DimensionMismatch { what: "value length (outputs m)", expected: m, found: y.len() });
         }
@@ -91,7 +94,14 @@ impl<'p> Measurements<'p> {
             self.state[call] = CallState::Erased(reason);
             return Ok(());
         }
-        let plan = self.plan;
+        let projected;
+        let y = match plan.scheme().projection() {
+            Some(projection) => {
+                projected = projection.apply(y);
+                projected.as_slice()
+            }
+            None => y,
+        };
         match plan.measurement_of(call) {
             None => self.base.copy_from_slice(y),
             Some((t, plus)) => {
@@ -192,7 +202,8 @@ impl<'p> Measurements<'p> {
         if self.base.is_empty() { 0.5 * (self.values[2 * slot] + self.values[2 * slot + 1]) } else { self.values[slot] }
     }
 
-    /// `f(x0)` when it was called (forward differences) and told.
+    /// `f(x0)` when it was called (forward differences) and told (`Vᵀf(x0)` when the
+    /// plan senses `VᵀJ`).
     pub fn f0(&self) -> Option<&[f64]> {
         (!self.base.is_empty() && self.base_told()).then_some(self.base.as_slice())
     }

@@ -79,7 +79,7 @@ impl Plan {
         run: impl FnMut(Range<usize>) -> Vec<CallOutcome>,
     ) -> Result<Measurements<'_>> {
         let (n, m) = f.dims();
-        self.structure().check_dims(n, m)?;
+        self.scheme().check_blackbox(n, m)?;
         let mut meas = Measurements::new(self)?;
         in_chunks(self.calls(), run, |call, out| match out {
             Ok(y) => meas.tell(call, &y),

@@ -166,27 +166,16 @@ pub enum Step {
     Noise(f64),
 }
 
-impl Difference {
-    /// The perturbation actually made in floating point along coefficient `coef` at
-    /// coordinate value `x` with step `h`, divided by `h`: using it instead of `coef`
-    /// removes the rounding of `x + h·coef` from the measurement model.
-    pub(crate) fn effective_coefficient(self, x: f64, h: f64, coef: f64) -> f64 {
-        match self {
-            Difference::Forward => ((x + h * coef) - x) / h,
-            Difference::Central => ((x + h * coef) - (x - h * coef)) / (2.0 * h),
-        }
-    }
-}
-
 /// The directions of a design, stored by input coordinate.
 #[derive(Clone, Debug)]
 pub(crate) enum Directions {
     /// Direction `t` is the sum of the unit vectors `e_c` with `group[c] == t`
     /// (coordinate and colored designs); `members[t]` lists them.
     Grouped { group: Vec<usize>, members: Vec<Vec<usize>> },
-    /// Dense directions: coefficient of coordinate `c` in direction `t` is
-    /// `values[c * k + t]`.
-    Dense { k: usize, values: Vec<f64> },
+    /// Dense directions on `columns` (ascending; `None`: every coordinate): the
+    /// coefficient of the `p`-th of them in direction `t` is `values[p * k + t]`; the
+    /// other coordinates are never perturbed.
+    Dense { k: usize, columns: Option<Vec<usize>>, values: Vec<f64> },
     /// Rainbow directions `d_t = S g_t` with random signs per column: coefficient of
     /// coordinate `c` in direction `t` is `sign[c] · g[color[c] * k + t]` (`g` is χ × k).
     Rainbow { k: usize, color: Vec<usize>, sign: Vec<f64>, g: Vec<f64> },
@@ -206,8 +195,13 @@ impl Directions {
     pub(crate) fn for_each_in_coordinate(&self, c: usize, mut visit: impl FnMut(usize, f64)) {
         match self {
             Directions::Grouped { group, .. } => visit(group[c], 1.0),
-            Directions::Dense { k, values } => {
-                for (t, &v) in values[c * k..(c + 1) * k].iter().enumerate() {
+            Directions::Dense { k, columns, values } => {
+                let p = match columns.as_deref().map(|cols| cols.binary_search(&c)) {
+                    None => c,
+                    Some(Ok(p)) => p,
+                    Some(Err(_)) => return,
+                };
+                for (t, &v) in values[p * k..(p + 1) * k].iter().enumerate() {
                     if v != 0.0 {
                         visit(t, v);
                     }
@@ -228,10 +222,10 @@ impl Directions {
     pub(crate) fn for_each_in_direction(&self, t: usize, mut visit: impl FnMut(usize, f64)) {
         match self {
             Directions::Grouped { members, .. } => members[t].iter().for_each(|&c| visit(c, 1.0)),
-            Directions::Dense { k, values } => {
-                for (c, &v) in values.iter().skip(t).step_by(*k).enumerate() {
+            Directions::Dense { k, columns, values } => {
+                for (p, &v) in values.iter().skip(t).step_by(*k).enumerate() {
                     if v != 0.0 {
-                        visit(c, v);
+                        visit(columns.as_ref().map_or(p, |cols| cols[p]), v);
                     }
                 }
             }

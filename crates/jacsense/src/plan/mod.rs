@@ -22,6 +22,7 @@ use std::sync::Arc;
 use crate::coloring::{Coloring, Ordering, StarColoring};
 use crate::design::{Difference, Directions, steps};
 use crate::error::{Error, Result};
+use crate::projection::Projection;
 use crate::settings::Settings;
 use crate::structure::Structure;
 
@@ -73,6 +74,9 @@ struct SchemeParts {
     /// Measurements per unknown of the fullest row (1 for read-off designs): steps for
     /// noisy blackboxes shrink with it.
     redundancy: f64,
+    /// When the structure is that of `VᵀJ` (the direct route of `vᵀJ`): the projection
+    /// applied to every value told.
+    projection: Option<Projection>,
 }
 
 impl Scheme {
@@ -90,7 +94,54 @@ impl Scheme {
             _ => directions.len() as f64 / structure.lower_bound().max(1) as f64,
         };
         let index = row_index(&structure, &directions, star.is_some());
-        Scheme { inner: Arc::new(SchemeParts { structure, settings, coloring, star, directions, index, redundancy }) }
+        let projection = None;
+        Scheme {
+            inner: Arc::new(SchemeParts {
+                structure,
+                settings,
+                coloring,
+                star,
+                directions,
+                index,
+                redundancy,
+                projection,
+            }),
+        }
+    }
+
+    /// The scheme with values projected when told: its structure is that of `VᵀJ`.
+    pub(crate) fn with_projection(mut self, projection: Projection) -> Scheme {
+        Arc::get_mut(&mut self.inner).expect("a scheme being made is not shared").projection = Some(projection);
+        self
+    }
+
+    /// The projection applied to told values, when the structure is that of `VᵀJ`.
+    pub(crate) fn projection(&self) -> Option<&Projection> {
+        self.inner.projection.as_ref()
+    }
+
+    /// Outputs `m` of the blackbox the calls go to: the structure's rows, or the length
+    /// of the projection's upstream vectors.
+    pub(crate) fn outputs(&self) -> usize {
+        self.projection().map_or(self.structure().dims().1, Projection::outputs)
+    }
+
+    /// Checks that a blackbox with `n` inputs and `m` outputs fits the scheme.
+    pub(crate) fn check_blackbox(&self, n: usize, m: usize) -> Result<()> {
+        match self.projection() {
+            None => self.structure().check_dims(n, m),
+            Some(p) => {
+                self.structure().check_dims(n, self.structure().dims().1)?;
+                if p.outputs() != m {
+                    return Err(Error::DimensionMismatch {
+                        what: "upstream vectors' length (blackbox outputs m)",
+                        expected: m,
+                        found: p.outputs(),
+                    });
+                }
+                Ok(())
+            }
+        }
     }
 
     /// The plan at `x0`.
@@ -115,7 +166,7 @@ impl Scheme {
     /// # Ok::<(), jacsense::Error>(())
     /// ```
     pub fn at_with(&self, x0: &[f64], options: &PlanOptions) -> Result<Plan> {
-        let (n, m) = self.structure().dims();
+        let (n, m) = (self.structure().dims().0, self.outputs());
         if x0.len() != n {
             return Err(Error::DimensionMismatch { what: "x0 length", expected: n, found: x0.len() });
         }

@@ -23,6 +23,7 @@ use crate::coloring::{Coloring, Ordering, StarColoring, check_column_coloring};
 use crate::design::{Design, Directions};
 use crate::error::{Error, Result};
 use crate::pattern::Pattern;
+use crate::projection::Projection;
 use crate::settings::{DecoderChoice, Settings};
 use crate::structure::{Coupling, Structure};
 
@@ -111,9 +112,22 @@ impl<'de> Deserialize<'de> for Structure {
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 enum DirectionsData {
-    Grouped { k: usize, group: Vec<usize> },
-    Dense { k: usize, values: Vec<f64> },
-    Rainbow { k: usize, color: Vec<usize>, sign: Vec<f64>, g: Vec<f64> },
+    Grouped {
+        k: usize,
+        group: Vec<usize>,
+    },
+    Dense {
+        k: usize,
+        #[serde(default)]
+        columns: Option<Vec<usize>>,
+        values: Vec<f64>,
+    },
+    Rainbow {
+        k: usize,
+        color: Vec<usize>,
+        sign: Vec<f64>,
+        g: Vec<f64>,
+    },
 }
 
 impl DirectionsData {
@@ -122,7 +136,9 @@ impl DirectionsData {
             Directions::Grouped { group, members } => {
                 DirectionsData::Grouped { k: members.len(), group: group.clone() }
             }
-            Directions::Dense { k, values } => DirectionsData::Dense { k: *k, values: values.clone() },
+            Directions::Dense { k, columns, values } => {
+                DirectionsData::Dense { k: *k, columns: columns.clone(), values: values.clone() }
+            }
             Directions::Rainbow { k, color, sign, g } => {
                 DirectionsData::Rainbow { k: *k, color: color.clone(), sign: sign.clone(), g: g.clone() }
             }
@@ -153,10 +169,16 @@ impl DirectionsData {
                 }
                 Ok(Directions::Grouped { group, members })
             }
-            DirectionsData::Dense { k, values } => {
-                length(values.len(), n.checked_mul(k).ok_or("n × k overflows")?, "values")?;
+            DirectionsData::Dense { k, columns, values } => {
+                if let Some(cols) = &columns
+                    && (cols.windows(2).any(|w| w[0] >= w[1]) || cols.last().is_some_and(|&c| c >= n))
+                {
+                    return Err(format!("columns are not ascending distinct inputs below n = {n}"));
+                }
+                let perturbed = columns.as_ref().map_or(n, Vec::len);
+                length(values.len(), perturbed.checked_mul(k).ok_or("columns × k overflows")?, "values")?;
                 finite(&values, "values")?;
-                Ok(Directions::Dense { k, values })
+                Ok(Directions::Dense { k, columns, values })
             }
             DirectionsData::Rainbow { k, color, sign, g } => {
                 length(color.len(), n, "color")?;
@@ -186,6 +208,8 @@ struct SchemeData {
     coloring: Option<(Ordering, Coloring)>,
     star: Option<Coloring>,
     directions: DirectionsData,
+    #[serde(default)]
+    projection: Option<Projection>,
 }
 
 impl Serialize for Scheme {
@@ -196,6 +220,7 @@ impl Serialize for Scheme {
             coloring: self.inner.coloring.clone(),
             star: self.inner.star.as_ref().map(|s| s.coloring().clone()),
             directions: DirectionsData::of(&self.inner.directions),
+            projection: self.projection().cloned(),
         }
         .serialize(s)
     }
@@ -203,7 +228,7 @@ impl Serialize for Scheme {
 
 impl<'de> Deserialize<'de> for Scheme {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        let SchemeData { structure, settings, coloring, star, directions } = SchemeData::deserialize(d)?;
+        let SchemeData { structure, settings, coloring, star, directions, projection } = SchemeData::deserialize(d)?;
         let (n, _) = structure.dims();
         let pattern = structure.pattern();
         let directions = directions.directions(n).map_err(|e| D::Error::custom(format!("directions: {e}")))?;
@@ -253,7 +278,14 @@ impl<'de> Deserialize<'de> for Scheme {
                 settings.design.name()
             )));
         }
-        Ok(Scheme::from_parts(structure, settings, coloring, star, directions))
+        let scheme = Scheme::from_parts(structure, settings, coloring, star, directions);
+        match projection {
+            None => Ok(scheme),
+            Some(p) => {
+                p.check(scheme.structure().dims().1).map_err(|e| D::Error::custom(format!("projection: {e}")))?;
+                Ok(scheme.with_projection(p))
+            }
+        }
     }
 }
 
@@ -292,7 +324,8 @@ impl Serialize for Plan {
 impl<'de> Deserialize<'de> for Plan {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
         let PlanData { scheme, x0, steps, f0, bounds } = PlanData::deserialize(d)?;
-        let (n, m) = scheme.structure().dims();
+        let (n, _) = scheme.structure().dims();
+        let m = scheme.outputs();
         let bad = |e: Error| D::Error::custom(e);
         if x0.len() != n {
             return Err(bad(Error::DimensionMismatch { what: "x0 length", expected: n, found: x0.len() }));
