@@ -13,11 +13,12 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::{Args, ValueEnum};
+use jacsense::Structure;
+use jacsense::coloring::{Coloring, Ordering};
 use jacsense::coloring::{
     best_column_coloring, check_column_coloring, check_row_coloring, check_star_coloring, color_columns, color_rows,
     color_star, lower_bound,
 };
-use jacsense::{Coloring, Ordering, Structure};
 use serde_json::json;
 
 use crate::error::{EXIT_OK, Failure};

@@ -12,7 +12,7 @@ use std::io::Write;
 use std::time::Instant;
 
 use clap::Args;
-use jacsense::{Design, Settings, Structure, estimate_with};
+use jacsense::{Design, Settings, Structure, jacobian_with};
 use jacsense_problems::{Bratu2d, Corrupted, Problem, relative_error};
 
 use crate::error::{EXIT_OK, Failure};
@@ -54,7 +54,7 @@ pub fn demo(args: &DemoArgs) -> Result<u8, Failure> {
     ];
     for (name, settings) in &runs {
         let start = Instant::now();
-        let est = estimate_with(&problem, &x0, &structure, settings)?;
+        let est = jacobian_with(&problem, &x0, &structure, settings)?;
         let ms = start.elapsed().as_secs_f64() * 1e3;
         let err = relative_error(est.jacobian(), &truth);
         let status = est.status();
@@ -76,7 +76,7 @@ pub fn demo(args: &DemoArgs) -> Result<u8, Failure> {
     let robust = Settings { outliers: p, ..Settings::default() };
     runs.push((format!("jacsense told --outliers {p}"), robust));
     for (name, settings) in &runs {
-        let est = estimate_with(&corrupted, &x0, &structure, settings)?;
+        let est = jacobian_with(&corrupted, &x0, &structure, settings)?;
         let err = relative_error(est.jacobian(), &truth);
         let d = est.diagnostics();
         let _ = writeln!(out, "| {name} | {} | {} | {err:.1e} | {} |", d.calls, d.outliers.len(), est.status().name());

@@ -5,8 +5,9 @@
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
-use jacsense::structure::Coupling;
-use jacsense::{DecoderChoice, Design, Difference, Ordering, Pattern, RandomDistribution, Settings, Step, Structure};
+use jacsense::Coupling;
+use jacsense::coloring::Ordering;
+use jacsense::{DecoderChoice, Design, Difference, Pattern, RandomDistribution, Settings, Step, Structure};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Failure;

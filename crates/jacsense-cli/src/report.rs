@@ -264,7 +264,7 @@ pub fn estimate_summary(plan: &Plan, est: &Estimate, timing: &Timing, facts: &Ru
     if facts.workers > 0 {
         s += &format!(" with {} worker{}", facts.workers, if facts.workers == 1 { "" } else { "s" });
     }
-    s += &format!(" (design {}", d.design);
+    s += &format!(" (design {}", d.design.name());
     if let Some((o, colors)) = d.colors {
         s += &format!(", {colors} colors by {o}");
     }

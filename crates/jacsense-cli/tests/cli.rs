@@ -980,7 +980,7 @@ fn color_reports_the_colors_plan_uses() {
     let out = run(&["color", file]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let table = String::from_utf8(out.stdout).unwrap();
-    let greedy: Vec<u64> = jacsense::Ordering::ALL.iter().flat_map(|o| colors_of(&table, o.name())).collect();
+    let greedy: Vec<u64> = jacsense::coloring::Ordering::ALL.iter().flat_map(|o| colors_of(&table, o.name())).collect();
     assert_eq!(greedy.len(), 5, "{table}");
     let best = colors_of(&table, "best + recolor");
     assert_eq!(best.len(), 1, "{table}");
@@ -990,7 +990,7 @@ fn color_reports_the_colors_plan_uses() {
     let c: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!((c["num_colors"].as_u64(), c["recolored"].as_bool()), (Some(best[0]), Some(true)));
     let colors: Vec<usize> = c["colors"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect();
-    jacsense::coloring::check_column_coloring(&pattern, &jacsense::Coloring::new(colors)).unwrap();
+    jacsense::coloring::check_column_coloring(&pattern, &jacsense::coloring::Coloring::new(colors)).unwrap();
 
     // One ordering: the greedy coloring of that ordering, in both.
     let out = run(&["color", file, "--ordering", "natural"]);

@@ -688,7 +688,7 @@ pub fn tied_convolution(n: usize, kernel: &[f64]) -> (LinearMap, Structure) {
     let a = SparseMatrix::new(pattern.clone(), pattern.entries().map(|(i, j)| kernel[j + half - i]).collect())
         .expect("one value per entry");
     let structure = Structure::sparse(pattern)
-        .with_coupling(jacsense::structure::Coupling { ties, ..Default::default() })
+        .with_coupling(jacsense::Coupling { ties, ..Default::default() })
         .expect("ties of a banded pattern are consistent");
     (LinearMap { a }, structure)
 }

@@ -11,13 +11,13 @@
 //! system: the blackbox's own memory and the caller's. "Peak over baseline" is the
 //! peak of everything after it. Each number comes from a fresh process (this program
 //! runs itself again), so that no step reuses memory an earlier one freed unseen. The
-//! first table is `estimate_with` in one go, as a user calls it. The second runs the
+//! first table is `jacobian_with` in one go, as a user calls it. The second runs the
 //! steps up to each one (plan, evaluate, decode, dropping the measurements) and gives
 //! the peak and what stays resident, so the bytes can be attributed.
 
 use std::time::Instant;
 
-use jacsense::{Blackbox, Plan, Settings, Structure, estimate_with};
+use jacsense::{Blackbox, Plan, Settings, Structure, jacobian_with};
 use jacsense_problems::{Bratu2d, Problem};
 
 /// `(VmRSS, VmHWM)` in bytes.
@@ -47,7 +47,7 @@ const STEPS: [&str; 4] = [
     "drop the measurements and the plan",
 ];
 
-/// Runs `estimate_with` (stage 0) or the first `stage` steps, and prints
+/// Runs `jacobian_with` (stage 0) or the first `stage` steps, and prints
 /// `peak resident over baseline` and `resident over baseline` in bytes, and seconds.
 fn child(k: usize, stage: usize) {
     let f = Bratu2d { grid: k, lambda: 1.0 };
@@ -59,7 +59,7 @@ fn child(k: usize, stage: usize) {
     let start = Instant::now();
     let settings = Settings::default();
     if stage == 0 {
-        let est = estimate_with(&f, &x0, &structure, &settings).expect("the plan is valid");
+        let est = jacobian_with(&f, &x0, &structure, &settings).expect("the plan is valid");
         std::hint::black_box(&est);
     } else {
         let plan = Plan::new(&structure, &x0, &settings).expect("the plan is valid");
@@ -127,7 +127,7 @@ fn main() {
     let (peak, _, seconds) = run_stage(k, 0);
     println!("| run | time | peak over baseline | bytes per nonzero |");
     println!("|---|---|---|---|");
-    println!("| `estimate_with` | {seconds:.2} s | {} | {} |", mb(peak), per(peak));
+    println!("| `jacobian_with` | {seconds:.2} s | {} | {} |", mb(peak), per(peak));
     println!();
     println!(
         "| after step | peak over baseline | bytes per nonzero | live after it, over baseline | bytes per nonzero |"

@@ -19,10 +19,10 @@
 use jacsense::coloring::{best_column_coloring, best_star_coloring};
 use std::time::Instant;
 
-use jacsense::structure::{Coupling, Relation};
 use jacsense::{
     Blackbox, DecoderChoice, Design, Pattern, Plan, RandomDistribution, Settings, SparseMatrix, Structure, from_fn,
 };
+use jacsense::{Coupling, Relation};
 use jacsense_problems::{
     GradientField, Problem, arrowhead, corrupted_measurements, laplacian_2d, laplacian_3d, outlier_scores,
     random_pattern, random_symmetric_matrix, relative_error, tied_convolution,

@@ -4,7 +4,8 @@ use crate::blackbox::Erasure;
 use crate::coloring::Ordering;
 #[cfg(doc)]
 use crate::decode::RowStatus;
-use crate::decode::{Decoded, Decoder, Outlier, RowReport, Using, decode};
+use crate::decode::{Decoded, DecodedBy, Decoder, Outlier, RowReport, Using, decode};
+use crate::design::Design;
 use crate::error::Result;
 use crate::measurements::Measurements;
 use crate::pattern::SparseMatrix;
@@ -14,10 +15,10 @@ use crate::status::Status;
 /// How an estimate was obtained.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Diagnostics {
-    /// Name of the design.
-    pub design: &'static str,
-    /// Name of the decoder.
-    pub decoder: &'static str,
+    /// The design, as the planner resolved it (`design.name()` for tables).
+    pub design: Design,
+    /// The decoder that decoded (`decoder.name()` for tables).
+    pub decoder: DecodedBy,
     /// Calls of the blackbox made (including failed ones).
     pub calls: usize,
     /// Measurements (directions) of the plan.
@@ -45,12 +46,12 @@ pub struct Diagnostics {
 /// An estimate of the Jacobian with its diagnostics.
 ///
 /// ```
-/// use jacsense::{estimate, from_fn};
+/// use jacsense::{jacobian, from_fn};
 /// let f = from_fn(2, 2, |x: &[f64], y: &mut [f64]| {
 ///     y[0] = x[0] * x[1];
 ///     y[1] = x[0].sin();
 /// });
-/// let est = estimate(&f, &[1.0, 2.0])?;
+/// let est = jacobian(&f, &[1.0, 2.0])?;
 /// assert!(est.is_complete());
 /// let j = est.dense();
 /// assert!((j[(0, 0)] - 2.0).abs() < 1e-6 && (j[(1, 0)] - 1f64.cos()).abs() < 1e-6);
@@ -73,7 +74,7 @@ impl Estimate {
         let Decoded { jacobian, std_errors, mut rows, outliers, noise, valid_measurements, decoder } = decoded;
         crate::status::judge_rows(plan, &mut rows);
         let diagnostics = Diagnostics {
-            design: plan.settings().design.name(),
+            design: plan.settings().design.clone(),
             decoder,
             calls: meas.calls_made(),
             measurements: plan.measurements(),
@@ -95,11 +96,11 @@ impl Estimate {
     ///
     /// ```
     /// use jacsense_problems::{random_matrix, random_pattern, LinearMap, Noisy, Problem};
-    /// use jacsense::{estimate_with, Settings, Structure};
+    /// use jacsense::{jacobian_with, Settings, Structure};
     /// let a = random_matrix(random_pattern(50, 50, 3, 1), 2);
     /// let f = Noisy { inner: LinearMap { a: a.clone() }, sigma: 1e-6, seed: 3 };
     /// let settings = Settings { noise: 1e-6, ..Settings::default() }; // redundant calls
-    /// let est = estimate_with(&f, &f.x0(), &Structure::sparse(a.pattern().clone()), &settings)?;
+    /// let est = jacobian_with(&f, &f.x0(), &Structure::sparse(a.pattern().clone()), &settings)?;
     /// let se = est.std_errors().expect("redundancy gives error bars");
     /// assert!(se.iter().all(|s| *s > 0.0));
     /// assert!((est.diagnostics().noise.unwrap() / 1e-6 - 1.0).abs() < 0.5);
@@ -143,15 +144,15 @@ impl Estimate {
     ///
     /// ```
     /// use jacsense_problems::{BroydenTridiagonal, Corrupted, Problem};
-    /// use jacsense::{estimate_with, Settings, Status, Structure};
+    /// use jacsense::{jacobian_with, Settings, Status, Structure};
     /// let p = BroydenTridiagonal { n: 30 };
     /// let structure = Structure::sparse(p.pattern());
     /// // A third of the calls garbage: the colored design reads them off, unseen.
     /// let bad = Corrupted { inner: p.clone(), fraction: 0.3, seed: 1, anchor: p.x0(), scale: 1.0 };
-    /// let est = estimate_with(&bad, &p.x0(), &structure, &Settings::default())?;
+    /// let est = jacobian_with(&bad, &p.x0(), &structure, &Settings::default())?;
     /// assert_eq!(est.status().name(), "unverified");
     /// // Told to expect them, the planner buys redundancy and L1 decoding finds them.
-    /// let est = estimate_with(&bad, &p.x0(), &structure, &Settings { outliers: 0.3, ..Settings::default() })?;
+    /// let est = jacobian_with(&bad, &p.x0(), &structure, &Settings { outliers: 0.3, ..Settings::default() })?;
     /// assert_eq!(est.status(), Status::Solved);
     /// # Ok::<(), jacsense::Error>(())
     /// ```
@@ -181,11 +182,12 @@ impl Measurements<'_> {
     /// [`Measurements::decode`] and the plan's decoder.
     ///
     /// ```
-    /// use jacsense::{from_fn, LeastAbsoluteDeviations, Pattern, Plan, Settings, Structure};
+    /// use jacsense::{from_fn, Pattern, Plan, Settings, Structure};
+    /// use jacsense::decode::{LeastAbsoluteDeviations};
     /// let f = from_fn(3, 3, |x: &[f64], y: &mut [f64]| y.copy_from_slice(&[2.0 * x[0], 3.0 * x[1], x[2]]));
     /// let plan = Plan::new(&Structure::sparse(Pattern::banded(3, 3, 0, 0)), &[1.0; 3], &Settings::default())?;
     /// let est = plan.evaluate(&f)?.decode_with(&LeastAbsoluteDeviations::default())?;
-    /// assert_eq!(est.diagnostics().decoder, "l1");
+    /// assert_eq!(est.diagnostics().decoder.name(), "l1");
     /// assert!((est.jacobian().get(1, 1) - 3.0).abs() < 1e-7);
     /// # Ok::<(), jacsense::Error>(())
     /// ```
@@ -202,16 +204,16 @@ impl Measurements<'_> {
     ///
     /// ```
     /// use jacsense_problems::{laplacian_2d, random_symmetric_matrix, GradientField, Problem};
-    /// use jacsense::structure::Coupling;
+    /// use jacsense::Coupling;
     /// use jacsense::{DecoderChoice, Plan, Settings, Structure};
     /// let g = GradientField { h: random_symmetric_matrix(laplacian_2d(10), 1) };
     /// let structure = Structure::symmetric(g.pattern())?.with_coupling(Coupling::default())?;
     /// let settings = Settings { decoder: DecoderChoice::Substitution, ..Settings::default() };
     /// let plan = Plan::new(&structure, &g.x0(), &settings)?;
     /// let meas = plan.evaluate(&g)?;
-    /// assert_eq!(meas.decode().diagnostics().decoder, "joint-substitution");
+    /// assert_eq!(meas.decode().diagnostics().decoder.name(), "joint-substitution");
     /// let est = meas.decode_as(DecoderChoice::LeastSquares)?; // the same calls, all rows at once
-    /// assert_eq!(est.diagnostics().decoder, "joint-least-squares");
+    /// assert_eq!(est.diagnostics().decoder.name(), "joint-least-squares");
     /// assert!(jacsense_problems::relative_error(est.jacobian(), &g.jacobian(&g.x0())) < 1e-5);
     /// # Ok::<(), jacsense::Error>(())
     /// ```

@@ -100,11 +100,11 @@ pub enum DecoderChoice {
     /// Chosen by the planner from the expected noise, outliers and structure.
     #[default]
     Auto,
-    /// Least squares ([`LeastSquares`](crate::LeastSquares)).
+    /// Least squares ([`LeastSquares`](crate::decode::LeastSquares)).
     LeastSquares,
-    /// L1 decoding with the fast path ([`LeastAbsoluteDeviations`](crate::LeastAbsoluteDeviations)).
+    /// L1 decoding with the fast path ([`LeastAbsoluteDeviations`](crate::decode::LeastAbsoluteDeviations)).
     L1,
-    /// Sparse recovery of rows whose pattern is unknown ([`SparseRecovery`](crate::SparseRecovery)).
+    /// Sparse recovery of rows whose pattern is unknown ([`SparseRecovery`](crate::decode::SparseRecovery)).
     Sparse(SparseMethod),
     /// Coupled structures: rows one at a time, fewest unknowns left first, solved
     /// unknowns substituted (Coleman & Moré's substitution idea); least squares for

@@ -43,16 +43,16 @@ use crate::settings::Settings;
 ///
 /// ```
 /// use jacsense_problems::{BroydenTridiagonal, Problem};
-/// use jacsense::{estimate_with, Design, RandomDistribution, Settings, Status, Structure};
+/// use jacsense::{jacobian_with, Design, RandomDistribution, Settings, Status, Structure};
 /// let p = BroydenTridiagonal { n: 50 };
 /// let structure = Structure::sparse(p.pattern());
 /// // A colored design reads every entry off once: right, but unchecked.
-/// let est = estimate_with(&p, &p.x0(), &structure, &Settings::default())?;
+/// let est = jacobian_with(&p, &p.x0(), &structure, &Settings::default())?;
 /// assert!(est.is_complete());
 /// assert!(matches!(est.status(), Status::Unverified { ref rows } if rows.len() == 50));
 /// // Random directions with redundancy: every row checked by its residual.
 /// let design = Design::Random { distribution: RandomDistribution::Gaussian, directions: Some(6) };
-/// let est = estimate_with(&p, &p.x0(), &structure, &Settings { design, ..Settings::default() })?;
+/// let est = jacobian_with(&p, &p.x0(), &structure, &Settings { design, ..Settings::default() })?;
 /// assert_eq!(est.status(), Status::Solved);
 /// # Ok::<(), jacsense::Error>(())
 /// ```

@@ -15,7 +15,8 @@ use crate::pattern::Pattern;
 /// The error names the first conflict found, scanning rows in order.
 ///
 /// ```
-/// use jacsense::{Coloring, Pattern, coloring::check_column_coloring};
+/// use jacsense::{Pattern, coloring::check_column_coloring};
+/// use jacsense::coloring::{Coloring};
 /// let p = Pattern::banded(4, 4, 1, 1);
 /// assert!(check_column_coloring(&p, &Coloring::new(vec![0, 1, 2, 0])).is_ok());
 /// let err = check_column_coloring(&p, &Coloring::new(vec![0, 1, 0, 2])).unwrap_err();
@@ -31,7 +32,8 @@ pub fn check_column_coloring(pattern: &Pattern, coloring: &Coloring) -> Result<(
 /// Checks that no column holds two rows of the same color.
 ///
 /// ```
-/// use jacsense::{Coloring, Pattern, coloring::check_row_coloring};
+/// use jacsense::{Pattern, coloring::check_row_coloring};
+/// use jacsense::coloring::{Coloring};
 /// let p = Pattern::from_rows(3, &[vec![0], vec![1, 2], vec![2]])?;
 /// assert!(check_row_coloring(&p, &Coloring::new(vec![0, 0, 1])).is_ok());
 /// let err = check_row_coloring(&p, &Coloring::new(vec![0, 1, 1])).unwrap_err();

@@ -20,7 +20,7 @@ use crate::pattern::Pattern;
 /// (structurally orthogonal groups), visiting them in `ordering`.
 ///
 /// ```
-/// use jacsense::{Pattern, Ordering, coloring::{color_columns, check_column_coloring}};
+/// use jacsense::{Pattern, coloring::{Ordering, color_columns, check_column_coloring}};
 /// let p = Pattern::banded(50, 50, 2, 2); // pentadiagonal
 /// let c = color_columns(&p, Ordering::Natural);
 /// assert_eq!(c.num_colors(), 5);
@@ -62,7 +62,7 @@ pub fn lower_bound(pattern: &Pattern) -> usize {
 /// the one every ordering ties with) is returned in `O(m + n)`.
 ///
 /// ```
-/// use jacsense::{Pattern, Ordering, coloring::{best_column_coloring, check_column_coloring, color_columns, lower_bound}};
+/// use jacsense::{Pattern, coloring::{Ordering, best_column_coloring, check_column_coloring, color_columns, lower_bound}};
 /// let p = Pattern::banded(20, 20, 1, 1);
 /// let (ordering, c) = best_column_coloring(&p);
 /// assert_eq!(ordering, Ordering::Natural);

@@ -60,7 +60,7 @@ impl From<Coloring> for Vec<usize> {
 /// A coloring of vertices (columns or rows): `colors[v]` in `0..num_colors`.
 ///
 /// ```
-/// use jacsense::Coloring;
+/// use jacsense::coloring::Coloring;
 /// let c = Coloring::new(vec![0, 1, 0, 2]);
 /// assert_eq!(c.num_colors(), 3);
 /// assert_eq!(c.color(2), 0);
@@ -79,7 +79,7 @@ impl Coloring {
     /// group.
     ///
     /// ```
-    /// # use jacsense::Coloring;
+    /// # use jacsense::coloring::Coloring;
     /// assert_eq!(Coloring::new(vec![]).num_colors(), 0);
     /// assert_eq!(Coloring::new(vec![2, 0]).num_colors(), 3);
     /// ```
@@ -91,7 +91,7 @@ impl Coloring {
     /// Number of colors (groups, hence calls of a colored design).
     ///
     /// ```
-    /// # use jacsense::Coloring;
+    /// # use jacsense::coloring::Coloring;
     /// assert_eq!(Coloring::new(vec![0, 1, 1]).num_colors(), 2);
     /// ```
     pub fn num_colors(&self) -> usize {
@@ -101,7 +101,7 @@ impl Coloring {
     /// The color of every vertex.
     ///
     /// ```
-    /// # use jacsense::Coloring;
+    /// # use jacsense::coloring::Coloring;
     /// assert_eq!(Coloring::new(vec![0, 1, 1]).colors(), &[0, 1, 1]);
     /// ```
     pub fn colors(&self) -> &[usize] {
@@ -114,7 +114,7 @@ impl Coloring {
     /// When `v` is not a vertex (`v >= len()`).
     ///
     /// ```
-    /// # use jacsense::Coloring;
+    /// # use jacsense::coloring::Coloring;
     /// assert_eq!(Coloring::new(vec![0, 1, 1]).color(1), 1);
     /// ```
     pub fn color(&self, v: usize) -> usize {
@@ -124,7 +124,7 @@ impl Coloring {
     /// Number of vertices colored.
     ///
     /// ```
-    /// # use jacsense::Coloring;
+    /// # use jacsense::coloring::Coloring;
     /// assert_eq!(Coloring::new(vec![0, 1, 1]).len(), 3);
     /// ```
     pub fn len(&self) -> usize {
@@ -134,7 +134,7 @@ impl Coloring {
     /// Whether there are no vertices.
     ///
     /// ```
-    /// # use jacsense::Coloring;
+    /// # use jacsense::coloring::Coloring;
     /// assert!(Coloring::new(vec![]).is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
@@ -145,7 +145,7 @@ impl Coloring {
     /// color `k`.
     ///
     /// ```
-    /// # use jacsense::Coloring;
+    /// # use jacsense::coloring::Coloring;
     /// assert_eq!(Coloring::new(vec![1, 0, 1]).groups(), vec![vec![1], vec![0, 2]]);
     /// ```
     pub fn groups(&self) -> Vec<Vec<usize>> {

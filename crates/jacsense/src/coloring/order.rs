@@ -42,7 +42,7 @@ use crate::pattern::Pattern;
 /// The order in which greedy coloring visits the vertices.
 ///
 /// ```
-/// use jacsense::Ordering;
+/// use jacsense::coloring::Ordering;
 /// let o: Ordering = "smallest-last".parse()?;
 /// assert_eq!(o, Ordering::SmallestLast);
 /// assert_eq!(o.to_string(), "smallest-last");
@@ -69,7 +69,7 @@ impl Ordering {
     /// tries them.
     ///
     /// ```
-    /// # use jacsense::Ordering;
+    /// # use jacsense::coloring::Ordering;
     /// assert_eq!(Ordering::ALL.len(), 5);
     /// assert_eq!(Ordering::ALL[0], Ordering::Natural);
     /// ```
@@ -84,7 +84,7 @@ impl Ordering {
     /// The name used by [`FromStr`] and [`Display`](fmt::Display).
     ///
     /// ```
-    /// # use jacsense::Ordering;
+    /// # use jacsense::coloring::Ordering;
     /// assert_eq!(Ordering::DynamicLargestFirst.name(), "dynamic-largest-first");
     /// ```
     pub fn name(&self) -> &'static str {
@@ -110,7 +110,7 @@ impl FromStr for Ordering {
     /// Parses a [name](Ordering::name).
     ///
     /// ```
-    /// # use jacsense::Ordering;
+    /// # use jacsense::coloring::Ordering;
     /// let err = "random".parse::<Ordering>().unwrap_err();
     /// assert!(err.to_string().contains("ordering = random"));
     /// ```
@@ -127,7 +127,8 @@ impl FromStr for Ordering {
 /// permutation of `0..ncols`.
 ///
 /// ```
-/// use jacsense::{Pattern, Ordering, coloring::column_order};
+/// use jacsense::{Pattern, coloring::column_order};
+/// use jacsense::coloring::{Ordering};
 /// // Arrowhead: column 0 meets every column, the others meet column 0 only.
 /// let p = Pattern::from_rows(4, &[vec![0, 1, 2, 3], vec![0, 1], vec![0, 2], vec![0, 3]])?;
 /// assert_eq!(column_order(&p, Ordering::Natural), [0, 1, 2, 3]);

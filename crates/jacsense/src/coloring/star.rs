@@ -65,7 +65,7 @@ pub struct DirectRead {
 /// A star coloring of a symmetric pattern together with its direct recovery map.
 ///
 /// ```
-/// use jacsense::{Pattern, Ordering, coloring::{color_star, color_columns}};
+/// use jacsense::{Pattern, coloring::{Ordering, color_star, color_columns}};
 /// // Arrowhead: dense first row and column plus the diagonal.
 /// let n = 100;
 /// let mut rows = vec![(0..n).collect::<Vec<_>>()];
@@ -88,7 +88,7 @@ impl StarColoring {
     /// [`check_star_coloring`], and computes its direct recovery map.
     ///
     /// ```
-    /// use jacsense::{Coloring, Pattern, coloring::{DirectRead, StarColoring}};
+    /// use jacsense::{Pattern, coloring::{Coloring, DirectRead, StarColoring}};
     /// let p = Pattern::banded(4, 4, 1, 1); // path 0 – 1 – 2 – 3
     /// let star = StarColoring::from_coloring(&p, Coloring::new(vec![0, 1, 2, 0]))?;
     /// // Entry (1, 2): color 2 is alone in row 1.
@@ -106,7 +106,8 @@ impl StarColoring {
     /// The coloring of the columns.
     ///
     /// ```
-    /// use jacsense::{Pattern, Ordering, coloring::color_star};
+    /// use jacsense::{Pattern, coloring::color_star};
+    /// use jacsense::coloring::{Ordering};
     /// let star = color_star(&Pattern::banded(6, 6, 1, 1), Ordering::Natural)?;
     /// assert_eq!(star.coloring().colors(), &[0, 1, 0, 2, 0, 1]);
     /// # Ok::<(), jacsense::Error>(())
@@ -118,7 +119,8 @@ impl StarColoring {
     /// Number of colors: the calls of a star-colored design.
     ///
     /// ```
-    /// use jacsense::{Pattern, Ordering, coloring::color_star};
+    /// use jacsense::{Pattern, coloring::color_star};
+    /// use jacsense::coloring::{Ordering};
     /// assert_eq!(color_star(&Pattern::banded(9, 9, 0, 0), Ordering::Natural)?.num_colors(), 1);
     /// # Ok::<(), jacsense::Error>(())
     /// ```
@@ -138,7 +140,7 @@ impl StarColoring {
     /// rounding (a sum of one term and exact zeros).
     ///
     /// ```
-    /// use jacsense::{Pattern, Ordering, coloring::{color_star, DirectRead}};
+    /// use jacsense::{Pattern, coloring::{Ordering, color_star, DirectRead}};
     /// let p = Pattern::banded(4, 4, 1, 1);
     /// let star = color_star(&p, Ordering::Natural)?;
     /// assert_eq!(star.coloring().colors(), &[0, 1, 0, 2]);
@@ -160,7 +162,8 @@ impl StarColoring {
     /// `compressed(row, color)` is `Y[row, color]`.
     ///
     /// ```
-    /// use jacsense::{Pattern, Ordering, SparseMatrix, coloring::color_star};
+    /// use jacsense::{Pattern, SparseMatrix, coloring::color_star};
+    /// use jacsense::coloring::{Ordering};
     /// let p = Pattern::banded(5, 5, 1, 1);
     /// let h = SparseMatrix::new(p.clone(), vec![4., 1., 1., 5., 2., 2., 6., 3., 3., 7., 8., 8., 9.])?;
     /// let star = color_star(&p, Ordering::Natural)?;
@@ -194,7 +197,7 @@ impl StarColoring {
 /// mirror `(j, i)` is not stored.
 ///
 /// ```
-/// use jacsense::{Pattern, Ordering, coloring::{color_star, check_star_coloring}};
+/// use jacsense::{Pattern, coloring::{Ordering, color_star, check_star_coloring}};
 /// let p = Pattern::banded(100, 100, 1, 1); // tridiagonal
 /// let star = color_star(&p, Ordering::Natural)?;
 /// assert_eq!(star.num_colors(), 3);
@@ -265,7 +268,8 @@ pub fn best_star_coloring(pattern: &Pattern) -> Result<(Ordering, StarColoring)>
 /// does not have one color per column; [`Error::InvalidColoring`] naming a conflict.
 ///
 /// ```
-/// use jacsense::{Coloring, Pattern, coloring::check_star_coloring};
+/// use jacsense::{Pattern, coloring::check_star_coloring};
+/// use jacsense::coloring::{Coloring};
 /// let p = Pattern::banded(4, 4, 1, 1);
 /// assert!(check_star_coloring(&p, &Coloring::new(vec![0, 1, 2, 0])).is_ok());
 /// let err = check_star_coloring(&p, &Coloring::new(vec![0, 1, 0, 1])).unwrap_err();

@@ -50,9 +50,12 @@ const DENSE_LIMIT: usize = 1 << 21;
 /// sparse factorization (a pair of triangular solves per combination).
 const VARIANCE_LIMIT: usize = 1 << 27;
 
-/// How the rows of a coupled structure are solved together.
+/// How the rows of a coupled structure are solved together
+/// ([`Structure::with_coupling`](crate::Structure::with_coupling)), chosen from the
+/// [`DecoderChoice`](crate::DecoderChoice): least squares, L1 or substitution.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) enum JointMethod {
+#[non_exhaustive]
+pub enum JointMethod {
     /// The whole system by least squares.
     #[default]
     LeastSquares,
@@ -65,7 +68,7 @@ pub(crate) enum JointMethod {
 
 impl JointMethod {
     /// A short name for reports.
-    pub(crate) fn name(&self) -> &'static str {
+    pub fn name(&self) -> &'static str {
         match self {
             JointMethod::LeastSquares => "joint-least-squares",
             JointMethod::L1 => "joint-l1",

@@ -58,7 +58,7 @@ use super::{Decoder, LeastSquares, RowSolve, RowStatus, SolverLimit};
 /// `ρ` the rounding level of a residual at the vertex (module docs).
 ///
 /// ```
-/// use jacsense::OutlierRule;
+/// use jacsense::decode::OutlierRule;
 /// let rule = OutlierRule::default();
 /// assert_eq!(rule.threshold, 4.0);
 /// ```
@@ -83,7 +83,8 @@ impl Default for OutlierRule {
 ///
 /// ```
 /// use faer::Mat;
-/// use jacsense::{Decoder, LeastAbsoluteDeviations, RowStatus};
+/// use jacsense::{RowStatus};
+/// use jacsense::decode::{Decoder, LeastAbsoluteDeviations};
 /// // 12 measurements of 3 unknowns; measurement 4 is garbage.
 /// let a = Mat::from_fn(12, 3, |i, j| ((i * 7 + j * 3) % 11) as f64 - 5.0 + (i * j) as f64 * 0.1);
 /// let truth = [1.0, -2.0, 0.5];

@@ -17,7 +17,8 @@ use super::{Decoder, RowSolve};
 ///
 /// ```
 /// use faer::mat;
-/// use jacsense::{Decoder, LeastSquares, RowStatus};
+/// use jacsense::{RowStatus};
+/// use jacsense::decode::{Decoder, LeastSquares};
 /// let a = mat![[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]];
 /// let y = mat![[1.0], [2.0], [3.0]];
 /// let mut z = faer::Mat::zeros(2, 1);

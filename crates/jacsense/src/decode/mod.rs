@@ -23,15 +23,15 @@
 mod joint;
 mod lad;
 mod lstsq;
-mod report;
+pub(crate) mod report;
 mod sparse;
 
 pub use lad::{L1Reference, LeastAbsoluteDeviations, OutlierRule};
 pub use lstsq::LeastSquares;
-pub use report::{Outlier, RowReport, RowStatus, SolverLimit};
+pub(crate) use report::{DecodedBy, Outlier, RowReport, RowStatus, SolverLimit};
 pub use sparse::SparseRecovery;
 
-pub(crate) use joint::JointMethod;
+pub use joint::JointMethod;
 
 use std::collections::HashMap;
 
@@ -114,7 +114,7 @@ pub(crate) struct Decoded {
     pub(crate) outliers: Vec<Outlier>,
     pub(crate) noise: Option<f64>,
     pub(crate) valid_measurements: usize,
-    pub(crate) decoder: &'static str,
+    pub(crate) decoder: DecodedBy,
 }
 
 /// Prior weight, in degrees of freedom, of the noise level pooled over all rows when a
@@ -310,7 +310,10 @@ pub(crate) fn decode(meas: &Measurements<'_>, using: Using<'_>) -> Result<Decode
         outliers,
         noise: pooled.map(|v| v.sqrt() * noise_scale),
         valid_measurements: valid.iter().filter(|&&v| v).count(),
-        decoder: decoder.name(),
+        decoder: match using {
+            Using::Custom(custom) => DecodedBy::Custom(custom.name()),
+            _ => DecodedBy::Rows(choice.unwrap_or(own)),
+        },
     })
 }
 
@@ -370,7 +373,7 @@ fn decode_coupled(
         outliers,
         noise: (dof > 0).then(|| (rss / dof as f64).sqrt() * noise_scale),
         valid_measurements,
-        decoder: method.name(),
+        decoder: DecodedBy::Joint(method),
     }
 }
 

@@ -1,6 +1,9 @@
 //! What a decode says of each row and of the calls: status, residual, condition,
 //! outliers.
 
+use super::JointMethod;
+use crate::settings::DecoderChoice;
+
 /// The status of one row of `J`: how far its values can be trusted.
 ///
 /// Decoders say whether a row is [`Determined`](Self::Determined),
@@ -83,7 +86,7 @@ impl RowStatus {
 #[non_exhaustive]
 pub enum SolverLimit {
     /// The simplex ran out of pivots
-    /// ([`LeastAbsoluteDeviations::max_pivots`](crate::LeastAbsoluteDeviations::max_pivots)).
+    /// ([`LeastAbsoluteDeviations::max_pivots`](crate::decode::LeastAbsoluteDeviations::max_pivots)).
     Pivots,
     /// The iteration limit (Clarabel `MaxIterations`).
     Iterations,
@@ -196,5 +199,40 @@ pub struct Outlier {
 impl Default for RowReport {
     fn default() -> Self {
         RowReport::empty()
+    }
+}
+
+/// The decoder that decoded an estimate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DecodedBy {
+    /// A built-in decoder, row by row (entries read off where the design allows).
+    Rows(DecoderChoice),
+    /// The rows of a coupled structure together.
+    Joint(JointMethod),
+    /// A decoder the caller passed ([`Measurements::decode_with`](crate::Measurements::decode_with)), by its name.
+    Custom(&'static str),
+    /// Nothing to decode (no unknown anywhere).
+    Nothing,
+}
+
+impl DecodedBy {
+    /// A short name for tables and reports: `least-squares`, `l1`, `sparse-omp`,
+    /// `sparse-bpdn`, `joint-least-squares`, `joint-l1`, `joint-substitution`, a custom
+    /// decoder's own name, or `none`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            DecodedBy::Rows(DecoderChoice::Auto | DecoderChoice::Substitution) => "least-squares",
+            DecodedBy::Rows(choice) => choice.name(),
+            DecodedBy::Joint(method) => method.name(),
+            DecodedBy::Custom(name) => name,
+            DecodedBy::Nothing => "none",
+        }
+    }
+}
+
+impl std::fmt::Display for DecodedBy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }

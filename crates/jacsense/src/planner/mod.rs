@@ -2,7 +2,7 @@
 //! fraction, call budget) to a concrete design, decoder and number of calls — before
 //! any call is made.
 //!
-//! Rules (each measured in the repository's examples; see BENCHMARKS.md):
+//! Its rules are documented on [`Scheme::new`]. Rules (each measured in the repository's examples; see BENCHMARKS.md):
 //!
 //! - **Exact outputs** (no noise, no outliers): the colored design when `χ ≤ ρ_max + 2`
 //!   (entries read off, no conditioning loss) — star-colored when the structure is
@@ -55,7 +55,43 @@ use rank::{measurements_needed, substitution_needed, well_conditioned};
 impl Scheme {
     /// The planner's scheme for `structure`: it resolves `Auto` design and decoder,
     /// computes the colorings and directions, and checks the budget, all before any
-    /// call (see the [module docs](self)).
+    /// call.
+    ///
+    /// Rules (each measured in the repository's examples; see BENCHMARKS.md):
+    ///
+    /// - **Exact outputs** (no noise, no outliers): the colored design when `χ ≤ ρ_max + 2`
+    ///   (entries read off, no conditioning loss) — star-colored when the structure is
+    ///   symmetric and that needs no more colors — otherwise rainbow directions with
+    ///   `ρ_max + 2` calls, the number no coloring can beat when `χ > ρ_max + 2`.
+    /// - **Outliers** (a fraction `p` of calls grossly wrong): rainbow directions decoded by
+    ///   L1, with `k = ⌈ρ_max · 1.2 / (0.4 − p)⌉ + 2` — about 3·ρ_max at 1%, 6·ρ_max at
+    ///   20%, 8·ρ_max at 25%. The `decoders` example measured every row of d = 10 recovered
+    ///   at k/d = 3 up to 10% corruption, 4 up to 15%, 6 up to 25%, 8 up to 30%. Above
+    ///   35% the plan is refused. With central differences `p` is replaced by the fraction
+    ///   of measurements spoiled, `1 − (1 − p)²` (either call of a pair spoils it).
+    /// - **Noise** (level `σ` relative to `max(1, |f|)`): rainbow directions decoded by
+    ///   least squares with `2 ρ_max + 2` calls (or the whole budget), so that the
+    ///   redundancy averages the noise and yields error bars, and the step of
+    ///   [`Step::Noise`].
+    /// - **Unknown pattern, rows at most `s`-sparse** ([`Structure::with_row_sparsity`]):
+    ///   Gaussian directions decoded by sparse recovery (OMP), `k = ⌈2 s ln(ρ_max / s)⌉ + s`
+    ///   directions, when that is fewer than `ρ_max` and no outliers are expected.
+    /// - **Coupled structures** ([`Structure::with_coupling`]): Gaussian directions, as
+    ///   many as make the joint system determined (a rank test on the parametrization, no
+    ///   call), decoded jointly by least squares; `2k + 2` with noise; with outliers,
+    ///   `⌈(k + 1)(1 + 3p)⌉ + 2` decoded by joint L1 (measured in the `structures` example); with
+    ///   [`DecoderChoice::Substitution`], two more than substitution needs.
+    /// - **Budget**: the plan never exceeds it; it falls back to fewer directions (never
+    ///   fewer than the minimum the decoder needs, else an error that says so).
+    /// - **A design the user chose** is kept, but with outliers expected it must have the
+    ///   redundancy the rules above give (a random or rainbow design without a number of
+    ///   directions gets it): a read-off design (coordinate, colored, star, groups) or
+    ///   fewer directions is an error naming the calls needed
+    ///   ([`Error::TooLittleRedundancy`]), never a plan that would quietly miss them.
+    /// - **Accuracy**: a design decoded by solving loses about `κ` (its system's
+    ///   condition number) against a read-off design; where the planner can predict `κ`
+    ///   before any call (the joint decoding of a symmetric structure), it takes the
+    ///   fewest calls with `κ` within [`Settings::max_error_growth`] (default 10).
     ///
     /// Errors: invalid settings, a design with fewer directions than its decoder needs,
     /// a plan over the budget, a coloring that does not fit the pattern.

@@ -19,7 +19,7 @@ use crate::pattern::{Pattern, SparseMatrix};
 /// What is known about `J` beyond its sparsity pattern.
 ///
 /// ```
-/// use jacsense::structure::Coupling;
+/// use jacsense::Coupling;
 /// let mut c = Coupling::default();
 /// c.symmetric = true;
 /// c.ties.push(vec![(0, 0, 1.0), (1, 1, 1.0)]); // J₀₀ = J₁₁
@@ -60,7 +60,7 @@ pub struct EntryTerms<'a> {
 /// `vec(J) = P z + c` over the entries of a pattern.
 ///
 /// ```
-/// use jacsense::structure::{Coupling, Parametrization};
+/// use jacsense::{Coupling, Parametrization};
 /// use jacsense::Pattern;
 /// // A symmetric tridiagonal 4×4 matrix: 4 diagonal + 3 off-diagonal unknowns.
 /// let c = Coupling { symmetric: true, ..Coupling::default() };
@@ -370,7 +370,7 @@ impl Parametrization {
     /// suffices, so a rank trial between the two bounds has nothing to try.
     ///
     /// ```
-    /// use jacsense::structure::{Coupling, Parametrization};
+    /// use jacsense::{Coupling, Parametrization};
     /// use jacsense::Pattern;
     /// let symmetric = Coupling { symmetric: true, ..Coupling::default() };
     /// let p = Parametrization::new(&Pattern::dense(30, 30), &symmetric)?;

@@ -142,7 +142,7 @@ impl Structure {
     /// ([`DecoderChoice::Substitution`](crate::DecoderChoice::Substitution)).
     ///
     /// ```
-    /// use jacsense::structure::Coupling;
+    /// use jacsense::Coupling;
     /// use jacsense::{Pattern, Structure};
     /// // A 1D convolution: every diagonal of the band is one unknown.
     /// let n: usize = 100;

@@ -22,6 +22,7 @@
 //!
 //! [`rows`] reads the decoded rows of `VᵀJ` back as one [`VjpEstimate`] per `v`.
 
+use crate::decode::DecodedBy;
 use crate::decode::RowStatus;
 use crate::error::Result;
 use crate::estimate::Estimate;
@@ -115,7 +116,7 @@ pub(super) fn zeros(n: usize, count: usize) -> Vec<VjpEstimate> {
         residual: Some(0.0),
         erasures: Vec::new(),
         outliers: Vec::new(),
-        decoder: "none",
+        decoder: DecodedBy::Nothing,
     };
     vec![zero; count]
 }

@@ -5,7 +5,7 @@
 //! 2017, §3):
 //!
 //! - [`Route::SenseJacobian`]: sense `J` with the [`Structure`] and the Jacobian
-//!   [`Settings`] (what [`estimate_with`](crate::estimate_with) does), then multiply.
+//!   [`Settings`] (what [`jacobian_with`](crate::jacobian_with) does), then multiply.
 //!   It costs what the Jacobian plan costs (about `ρ_max + 2` calls), whatever `v`.
 //! - [`Route::Direct`]: sense `w` itself from the scalar measurements
 //!   `vᵀ(f(x0 + H d_t) − f(x0)) ≈ ⟨w, H d_t⟩`, perturbing only the coordinates where
@@ -38,7 +38,7 @@ mod measurements;
 pub use measurements::VjpMeasurements;
 
 use crate::blackbox::{Blackbox, Erasure};
-use crate::decode::RowStatus;
+use crate::decode::{DecodedBy, RowStatus};
 use crate::design::{Difference, Step};
 use crate::error::{Error, Result};
 use crate::plan::Plan;
@@ -147,8 +147,8 @@ pub struct VjpEstimate {
     /// a wrong central measurement; call 0 when `f(x0)` itself was wrong). Only robust
     /// (L1) decodes judge: empty otherwise.
     pub outliers: Vec<usize>,
-    /// Name of the decoder.
-    pub decoder: &'static str,
+    /// The decoder that decoded (`decoder.name()` for tables).
+    pub decoder: DecodedBy,
 }
 
 /// The route and calls chosen for `vᵀJ`, before any call: the "ask" half of ask/tell

@@ -6,11 +6,12 @@ mod star;
 
 use std::collections::BTreeSet;
 
+use jacsense::coloring::{Coloring, Ordering};
 use jacsense::coloring::{
     best_column_coloring, check_column_coloring, check_row_coloring, color_columns, color_rows, column_order,
     lower_bound, recolor_columns, recolor_rows,
 };
-use jacsense::{Coloring, Error, Ordering, Pattern};
+use jacsense::{Error, Pattern};
 
 /// Valid iff in every row all columns have distinct colors.
 fn brute_force_valid(p: &Pattern, colors: &[usize]) -> bool {

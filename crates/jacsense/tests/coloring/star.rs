@@ -2,8 +2,9 @@
 //! enumerated by brute force, exact recovery of a random symmetric matrix through the
 //! direct recovery map, and patterns whose star chromatic number is known.
 
+use jacsense::coloring::{Coloring, Ordering};
 use jacsense::coloring::{StarColoring, best_star_coloring, check_star_coloring, color_columns, color_star};
-use jacsense::{Coloring, Error, Ordering, Pattern, SparseMatrix};
+use jacsense::{Error, Pattern, SparseMatrix};
 
 use super::{Lcg, arrowhead, laplacian_2d, laplacian_3d};
 

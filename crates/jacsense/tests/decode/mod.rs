@@ -2,7 +2,8 @@
 //! the Clarabel reference, degenerate systems.
 
 use faer::{Mat, MatRef};
-use jacsense::{Decoder, L1Reference, LeastAbsoluteDeviations, LeastSquares, RowSolve, RowStatus};
+use jacsense::RowStatus;
+use jacsense::decode::{Decoder, L1Reference, LeastAbsoluteDeviations, LeastSquares, RowSolve};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use rand_distr::StandardNormal;

@@ -2,7 +2,7 @@
 //! `f(x0)` is absorbed by the per-row offset.
 
 use jacsense::{
-    Blackbox, Design, Difference, ErasureReason, Plan, RandomDistribution, Settings, Step, Structure, estimate_with,
+    Blackbox, Design, Difference, ErasureReason, Plan, RandomDistribution, Settings, Step, Structure, jacobian_with,
 };
 use jacsense_problems::{LinearMap, Noisy, PatternFunction, Problem, random_matrix, random_pattern};
 
@@ -12,7 +12,7 @@ use super::rel_err;
 fn coverage(p: &dyn Problem, settings: &Settings, width: f64) -> (f64, f64) {
     let structure = Structure::sparse(p.pattern());
     let x0 = p.x0();
-    let est = estimate_with(p, &x0, &structure, settings).unwrap();
+    let est = jacobian_with(p, &x0, &structure, settings).unwrap();
     let truth = p.jacobian(&x0);
     let se = est.std_errors().expect("redundant design reports standard errors");
     let j = est.jacobian();
@@ -59,7 +59,7 @@ fn more_calls_average_the_noise_down() {
             step: Step::Absolute(1e-2),
             ..Settings::default()
         };
-        rel_err(estimate_with(&p, &p.x0(), &structure, &settings).unwrap().jacobian(), &a)
+        rel_err(jacobian_with(&p, &p.x0(), &structure, &settings).unwrap().jacobian(), &a)
     };
     let (e8, e64) = (err(8), err(64));
     // Least squares error falls like 1/√k: 8× the calls, about √8 ≈ 2.8× less error.
@@ -153,7 +153,7 @@ fn standard_errors_are_calibrated_with_noise_relative_to_the_outputs() {
         for difference in [Difference::Forward, Difference::Central] {
             let settings =
                 Settings { design: design.clone(), difference, noise: sigma, seed: 7, ..Settings::default() };
-            let est = estimate_with(&f, &x0, &structure, &settings).unwrap();
+            let est = jacobian_with(&f, &x0, &structure, &settings).unwrap();
             let se = est.std_errors().expect("redundant design reports standard errors");
             let j = est.jacobian();
             let inside = j

@@ -1,9 +1,10 @@
 //! Schemes and plans saved and loaded: the same points and the same decode, for every
 //! design; damaged, edited or foreign files refused with an error, never a panic.
 
-use jacsense::structure::Coupling;
+use jacsense::Coupling;
+use jacsense::coloring::Coloring;
 use jacsense::{
-    Blackbox, Bounds, Coloring, DecoderChoice, Design, Difference, Error, Measurements, Pattern, Plan, PlanOptions,
+    Blackbox, Bounds, DecoderChoice, Design, Difference, Error, Measurements, Pattern, Plan, PlanOptions,
     RandomDistribution, Scheme, Settings, Structure,
 };
 use jacsense_problems::{

@@ -2,10 +2,11 @@
 //! well conditioned and checked by redundant calls; otherwise it says which rows and
 //! why (DESIGN.md §9).
 
-use jacsense::structure::Coupling;
+use jacsense::Coupling;
+use jacsense::decode::{L1Reference, LeastAbsoluteDeviations};
 use jacsense::{
-    Bounds, DecoderChoice, Design, Error, L1Reference, LeastAbsoluteDeviations, Pattern, Plan, PlanOptions,
-    RandomDistribution, RowStatus, Scheme, Settings, SolverLimit, Status, Structure, estimate_with,
+    Bounds, DecoderChoice, Design, Error, Pattern, Plan, PlanOptions, RandomDistribution, RowStatus, Scheme, Settings,
+    SolverLimit, Status, Structure, jacobian_with,
 };
 use jacsense_problems::{BroydenTridiagonal, Corrupted, LinearMap, Problem, random_matrix, random_pattern};
 
@@ -31,7 +32,7 @@ fn garbage_calls_on_a_read_off_design_are_unverified_not_solved() {
             .map(|seed| Corrupted { inner: p.clone(), fraction: 0.3, seed, anchor: x0.clone(), scale: 1.0 })
             .find(|f| spoiled(f, &plan) > 0)
             .unwrap();
-        let est = estimate_with(&garbage, &x0, &structure, &settings).unwrap();
+        let est = jacobian_with(&garbage, &x0, &structure, &settings).unwrap();
         assert!(rel_err(est.jacobian(), &truth) > 1.0, "{design:?}: the garbage went into J");
         assert!(est.is_complete(), "{design:?}: every row has values");
         let status = est.status();
@@ -39,7 +40,7 @@ fn garbage_calls_on_a_read_off_design_are_unverified_not_solved() {
         assert!(!status.is_solved());
         assert!(est.diagnostics().rows.iter().all(|r| r.status == RowStatus::Unverified && r.dof == 0));
         // Clean calls on the same design: right, and still unverified (nothing checked them).
-        let est = estimate_with(&p, &x0, &structure, &settings).unwrap();
+        let est = jacobian_with(&p, &x0, &structure, &settings).unwrap();
         assert!(rel_err(est.jacobian(), &truth) < 1e-6);
         assert_eq!(est.status().name(), "unverified", "{design:?}");
     }
@@ -48,7 +49,7 @@ fn garbage_calls_on_a_read_off_design_are_unverified_not_solved() {
     let robust = Settings { outliers: 0.3, ..Settings::default() };
     let garbage = Corrupted { inner: p.clone(), fraction: 0.3, seed: 11, anchor: x0.clone(), scale: 1.0 };
     assert!(spoiled(&garbage, &Plan::new(&structure, &x0, &robust).unwrap()) > 0);
-    let est = estimate_with(&garbage, &x0, &structure, &robust).unwrap();
+    let est = jacobian_with(&garbage, &x0, &structure, &robust).unwrap();
     assert!(rel_err(est.jacobian(), &truth) < 1e-6);
     assert!(!est.diagnostics().outliers.is_empty());
     assert_eq!(est.status(), Status::Solved);
@@ -67,7 +68,7 @@ fn redundant_designs_are_solved_and_exactly_determined_ones_unverified() {
     // ρ_max = 5: with 5 directions every full row is exactly determined (no room for the
     // offset either): unverified, or ill-conditioned when its square system is (that
     // outranks unverified); with 9 every row has residual degrees of freedom.
-    let est = estimate_with(&f, &f.x0(), &structure, &random(5)).unwrap();
+    let est = jacobian_with(&f, &f.x0(), &structure, &random(5)).unwrap();
     assert!(est.is_complete());
     assert!(!est.status().is_solved());
     let full: Vec<usize> = (0..100).filter(|&i| a.pattern().row_count(i) == 5).collect();
@@ -81,7 +82,7 @@ fn redundant_designs_are_solved_and_exactly_determined_ones_unverified() {
             _ => panic!("row {i}: {r:?}"),
         }
     }
-    let est = estimate_with(&f, &f.x0(), &structure, &random(9)).unwrap();
+    let est = jacobian_with(&f, &f.x0(), &structure, &random(9)).unwrap();
     assert_eq!(est.status(), Status::Solved);
     assert!(rel_err(est.jacobian(), &a) < 1e-6);
 }
@@ -122,7 +123,7 @@ fn a_nearly_singular_row_is_ill_conditioned() {
     let plan = scheme.at_with(&x0, &PlanOptions { bounds: plan.bounds().cloned(), ..PlanOptions::default() }).unwrap();
     assert_eq!(plan.evaluate(&f).unwrap().decode().status(), Status::Solved);
     // Without the box the same design is well conditioned.
-    assert_eq!(estimate_with(&f, &x0, &structure, plan.settings()).unwrap().status(), Status::Solved);
+    assert_eq!(jacobian_with(&f, &x0, &structure, plan.settings()).unwrap().status(), Status::Solved);
     // And the tolerance is validated.
     for bad in [0.0, -1.0, f64::NAN] {
         let e = Scheme::new(&structure, &Settings { condition_tolerance: bad, ..Settings::default() }).unwrap_err();

@@ -1,7 +1,7 @@
 //! The affine parametrization `vec(J) = P z + c`: intrinsic dimension, coupling, and
 //! contradictions named.
 
-use jacsense::structure::{Coupling, Parametrization, Relation};
+use jacsense::{Coupling, Parametrization, Relation};
 use jacsense::{Error, Pattern};
 use jacsense_problems::random_pattern;
 

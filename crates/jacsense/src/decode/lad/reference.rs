@@ -23,7 +23,7 @@ use crate::decode::{Decoder, LeastSquares, RowSolve, SolverLimit};
 ///
 /// ```
 /// use faer::Mat;
-/// use jacsense::{Decoder, L1Reference};
+/// use jacsense::decode::{Decoder, L1Reference};
 /// let a = Mat::from_fn(12, 3, |i, j| ((i * 7 + j * 3) % 11) as f64 - 5.0 + (i * j) as f64 * 0.1);
 /// let truth = [1.0, -2.0, 0.5];
 /// let mut y = Mat::from_fn(12, 1, |i, _| (0..3).map(|j| a[(i, j)] * truth[j]).sum::<f64>());

@@ -54,7 +54,8 @@ pub use crate::settings::SparseMethod;
 ///
 /// ```
 /// use faer::Mat;
-/// use jacsense::{Decoder, RowStatus, SparseMethod, SparseRecovery};
+/// use jacsense::{RowStatus, SparseMethod};
+/// use jacsense::decode::{Decoder, SparseRecovery};
 /// use rand::{SeedableRng, rngs::StdRng};
 /// use rand_distr::{Distribution, StandardNormal};
 /// // 12 Gaussian measurements of 40 unknowns, 2 of them nonzero.
