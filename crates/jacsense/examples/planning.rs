@@ -14,11 +14,15 @@
 //! pattern less its diagonal, `m·n − n` stored entries, `χ = n` as for the dense one,
 //! and no full row to tell it. That is the work the planner did on a dense pattern
 //! before (`O(m·n²)` per ordering); the ratio is its time over the dense plan's.
+//!
+//! The last table reuses one [`Scheme`] at 100 points of the 5-point stencil (each
+//! point's plan: steps scaled to `x0`, no coloring), against a fresh `Plan::new` per
+//! point (a coloring each time), timed at 3 points and reported per point.
 
 use std::time::Instant;
 
 use jacsense::coloring::best_column_coloring;
-use jacsense::{Blackbox, Pattern, Plan, Settings, Structure};
+use jacsense::{Blackbox, Pattern, Plan, Scheme, Settings, Structure};
 use jacsense_problems::{Bratu2d, Problem};
 
 /// Best of `runs` wall-clock times of `f`, in seconds, and its last result.
@@ -95,4 +99,34 @@ fn main() {
         coloring.num_colors(),
         old / new
     );
+
+    // One scheme, many points: the coloring once.
+    println!();
+    let structure = Structure::sparse(pattern.clone());
+    let point = |p: usize| -> Vec<f64> { (0..cols).map(|c| 0.1 * ((c + p) % 7) as f64).collect() };
+    let points: Vec<Vec<f64>> = (0..100).map(point).collect();
+    let start = Instant::now();
+    let scheme = Scheme::new(&structure, &Settings::default()).expect("the stencil plans");
+    let scheme_time = start.elapsed().as_secs_f64();
+    let start = Instant::now();
+    let calls: usize = points.iter().map(|x| scheme.at(x).expect("a point of the right length").calls()).sum();
+    let reuse = start.elapsed().as_secs_f64() / points.len() as f64;
+    let fresh_points = 3;
+    let start = Instant::now();
+    let fresh_calls: usize = points[..fresh_points]
+        .iter()
+        .map(|x| Plan::new(&structure, x, &Settings::default()).expect("the stencil plans").calls())
+        .sum();
+    let fresh = start.elapsed().as_secs_f64() / fresh_points as f64;
+    assert_eq!(calls / points.len(), fresh_calls / fresh_points, "the same plan either way");
+    println!("| 2D 5-point stencil, n = {cols}: a plan per point | time per point | calls per point |");
+    println!("|---|---|---|");
+    println!(
+        "| `Scheme::new` once ({}), then `scheme.at(x)` at 100 points | {} | {} |",
+        ms(scheme_time),
+        ms(reuse),
+        calls / points.len()
+    );
+    println!("| `Plan::new` at each point (mean of {fresh_points}) | {} | {} |", ms(fresh), fresh_calls / fresh_points);
+    println!("| ratio | {:.0}× | |", fresh / reuse);
 }
