@@ -10,7 +10,7 @@ use crate::coloring::{
     Coloring, Ordering, StarColoring, best_column_coloring, best_star_coloring, color_columns, color_star,
 };
 use crate::design::{
-    Design, Difference, Directions, Step, colored_directions, coordinate_directions, rainbow_directions,
+    Design, Difference, Directions, Step, check_size, colored_directions, coordinate_directions, rainbow_directions,
     random_directions, steps,
 };
 use crate::error::{Error, Result};
@@ -133,7 +133,7 @@ impl Plan {
                 let sparse = matches!(choice.decoder, DecoderChoice::Sparse(_));
                 let rho = structure.lower_bound();
                 let needed = match structure.row_sparsity() {
-                    Some(s) if sparse => (2 * s).min(rho),
+                    Some(s) if sparse => s.saturating_mul(2).min(rho),
                     _ if sparse => 1.min(rho),
                     _ => rho,
                 };
@@ -147,6 +147,7 @@ impl Plan {
                 if k < needed {
                     return Err(structure.too_few_calls(k, needed));
                 }
+                check_size(&choice.design, k, n, pattern.nrows(), settings.difference, settings.budget)?;
                 random_directions(n, k, *distribution, settings.seed)
             }
             Design::Star { ordering } => {
@@ -173,6 +174,7 @@ impl Plan {
                     return Err(structure.too_few_calls(k, needed));
                 }
                 let (ordering, c) = colors(ordering);
+                check_size(&choice.design, k, c.num_colors(), pattern.nrows(), settings.difference, settings.budget)?;
                 let d = rainbow_directions(&c, k, settings.seed);
                 coloring = Some((ordering, c));
                 d

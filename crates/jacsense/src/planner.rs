@@ -34,7 +34,7 @@ use crate::decode::{
     Decoder, LeastAbsoluteDeviations, LeastSquares, SparseMethod, SparseRecovery, Substitution, measurements_needed,
     substitution_needed,
 };
-use crate::design::{Design, Difference, RandomDistribution, Step};
+use crate::design::{Design, Difference, RandomDistribution, Step, max_directions};
 use crate::error::{Error, Result};
 use crate::plan::Settings;
 use crate::structure::{Coupling, Parametrization, Structure};
@@ -206,7 +206,9 @@ pub(crate) fn choose(structure: &Structure, settings: &Settings) -> Result<Choic
             let wanted = if p > 0.0 {
                 Some(robust_directions(rho, measurement_outliers(p, settings.difference)))
             } else if noise > 0.0 {
-                Some((2 * rho + Design::RANDOM_OVERSAMPLING).max(cap.unwrap_or(0)))
+                // A large budget buys redundancy only as far as the plan can hold it.
+                let affordable = max_directions(structure, settings.difference);
+                Some((2 * rho + Design::RANDOM_OVERSAMPLING).max(cap.unwrap_or(0).min(affordable)))
             } else {
                 let (ordering, c) = best_column_coloring(structure.pattern());
                 let mut chi = c.num_colors();

@@ -11,6 +11,32 @@ pub use matrix_market::{MatrixMarketField, read_matrix_market, write_matrix_mark
 
 use crate::error::{Error, Result};
 
+/// The most rows or columns a pattern may have: 2²⁷ = 134,217,728. A pattern holds
+/// `nrows + 1` row pointers and every design a few words per column, so a dimension
+/// read from a file header or a command line is checked against this before anything
+/// of that size is allocated (1 GiB of row pointers at the limit).
+pub const MAX_DIMENSION: usize = 1 << 27;
+
+/// The most entries [`Pattern::try_dense`] builds: 2²⁸ (2 GiB of column indices).
+pub const MAX_DENSE_ENTRIES: usize = 1 << 28;
+
+/// `Err(TooLarge)` when `nrows` or `ncols` exceeds [`MAX_DIMENSION`].
+///
+/// ```
+/// # use jacsense::pattern::check_dims;
+/// assert!(check_dims(3, 4).is_ok());
+/// let err = check_dims(99_999_999_999_999, 4).unwrap_err();
+/// assert!(err.to_string().contains("pattern rows m = 99999999999999"));
+/// ```
+pub fn check_dims(nrows: usize, ncols: usize) -> Result<()> {
+    for (what, size) in [("pattern rows m", nrows), ("pattern columns n", ncols)] {
+        if size > MAX_DIMENSION {
+            return Err(Error::TooLarge { what: what.into(), size: size as u128, limit: MAX_DIMENSION });
+        }
+    }
+    Ok(())
+}
+
 /// A sparsity pattern in CSR form: sorted, distinct column indices per row.
 ///
 /// ```
@@ -39,6 +65,7 @@ impl Pattern {
     /// assert_eq!(err.to_string(), "pattern entry (7, 12) is outside a 5×10 matrix");
     /// ```
     pub fn from_triplets(nrows: usize, ncols: usize, entries: &[(usize, usize)]) -> Result<Self> {
+        check_dims(nrows, ncols)?;
         let mut counts = vec![0usize; nrows + 1];
         for &(r, c) in entries {
             if r >= nrows || c >= ncols {
@@ -71,6 +98,7 @@ impl Pattern {
     /// ```
     pub fn from_rows<R: AsRef<[usize]>>(ncols: usize, rows: &[R]) -> Result<Self> {
         let nrows = rows.len();
+        check_dims(nrows, ncols)?;
         for (r, row) in rows.iter().enumerate() {
             if let Some(&c) = row.as_ref().iter().find(|&&c| c >= ncols) {
                 return Err(Error::EntryOutOfBounds { row: r, col: c, nrows, ncols });
@@ -88,6 +116,7 @@ impl Pattern {
     /// # Ok::<(), jacsense::Error>(())
     /// ```
     pub fn from_csr(nrows: usize, ncols: usize, row_ptr: Vec<usize>, col_idx: Vec<usize>) -> Result<Self> {
+        check_dims(nrows, ncols)?;
         if row_ptr.len() != nrows + 1 {
             return Err(Error::DimensionMismatch { what: "row_ptr length", expected: nrows + 1, found: row_ptr.len() });
         }
@@ -128,6 +157,28 @@ impl Pattern {
         let row_ptr = (0..=nrows).map(|i| i * ncols).collect();
         let col_idx = (0..nrows).flat_map(|_| 0..ncols).collect();
         Pattern { nrows, ncols, row_ptr, col_idx }
+    }
+
+    /// The dense pattern, or `Err(TooLarge)` naming `m × n` when it would hold more
+    /// than [`MAX_DENSE_ENTRIES`] entries (checked before anything is allocated).
+    ///
+    /// ```
+    /// # use jacsense::Pattern;
+    /// assert_eq!(Pattern::try_dense(3, 4)?.nnz(), 12);
+    /// assert!(Pattern::try_dense(1_000_000, 1_000_000).is_err());
+    /// # Ok::<(), jacsense::Error>(())
+    /// ```
+    pub fn try_dense(nrows: usize, ncols: usize) -> Result<Self> {
+        check_dims(nrows, ncols)?;
+        let entries = nrows as u128 * ncols as u128;
+        if entries > MAX_DENSE_ENTRIES as u128 {
+            return Err(Error::TooLarge {
+                what: format!("entries of a dense {nrows}×{ncols} pattern"),
+                size: entries,
+                limit: MAX_DENSE_ENTRIES,
+            });
+        }
+        Ok(Self::dense(nrows, ncols))
     }
 
     /// A banded pattern: entry `(i, j)` is allowed when `i − lower ≤ j ≤ i + upper`.
