@@ -249,7 +249,8 @@ fn check_npy_header(bytes: &[u8]) -> Result<usize, String> {
             return Err(format!("the header nests brackets more than {NPY_MAX_NESTING} deep: '{header}'"));
         }
     }
-    // 'shape': (d0, d1, ...): every dimension an integer, their product within u64.
+    // 'shape': (d0, d1, ...): every dimension an integer, and the product of the
+    // nonzero ones within u64 (npyz multiplies every prefix, unchecked, even past a 0).
     let Some(at) = header.find("'shape'").or_else(|| header.find("\"shape\"")) else { return Ok(end) };
     let rest = header[at + 7..].trim_start().trim_start_matches(':').trim_start();
     let Some(inner) = rest.strip_prefix(['(', '[']) else { return Ok(end) };
@@ -257,7 +258,7 @@ fn check_npy_header(bytes: &[u8]) -> Result<usize, String> {
     let mut product: u64 = 1;
     for token in inner.split(',').map(str::trim).filter(|t| !t.is_empty()) {
         let d: u64 = token.parse().map_err(|_| format!("shape dimension '{token}' is not a non-negative integer"))?;
-        product = product.checked_mul(d).ok_or_else(|| format!("shape ({inner}) has more values than 2^64"))?;
+        product = product.checked_mul(d.max(1)).ok_or_else(|| format!("shape ({inner}) is larger than 2^64"))?;
     }
     Ok(end)
 }
@@ -267,7 +268,8 @@ fn read_mtx_vector(file: File, path: &Path) -> Result<Vec<f64>, Failure> {
     let mut lines = BufReader::new(file).lines().enumerate();
     let header = match lines.next() {
         Some((_, Ok(h))) => h,
-        _ => return Err(input_error!("{shown}: empty Matrix Market file")),
+        Some((_, Err(e))) => return Err(input_error!("{shown} line 1: {e}")),
+        None => return Err(input_error!("{shown}: empty Matrix Market file")),
     };
     let lower = header.to_ascii_lowercase();
     if lower.contains(" coordinate ") {

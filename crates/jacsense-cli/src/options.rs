@@ -313,7 +313,9 @@ fn index(v: f64, path: &Path, line: usize, what: &str) -> Result<usize, Failure>
     }
 }
 
-fn read_ties(path: &Path) -> Result<Vec<TiedGroup>, Failure> {
+/// Tied groups from a `--ties` file: JSON `[[[i, j, factor], ...], ...]`, or text
+/// lines `group i j [factor]` (0-based; a group index only names its group).
+pub fn read_ties(path: &Path) -> Result<Vec<TiedGroup>, Failure> {
     let shown = path.display();
     if Format::of(path) == Format::Json {
         let text = std::fs::read_to_string(path).map_err(|e| input_error!("cannot read ties file {shown}: {e}"))?;
@@ -342,7 +344,9 @@ fn read_ties(path: &Path) -> Result<Vec<TiedGroup>, Failure> {
     Ok(groups.into_values().collect())
 }
 
-fn read_known(path: &Path) -> Result<Vec<(usize, usize, f64)>, Failure> {
+/// Known entries `(i, j, value)` from a `--known` file: Matrix Market with values
+/// (1-based), JSON `{"rows", "cols", "values"}`, or text lines `i j value` (0-based).
+pub fn read_known(path: &Path) -> Result<Vec<(usize, usize, f64)>, Failure> {
     let shown = path.display();
     match Format::of(path) {
         Format::MatrixMarket => {

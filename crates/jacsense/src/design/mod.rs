@@ -34,10 +34,10 @@ use crate::coloring::Ordering;
 use crate::error::{Error, Result};
 use crate::structure::Structure;
 
-/// The most values a design may size from its number of directions `k`: the direction
-/// coefficients of a random design (`n × k`) or of a rainbow design (`χ × k`), and the
-/// measurements a plan whose rows all see all `k` directions stores (`m × k`, twice
-/// that for central differences): 2²⁸ `f64` (2 GiB) each. With `n = 10⁶` inputs a
+/// The most values a design may size from its number of directions `k`: its calls, the
+/// direction coefficients of a random design (`n × k`) or of a rainbow design
+/// (`χ × k`), and the measurements a plan whose rows all see all `k` directions stores
+/// (`m × k`, twice that for central differences): 2²⁸ each (2 GiB of `f64`). With `n = 10⁶` inputs a
 /// random design may have 268 directions; beyond that a colored or rainbow design
 /// needs far less.
 pub const MAX_VALUES: usize = 1 << 28;
@@ -52,10 +52,10 @@ pub(crate) fn max_directions(structure: &Structure, difference: Difference) -> u
 }
 
 /// Checks a design of `k` directions before anything of its size is allocated: its
-/// calls within `budget` (an [`Error::OverBudget`]), then its `width × k` direction
-/// coefficients (`width` = n inputs for a random design, χ colors for a rainbow one)
-/// and the `m × k` measurement values its plan stores within [`MAX_VALUES`] (an
-/// [`Error::TooLarge`] naming `k`).
+/// calls within `budget` (an [`Error::OverBudget`]), then its calls, its `width × k`
+/// direction coefficients (`width` = n inputs for a random design, χ colors for a
+/// rainbow one) and the `m × k` measurement values its plan stores within
+/// [`MAX_VALUES`] (an [`Error::TooLarge`] naming `k`).
 pub(crate) fn check_size(
     design: &Design,
     k: usize,
@@ -77,6 +77,8 @@ pub(crate) fn check_size(
     let sides: u128 = if difference == Difference::Central { 2 } else { 1 };
     let of_width = if matches!(design, Design::Rainbow { .. }) { "colors" } else { "inputs" };
     let held = [
+        // Every call has its state in the measurements, whatever n and m are.
+        ("calls", format!("{width} {of_width}"), calls as u128),
         ("direction coefficients", format!("{width} {of_width}"), width as u128 * k as u128),
         ("measurement values", format!("m = {m} outputs"), m as u128 * k as u128 * sides),
     ];

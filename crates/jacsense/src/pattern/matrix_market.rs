@@ -92,16 +92,11 @@ pub fn read_matrix_market<R: BufRead>(reader: R) -> Result<(Pattern, Option<Vec<
                 let r = next_usize("row count")?;
                 let c = next_usize("column count")?;
                 let nz = next_usize("entry count")?;
-                // The header is a claim: check it against the limits and against
-                // itself before it sizes anything; the entries then grow the arrays
-                // as they arrive.
+                // The header is a claim: its dimensions are checked against the
+                // limits before they size the pattern, and its entry count (which may
+                // exceed rows × cols: duplicates are summed) against the entries as
+                // they arrive, which grow the arrays.
                 check_dims(r, c).map_err(|e| mm_err(lineno, format!("size line '{t}': {e}")))?;
-                if nz as u128 > r as u128 * c as u128 {
-                    return Err(mm_err(
-                        lineno,
-                        format!("size line '{t}': {nz} entries cannot fit in a {r}×{c} matrix"),
-                    ));
-                }
                 size = Some((r, c, nz));
                 triplets.reserve(nz.min(RESERVE_AHEAD));
                 vals.reserve(nz.min(RESERVE_AHEAD));

@@ -300,7 +300,16 @@ impl Parametrization {
                 )));
             }
             entry_terms.push(match known_root[root] {
-                Some((v, _, _)) => (Vec::new(), f * v),
+                Some((v, a, b)) => {
+                    // A finite known value times a finite factor can still leave f64.
+                    let value = f * v;
+                    if !value.is_finite() {
+                        return Err(conflict(format!(
+                            "entry ({i}, {j}) is tied to known entry ({a}, {b}) by factors that carry its value beyond the range of f64"
+                        )));
+                    }
+                    (Vec::new(), value)
+                }
                 None => {
                     if index[root] == usize::MAX {
                         index[root] = unknowns;

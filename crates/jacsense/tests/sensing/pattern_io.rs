@@ -50,12 +50,7 @@ fn matrix_market_errors_name_the_line() {
         ("%%MatrixMarket matrix coordinate pattern general\n%\n2 2 2\n1 1\n", 0, "announces 2"),
         // Sizes in the header are claims: refused before they size an allocation
         // (these aborted in `reserve` or in the row pointers).
-        (
-            "%%MatrixMarket matrix coordinate pattern general\n10000000 10000000 99999999999999\n1 1\n",
-            0,
-            "announces 99999999999999",
-        ),
-        ("%%MatrixMarket matrix coordinate pattern general\n2 2 99999999999999\n1 1\n", 2, "cannot fit in a 2×2"),
+        ("%%MatrixMarket matrix coordinate pattern general\n2 2 99999999999999\n1 1\n", 0, "announces 99999999999999"),
         (
             "%%MatrixMarket matrix coordinate pattern general\n99999999999999 2 1\n1 1\n",
             2,
