@@ -258,7 +258,9 @@ fn check_npy_header(bytes: &[u8]) -> Result<usize, String> {
     let mut product: u64 = 1;
     for token in inner.split(',').map(str::trim).filter(|t| !t.is_empty()) {
         let d: u64 = token.parse().map_err(|_| format!("shape dimension '{token}' is not a non-negative integer"))?;
-        product = product.checked_mul(d.max(1)).ok_or_else(|| format!("shape ({inner}) is larger than 2^64"))?;
+        product = product
+            .checked_mul(d.max(1))
+            .ok_or_else(|| format!("shape ({inner}): the product of its dimensions exceeds 2^64"))?;
     }
     Ok(end)
 }
@@ -557,5 +559,45 @@ mod tests {
         assert_eq!(parse_numbers("[1, 2,3]").unwrap(), vec![1.0, 2.0, 3.0]);
         assert_eq!(parse_numbers("1 two 3").unwrap_err(), (1, "two".to_string()));
         assert!(parse_numbers("nan inf").unwrap().iter().all(|v| !v.is_finite()));
+    }
+
+    /// A version-1 `.npy` file with the given header literal and data.
+    fn npy(header: &str, header_len: Option<u16>, data: &[u8]) -> Vec<u8> {
+        let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+        bytes.extend(header_len.unwrap_or(header.len() as u16).to_le_bytes());
+        bytes.extend(header.as_bytes());
+        bytes.extend(data);
+        bytes
+    }
+
+    fn read_npy_bytes(bytes: &[u8], name: &str) -> Result<(Vec<usize>, Vec<f64>), Failure> {
+        let path = std::env::temp_dir().join(format!("jacsense-formats-{}-{name}.npy", std::process::id()));
+        std::fs::write(&path, bytes).unwrap();
+        let out = read_npy(File::open(&path).unwrap(), &path);
+        let _ = std::fs::remove_file(&path);
+        out
+    }
+
+    /// The header of a `.npy` file is a claim: checked before npyz reads it, which
+    /// multiplies the shape unchecked (an overflow panic in debug builds, a wrapped
+    /// count in release) and allocates the header length it is told.
+    #[test]
+    fn npy_headers_are_checked_against_the_file() {
+        let head = |shape: &str| format!("{{'descr': '<f8', 'fortran_order': False, 'shape': ({shape}), }}\n");
+        let (shape, values) = read_npy_bytes(&npy(&head("2,"), None, &[0; 16]), "ok").unwrap();
+        assert_eq!((shape, values), (vec![2], vec![0.0, 0.0]));
+        let cases = [
+            (npy(&head("99999999999999, 3"), None, &[0; 16]), "claims 299999999999997 values"),
+            (npy(&head("4294967296, 4294967296"), None, &[]), "exceeds 2^64"),
+            // Zero values in all, but npyz's strides multiply the other dimensions.
+            (npy(&head("0, 4294967296, 4294967296"), None, &[]), "exceeds 2^64"),
+            (npy(&head("-1,"), None, &[]), "'-1' is not a non-negative integer"),
+            (npy(&head("2,"), Some(60000), &[]), "the header claims 60000 bytes"),
+            (npy(&("[".repeat(100) + &"]".repeat(100)), None, &[]), "nests brackets"),
+        ];
+        for (k, (bytes, needle)) in cases.iter().enumerate() {
+            let e = read_npy_bytes(bytes, &k.to_string()).unwrap_err().to_string();
+            assert!(e.contains(needle), "case {k}: '{e}' lacks '{needle}'");
+        }
     }
 }
