@@ -50,6 +50,8 @@ fn config(cases: u32) -> ProptestConfig {
         rng_seed: if explore("PROPTEST_RNG_SEED") { from_env.rng_seed } else { RngSeed::Fixed(0x6a61_6373) },
         fork: true,
         timeout: 20_000,
+        // The seed reproduces a failure; no regression files in the source tree.
+        failure_persistence: None,
         ..from_env
     }
 }

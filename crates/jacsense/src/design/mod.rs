@@ -94,6 +94,13 @@ pub(crate) fn check_size(
     Ok(())
 }
 
+/// [`check_size`] for `k` Gaussian directions over `n` coordinates with `m` values
+/// stored per call and no budget (the direct `vᵀJ` route).
+pub(crate) fn check_random(k: usize, n: usize, m: usize, difference: Difference) -> Result<()> {
+    let design = Design::Random { distribution: RandomDistribution::Gaussian, directions: Some(k) };
+    check_size(&design, k, n, m, difference, None)
+}
+
 /// Which directions to call.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]

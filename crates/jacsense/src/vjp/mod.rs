@@ -229,7 +229,7 @@ impl VjpPlan {
                 // declared s-sparse): when the direct route beats that, the Jacobian
                 // plan (a coloring of a possibly dense pattern) is not even built.
                 let rho = structure.lower_bound();
-                let floor = structure.row_sparsity().map_or(rho, |s| rho.min(2 * s));
+                let floor = structure.row_sparsity().map_or(rho, |s| rho.min(s.saturating_mul(2)));
                 if d.calls() < calls_for(floor.max(1), settings.jacobian.difference) {
                     Kind::Direct(d)
                 } else {
@@ -422,7 +422,7 @@ fn direct_plan(structure: &Structure, x0: &[f64], vs: &[Vec<f64>], settings: &Vj
         }
         Some(k) if k >= d => (k, DirectDecoder::LeastSquares),
         Some(k) => match settings.sparsity {
-            Some(s) if k >= 2 * s => (k, DirectDecoder::Sparse(settings.sparse_method)),
+            Some(s) if k >= s.saturating_mul(2) => (k, DirectDecoder::Sparse(settings.sparse_method)),
             _ => {
                 return Err(Error::InvalidSetting {
                     name: "directions",
@@ -438,8 +438,9 @@ fn direct_plan(structure: &Structure, x0: &[f64], vs: &[Vec<f64>], settings: &Vj
     };
     let lower = match decoder {
         DirectDecoder::LeastSquares | DirectDecoder::L1 => d,
-        DirectDecoder::Sparse(_) => 2 * settings.sparsity.unwrap_or(1),
+        DirectDecoder::Sparse(_) => settings.sparsity.unwrap_or(1).saturating_mul(2),
     };
+    crate::design::check_random(k, d, vs.len(), settings.difference)?;
     let all_steps = steps(&settings.step, settings.difference, x0, k as f64 / lower.max(1) as f64)?;
     // In a batch, a v whose rows reach fewer candidates than the union gets exact
     // zeros on the others.

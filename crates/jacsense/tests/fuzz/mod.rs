@@ -18,8 +18,8 @@ mod bounded_alloc;
 use jacsense::decode::SparseMethod;
 use jacsense::structure::{Coupling, Parametrization, Relation};
 use jacsense::{
-    DecoderChoice, Design, Difference, Error, Measurements, Ordering, Pattern, Plan, RandomDistribution, Settings,
-    Step, Structure, read_matrix_market,
+    DecoderChoice, Design, Difference, Error, Measurements, Ordering, Pattern, Plan, RandomDistribution, Route,
+    Settings, Step, Structure, VjpPlan, VjpSettings, read_matrix_market,
 };
 use proptest::prelude::*;
 use proptest::test_runner::RngSeed;
@@ -39,6 +39,8 @@ fn config(cases: u32) -> ProptestConfig {
         rng_seed: if explore("PROPTEST_RNG_SEED") { from_env.rng_seed } else { RngSeed::Fixed(0x6a61_6373) },
         fork: true,
         timeout: 20_000,
+        // The seed reproduces a failure; no regression files in the source tree.
+        failure_persistence: None,
         ..from_env
     }
 }
@@ -432,10 +434,45 @@ fn huge_designs_are_errors_before_they_are_allocated() {
     assert!(e.to_string().contains("measurement values"), "{e}");
 }
 
+/// The direct vᵀJ route sizes its own directions: 10¹⁴ of them aborted.
+#[test]
+fn huge_direct_vjp_designs_are_errors() {
+    let settings = VjpSettings { route: Route::Direct, directions: Some(99_999_999_999_999), ..VjpSettings::default() };
+    let e = VjpPlan::new(&Structure::dense(2, 3), &[0.0; 3], &[vec![1.0, 1.0]], &settings).unwrap_err();
+    assert!(matches!(e, Error::TooLarge { .. }), "{e}");
+    assert!(e.to_string().contains("99999999999999 directions"), "{e}");
+}
+
 /// A relative step that is finite can still overflow at a large coordinate.
 #[test]
 fn overflowing_steps_are_errors() {
     let settings = Settings { step: Step::Relative(1e300), ..Settings::default() };
     let e = Plan::new(&Structure::dense(1, 2), &[0.0, 1e10], &settings).unwrap_err();
     assert!(e.to_string().contains("inf at x0[1] = 10000000000"), "{e}");
+}
+
+proptest! {
+    #![proptest_config(config(3000))]
+
+    /// `VjpPlan::new` with arbitrary settings on either route: a plan, or a typed
+    /// error (the direct route's own directions and sparsity sized an allocation, and
+    /// `2 · sparsity` overflowed).
+    #[test]
+    fn vjp_plans_take_arbitrary_settings(
+        (structure, x0) in structure().prop_flat_map(|s| { let n = s.dims().0; (Just(s), x0(n)) }),
+        jacobian in settings(),
+        route in prop::sample::select(vec![Route::Auto, Route::SenseJacobian, Route::Direct]),
+        (sparsity, directions) in (prop::option::of(count()), prop::option::of(count())),
+        (step, seed, central) in (step(), any::<u64>(), any::<bool>()),
+        v in prop::collection::vec(number(), 0..7),
+    ) {
+        bounded_alloc::arm();
+        let m = structure.dims().1;
+        let v: Vec<f64> = (0..m).map(|i| v.get(i).copied().unwrap_or(1.0)).collect();
+        let difference = if central { Difference::Central } else { Difference::Forward };
+        let settings =
+            VjpSettings { route, jacobian, sparsity, directions, step, seed, difference, ..VjpSettings::default() };
+        let _ = VjpPlan::new(&structure, &x0, &[v], &settings);
+        no_giant_allocation()?;
+    }
 }
