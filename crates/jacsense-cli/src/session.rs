@@ -15,15 +15,15 @@ use crate::workers::{Outcome, Pool, Program, RequestFormat, RunOptions, RunStats
 /// How to run the program.
 #[derive(Args, Clone, Debug)]
 pub struct RunArgs {
-    /// Worker processes running at once (default: the number of cores).
+    /// Worker processes running at once (default: the number of cores; at most 4096).
     #[arg(long, short = 'w', value_name = "W", help_heading = "Running the program")]
     pub workers: Option<usize>,
     /// Start the program once per call (input on stdin, answer on stdout, exit 0)
     /// instead of keeping workers that answer one line per line.
     #[arg(long, help_heading = "Running the program")]
     pub per_call: bool,
-    /// Per-call timeout, e.g. 500ms, 30s, 10m, 2h (default: none). A call that takes
-    /// longer is an erasure and its worker is restarted.
+    /// Per-call timeout, e.g. 500ms, 30s, 10m, 2h (default: none; at most a year). A
+    /// call that takes longer is an erasure and its worker is restarted.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, help_heading = "Running the program")]
     pub timeout: Option<Duration>,
     /// Stop (exit code 2) after this many failed calls in a row.
