@@ -35,9 +35,10 @@ use std::time::Instant;
 
 use clap::{Args, ValueEnum};
 use jacsense::{ErasureReason, Measurements, Plan};
+use npyz::WriterBuilder;
 
 use crate::error::{EXIT_OK, Failure};
-use crate::formats::{Format, parse_numbers, read_npy, read_vector, write_npy_rows, write_numbers};
+use crate::formats::{Format, parse_numbers, read_npy, read_vector, write_numbers};
 use crate::input_error;
 use crate::options::PlanOptions;
 use crate::report::{OutputArgs, RunFacts, Timing, finish_estimate};
@@ -103,24 +104,31 @@ pub fn ask(args: &AskArgs) -> Result<u8, Failure> {
     std::fs::create_dir_all(&args.out)
         .map_err(|e| input_error!("cannot create the directory {}: {e}", args.out.display()))?;
 
+    // Both files are written point by point: a plan can have far more calls × n
+    // numbers than fit in memory (coordinate differences on n = 10⁶ inputs).
     let points_txt = args.out.join("points.txt");
-    let mut w = BufWriter::new(
-        File::create(&points_txt).map_err(|e| input_error!("cannot write {}: {e}", points_txt.display()))?,
-    );
+    let points_npy = args.out.join("points.npy");
+    let txt_err = |e: std::io::Error| input_error!("cannot write {}: {e}", points_txt.display());
+    let npy_err = |e: std::io::Error| input_error!("cannot write {}: {e}", points_npy.display());
+    let mut txt = BufWriter::new(File::create(&points_txt).map_err(txt_err)?);
+    let npy_file = BufWriter::new(File::create(&points_npy).map_err(npy_err)?);
+    let mut npy = npyz::WriteOptions::<f64>::new()
+        .default_dtype()
+        .shape(&[plan.calls() as u64, n as u64])
+        .writer(npy_file)
+        .begin_nd()
+        .map_err(npy_err)?;
     let mut x = vec![0.0; n];
     let mut line = String::new();
-    let mut all = Vec::with_capacity(plan.calls() * n);
     for j in 0..plan.calls() {
         plan.point(j, &mut x).expect("in range");
         line.clear();
         write_numbers(&mut line, &x);
-        writeln!(w, "{line}").map_err(|e| input_error!("cannot write {}: {e}", points_txt.display()))?;
-        all.extend_from_slice(&x);
+        writeln!(txt, "{line}").map_err(txt_err)?;
+        npy.extend(x.iter().copied()).map_err(npy_err)?;
     }
-    w.flush().map_err(|e| input_error!("cannot write {}: {e}", points_txt.display()))?;
-    let points_npy = args.out.join("points.npy");
-    let file = File::create(&points_npy).map_err(|e| input_error!("cannot write {}: {e}", points_npy.display()))?;
-    write_npy_rows(BufWriter::new(file), &points_npy, &all, &[plan.calls() as u64, n as u64])?;
+    txt.flush().map_err(txt_err)?;
+    npy.finish().map_err(npy_err)?;
 
     let plan_json = args.out.join("plan.json");
     std::fs::write(&plan_json, plan.to_json())

@@ -163,7 +163,23 @@ pub fn read_npy(mut file: File, path: &Path) -> Result<(Vec<usize>, Vec<f64>), F
     let shown = path.display();
     let mut bytes = Vec::new();
     file.read_to_end(&mut bytes).map_err(|e| input_error!("cannot read {shown}: {e}"))?;
+    let header_end = check_npy_header(&bytes).map_err(|e| input_error!("{shown}: {e}"))?;
     let npy = npyz::NpyFile::new(&bytes[..]).map_err(|e| input_error!("{shown}: not a NumPy .npy file: {e}"))?;
+    // The shape is a claim: its product must exist and the data must hold it before
+    // anything is read (npyz then reads exactly that many values).
+    let values = npy.shape().iter().try_fold(1u64, |acc, &d| acc.checked_mul(d));
+    let item = npy.dtype().num_bytes().unwrap_or(usize::MAX) as u128;
+    let data = bytes.len().saturating_sub(header_end) as u128;
+    match values {
+        None => return Err(input_error!("{shown}: shape {:?} has more values than 2^64", npy.shape())),
+        Some(v) if v as u128 * item > data => {
+            return Err(input_error!(
+                "{shown}: shape {:?} claims {v} values of {item} bytes, but the file holds {data} bytes of data",
+                npy.shape()
+            ));
+        }
+        Some(_) => {}
+    }
     let shape: Vec<usize> = npy.shape().iter().map(|&s| s as usize).collect();
     let fortran = npy.order() == npyz::Order::Fortran;
     let dtype = npy.dtype();
@@ -197,12 +213,65 @@ pub fn read_npy(mut file: File, path: &Path) -> Result<(Vec<usize>, Vec<f64>), F
     Ok((shape, values))
 }
 
+/// The deepest nesting of brackets a `.npy` header may have: NumPy writes 2
+/// (`{'shape': (3, 4)}`), and the Python-literal parser recurses once per level.
+const NPY_MAX_NESTING: usize = 8;
+
+/// Checks the parts of a `.npy` header that would size an allocation or a recursion
+/// before npyz reads it: the header length against the file, the nesting of its
+/// literal, and the product of its shape (npyz multiplies it unchecked). Returns
+/// where the data start. Files that are not `.npy` at all are left to npyz to name.
+fn check_npy_header(bytes: &[u8]) -> Result<usize, String> {
+    if bytes.len() < 10 || !bytes.starts_with(b"\x93NUMPY") {
+        return Ok(0);
+    }
+    let (len, start): (usize, usize) = match bytes[6] {
+        1 => (usize::from(u16::from_le_bytes([bytes[8], bytes[9]])), 10),
+        _ if bytes.len() >= 12 => (u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize, 12),
+        _ => return Ok(0),
+    };
+    let end = start.saturating_add(len);
+    if end > bytes.len() {
+        return Err(format!(
+            "the header claims {len} bytes but the file has {} after the preamble",
+            bytes.len() - start
+        ));
+    }
+    let header = String::from_utf8_lossy(&bytes[start..end]);
+    let mut depth = 0usize;
+    for c in header.chars() {
+        match c {
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        if depth > NPY_MAX_NESTING {
+            return Err(format!("the header nests brackets more than {NPY_MAX_NESTING} deep: '{header}'"));
+        }
+    }
+    // 'shape': (d0, d1, ...): every dimension an integer, and the product of the
+    // nonzero ones within u64 (npyz multiplies every prefix, unchecked, even past a 0).
+    let Some(at) = header.find("'shape'").or_else(|| header.find("\"shape\"")) else { return Ok(end) };
+    let rest = header[at + 7..].trim_start().trim_start_matches(':').trim_start();
+    let Some(inner) = rest.strip_prefix(['(', '[']) else { return Ok(end) };
+    let inner = &inner[..inner.find([')', ']']).unwrap_or(inner.len())];
+    let mut product: u64 = 1;
+    for token in inner.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+        let d: u64 = token.parse().map_err(|_| format!("shape dimension '{token}' is not a non-negative integer"))?;
+        product = product
+            .checked_mul(d.max(1))
+            .ok_or_else(|| format!("shape ({inner}): the product of its dimensions exceeds 2^64"))?;
+    }
+    Ok(end)
+}
+
 fn read_mtx_vector(file: File, path: &Path) -> Result<Vec<f64>, Failure> {
     let shown = path.display();
     let mut lines = BufReader::new(file).lines().enumerate();
     let header = match lines.next() {
         Some((_, Ok(h))) => h,
-        _ => return Err(input_error!("{shown}: empty Matrix Market file")),
+        Some((_, Err(e))) => return Err(input_error!("{shown} line 1: {e}")),
+        None => return Err(input_error!("{shown}: empty Matrix Market file")),
     };
     let lower = header.to_ascii_lowercase();
     if lower.contains(" coordinate ") {
@@ -244,6 +313,13 @@ fn read_mtx_vector(file: File, path: &Path) -> Result<Vec<f64>, Failure> {
                     return Err(input_error!(
                         "{shown} line {}: expected the size 'rows cols', found '{t}'",
                         lineno + 1
+                    ));
+                }
+                if numbers.iter().any(|&v| v > jacsense::MAX_DIMENSION as f64) {
+                    return Err(input_error!(
+                        "{shown} line {}: size '{t}' exceeds {} entries",
+                        lineno + 1,
+                        jacsense::MAX_DIMENSION
                     ));
                 }
                 let (r, c) = (numbers[0] as usize, numbers[1] as usize);
@@ -368,9 +444,18 @@ pub fn write_matrix(path: &Path, j: &SparseMatrix) -> Result<(), Failure> {
             .map_err(|e| input_error!("cannot write to stdout: {e}"))
             .and_then(|()| writeln!(out).map_err(|e| input_error!("cannot write to stdout: {e}")));
     }
-    let mut w = create(path, "output")?;
     let p = j.pattern();
     let (m, n) = (p.nrows(), p.ncols());
+    // .npy and text are dense: a large sparse J would need m × n values in memory.
+    let dense = matches!(Format::of(path), Format::Npy | Format::Text);
+    if dense && m as u128 * n as u128 > jacsense::MAX_DENSE_ENTRIES as u128 {
+        return Err(input_error!(
+            "{}: J is {m}×{n}, too large to write densely (more than {} values); write .mtx or .json",
+            path.display(),
+            jacsense::MAX_DENSE_ENTRIES
+        ));
+    }
+    let mut w = create(path, "output")?;
     match Format::of(path) {
         Format::MatrixMarket => {
             jacsense::write_matrix_market(&mut w, p, Some(j.values())).map_err(|e| write_err(path, e))?;
@@ -474,5 +559,45 @@ mod tests {
         assert_eq!(parse_numbers("[1, 2,3]").unwrap(), vec![1.0, 2.0, 3.0]);
         assert_eq!(parse_numbers("1 two 3").unwrap_err(), (1, "two".to_string()));
         assert!(parse_numbers("nan inf").unwrap().iter().all(|v| !v.is_finite()));
+    }
+
+    /// A version-1 `.npy` file with the given header literal and data.
+    fn npy(header: &str, header_len: Option<u16>, data: &[u8]) -> Vec<u8> {
+        let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+        bytes.extend(header_len.unwrap_or(header.len() as u16).to_le_bytes());
+        bytes.extend(header.as_bytes());
+        bytes.extend(data);
+        bytes
+    }
+
+    fn read_npy_bytes(bytes: &[u8], name: &str) -> Result<(Vec<usize>, Vec<f64>), Failure> {
+        let path = std::env::temp_dir().join(format!("jacsense-formats-{}-{name}.npy", std::process::id()));
+        std::fs::write(&path, bytes).unwrap();
+        let out = read_npy(File::open(&path).unwrap(), &path);
+        let _ = std::fs::remove_file(&path);
+        out
+    }
+
+    /// The header of a `.npy` file is a claim: checked before npyz reads it, which
+    /// multiplies the shape unchecked (an overflow panic in debug builds, a wrapped
+    /// count in release) and allocates the header length it is told.
+    #[test]
+    fn npy_headers_are_checked_against_the_file() {
+        let head = |shape: &str| format!("{{'descr': '<f8', 'fortran_order': False, 'shape': ({shape}), }}\n");
+        let (shape, values) = read_npy_bytes(&npy(&head("2,"), None, &[0; 16]), "ok").unwrap();
+        assert_eq!((shape, values), (vec![2], vec![0.0, 0.0]));
+        let cases = [
+            (npy(&head("99999999999999, 3"), None, &[0; 16]), "claims 299999999999997 values"),
+            (npy(&head("4294967296, 4294967296"), None, &[]), "exceeds 2^64"),
+            // Zero values in all, but npyz's strides multiply the other dimensions.
+            (npy(&head("0, 4294967296, 4294967296"), None, &[]), "exceeds 2^64"),
+            (npy(&head("-1,"), None, &[]), "'-1' is not a non-negative integer"),
+            (npy(&head("2,"), Some(60000), &[]), "the header claims 60000 bytes"),
+            (npy(&("[".repeat(100) + &"]".repeat(100)), None, &[]), "nests brackets"),
+        ];
+        for (k, (bytes, needle)) in cases.iter().enumerate() {
+            let e = read_npy_bytes(bytes, &k.to_string()).unwrap_err().to_string();
+            assert!(e.contains(needle), "case {k}: '{e}' lacks '{needle}'");
+        }
     }
 }

@@ -2,6 +2,7 @@
 //! [`Structure`] and [`Settings`]; serializable, so that an ask/tell plan file can
 //! rebuild the same plan.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
@@ -156,7 +157,8 @@ impl StructureSpec {
     pub fn build(&self) -> Result<Structure, Failure> {
         let pattern = match &self.entries {
             Some(e) => Pattern::from_triplets(self.m, self.n, e)?,
-            None => Pattern::dense(self.m, self.n),
+            // Refused before allocating when m × n entries cannot be held.
+            None => Pattern::try_dense(self.m, self.n)?,
         };
         let mut s = if self.symmetric { Structure::symmetric(pattern)? } else { Structure::sparse(pattern) };
         if let Some(k) = self.row_sparsity {
@@ -324,14 +326,18 @@ fn index(v: f64, path: &Path, line: usize, what: &str) -> Result<usize, Failure>
     }
 }
 
-fn read_ties(path: &Path) -> Result<Vec<TiedGroup>, Failure> {
+/// Tied groups from a `--ties` file: JSON `[[[i, j, factor], ...], ...]`, or text
+/// lines `group i j [factor]` (0-based; a group index only names its group).
+pub fn read_ties(path: &Path) -> Result<Vec<TiedGroup>, Failure> {
     let shown = path.display();
     if Format::of(path) == Format::Json {
         let text = std::fs::read_to_string(path).map_err(|e| input_error!("cannot read ties file {shown}: {e}"))?;
         return serde_json::from_str(&text)
             .map_err(|e| input_error!("ties file {shown}: expected [[[i, j, factor], ...], ...] (0-based): {e}"));
     }
-    let mut groups: Vec<TiedGroup> = Vec::new();
+    // Group indices only name groups: a map keeps as many groups as the file has, not
+    // as many as its largest index says (99999999999 used to size a Vec).
+    let mut groups: BTreeMap<usize, TiedGroup> = BTreeMap::new();
     for (line, r) in read_text_rows(path, "ties")? {
         if r.len() != 3 && r.len() != 4 {
             return Err(input_error!(
@@ -340,19 +346,20 @@ fn read_ties(path: &Path) -> Result<Vec<TiedGroup>, Failure> {
             ));
         }
         let g = index(r[0], path, line, "ties")?;
-        if groups.len() <= g {
-            groups.resize(g + 1, Vec::new());
+        let factor = r.get(3).copied().unwrap_or(1.0);
+        if !factor.is_finite() || factor == 0.0 {
+            return Err(input_error!(
+                "ties file {shown} line {line}: factor {factor} must be finite and nonzero (a known value is a --known entry)"
+            ));
         }
-        groups[g].push((
-            index(r[1], path, line, "ties")?,
-            index(r[2], path, line, "ties")?,
-            r.get(3).copied().unwrap_or(1.0),
-        ));
+        groups.entry(g).or_default().push((index(r[1], path, line, "ties")?, index(r[2], path, line, "ties")?, factor));
     }
-    Ok(groups)
+    Ok(groups.into_values().collect())
 }
 
-fn read_known(path: &Path) -> Result<Vec<(usize, usize, f64)>, Failure> {
+/// Known entries `(i, j, value)` from a `--known` file: Matrix Market with values
+/// (1-based), JSON `{"rows", "cols", "values"}`, or text lines `i j value` (0-based).
+pub fn read_known(path: &Path) -> Result<Vec<(usize, usize, f64)>, Failure> {
     let shown = path.display();
     match Format::of(path) {
         Format::MatrixMarket => {
@@ -389,6 +396,9 @@ fn read_known(path: &Path) -> Result<Vec<(usize, usize, f64)>, Failure> {
                         "known file {shown} line {line}: expected 'i j value', found {} numbers",
                         r.len()
                     ));
+                }
+                if !r[2].is_finite() {
+                    return Err(input_error!("known file {shown} line {line}: value {} is not finite", r[2]));
                 }
                 Ok((index(r[0], path, line, "known")?, index(r[1], path, line, "known")?, r[2]))
             })

@@ -36,6 +36,9 @@ pub fn plan(args: &PlanArgs) -> Result<u8, Failure> {
                 .inputs
                 .or(from_pattern.map(|p| p.ncols()))
                 .ok_or_else(|| input_error!("plan needs n: give --x0, --pattern or --inputs N"))?;
+            if n > jacsense::MAX_DIMENSION {
+                return Err(input_error!("--inputs {n}: more than {} inputs", jacsense::MAX_DIMENSION));
+            }
             vec![0.0; n]
         }
     };

@@ -15,15 +15,15 @@ use crate::workers::{Outcome, Pool, Program, RequestFormat, RunOptions, RunStats
 /// How to run the program.
 #[derive(Args, Clone, Debug)]
 pub struct RunArgs {
-    /// Worker processes running at once (default: the number of cores).
+    /// Worker processes running at once (default: the number of cores; at most 4096).
     #[arg(long, short = 'w', value_name = "W", help_heading = "Running the program")]
     pub workers: Option<usize>,
     /// Start the program once per call (input on stdin, answer on stdout, exit 0)
     /// instead of keeping workers that answer one line per line.
     #[arg(long, help_heading = "Running the program")]
     pub per_call: bool,
-    /// Per-call timeout, e.g. 500ms, 30s, 10m, 2h (default: none). A call that takes
-    /// longer is an erasure and its worker is restarted.
+    /// Per-call timeout, e.g. 500ms, 30s, 10m, 2h (default: none; at most a year). A
+    /// call that takes longer is an erasure and its worker is restarted.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, help_heading = "Running the program")]
     pub timeout: Option<Duration>,
     /// Stop (exit code 2) after this many failed calls in a row.
@@ -41,12 +41,24 @@ pub struct RunArgs {
     pub command: Vec<String>,
 }
 
-/// Parses `500ms`, `2s`, `1.5`, `10m`, `2h` (seconds when no unit).
+/// The most worker processes: each has a slot allocated up front.
+pub const MAX_WORKERS: usize = 4096;
+
+/// The longest timeout: a year. Longer ones are refused rather than passed to
+/// `Duration` and `Instant` arithmetic that overflows (omit `--timeout` for none).
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// Parses `500ms`, `2s`, `1.5`, `1e3s`, `10m`, `2h` (seconds when no unit): a
+/// positive duration of at least a nanosecond and at most [`MAX_TIMEOUT`].
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let t = s.trim();
-    let split = t.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(t.len());
-    let (number, unit) = t.split_at(split);
-    let value: f64 = number.trim().parse().map_err(|_| format!("'{s}' is not a duration (e.g. 500ms, 30s, 10m)"))?;
+    // The unit is the trailing run of letters, so that `1e3s` keeps its exponent.
+    let number = t.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let unit = &t[number.len()..];
+    let value: f64 = match number.trim().parse() {
+        Ok(v) => v,
+        Err(_) => return Err(format!("'{s}' is not a duration (e.g. 500ms, 30s, 10m)")),
+    };
     let seconds = match unit {
         "ms" => value / 1e3,
         "" | "s" => value,
@@ -54,10 +66,17 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         "h" => value * 3600.0,
         other => return Err(format!("unknown unit '{other}' in '{s}' (use ms, s, m or h)")),
     };
-    if !(seconds > 0.0 && seconds.is_finite()) {
+    if seconds.is_nan() || seconds <= 0.0 {
         return Err(format!("'{s}': a timeout must be positive"));
     }
-    Ok(Duration::from_secs_f64(seconds))
+    if seconds > MAX_TIMEOUT.as_secs_f64() {
+        return Err(format!("'{s}': a timeout can be at most a year (omit --timeout for no timeout)"));
+    }
+    let d = Duration::from_secs_f64(seconds);
+    if d.is_zero() {
+        return Err(format!("'{s}': a timeout must be at least a nanosecond"));
+    }
+    Ok(d)
 }
 
 /// The pool and what the loop needs.
@@ -91,6 +110,9 @@ impl Session {
         let workers = run.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
         if workers == 0 {
             return Err(input_error!("--workers 0: at least one worker is needed"));
+        }
+        if workers > MAX_WORKERS {
+            return Err(input_error!("--workers {workers}: at most {MAX_WORKERS} worker processes"));
         }
         if run.max_failures == 0 {
             return Err(input_error!("--max-failures 0: at least one failure must be allowed to stop"));
@@ -197,5 +219,33 @@ mod tests {
         assert_eq!(parse_duration("10m").unwrap(), Duration::from_secs(600));
         assert!(parse_duration("5 fortnights").is_err());
         assert!(parse_duration("-1s").is_err());
+        assert_eq!(parse_duration("1e3s").unwrap(), Duration::from_secs(1000));
+        assert_eq!(parse_duration("365d").unwrap_err(), "unknown unit 'd' in '365d' (use ms, s, m or h)");
+    }
+
+    /// These panicked in `Duration::from_secs_f64` (issue 9) or would overflow the
+    /// deadline `Instant + Duration`; every one is an error naming the value.
+    #[test]
+    fn huge_and_non_finite_durations_are_errors() {
+        for s in [
+            "100000000000000000000s",
+            "1e300",
+            "inf",
+            "infs",
+            "NaN",
+            "nan ms",
+            "-inf",
+            "-0",
+            "0ms",
+            "1e-12s",
+            "",
+            "s",
+            "1e",
+        ] {
+            let e = parse_duration(s).unwrap_err();
+            assert!(e.contains(&format!("'{s}'")) || e.contains(&format!("'{}'", s.trim())), "{s}: {e}");
+        }
+        assert!(parse_duration("8760h").is_ok());
+        assert!(parse_duration("8761h").unwrap_err().contains("at most a year"));
     }
 }

@@ -266,7 +266,8 @@ impl Pool {
             let mut text = String::new();
             let _ = done.send(stdout.read_to_string(&mut text).map(|_| text));
         });
-        let deadline = self.program.timeout.map(|t| start + t);
+        // No deadline when it would overflow an Instant (a timeout of centuries).
+        let deadline = self.program.timeout.and_then(|t| start.checked_add(t));
         let text = match deadline {
             Some(d) => output.recv_timeout(d.saturating_duration_since(Instant::now())),
             None => output.recv().map_err(|_| RecvTimeoutError::Disconnected),

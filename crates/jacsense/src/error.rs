@@ -131,6 +131,20 @@ pub enum Error {
     /// damaged file, or data that do not make a valid plan.
     #[error("saved plan: {0}")]
     Saved(String),
+    /// A size given in the input (a dimension, a number of directions, a count in a
+    /// file's header) would need more memory than jacsense allows itself
+    /// ([`pattern::MAX_DIMENSION`](crate::pattern::MAX_DIMENSION),
+    /// [`design::MAX_VALUES`](crate::design::MAX_VALUES)): refused before anything is
+    /// allocated.
+    #[error("too large: {what} = {size} exceeds the limit of {limit}")]
+    OverLimit {
+        /// What was counted, naming the values it came from.
+        what: String,
+        /// The size asked for (wide enough for a product that overflows `usize`).
+        size: u128,
+        /// The limit.
+        limit: usize,
+    },
     /// Reading or writing a file failed.
     #[error("I/O error: {0}")]
     Io(String),

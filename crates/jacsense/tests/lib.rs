@@ -2,6 +2,7 @@
 
 mod coloring;
 mod decode;
+mod fuzz;
 mod sensing;
 mod sparse;
 mod structure;

@@ -26,7 +26,7 @@ pub(crate) fn steps(step: &Step, difference: Difference, x0: &[f64], redundancy:
             Err(Error::InvalidSetting { name, value: format!("{v}"), reason: "a step must be finite and positive" })
         }
     };
-    Ok(match step {
+    let h: Vec<f64> = match step {
         Step::Default => relative(default_h0),
         Step::Relative(h0) => relative(positive("relative step", *h0)?),
         Step::Absolute(h) => vec![positive("absolute step", *h)?; x0.len()],
@@ -53,5 +53,14 @@ pub(crate) fn steps(step: &Step, difference: Difference, x0: &[f64], redundancy:
             }
             h.clone()
         }
-    })
+    };
+    // A finite relative step times a large |x0_c| can still overflow.
+    if let Some(c) = h.iter().position(|v| !v.is_finite()) {
+        return Err(Error::InvalidSetting {
+            name: "step",
+            value: format!("{} at x0[{c}] = {}", h[c], x0[c]),
+            reason: "the step h0 · max(1, |x0_c|) overflows",
+        });
+    }
+    Ok(h)
 }

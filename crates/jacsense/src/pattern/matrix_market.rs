@@ -4,8 +4,12 @@
 
 use std::io::{BufRead, Write};
 
-use super::Pattern;
+use super::{Pattern, check_dims};
 use crate::error::{Error, Result};
+
+/// The most entries reserved ahead from a size line: its count is only a claim, so
+/// larger files grow their arrays as the entries arrive.
+const RESERVE_AHEAD: usize = 1 << 16;
 
 /// The field of a Matrix Market file: a pattern or real values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,8 +74,10 @@ pub fn read_matrix_market<R: BufRead>(reader: R) -> Result<(Pattern, Option<Vec<
     let mut size: Option<(usize, usize, usize)> = None;
     let mut triplets: Vec<(usize, usize)> = Vec::new();
     let mut vals: Vec<f64> = Vec::new();
+    // Entry lines read so far, checked against the size line as they arrive.
+    let mut stored = 0usize;
     for (lineno, line) in lines {
-        let line = line?;
+        let line = line.map_err(|e| mm_err(lineno, e.to_string()))?;
         let t = line.trim();
         if t.is_empty() || t.starts_with('%') {
             continue;
@@ -86,10 +92,20 @@ pub fn read_matrix_market<R: BufRead>(reader: R) -> Result<(Pattern, Option<Vec<
                 let r = next_usize("row count")?;
                 let c = next_usize("column count")?;
                 let nz = next_usize("entry count")?;
+                // The header is a claim: its dimensions are checked against the
+                // limits before they size the pattern, and its entry count (which may
+                // exceed rows × cols: duplicates are summed) against the entries as
+                // they arrive, which grow the arrays.
+                check_dims(r, c).map_err(|e| mm_err(lineno, format!("size line '{t}': {e}")))?;
                 size = Some((r, c, nz));
-                triplets.reserve(nz);
+                triplets.reserve(nz.min(RESERVE_AHEAD));
+                vals.reserve(nz.min(RESERVE_AHEAD));
             }
-            Some((nr, nc, _)) => {
+            Some((nr, nc, nz)) => {
+                stored += 1;
+                if stored > nz {
+                    return Err(mm_err(lineno, format!("more entries than the {nz} the size line announces")));
+                }
                 let i = next_usize("row index")?;
                 let j = next_usize("column index")?;
                 if i == 0 || j == 0 || i > nr || j > nc {
@@ -120,11 +136,6 @@ pub fn read_matrix_market<R: BufRead>(reader: R) -> Result<(Pattern, Option<Vec<
         }
     }
     let (nr, nc, nz) = size.ok_or_else(|| mm_err(0, "missing size line"))?;
-    let stored = if sym == Sym::General {
-        triplets.len()
-    } else {
-        triplets.len() - triplets.iter().filter(|(i, j)| i != j).count() / 2
-    };
     if stored != nz {
         return Err(mm_err(0, format!("size line announces {nz} entries but the file has {stored}")));
     }

@@ -23,6 +23,27 @@ use std::sync::Arc;
 
 use crate::error::{Error, Result};
 
+/// The most rows or columns a pattern may have: 2²⁷ = 134,217,728. A pattern holds
+/// `nrows + 1` row pointers and every design a few words per column, so a dimension
+/// read from a file header or a command line is checked against this before anything
+/// of that size is allocated (1 GiB of row pointers at the limit).
+pub const MAX_DIMENSION: usize = 1 << 27;
+
+/// The most values of a dense matrix read from a file (a dense `.npy` or text `J` or
+/// pattern): 2²⁸ (2 GiB of `f64`).
+pub const MAX_DENSE_ENTRIES: usize = 1 << 28;
+
+/// `Err(OverLimit)` when `nrows` or `ncols` exceeds [`MAX_DIMENSION`] (the error names
+/// the dimension: "pattern rows m = 99999999999999 exceeds the limit …").
+pub(crate) fn check_dims(nrows: usize, ncols: usize) -> Result<()> {
+    for (what, size) in [("pattern rows m", nrows), ("pattern columns n", ncols)] {
+        if size > MAX_DIMENSION {
+            return Err(Error::OverLimit { what: what.into(), size: size as u128, limit: MAX_DIMENSION });
+        }
+    }
+    Ok(())
+}
+
 /// A sparsity pattern in CSR form: sorted, distinct column indices per row.
 ///
 /// ```
@@ -73,6 +94,7 @@ impl Pattern {
     /// assert_eq!(err.to_string(), "pattern entry (7, 12) is outside a 5×10 matrix");
     /// ```
     pub fn from_triplets(nrows: usize, ncols: usize, entries: &[(usize, usize)]) -> Result<Self> {
+        check_dims(nrows, ncols)?;
         let mut counts = vec![0usize; nrows + 1];
         for &(r, c) in entries {
             if r >= nrows || c >= ncols {
@@ -105,6 +127,7 @@ impl Pattern {
     /// ```
     pub fn from_rows<R: AsRef<[usize]>>(ncols: usize, rows: &[R]) -> Result<Self> {
         let nrows = rows.len();
+        check_dims(nrows, ncols)?;
         for (r, row) in rows.iter().enumerate() {
             if let Some(&c) = row.as_ref().iter().find(|&&c| c >= ncols) {
                 return Err(Error::EntryOutOfBounds { row: r, col: c, nrows, ncols });
@@ -122,6 +145,7 @@ impl Pattern {
     /// # Ok::<(), jacsense::Error>(())
     /// ```
     pub fn from_csr(nrows: usize, ncols: usize, row_ptr: Vec<usize>, col_idx: Vec<usize>) -> Result<Self> {
+        check_dims(nrows, ncols)?;
         if row_ptr.len() != nrows + 1 {
             return Err(Error::DimensionMismatch { what: "row_ptr length", expected: nrows + 1, found: row_ptr.len() });
         }
@@ -193,6 +217,23 @@ impl Pattern {
     /// ```
     pub fn is_dense(&self) -> bool {
         matches!(self.storage, Storage::Dense { .. })
+    }
+
+    /// The dense pattern, or `Err(OverLimit)` when a dimension exceeds
+    /// [`MAX_DIMENSION`] (checked before anything is allocated). A dense pattern holds
+    /// `O(n)` memory whatever `m · n` is: what would need `m · n` values (measurements
+    /// of a coordinate design, a dense `J`) is checked where it is allocated.
+    ///
+    /// ```
+    /// # use jacsense::Pattern;
+    /// assert_eq!(Pattern::try_dense(3, 4)?.nnz(), 12);
+    /// assert!(Pattern::try_dense(100_000, 100_000).is_ok()); // 10¹⁰ entries, O(n) memory
+    /// assert!(Pattern::try_dense(1 << 40, 3).is_err());
+    /// # Ok::<(), jacsense::Error>(())
+    /// ```
+    pub fn try_dense(nrows: usize, ncols: usize) -> Result<Self> {
+        check_dims(nrows, ncols)?;
+        Ok(Self::dense(nrows, ncols))
     }
 
     /// A banded pattern: entry `(i, j)` is allowed when `i − lower ≤ j ≤ i + upper`.

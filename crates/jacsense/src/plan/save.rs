@@ -235,6 +235,18 @@ impl<'de> Deserialize<'de> for Scheme {
         if settings.design == Design::Auto || settings.decoder == DecoderChoice::Auto {
             return Err(D::Error::custom("the settings of a saved scheme name their design and decoder"));
         }
+        // Colorings are checked for size before anything is sized by their colors.
+        let too_many = |c: &Coloring| c.num_colors() > n.max(1) || c.len() != n;
+        let colorings = coloring.iter().map(|(_, c)| c).chain(star.as_ref());
+        let given = match &settings.design {
+            Design::Groups(c) => Some(c),
+            _ => None,
+        };
+        if colorings.chain(given).any(too_many) {
+            return Err(D::Error::custom(format!(
+                "a coloring of other than {n} columns, or with more colors than columns"
+            )));
+        }
         // The design's own coloring must be valid and be the one its directions group by.
         let grouped_by = |c: &Coloring| match &directions {
             Directions::Grouped { group, .. } => group.as_slice() == c.colors(),

@@ -38,8 +38,8 @@ use crate::coloring::{
     Coloring, Ordering, best_column_coloring, best_star_coloring, check_column_coloring, color_columns, color_star,
 };
 use crate::design::{
-    Design, Difference, RandomDistribution, Step, check_directions_fit, colored_directions, coordinate_directions,
-    rainbow_directions, random_directions,
+    Design, Difference, RandomDistribution, Step, check_directions_fit, check_size, colored_directions,
+    coordinate_directions, max_directions, rainbow_directions, random_directions,
 };
 use crate::error::{Error, Result};
 use crate::pattern::Pattern;
@@ -124,6 +124,12 @@ impl Scheme {
                 d
             }
             Design::Groups(c) => {
+                if c.num_colors() > n.max(1) {
+                    return Err(Error::InvalidColoring(format!(
+                        "{} groups for {n} columns: a group without columns makes a call for nothing",
+                        c.num_colors()
+                    )));
+                }
                 check_column_coloring(pattern, c)?;
                 colored_directions(c)
             }
@@ -132,7 +138,7 @@ impl Scheme {
                 let sparse = matches!(choice.decoder, DecoderChoice::Sparse(_));
                 let rho = structure.lower_bound();
                 let needed = match structure.row_sparsity() {
-                    Some(s) if sparse => (2 * s).min(rho),
+                    Some(s) if sparse => s.saturating_mul(2).min(rho),
                     _ if sparse => 1.min(rho),
                     _ => rho,
                 };
@@ -145,6 +151,7 @@ impl Scheme {
                     return Err(structure.too_few_calls(k, needed));
                 }
                 check_budget(k, settings, &choice.design)?;
+                check_size(&choice.design, k, n, pattern.nrows(), settings.difference, settings.budget)?;
                 check_directions_fit(&choice.design, n, k, structure.dims())?;
                 random_directions(n, seen_columns(pattern), k, *distribution, settings.seed)
             }
@@ -173,6 +180,7 @@ impl Scheme {
                 }
                 check_budget(k, settings, &choice.design)?;
                 let (ordering, c) = colors(ordering);
+                check_size(&choice.design, k, c.num_colors(), pattern.nrows(), settings.difference, settings.budget)?;
                 check_directions_fit(&choice.design, c.num_colors(), k, structure.dims())?;
                 let d = rainbow_directions(&c, k, settings.seed);
                 coloring = Some((ordering, c));
@@ -394,7 +402,9 @@ pub(crate) fn choose(structure: &Structure, settings: &Settings) -> Result<Choic
             let wanted = if p > 0.0 {
                 Some(robust_directions(rho, measurement_outliers(p, settings.difference)))
             } else if noise > 0.0 {
-                Some((2 * rho + Design::RANDOM_OVERSAMPLING).max(cap.unwrap_or(0)))
+                // A large budget buys redundancy only as far as the plan can hold it.
+                let affordable = max_directions(structure, settings.difference);
+                Some((2 * rho + Design::RANDOM_OVERSAMPLING).max(cap.unwrap_or(0).min(affordable)))
             } else {
                 let (ordering, c) = best_column_coloring(structure.pattern());
                 let mut chi = c.num_colors();

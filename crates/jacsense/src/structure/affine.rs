@@ -85,23 +85,36 @@ pub struct Parametrization {
 struct Groups {
     parent: Vec<usize>,
     factor: Vec<f64>,
+    /// Scratch space of [`Groups::find`]: chains of ties can be as long as the entries
+    /// are many, so the walk to the root is a loop, not a recursion.
+    path: Vec<usize>,
 }
 
 impl Groups {
     fn new(n: usize) -> Self {
-        Groups { parent: (0..n).collect(), factor: vec![1.0; n] }
+        Groups { parent: (0..n).collect(), factor: vec![1.0; n], path: Vec::new() }
     }
 
-    /// The representative of `e` and `f` with `J[e] = f · J[root]`.
+    /// The representative of `e` and `f` with `J[e] = f · J[root]`; every entry on the
+    /// way then points at the root directly (path compression).
     fn find(&mut self, e: usize) -> (usize, f64) {
-        let p = self.parent[e];
-        if p == e {
-            return (e, 1.0);
+        let mut path = std::mem::take(&mut self.path);
+        let mut root = e;
+        while self.parent[root] != root {
+            path.push(root);
+            root = self.parent[root];
         }
-        let (root, f) = self.find(p);
-        self.parent[e] = root;
-        self.factor[e] *= f;
-        (root, self.factor[e])
+        // From the entry nearest the root down, each factor becomes the product of the
+        // factors above it, multiplied in the order a recursion would.
+        let mut f = 1.0;
+        for &x in path.iter().rev() {
+            f *= self.factor[x];
+            self.factor[x] = f;
+            self.parent[x] = root;
+        }
+        path.clear();
+        self.path = path;
+        (root, f)
     }
 
     /// Records `J[a] = ratio · J[b]`; `Err((fa, fb))` when `a` and `b` are already in
@@ -144,16 +157,28 @@ impl Parametrization {
                 if d[rel.row].replace(k).is_some() {
                     return Err(conflict(format!("row {} has two relations", rel.row)));
                 }
-                for &(s, _) in &rel.combination {
+                for &(s, alpha) in &rel.combination {
                     if s >= m {
                         return Err(oob(s, 0));
                     }
                     if s == rel.row {
                         return Err(conflict(format!("the relation for row {s} refers to itself")));
                     }
+                    if !alpha.is_finite() {
+                        return Err(conflict(format!(
+                            "the relation for row {}: coefficient {alpha} of row {s} is not finite",
+                            rel.row
+                        )));
+                    }
                 }
                 if let Some(&(j, _)) = rel.constant.iter().find(|&&(j, _)| j >= n) {
                     return Err(oob(rel.row, j));
+                }
+                if let Some(&(j, v)) = rel.constant.iter().find(|&&(_, v)| !v.is_finite()) {
+                    return Err(conflict(format!(
+                        "the relation for row {}: constant {v} at column {j} is not finite",
+                        rel.row
+                    )));
                 }
             }
             d
@@ -199,14 +224,20 @@ impl Parametrization {
                 }
             }
         }
-        for (i, j) in entries.iter().copied().filter(|&(i, _)| derived[i].is_some()).collect::<Vec<_>>() {
-            if coupling.ties.iter().flatten().any(|&(a, b, _)| (a, b) == (i, j))
-                || coupling.known.iter().any(|&(a, b, _)| (a, b) == (i, j))
-            {
-                return Err(conflict(format!(
-                    "row {i} is derived by a relation; entry ({i}, {j}) cannot be tied or known"
-                )));
-            }
+        // A set, not a scan of the ties and known entries per entry: derived rows can
+        // hold as many entries as the pattern.
+        let fixed: std::collections::HashSet<(usize, usize)> = coupling
+            .ties
+            .iter()
+            .flatten()
+            .map(|&(a, b, _)| (a, b))
+            .chain(coupling.known.iter().map(|&(a, b, _)| (a, b)))
+            .filter(|&(a, _)| derived[a].is_some())
+            .collect();
+        if let Some(&(i, j)) = entries.iter().find(|&&(i, j)| derived[i].is_some() && fixed.contains(&(i, j))) {
+            return Err(conflict(format!(
+                "row {i} is derived by a relation; entry ({i}, {j}) cannot be tied or known"
+            )));
         }
         // A derived row's own pattern entries are replaced by what its relation implies.
         entries.retain(|&(i, _)| derived[i].is_none());
@@ -228,7 +259,13 @@ impl Parametrization {
         for group in &coupling.ties {
             let Some(&(i0, j0, f0)) = group.first() else { continue };
             for &(i, j, f) in &group[1..] {
-                groups.union(pos(i, j), pos(i0, j0), f / f0).map_err(|existing| {
+                let ratio = f / f0;
+                if !ratio.is_finite() || ratio == 0.0 {
+                    return Err(conflict(format!(
+                        "entry ({i}, {j}) is tied to ({i0}, {j0}) with factor {f:?} / {f0:?} = {ratio:?}, beyond the range of f64"
+                    )));
+                }
+                groups.union(pos(i, j), pos(i0, j0), ratio).map_err(|existing| {
                     conflict(format!(
                         "entry ({i}, {j}) is tied to ({i0}, {j0}) with factor {} but is already {existing} times it",
                         f / f0
@@ -254,10 +291,25 @@ impl Parametrization {
         let mut index = vec![usize::MAX; base.nnz()];
         let mut unknowns = 0;
         let mut entry_terms: Vec<(Vec<(usize, f64)>, f64)> = Vec::with_capacity(base.nnz());
-        for e in 0..base.nnz() {
+        for (e, (i, j)) in base.entries().enumerate() {
             let (root, f) = groups.find(e);
+            // Finite ratios can still multiply beyond f64 along a chain of ties.
+            if !f.is_finite() || f == 0.0 {
+                return Err(conflict(format!(
+                    "entry ({i}, {j}) is {f} times its group's first entry: the factors of its ties multiply beyond the range of f64"
+                )));
+            }
             entry_terms.push(match known_root[root] {
-                Some((v, _, _)) => (Vec::new(), f * v),
+                Some((v, a, b)) => {
+                    // A finite known value times a finite factor can still leave f64.
+                    let value = f * v;
+                    if !value.is_finite() {
+                        return Err(conflict(format!(
+                            "entry ({i}, {j}) is tied to known entry ({a}, {b}) by factors that carry its value beyond the range of f64"
+                        )));
+                    }
+                    (Vec::new(), value)
+                }
                 None => {
                     if index[root] == usize::MAX {
                         index[root] = unknowns;
@@ -308,6 +360,14 @@ impl Parametrization {
                 })
                 .filter(|(_, terms, c)| !terms.is_empty() || *c != 0.0)
                 .collect();
+            // Finite coefficients can still compose beyond f64 along a chain of relations.
+            if let Some((j, _, _)) =
+                rows[r].iter().find(|(_, t, c)| !c.is_finite() || t.iter().any(|x| !x.1.is_finite()))
+            {
+                return Err(conflict(format!(
+                    "the relation for row {r} gives entry ({r}, {j}) a coefficient beyond the range of f64 (relations compose their coefficients)"
+                )));
+            }
         }
 
         // Assemble.
@@ -449,6 +509,9 @@ fn unreachable_conflict(i: usize, j: usize) -> Error {
 
 /// Derived rows in an order where each comes after the derived rows it combines;
 /// a cycle is an error naming a row on it.
+///
+/// A depth-first search with an explicit stack: a chain of relations (row r = row r − 1,
+/// e.g. time steps) is as deep as the rows are many, far beyond a thread's stack.
 fn relation_order(m: usize, coupling: &Coupling, derived: &[Option<usize>]) -> Result<Vec<usize>> {
     #[derive(Clone, Copy, PartialEq)]
     enum Mark {
@@ -458,34 +521,40 @@ fn relation_order(m: usize, coupling: &Coupling, derived: &[Option<usize>]) -> R
     }
     let mut mark = vec![Mark::New; m];
     let mut order = Vec::new();
-    fn visit(
-        r: usize,
-        coupling: &Coupling,
-        derived: &[Option<usize>],
-        mark: &mut [Mark],
-        order: &mut Vec<usize>,
-    ) -> Result<()> {
-        match mark[r] {
-            Mark::Done => return Ok(()),
-            Mark::Active => {
-                return Err(conflict(format!("the relations of row {r} and the rows it combines form a cycle")));
-            }
-            Mark::New => {}
-        }
-        mark[r] = Mark::Active;
-        if let Some(k) = derived[r] {
-            for &(s, _) in &coupling.relations[k].combination {
-                if derived[s].is_some() {
-                    visit(s, coupling, derived, mark, order)?;
-                }
-            }
-            order.push(r);
-        }
-        mark[r] = Mark::Done;
-        Ok(())
-    }
+    // (row, how many of its relation's rows were visited)
+    let mut stack: Vec<(usize, usize)> = Vec::new();
+    let combination = |r: usize| derived[r].map_or(&[][..], |k| coupling.relations[k].combination.as_slice());
     for rel in &coupling.relations {
-        visit(rel.row, coupling, derived, &mut mark, &mut order)?;
+        if mark[rel.row] != Mark::New {
+            continue;
+        }
+        mark[rel.row] = Mark::Active;
+        stack.push((rel.row, 0));
+        while let Some((r, next)) = stack.last_mut() {
+            let r = *r;
+            if let Some(&(s, _)) = combination(r).get(*next) {
+                *next += 1;
+                if derived[s].is_none() {
+                    continue;
+                }
+                match mark[s] {
+                    Mark::Done => {}
+                    Mark::Active => {
+                        return Err(conflict(format!(
+                            "the relations of row {s} and the rows it combines form a cycle"
+                        )));
+                    }
+                    Mark::New => {
+                        mark[s] = Mark::Active;
+                        stack.push((s, 0));
+                    }
+                }
+            } else {
+                order.push(r);
+                mark[r] = Mark::Done;
+                stack.pop();
+            }
+        }
     }
     Ok(order)
 }

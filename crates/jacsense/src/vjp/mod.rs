@@ -227,7 +227,7 @@ impl VjpPlan {
                 // declared s-sparse): when the direct route beats that, the Jacobian
                 // plan (a coloring of a possibly dense pattern) is not even built.
                 let rho = structure.lower_bound();
-                let floor = structure.row_sparsity().map_or(rho, |s| rho.min(2 * s)).max(1);
+                let floor = structure.row_sparsity().map_or(rho, |s| rho.min(s.saturating_mul(2))).max(1);
                 let fewest = match settings.jacobian.difference {
                     Difference::Forward => floor + 1,
                     Difference::Central => 2 * floor,

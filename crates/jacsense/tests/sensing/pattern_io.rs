@@ -87,6 +87,20 @@ fn matrix_market_errors_name_the_line() {
         ("%%MatrixMarket matrix coordinate real general\n2 2 1\n3 1 1.0\n", 3, "(3, 1)"),
         ("%%MatrixMarket matrix coordinate real general\n2 2 1\n1 1 nan\n", 3, "not finite"),
         ("%%MatrixMarket matrix coordinate pattern general\n%\n2 2 2\n1 1\n", 0, "announces 2"),
+        // Sizes in the header are claims: refused before they size an allocation
+        // (these aborted in `reserve` or in the row pointers).
+        ("%%MatrixMarket matrix coordinate pattern general\n2 2 99999999999999\n1 1\n", 0, "announces 99999999999999"),
+        (
+            "%%MatrixMarket matrix coordinate pattern general\n99999999999999 2 1\n1 1\n",
+            2,
+            "pattern rows m = 99999999999999",
+        ),
+        (
+            "%%MatrixMarket matrix coordinate pattern general\n2 18446744073709551615 0\n",
+            2,
+            "pattern columns n = 18446744073709551615",
+        ),
+        ("%%MatrixMarket matrix coordinate pattern general\n2 2 1\n1 1\n2 2\n", 4, "more entries than the 1"),
     ];
     for (text, line, needle) in cases {
         match read_matrix_market(text.as_bytes()).unwrap_err() {

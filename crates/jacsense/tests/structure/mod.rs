@@ -119,6 +119,48 @@ fn contradictions_are_errors_that_name_the_entries() {
             },
             "entry (0, 2) cannot be tied or known",
         ),
+        // Non-finite numbers anywhere in the coupling are errors naming the entry.
+        (
+            Coupling { ties: vec![vec![(0, 0, 1.0), (0, 1, f64::NAN)]], ..Coupling::default() },
+            "(0, 1) is tied with factor NaN",
+        ),
+        (Coupling { known: vec![(2, 1, f64::INFINITY)], ..Coupling::default() }, "(2, 1) = inf is not finite"),
+        (
+            Coupling {
+                relations: vec![Relation { row: 2, combination: vec![(0, f64::NEG_INFINITY)], constant: vec![] }],
+                ..Coupling::default()
+            },
+            "row 2: coefficient -inf of row 0 is not finite",
+        ),
+        (
+            Coupling {
+                relations: vec![Relation { row: 2, combination: vec![(0, 1.0)], constant: vec![(1, f64::NAN)] }],
+                ..Coupling::default()
+            },
+            "row 2: constant NaN at column 1 is not finite",
+        ),
+        // Finite factors whose ratio or product leaves f64.
+        (
+            Coupling { ties: vec![vec![(0, 0, 1e-300), (0, 1, 1e300)]], ..Coupling::default() },
+            "(0, 1) is tied to (0, 0) with factor 1e300 / 1e-300 = inf",
+        ),
+        (
+            Coupling {
+                ties: vec![vec![(0, 1, 1.0), (0, 0, 1e200)], vec![(0, 2, 1.0), (0, 1, 1e200)]],
+                ..Coupling::default()
+            },
+            "beyond the range of f64",
+        ),
+        (
+            Coupling {
+                relations: vec![
+                    Relation { row: 1, combination: vec![(0, 1e200)], constant: vec![] },
+                    Relation { row: 2, combination: vec![(1, 1e200)], constant: vec![] },
+                ],
+                ..Coupling::default()
+            },
+            "the relation for row 2 gives entry (2, 0) a coefficient beyond the range of f64",
+        ),
     ];
     for (coupling, needle) in cases {
         match Parametrization::new(&pattern, &coupling) {
@@ -150,4 +192,42 @@ fn relation_rows_are_derived_not_unknown() {
         }
         assert_eq!(p.row_unknowns(i), p.row_unknowns(s + i));
     }
+}
+
+/// A chain of 10⁶ relations, row r = 1·row r − 1 (a time-stepping recurrence), listed
+/// last row first so that ordering them walks the whole chain at once: the recursive
+/// ordering overflowed the stack here.
+#[test]
+fn a_chain_of_a_million_relations_is_ordered_without_recursion() {
+    let m = 1_000_000;
+    let pattern = Pattern::from_rows(2, &vec![vec![0, 1]; m]).unwrap();
+    let relations: Vec<Relation> =
+        (1..m).rev().map(|r| Relation { row: r, combination: vec![(r - 1, 1.0)], constant: vec![] }).collect();
+    let p = Parametrization::new(&pattern, &Coupling { relations, ..Coupling::default() }).unwrap();
+    assert_eq!(p.intrinsic_dimension(), 2); // row 0's two entries; every other row repeats them
+    let j = p.assemble(&[3.0, -5.0]);
+    assert_eq!((j.get(m - 1, 0), j.get(m - 1, 1)), (3.0, -5.0));
+    // A cycle closing the chain is still found, and named.
+    let mut relations: Vec<Relation> =
+        (1..m).map(|r| Relation { row: r, combination: vec![(r - 1, 1.0)], constant: vec![] }).collect();
+    relations.push(Relation { row: 0, combination: vec![(m - 1, 1.0)], constant: vec![] });
+    match Parametrization::new(&pattern, &Coupling { relations, ..Coupling::default() }) {
+        Err(Error::InvalidStructure(msg)) => assert!(msg.contains("form a cycle"), "{msg}"),
+        other => panic!("expected a cycle, got {other:?}"),
+    }
+}
+
+/// A chain of 10⁶ ties, each linking an entry to the next, in the order that makes the
+/// union–find's parent chain as long as the entries are many, then a known value at
+/// its far end: finding that entry's group recursed once per link.
+#[test]
+fn a_chain_of_a_million_ties_is_merged_without_recursion() {
+    let n = 1_000_000;
+    let pattern = Pattern::from_rows(n, &[(0..n).collect::<Vec<_>>()]).unwrap();
+    let ties: Vec<Vec<(usize, usize, f64)>> = (0..n - 1).rev().map(|c| vec![(0, c, 1.0), (0, c + 1, 1.0)]).collect();
+    let known = vec![(0, n - 1, 7.0)];
+    let p = Parametrization::new(&pattern, &Coupling { ties, known, ..Coupling::default() }).unwrap();
+    assert_eq!(p.intrinsic_dimension(), 0);
+    let j = p.assemble(&[]);
+    assert_eq!((j.get(0, 0), j.get(0, n / 2)), (7.0, 7.0));
 }
