@@ -11,12 +11,20 @@ use crate::plan::PlanArgs;
 use crate::vjp::VjpArgs;
 
 const EXIT_CODES: &str = "\
-Exit codes:
-  0    success: every row of J (every entry of w) determined
+Exit codes (3 to 6: the result was written; the summary and the report's \"status\" say
+which rows and why):
+  0    solved: every row of J (every entry of w) determined, well conditioned and
+       converged; also when unverified (no redundancy to check for garbage calls) and
+       --outliers was not given: the summary then warns
   1    bad input: options, files, numbers (the message names the file, line and value),
        or a program that cannot be started
   2    the blackbox failed: --max-failures calls in a row, or the call at x0 that tells m
-  3    the result was written but is incomplete: some rows undetermined (NaN)
+  3    incomplete: some rows undetermined (NaN)
+  4    solver limit: an iterative solver (L1, basis pursuit) stopped before its optimum
+  5    ill-conditioned: some rows' condition number implies an error beyond
+       --condition-tolerance
+  6    unverified although --outliers was given: some rows had no redundancy left
+       (e.g. after erasures) to find garbage calls
   130  interrupted (Ctrl-C): workers stopped, nothing written";
 
 const ESTIMATE_HELP: &str = "\
@@ -33,7 +41,8 @@ Example:
   jacsense estimate --x0 @x0.npy --pattern J.mtx --workers 4 --timeout 30s \\
       --output J.mtx --report report.json -- python3 model.py
 
-Exit codes: 0 ok, 1 bad input, 2 blackbox failures, 3 incomplete, 130 interrupted.";
+Exit codes: 0 solved (or unverified without --outliers), 1 bad input, 2 blackbox failures,
+3 incomplete, 4 solver limit, 5 ill-conditioned, 6 unverified with --outliers, 130 interrupted.";
 
 /// Jacobians of blackbox programs from few calls.
 #[derive(Parser, Debug)]
@@ -61,21 +70,34 @@ pub enum Command {
     /// Write the points to evaluate and a plan file (for a cluster scheduler).
     #[command(after_help = concat!(
         "Example:\n  jacsense ask --x0 @x0.npy --pattern J.mtx --out run1\n",
-        "  # evaluate line j+1 of run1/points.txt as call j, write 'j y1 ... ym' lines to values.txt\n",
+        "  ./program < run1/points.txt > values.txt   # line j+1: the m numbers of call j\n",
         "  jacsense tell run1 --values values.txt --output J.mtx\n"
     ))]
     Ask(AskArgs),
     /// Decode J from the values of the points written by `ask`.
     #[command(after_help = concat!(
-        "Values: one line per call, 'CALL y1 ... ym' (CALL = 0-based index = line number - 1 of\n",
-        "points.txt; numbers separated by whitespace or commas; '#' comments), in any order;\n",
-        "or a .npy array of shape (calls, m) with NaN rows for missing calls; or a directory of\n",
-        "files named CALL or CALL.txt holding the m numbers. Missing calls are erasures.\n\n",
+        "Values, one of:\n",
+        "  - a text file in call order: line j+1 holds the m numbers of call j (as\n",
+        "    'program < points.txt > values.txt' writes them), exactly one line per call,\n",
+        "    a blank line or 'nan' for a call without a value;\n",
+        "  - a text file of lines 'CALL y1 ... ym' in any order (CALL = 0-based index = line\n",
+        "    number - 1 of points.txt);\n",
+        "  - a .npy array of shape (calls, m) with NaN rows for missing calls;\n",
+        "  - a directory of files named CALL or CALL.txt holding the m numbers.\n",
+        "In text files numbers are separated by whitespace or commas, and '#' starts a comment\n",
+        "(a comment-only line is not a call). Missing calls are erasures.\n",
+        "--values-format auto (the default) reads lines of m numbers as call order and lines\n",
+        "of an index and m numbers as indexed, and refuses a file holding both kinds of line:\n",
+        "then say which with --values-format ordered or --values-format indexed.\n\n",
         "Example:\n  jacsense tell run1 --values values.txt --output J.mtx --report report.json\n"
     ))]
     Tell(TellArgs),
     /// Color the columns (or rows, or a star coloring) of a pattern: orderings, colors, validity, time.
-    #[command(after_help = "Example:\n  jacsense color J.mtx --ordering all --output colors.json\n")]
+    #[command(after_help = concat!(
+        "With --ordering all (the default) the last row is the coloring the planner uses: the best\n",
+        "ordering recolored by iterated greedy, which can need fewer colors than every ordering.\n\n",
+        "Example:\n  jacsense color J.mtx --ordering all --output colors.json\n"
+    ))]
     Color(ColorArgs),
     /// Print the planned design, decoder, number of calls and lower bound, without calling anything.
     #[command(after_help = "Example:\n  jacsense plan --pattern J.mtx --outliers 0.1\n")]

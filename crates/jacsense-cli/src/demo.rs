@@ -4,14 +4,16 @@
 //! 10,000 by default), in process, by coordinate differences, by coloring and by
 //! jacsense's default plan, against the analytic Jacobian; then the same residual with
 //! about 10% of its calls returning garbage, where only the L1 decoder of a plan told
-//! to expect outliers returns the Jacobian.
+//! to expect outliers returns the Jacobian. The status column says which results were
+//! checked by redundant calls (`solved`) and which could not have seen a wrong call
+//! (`unverified`).
 
 use std::io::Write;
 use std::time::Instant;
 
 use clap::Args;
-use jacsense::problems::{Bratu2d, Corrupted, Problem, relative_error};
-use jacsense::{Design, Settings, Structure, estimate_with};
+use jacsense::{Design, Settings, Structure, jacobian_with};
+use jacsense_problems::{Bratu2d, Corrupted, Problem, relative_error};
 
 use crate::error::{EXIT_OK, Failure};
 
@@ -41,7 +43,7 @@ pub fn demo(args: &DemoArgs) -> Result<u8, Failure> {
         structure.intrinsic_dimension(),
         structure.lower_bound()
     );
-    let _ = writeln!(out, "| method | calls | wall time | relative error of J |\n|---|---|---|---|");
+    let _ = writeln!(out, "| method | calls | wall time | relative error of J | status |\n|---|---|---|---|---|");
     let mut runs = vec![
         ("coordinate differences".to_string(), Settings { design: Design::Coordinate, ..Settings::default() }),
         (
@@ -52,10 +54,11 @@ pub fn demo(args: &DemoArgs) -> Result<u8, Failure> {
     ];
     for (name, settings) in &runs {
         let start = Instant::now();
-        let est = estimate_with(&problem, &x0, &structure, settings)?;
+        let est = jacobian_with(&problem, &x0, &structure, settings)?;
         let ms = start.elapsed().as_secs_f64() * 1e3;
         let err = relative_error(est.jacobian(), &truth);
-        let _ = writeln!(out, "| {name} | {} | {ms:.0} ms | {err:.1e} |", est.diagnostics().calls);
+        let status = est.status();
+        let _ = writeln!(out, "| {name} | {} | {ms:.0} ms | {err:.1e} | {} |", est.diagnostics().calls, status.name());
     }
 
     let p = args.garbage;
@@ -66,14 +69,17 @@ pub fn demo(args: &DemoArgs) -> Result<u8, Failure> {
          signs, stale repeats):\n",
         100.0 * p
     );
-    let _ = writeln!(out, "| method | calls | calls judged garbage | relative error of J |\n|---|---|---|---|");
+    let _ = writeln!(
+        out,
+        "| method | calls | calls judged garbage | relative error of J | status |\n|---|---|---|---|---|"
+    );
     let robust = Settings { outliers: p, ..Settings::default() };
     runs.push((format!("jacsense told --outliers {p}"), robust));
     for (name, settings) in &runs {
-        let est = estimate_with(&corrupted, &x0, &structure, settings)?;
+        let est = jacobian_with(&corrupted, &x0, &structure, settings)?;
         let err = relative_error(est.jacobian(), &truth);
         let d = est.diagnostics();
-        let _ = writeln!(out, "| {name} | {} | {} | {err:.1e} |", d.calls, d.outliers.len());
+        let _ = writeln!(out, "| {name} | {} | {} | {err:.1e} | {} |", d.calls, d.outliers.len(), est.status().name());
     }
     Ok(EXIT_OK)
 }

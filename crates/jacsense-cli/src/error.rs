@@ -1,12 +1,16 @@
 //! What can stop a command, and the exit code each one gives.
 //!
-//! How an estimate went (erasures, outliers, undetermined rows) is not a failure: it is
-//! reported in the summary and the `--report` file, and an incomplete estimate exits
-//! with [`EXIT_INCOMPLETE`] after writing what it has.
+//! How an estimate went (erasures, outliers, its [`Status`]) is not a failure: it is
+//! reported in the summary and the `--report` file, everything asked for is written,
+//! and the exit code says the status ([`status_exit_code`]): a script can tell a
+//! Jacobian to use from one to look at.
 
+use jacsense::{RowStatus, Status};
 use thiserror::Error;
 
-/// Success: every row of `J` (every entry of `w`) was determined.
+/// Success: every row of `J` (every entry of `w`) was determined, well conditioned and
+/// converged — checked by redundant calls, or unverified when no outliers were
+/// expected (the summary then says so).
 pub const EXIT_OK: u8 = 0;
 /// Bad input: command-line options, files, numbers, or a program that cannot be started.
 pub const EXIT_INPUT: u8 = 1;
@@ -16,8 +20,45 @@ pub const EXIT_BLACKBOX: u8 = 2;
 /// The estimate was written but is incomplete: some rows (entries of `w`) are
 /// undetermined (NaN), e.g. after too many erasures.
 pub const EXIT_INCOMPLETE: u8 = 3;
+/// The estimate was written, but an iterative solver (L1, basis pursuit) stopped at a
+/// limit before its optimum on some rows: outliers may have been misjudged.
+pub const EXIT_SOLVER_LIMIT: u8 = 4;
+/// The estimate was written, but some rows are ill-conditioned: their condition number
+/// implies an error beyond `--condition-tolerance`.
+pub const EXIT_ILL_CONDITIONED: u8 = 5;
+/// The estimate was written, outliers were expected (`--outliers P`), but some rows had
+/// no redundancy left to find them (e.g. after erasures). Without `--outliers`, an
+/// unverified estimate exits with 0 and a warning: a script that does not expect
+/// garbage calls still gets its Jacobian.
+pub const EXIT_UNVERIFIED: u8 = 6;
 /// Interrupted (Ctrl-C): the workers were stopped and nothing was written.
 pub const EXIT_INTERRUPTED: u8 = 130;
+
+/// The exit code of an estimate with `status`: 0 solved, 3 incomplete, 4 solver limit,
+/// 5 ill-conditioned, 6 unverified when outliers were expected (0 otherwise).
+pub fn status_exit_code(status: &Status, outliers_expected: bool) -> u8 {
+    match status {
+        Status::Solved => EXIT_OK,
+        Status::Unverified { .. } if outliers_expected => EXIT_UNVERIFIED,
+        Status::Unverified { .. } => EXIT_OK,
+        Status::IllConditioned { .. } => EXIT_ILL_CONDITIONED,
+        Status::SolverLimit { .. } => EXIT_SOLVER_LIMIT,
+        _ => EXIT_INCOMPLETE,
+    }
+}
+
+/// The exit code of a single decoded vector (`vjp`'s `w`) with `status`, as
+/// [`status_exit_code`].
+pub fn row_exit_code(status: &RowStatus, outliers_expected: bool) -> u8 {
+    match status {
+        RowStatus::Determined => EXIT_OK,
+        RowStatus::Unverified if outliers_expected => EXIT_UNVERIFIED,
+        RowStatus::Unverified => EXIT_OK,
+        RowStatus::IllConditioned { .. } => EXIT_ILL_CONDITIONED,
+        RowStatus::SolverLimit(_) => EXIT_SOLVER_LIMIT,
+        _ => EXIT_INCOMPLETE,
+    }
+}
 
 /// Why a command stopped.
 #[derive(Debug, Error)]

@@ -57,7 +57,7 @@ pub fn estimate(args: &EstimateArgs) -> Result<u8, Failure> {
     let (_, m) = plan.structure().dims();
     let mut timing = Timing { plan: start.elapsed().as_secs_f64(), ..Timing::default() };
 
-    let mut measurements = Measurements::new(&plan);
+    let mut measurements = Measurements::new(&plan)?;
     // Forward differences: call 0 is x0 (Plan::point), already made.
     let mut extra_calls = 0;
     let first = match (&f0, plan.settings().difference) {

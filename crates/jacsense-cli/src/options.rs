@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
-use jacsense::structure::Coupling;
-use jacsense::{DecoderChoice, Design, Difference, Ordering, Pattern, RandomDistribution, Settings, Step, Structure};
+use jacsense::Coupling;
+use jacsense::coloring::Ordering;
+use jacsense::{DecoderChoice, Design, Difference, Pattern, RandomDistribution, Settings, Step, Structure};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Failure;
@@ -104,6 +105,12 @@ pub struct PlanOptions {
     /// Expected noise level of the outputs, relative to max(1, |f|).
     #[arg(long, value_name = "SIGMA", default_value_t = 0.0, help_heading = "Design")]
     pub noise: f64,
+    /// Relative error of a row of J that its conditioning may imply (κ times the
+    /// finite-difference error of the step) before the row is reported ill-conditioned
+    /// (exit code 5); rows with κ ≤ 100 never are.
+    #[arg(long, value_name = "TOL", default_value_t = jacsense::DEFAULT_CONDITION_TOLERANCE, help_heading = "Design")]
+    #[serde(default = "default_condition_tolerance")]
+    pub condition_tolerance: f64,
     /// Relative step h0: h_c = h0 · max(1, |x0_c|) (default √ε, ∛ε central).
     #[arg(long, value_name = "H0", conflicts_with = "step_absolute", help_heading = "Design")]
     pub step: Option<f64>,
@@ -116,6 +123,10 @@ pub struct PlanOptions {
     /// Seed of every random choice.
     #[arg(long, default_value_t = 0, help_heading = "Design")]
     pub seed: u64,
+}
+
+fn default_condition_tolerance() -> f64 {
+    jacsense::DEFAULT_CONDITION_TOLERANCE
 }
 
 /// A group of tied entries `(i, j, factor)`: `J_ij = factor · z_group`.
@@ -266,8 +277,8 @@ impl PlanOptions {
             DecoderName::Auto => DecoderChoice::Auto,
             DecoderName::LeastSquares => DecoderChoice::LeastSquares,
             DecoderName::L1 => DecoderChoice::L1,
-            DecoderName::Omp => DecoderChoice::Sparse(jacsense::decode::SparseMethod::Omp),
-            DecoderName::Bpdn => DecoderChoice::Sparse(jacsense::decode::SparseMethod::BasisPursuitDenoising),
+            DecoderName::Omp => DecoderChoice::Sparse(jacsense::SparseMethod::Omp),
+            DecoderName::Bpdn => DecoderChoice::Sparse(jacsense::SparseMethod::BasisPursuitDenoising),
             DecoderName::Substitution => DecoderChoice::Substitution,
         };
         let step = match (self.step, self.step_absolute) {
@@ -284,6 +295,8 @@ impl PlanOptions {
             noise: self.noise,
             outliers: self.outliers,
             budget: self.budget,
+            condition_tolerance: self.condition_tolerance,
+            ..Settings::default()
         })
     }
 }
@@ -404,5 +417,6 @@ pub fn settings_json(s: &Settings) -> serde_json::Value {
         "noise": json_number(s.noise),
         "outliers": json_number(s.outliers),
         "budget": s.budget,
+        "condition_tolerance": json_number(s.condition_tolerance),
     })
 }

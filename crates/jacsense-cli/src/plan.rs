@@ -36,8 +36,8 @@ pub fn plan(args: &PlanArgs) -> Result<u8, Failure> {
                 .inputs
                 .or(from_pattern.map(|p| p.ncols()))
                 .ok_or_else(|| input_error!("plan needs n: give --x0, --pattern or --inputs N"))?;
-            if n > jacsense::pattern::MAX_DIMENSION {
-                return Err(input_error!("--inputs {n}: more than {} inputs", jacsense::pattern::MAX_DIMENSION));
+            if n > jacsense::MAX_DIMENSION {
+                return Err(input_error!("--inputs {n}: more than {} inputs", jacsense::MAX_DIMENSION));
             }
             vec![0.0; n]
         }

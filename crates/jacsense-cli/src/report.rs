@@ -1,13 +1,16 @@
 //! What a run says about itself: the `--report` JSON (calls, erasures and outliers with
 //! their reasons, residuals, noise level, standard errors, timing) and the one-paragraph
 //! summary on stderr.
+//!
+//! The reports of `estimate`, `tell` and `vjp` share one schema ([`report_json`]) for
+//! what they share; each adds the fields of its own result (README, "The report").
 
 use std::path::{Path, PathBuf};
 
-use jacsense::{Estimate, Plan, RowStatus};
+use jacsense::{Erasure, Estimate, Plan, RowStatus, Status};
 use serde_json::{Value, json};
 
-use crate::error::{EXIT_INCOMPLETE, EXIT_OK, Failure};
+use crate::error::{Failure, status_exit_code};
 use crate::formats::{json_number, write_json, write_matrix};
 use crate::options::settings_json;
 
@@ -32,7 +35,8 @@ pub struct OutputArgs {
     #[arg(long, short = 'o', value_name = "FILE", help_heading = "Output")]
     pub output: Option<PathBuf>,
     /// Write the diagnostics as JSON: calls, erasures and outliers with reasons,
-    /// residuals, noise level, standard errors, timing.
+    /// residuals, noise level, standard errors, timing (one schema for estimate, tell
+    /// and vjp: README, "The report").
     #[arg(long, value_name = "FILE.json", help_heading = "Output")]
     pub report: Option<PathBuf>,
     /// No progress bar and no summary on stderr (errors still go there).
@@ -53,43 +57,93 @@ pub struct RunFacts {
     pub extra_calls: usize,
 }
 
+/// What every `--report` holds, whatever the result.
+pub struct Shared<'a> {
+    /// The subcommand: "estimate", "tell" or "vjp".
+    pub command: &'a str,
+    /// Inputs.
+    pub n: usize,
+    /// Outputs.
+    pub m: usize,
+    /// What was planned: at least `calls`, `measurements`, `lower_bound`, `settings`.
+    pub plan: Value,
+    /// The decoder that decoded.
+    pub decoder: String,
+    /// Calls made, the call at x0 that told m included.
+    pub calls: usize,
+    /// Calls dropped from decoding, with their reasons.
+    pub erasures: &'a [Erasure],
+    /// Calls judged grossly wrong: objects with at least `call`.
+    pub outliers: Vec<Value>,
+    /// Whether every row of J (every entry of w) was determined.
+    pub complete: bool,
+    /// The status in a word (`solved`, `unverified`, `ill-conditioned`, `solver-limit`,
+    /// `incomplete`).
+    pub status: String,
+    /// What the status concerns: rows, condition and predicted error, or the limit.
+    pub status_detail: Value,
+}
+
+/// A `--report`: the shared fields, then `specific` (an object) for the command's own
+/// result.
+pub fn report_json(shared: Shared, timing: &Timing, facts: &RunFacts, specific: Value) -> Value {
+    let mut report = json!({
+        "command": shared.command,
+        "jacsense_version": env!("CARGO_PKG_VERSION"),
+        "n": shared.n,
+        "m": shared.m,
+        "program": facts.program,
+        "workers": facts.workers,
+        "plan": shared.plan,
+        "decoder": shared.decoder,
+        "calls": shared.calls,
+        "erasures": shared.erasures.iter().map(|e| json!({ "call": e.call, "reason": e.reason.to_string() })).collect::<Vec<_>>(),
+        "outliers": shared.outliers,
+        "complete": shared.complete,
+        "status": shared.status,
+        "status_detail": shared.status_detail,
+        "timing": { "plan_s": timing.plan, "calls_s": timing.calls, "decode_s": timing.decode, "total_s": timing.total },
+        "worker_log": facts.log.as_ref().map(|p| p.display().to_string()),
+    });
+    if let (Some(all), Value::Object(own)) = (report.as_object_mut(), specific) {
+        all.extend(own);
+    }
+    report
+}
+
 /// The `--report` JSON of a Jacobian estimate.
 pub fn estimate_json(command: &str, plan: &Plan, est: &Estimate, timing: &Timing, facts: &RunFacts) -> Value {
     let d = est.diagnostics();
     let (n, m) = plan.structure().dims();
-    let status: Vec<Value> = d
-        .rows
-        .iter()
-        .map(|r| match r.status {
-            RowStatus::Determined => json!("determined"),
-            RowStatus::Underdetermined { determined, unknowns } => {
-                json!({ "underdetermined": { "determined": determined, "unknowns": unknowns } })
-            }
-        })
-        .collect();
-    json!({
-        "command": command,
-        "jacsense_version": env!("CARGO_PKG_VERSION"),
-        "n": n,
-        "m": m,
-        "program": facts.program,
-        "workers": facts.workers,
-        "plan": {
+    let status: Vec<Value> = d.rows.iter().map(|r| row_status_json(&r.status)).collect();
+    let overall = est.status();
+    let shared = Shared {
+        command,
+        n,
+        m,
+        plan: json!({
             "settings": settings_json(plan.settings()),
             "measurements": plan.measurements(),
             "calls": plan.calls(),
             "lower_bound": plan.lower_bound(),
             "intrinsic_dimension": plan.structure().intrinsic_dimension(),
             "coloring": plan.coloring().map(|(o, c)| json!({ "ordering": o.name(), "colors": c.num_colors() })),
-        },
-        "calls_made": d.calls + facts.extra_calls,
+        }),
+        decoder: d.decoder.to_string(),
+        calls: d.calls + facts.extra_calls,
+        erasures: &d.erasures,
+        outliers: d
+            .outliers
+            .iter()
+            .map(|o| json!({ "call": o.call, "rows_flagged": o.rows_flagged, "rows_seen": o.rows_seen }))
+            .collect(),
+        complete: est.is_complete(),
+        status: overall.name().to_string(),
+        status_detail: status_json(&overall),
+    };
+    let specific = json!({
         "valid_measurements": d.valid_measurements,
-        "erasures": d.erasures.iter().map(|e| json!({ "call": e.call, "reason": e.reason.to_string() })).collect::<Vec<_>>(),
-        "outliers": d.outliers.iter().map(|o| json!({
-            "call": o.call, "rows_flagged": o.rows_flagged, "rows_seen": o.rows_seen,
-        })).collect::<Vec<_>>(),
         "noise": d.noise.map(json_number),
-        "complete": est.is_complete(),
         "undetermined_rows": est.undetermined_rows(),
         "rows": {
             "status": status,
@@ -101,9 +155,77 @@ pub fn estimate_json(command: &str, plan: &Plan, est: &Estimate, timing: &Timing
         },
         "std_errors": est.std_errors().map(|s| s.iter().map(|v| json_number(*v)).collect::<Vec<_>>()),
         "f0": d.f0.as_ref().map(|f| f.iter().map(|v| json_number(*v)).collect::<Vec<_>>()),
-        "timing": { "plan_s": timing.plan, "calls_s": timing.calls, "decode_s": timing.decode, "total_s": timing.total },
-        "worker_log": facts.log.as_ref().map(|p| p.display().to_string()),
-    })
+    });
+    report_json(shared, timing, facts, specific)
+}
+
+/// A row's status: its name, or for statuses with data `{name: data}`.
+pub fn row_status_json(status: &RowStatus) -> Value {
+    match status {
+        RowStatus::Underdetermined { determined, unknowns } => {
+            json!({ "underdetermined": { "determined": determined, "unknowns": unknowns } })
+        }
+        RowStatus::IllConditioned { condition, predicted_error } => json!({ "ill-conditioned": {
+            "condition": json_number(*condition), "predicted_error": json_number(*predicted_error),
+        } }),
+        RowStatus::SolverLimit(limit) => json!({ "solver-limit": limit.name() }),
+        other => json!(other.name()),
+    }
+}
+
+/// The estimate's status beyond its name: the rows that have it, a sentence, and the
+/// condition and predicted error (ill-conditioned) or the limit (solver limit).
+pub fn status_json(status: &Status) -> Value {
+    let mut v = json!({ "rows": status.rows(), "message": status.to_string() });
+    match status {
+        Status::IllConditioned { condition, predicted_error, .. } => {
+            v["condition"] = json_number(*condition);
+            v["predicted_error"] = json_number(*predicted_error);
+        }
+        Status::SolverLimit { limit, .. } => v["limit"] = json!(limit.name()),
+        _ => {}
+    }
+    v
+}
+
+/// The sentence of a summary that says the status, in capitals when it is not solved
+/// ("Every row determined." alone only when solved).
+pub fn status_sentence(status: &Status, outliers_expected: bool, condition_tolerance: f64) -> String {
+    let rows = |r: &[usize]| {
+        let shown: Vec<String> = r.iter().take(10).map(|i| i.to_string()).collect();
+        format!(
+            "{} row{} ({}{})",
+            r.len(),
+            if r.len() == 1 { "" } else { "s" },
+            shown.join(", "),
+            if r.len() > 10 { ", …" } else { "" }
+        )
+    };
+    match status {
+        Status::Solved => "Every row determined, well conditioned and checked by redundant calls (solved).".into(),
+        Status::Unverified { rows: r } => format!(
+            "Every row determined, but UNVERIFIED: {} had no redundancy, so a grossly wrong call would not have been \
+             seen{}",
+            rows(r),
+            if outliers_expected {
+                " although --outliers was given."
+            } else {
+                " (give --outliers P to plan redundant calls that find them)."
+            }
+        ),
+        Status::IllConditioned { rows: r, condition, predicted_error } => format!(
+            "Every row determined, but ILL-CONDITIONED: {} with condition numbers up to {condition:.1e}, implying \
+             relative errors up to {predicted_error:.1e} (--condition-tolerance {condition_tolerance:e}).",
+            rows(r)
+        ),
+        Status::SolverLimit { rows: r, limit } => format!(
+            "Every row determined, but SOLVER LIMIT: on {} the solver stopped before its optimum ({}), so outliers \
+             may be misjudged.",
+            rows(r),
+            limit.name()
+        ),
+        other => format!("INCOMPLETE: {} undetermined, their unknown entries are NaN.", rows(other.rows())),
+    }
 }
 
 /// Names the first few erasures: "call 3 (the blackbox failed: …); call 9 (…)".
@@ -115,6 +237,18 @@ pub fn list_erasures(erasures: &[jacsense::Erasure]) -> String {
         parts.push(format!("{} more in the report", erasures.len() - SHOWN));
     }
     parts.join("; ")
+}
+
+/// "; no call judged an outlier. " or "; 3 calls judged outliers (4, 9, 14). ".
+pub fn list_outliers(calls: &[usize]) -> String {
+    const SHOWN: usize = 10;
+    match calls.len() {
+        0 => "; no call judged an outlier. ".to_string(),
+        k => {
+            let shown: Vec<String> = calls.iter().take(SHOWN).map(|c| c.to_string()).collect();
+            format!("; {k} calls judged outliers ({}{}). ", shown.join(", "), if k > SHOWN { ", …" } else { "" })
+        }
+    }
 }
 
 /// The one-paragraph summary of a Jacobian estimate.
@@ -130,7 +264,7 @@ pub fn estimate_summary(plan: &Plan, est: &Estimate, timing: &Timing, facts: &Ru
     if facts.workers > 0 {
         s += &format!(" with {} worker{}", facts.workers, if facts.workers == 1 { "" } else { "s" });
     }
-    s += &format!(" (design {}", d.design);
+    s += &format!(" (design {}", d.design.name());
     if let Some((o, colors)) = d.colors {
         s += &format!(", {colors} colors by {o}");
     }
@@ -139,28 +273,12 @@ pub fn estimate_summary(plan: &Plan, est: &Estimate, timing: &Timing, facts: &Ru
         0 => s += "No erasures",
         k => s += &format!("{k} erasure{}: {}", if k == 1 { "" } else { "s" }, list_erasures(&d.erasures)),
     }
-    match d.outliers.len() {
-        0 => s += "; no call judged an outlier. ",
-        k => {
-            let calls: Vec<String> = d.outliers.iter().take(10).map(|o| o.call.to_string()).collect();
-            s += &format!("; {k} calls judged outliers ({}{}). ", calls.join(", "), if k > 10 { ", …" } else { "" });
-        }
-    }
+    s += &list_outliers(&d.outliers.iter().map(|o| o.call).collect::<Vec<_>>());
     if let Some(noise) = d.noise {
         s += &format!("Noise level seen: {noise:.2e}. ");
     }
-    let undetermined = est.undetermined_rows();
-    if undetermined.is_empty() {
-        s += "Every row determined.";
-    } else {
-        let rows: Vec<String> = undetermined.iter().take(10).map(|r| r.to_string()).collect();
-        s += &format!(
-            "INCOMPLETE: {} rows undetermined ({}{}), their unknown entries are NaN.",
-            undetermined.len(),
-            rows.join(", "),
-            if undetermined.len() > 10 { ", …" } else { "" }
-        );
-    }
+    let settings = plan.settings();
+    s += &status_sentence(&est.status(), settings.outliers > 0.0, settings.condition_tolerance);
     finish_summary(s, written, facts)
 }
 
@@ -178,7 +296,7 @@ pub fn finish_summary(mut s: String, written: &[String], facts: &RunFacts) -> St
 }
 
 /// Writes the outputs of a Jacobian estimate, prints the summary and returns the exit
-/// code: 0 when complete, 3 when some rows are undetermined.
+/// code of its status ([`status_exit_code`]).
 pub fn finish_estimate(
     command: &str,
     plan: &Plan,
@@ -200,7 +318,7 @@ pub fn finish_estimate(
     if !out.quiet {
         eprintln!("{}", estimate_summary(plan, est, timing, facts, &written));
     }
-    Ok(if est.is_complete() { EXIT_OK } else { EXIT_INCOMPLETE })
+    Ok(status_exit_code(&est.status(), plan.settings().outliers > 0.0))
 }
 
 /// "J to j.mtx" or "J to stdout".

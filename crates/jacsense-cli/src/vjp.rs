@@ -2,25 +2,25 @@
 //! (backpropagation through a blackbox layer).
 //!
 //! The library's [`VjpPlan`] chooses the route (sense `J` and multiply, or sense `w`
-//! directly from scalar measurements) before any call. The calls go to the workers as
-//! for `estimate`; their answers are then replayed to [`VjpPlan::evaluate`] as a
-//! blackbox that looks every point up, so a failed call reaches the decoder as an
+//! directly from scalar measurements) before any call. As for `estimate`, the answer
+//! at `x0` is call 0 (forward differences), the plan's other points go to the workers,
+//! and every answer is told to [`VjpMeasurements`] as it arrives; a failed call is an
 //! erasure with its reason.
 
-use std::collections::HashMap;
 use std::time::Instant;
 
 use clap::{Args, ValueEnum};
-use jacsense::{Blackbox, CallError, Difference, Route, RowStatus, VjpPlan, VjpSettings};
+use jacsense::{Difference, ErasureReason, Route, RowStatus, VjpMeasurements, VjpPlan, VjpSettings};
 use serde_json::json;
 
-use crate::error::{EXIT_INCOMPLETE, EXIT_OK, Failure};
+use crate::error::{Failure, row_exit_code};
 use crate::formats::{json_number, read_vector, write_json, write_vector};
 use crate::input_error;
-use crate::options::PlanOptions;
-use crate::report::{OutputArgs, RunFacts, describe_output, finish_summary, list_erasures};
+use crate::options::{PlanOptions, settings_json};
+use crate::report::{
+    OutputArgs, RunFacts, Shared, Timing, describe_output, finish_summary, list_erasures, list_outliers, report_json,
+};
 use crate::session::{RunArgs, Session};
-use crate::workers::Outcome;
 
 /// Which way `vᵀJ` is sensed (`--route`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
@@ -55,30 +55,6 @@ pub struct VjpArgs {
     pub output: OutputArgs,
     #[command(flatten)]
     pub run: RunArgs,
-}
-
-/// The answers of the calls, looked up by the exact bits of the point.
-struct Replay {
-    n: usize,
-    m: usize,
-    answers: HashMap<Vec<u64>, Outcome>,
-}
-
-impl Blackbox for Replay {
-    fn dims(&self) -> (usize, usize) {
-        (self.n, self.m)
-    }
-    fn call(&self, x: &[f64], y: &mut [f64]) -> Result<(), CallError> {
-        let key: Vec<u64> = x.iter().map(|v| v.to_bits()).collect();
-        match self.answers.get(&key) {
-            Some(Ok(answer)) => {
-                y.copy_from_slice(answer);
-                Ok(())
-            }
-            Some(Err(reason)) => Err(CallError(reason.clone())),
-            None => Err(CallError("this point was not evaluated".into())),
-        }
-    }
 }
 
 /// Runs `jacsense vjp`.
@@ -116,25 +92,36 @@ pub fn vjp(args: &VjpArgs) -> Result<u8, Failure> {
     }
     let structure = args.plan.structure_spec(&known, n, m)?.build()?;
     let plan = VjpPlan::new(&structure, &x0, std::slice::from_ref(&v), &settings)?;
-    let mut answers: HashMap<Vec<u64>, Outcome> = HashMap::new();
-    answers.insert(x0.iter().map(|v| v.to_bits()).collect(), Ok(f0));
-    // Forward differences: call 0 is x0 (VjpPlan::point), already made.
-    let first = usize::from(settings.difference == Difference::Forward);
+    let mut measurements = VjpMeasurements::new(&plan)?;
+    // Forward differences on either route: call 0 is x0 (VjpPlan::point), already made.
+    let difference = match plan.jacobian_plan() {
+        Some(jacobian) => jacobian.settings().difference,
+        None => settings.difference,
+    };
+    let first = usize::from(difference == Difference::Forward && plan.calls() > 0);
+    if first == 1 {
+        measurements.tell(0, &f0)?;
+    }
     let calls: Vec<usize> = (first..plan.calls()).collect();
     let point = |j: usize, x: &mut [f64]| plan.point(j, x).expect("call index and length are in range");
-    let mut x = vec![0.0; n];
+    let mut timing = Timing { plan: start.elapsed().as_secs_f64(), ..Timing::default() };
     let stats = session.run(&calls, n, m, &point, |j, outcome| {
-        plan.point(j, &mut x).expect("in range");
-        answers.insert(x.iter().map(|v| v.to_bits()).collect(), outcome);
+        match outcome {
+            Ok(y) => measurements.tell(j, &y),
+            Err(reason) => measurements.erase(j, ErasureReason::Failed(reason)),
+        }
+        .expect("the call belongs to the plan and has m values");
     });
     let workers = session.workers();
     let command = session.command.clone();
     let log = session.finish();
-    let stats = stats?;
+    timing.calls = stats?.seconds;
     let decode_start = Instant::now();
-    let est = plan.evaluate(&Replay { n, m, answers })?.remove(0);
-    let decode = decode_start.elapsed().as_secs_f64();
-    let total = start.elapsed().as_secs_f64();
+    let est = measurements.decode().remove(0);
+    timing.decode = decode_start.elapsed().as_secs_f64();
+    timing.total = start.elapsed().as_secs_f64();
+    let total = timing.total;
+    // The call at x0 that told m, when it is not one of the plan's.
     let extra_calls = 1 - first;
     let facts = RunFacts { program: command, workers, log, extra_calls };
 
@@ -145,25 +132,28 @@ pub fn vjp(args: &VjpArgs) -> Result<u8, Failure> {
         written.push(describe_output("w", path));
     }
     if let Some(path) = &args.output.report {
-        let report = json!({
-            "command": "vjp",
-            "jacsense_version": env!("CARGO_PKG_VERSION"),
-            "n": n,
-            "m": m,
-            "program": facts.program,
-            "workers": workers,
-            "route": est.route.name(),
-            "decoder": est.decoder,
-            "calls": est.calls + extra_calls,
-            "lower_bound": plan.lower_bound(),
-            "support": est.support,
-            "complete": est.status == RowStatus::Determined,
-            "residual": est.residual.map(json_number),
-            "erasures": est.erasures.iter().map(|e| json!({ "call": e.call, "reason": e.reason.to_string() })).collect::<Vec<_>>(),
-            "timing": { "calls_s": stats.seconds, "decode_s": decode, "total_s": total },
-            "worker_log": facts.log.as_ref().map(|p| p.display().to_string()),
-        });
-        write_json(path, &report)?;
+        let planned = plan.jacobian_plan().map_or(&settings.jacobian, |p| p.settings());
+        let shared = Shared {
+            command: "vjp",
+            n,
+            m,
+            plan: json!({
+                "route": est.route.name(),
+                "settings": settings_json(planned),
+                "measurements": plan.measurements(),
+                "calls": plan.calls(),
+                "lower_bound": plan.lower_bound(),
+            }),
+            decoder: est.decoder.to_string(),
+            calls: est.calls + extra_calls,
+            erasures: &est.erasures,
+            outliers: est.outliers.iter().map(|call| json!({ "call": call })).collect(),
+            complete: est.status.is_determined(),
+            status: est.status.name().to_string(),
+            status_detail: crate::report::row_status_json(&est.status),
+        };
+        let specific = json!({ "support": est.support, "residual": est.residual.map(json_number) });
+        write_json(path, &report_json(shared, &timing, &facts, specific))?;
         written.push(format!("the report to {}", path.display()));
     }
     if !args.output.quiet {
@@ -177,14 +167,16 @@ pub fn vjp(args: &VjpArgs) -> Result<u8, Failure> {
             plan.lower_bound()
         );
         s += &match est.erasures.len() {
-            0 => "No erasures. ".to_string(),
-            k => format!("{k} erasures: {}. ", list_erasures(&est.erasures)),
+            0 => "No erasures".to_string(),
+            k => format!("{k} erasures: {}", list_erasures(&est.erasures)),
         };
-        s += match est.status {
-            RowStatus::Determined => "Every entry determined.",
-            RowStatus::Underdetermined { .. } => "INCOMPLETE: some entries of w are undetermined (NaN).",
+        s += &list_outliers(&est.outliers);
+        s += &match &est.status {
+            RowStatus::Determined => "Every entry determined.".to_string(),
+            RowStatus::Underdetermined { .. } => "INCOMPLETE: some entries of w are undetermined (NaN).".to_string(),
+            other => format!("Every entry determined, but {}.", other.name().to_uppercase()),
         };
         eprintln!("{}", finish_summary(s, &written, &facts));
     }
-    Ok(if est.status == RowStatus::Determined { EXIT_OK } else { EXIT_INCOMPLETE })
+    Ok(row_exit_code(&est.status, settings.jacobian.outliers > 0.0))
 }

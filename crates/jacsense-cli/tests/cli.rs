@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use jacsense::problems::{BroydenTridiagonal, Problem};
 use jacsense::{Pattern, SparseMatrix};
+use jacsense_problems::{BroydenTridiagonal, Problem};
 use serde_json::Value;
 
 const JACSENSE: &str = env!("CARGO_BIN_EXE_jacsense");
@@ -58,16 +58,26 @@ fn write_tridiagonal(dir: &Path) -> PathBuf {
     path
 }
 
-/// J read back from a JSON output, compared entry by entry with the analytic J.
+/// J read back from a JSON output, compared entry by entry with the analytic J: every
+/// entry of its pattern must be there, each entry at most once and inside the 6×6
+/// shape, and entries beyond the pattern (a dense estimate) must be zero.
 fn assert_jacobian_json(j: &Value) {
     let truth = truth();
     let (rows, cols, values) =
         (j["rows"].as_array().unwrap(), j["cols"].as_array().unwrap(), j["values"].as_array().unwrap());
     assert_eq!(j["shape"], serde_json::json!([6, 6]));
+    assert_eq!(rows.len(), cols.len(), "as many column indices as row indices");
+    assert_eq!(rows.len(), values.len(), "as many values as entries");
+    let mut seen = std::collections::BTreeSet::new();
     for k in 0..rows.len() {
         let (i, c) = (rows[k].as_u64().unwrap() as usize, cols[k].as_u64().unwrap() as usize);
+        assert!(i < 6 && c < 6, "entry ({i}, {c}) is outside the 6×6 shape");
+        assert!(seen.insert((i, c)), "entry ({i}, {c}) appears twice");
         let v = values[k].as_f64().unwrap_or(f64::NAN);
         assert!((v - truth.get(i, c)).abs() < TOL, "J[{i},{c}] = {v}, expected {}", truth.get(i, c));
+    }
+    for (i, c) in truth.pattern().entries() {
+        assert!(seen.contains(&(i, c)), "J[{i},{c}] = {} is missing from the output", truth.get(i, c));
     }
 }
 
@@ -99,10 +109,16 @@ fn well_behaved_worker_gives_the_jacobian_with_m_learned_at_x0() {
     assert_jacobian_json(&j);
     let r = read_json(&report);
     // Dense 6×6: f(x0) and one call per column; the call at x0 that told m is call 0.
-    assert_eq!(r["calls_made"], 7);
+    assert_eq!(r["calls"], 7);
     assert_eq!(r["erasures"].as_array().unwrap().len(), 0);
     assert_eq!(r["complete"], true);
     assert!(stderr(&out).contains("Every row determined"), "{}", stderr(&out));
+    // Colored (χ = 6): every entry read off once, nothing to check it against. Without
+    // --outliers that still exits 0, with the warning in the summary and the report.
+    assert_eq!(r["status"], "unverified");
+    assert_eq!(r["status_detail"]["rows"], serde_json::json!([0, 1, 2, 3, 4, 5]));
+    assert!(r["rows"]["status"].as_array().unwrap().iter().all(|s| s == "unverified"), "{}", r["rows"]["status"]);
+    assert!(stderr(&out).contains("UNVERIFIED: 6 rows (0, 1, 2, 3, 4, 5) had no redundancy"), "{}", stderr(&out));
 }
 
 #[test]
@@ -165,7 +181,7 @@ fn a_pattern_file_gives_the_colored_plan() {
         jacsense::read_matrix_market(std::io::BufReader::new(std::fs::File::open(&output).unwrap())).unwrap();
     assert_eq!(p, Pattern::banded(6, 6, 1, 1));
     let est = SparseMatrix::new(p, values.unwrap()).unwrap();
-    assert!(jacsense::problems::relative_error(&est, &truth()) < TOL);
+    assert!(jacsense_problems::relative_error(&est, &truth()) < TOL);
 }
 
 /// A redundant design (rainbow, 16 calls for ρ_max = 6) on one worker that fails its
@@ -226,7 +242,7 @@ fn assert_faults(mode: &str, reason: &str, workers: &str, extra: &[&str]) {
         assert!(why.contains(reason), "{mode}: reason '{why}' lacks '{reason}'");
     }
     assert!(stderr(&out).contains("call 4 ("), "the summary names the calls: {}", stderr(&out));
-    assert_eq!(r["calls_made"], 16);
+    assert_eq!(r["calls"], 16);
 }
 
 #[test]
@@ -294,11 +310,91 @@ fn wrong_numbers_are_found_by_l1_decoding_when_outliers_are_expected() {
     assert_jacobian_json(&serde_json::from_slice(&out.stdout).unwrap());
     let r = read_json(&report);
     assert_eq!(r["plan"]["settings"]["decoder"], "l1");
-    let calls = r["calls_made"].as_u64().unwrap();
+    let calls = r["calls"].as_u64().unwrap();
     let flagged: Vec<u64> = r["outliers"].as_array().unwrap().iter().map(|o| o["call"].as_u64().unwrap()).collect();
     let spoiled: Vec<u64> = (1..=calls).filter(|k| k % 7 == 0).map(|k| k - 1).collect();
     assert_eq!(flagged, spoiled, "the report names exactly the spoiled calls");
     assert!(r["erasures"].as_array().unwrap().is_empty());
+    // Every row checked by the calls L1 kept.
+    assert_eq!(r["status"], "solved");
+    assert!(stderr(&out).contains("(solved)"), "{}", stderr(&out));
+}
+
+/// Whether a JSON value is of the expected type.
+type IsType = fn(&Value) -> bool;
+
+/// The fields every `--report` holds, with the JSON type of each (README, "The report").
+const SHARED_FIELDS: [(&str, IsType); 14] = [
+    ("command", Value::is_string),
+    ("jacsense_version", Value::is_string),
+    ("n", Value::is_u64),
+    ("m", Value::is_u64),
+    ("program", Value::is_array),
+    ("workers", Value::is_u64),
+    ("plan", Value::is_object),
+    ("decoder", Value::is_string),
+    ("calls", Value::is_u64),
+    ("erasures", Value::is_array),
+    ("outliers", Value::is_array),
+    ("complete", Value::is_boolean),
+    ("timing", Value::is_object),
+    ("worker_log", |v| v.is_string() || v.is_null()),
+];
+
+fn assert_shared_schema(r: &Value) {
+    for (key, is_type) in SHARED_FIELDS {
+        assert!(is_type(&r[key]), "report field '{key}' = {} is missing or of the wrong type", r[key]);
+    }
+    for key in ["calls", "measurements", "lower_bound"] {
+        assert!(r["plan"][key].is_u64(), "report field 'plan.{key}' = {}", r["plan"][key]);
+    }
+    assert!(r["plan"]["settings"].is_object());
+    for key in ["plan_s", "calls_s", "decode_s", "total_s"] {
+        assert!(r["timing"][key].as_f64().is_some_and(|t| t >= 0.0), "timing.{key} = {}", r["timing"][key]);
+    }
+    assert!(r["timing"]["total_s"].as_f64() >= r["timing"]["calls_s"].as_f64());
+    for e in r["erasures"].as_array().unwrap() {
+        assert!(e["call"].is_u64() && e["reason"].is_string(), "erasure {e}");
+    }
+    for o in r["outliers"].as_array().unwrap() {
+        assert!(o["call"].is_u64(), "outlier {o}");
+    }
+    assert!(r.get("calls_made").is_none(), "one name for the calls made: 'calls'");
+}
+
+/// `estimate` and `vjp` on the same program with garbage calls: one report schema, and
+/// both name exactly the calls that were spoiled.
+#[test]
+fn estimate_and_vjp_reports_share_one_schema() {
+    let dir = scratch("schema");
+    let pattern = write_tridiagonal(&dir);
+    let spoiled = |calls: u64| -> Vec<u64> { (1..=calls).filter(|k| k % 7 == 0).map(|k| k - 1).collect() };
+    let mut reports = Vec::new();
+    for command in ["estimate", "vjp"] {
+        let report = dir.join(format!("{command}.json"));
+        let x0 = x0_arg();
+        let mut args = vec![command, "--x0", &x0, "--pattern", pattern.to_str().unwrap(), "--outliers", "0.2"];
+        if command == "vjp" {
+            args.extend_from_slice(&["--v", "1 0 0 0 0 0", "--route", "direct"]);
+        }
+        args.extend_from_slice(&["--workers", "1", "--report", report.to_str().unwrap(), "--", WORKER, "spoil", "7"]);
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(0), "{command}: {}", stderr(&out));
+        let r = read_json(&report);
+        assert_shared_schema(&r);
+        assert_eq!(r["command"], command);
+        assert_eq!((r["n"].as_u64(), r["m"].as_u64()), (Some(6), Some(6)));
+        assert_eq!(r["calls"], r["plan"]["calls"], "{command}: every planned call made, x0's once");
+        assert_eq!(r["complete"], true);
+        let calls = r["calls"].as_u64().unwrap();
+        let flagged: Vec<u64> = r["outliers"].as_array().unwrap().iter().map(|o| o["call"].as_u64().unwrap()).collect();
+        assert!(!spoiled(calls).is_empty());
+        assert_eq!(flagged, spoiled(calls), "{command}: the report names exactly the spoiled calls");
+        assert!(stderr(&out).contains("calls judged outliers (6, 13"), "{command}: {}", stderr(&out));
+        reports.push(r);
+    }
+    assert_eq!(reports[1]["plan"]["route"], "direct");
+    assert_eq!(reports[0]["plan"]["settings"]["decoder"], "l1");
 }
 
 #[test]
@@ -377,8 +473,110 @@ fn too_many_erasures_leave_rows_undetermined_with_exit_code_3() {
     let r = read_json(&report);
     assert_eq!(r["complete"], false);
     assert!(!r["undetermined_rows"].as_array().unwrap().is_empty());
+    assert_eq!(r["status"], "incomplete");
+    assert_eq!(r["status_detail"]["rows"], r["undetermined_rows"]);
+    for i in r["undetermined_rows"].as_array().unwrap() {
+        let status = &r["rows"]["status"][i.as_u64().unwrap() as usize];
+        assert!(status["underdetermined"]["unknowns"].as_u64().is_some(), "{status}");
+    }
     let j: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(j["values"].as_array().unwrap().iter().any(Value::is_null), "undetermined entries are NaN (null)");
+}
+
+/// A square random design (7 calls for the 6 unknowns of each dense row) whose
+/// directions are nearly dependent (seed 79: κ ≈ 270, found by trying seeds), at a
+/// relative step of 1e-3 (finite-difference error ≈ 1e-3): ill-conditioned, exit code 5.
+#[test]
+fn an_ill_conditioned_design_exits_with_code_5() {
+    let dir = scratch("ill");
+    let report = dir.join("r.json");
+    let args = |seed: &'static str| {
+        vec![
+            "estimate",
+            "--x0",
+            "0.5 -1 2 0 1 3",
+            "--design",
+            "random",
+            "--calls",
+            "7",
+            "--step",
+            "1e-3",
+            "--seed",
+            seed,
+        ]
+    };
+    let mut ill = args("79");
+    ill.extend(["--workers", "1", "--report", report.to_str().unwrap(), "--", WORKER, "broyden"]);
+    let out = run(&ill);
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    assert!(stderr(&out).contains("ILL-CONDITIONED: 6 rows"), "{}", stderr(&out));
+    let r = read_json(&report);
+    assert_eq!(r["status"], "ill-conditioned");
+    let kappa = r["status_detail"]["condition"].as_f64().unwrap();
+    let predicted = r["status_detail"]["predicted_error"].as_f64().unwrap();
+    assert!(kappa > 100.0, "{kappa}");
+    // κ times h + ε/h at h = 1e-3.
+    assert!((predicted / (kappa * (1e-3 + f64::EPSILON / 1e-3)) - 1.0).abs() < 1e-9, "{predicted}");
+    assert_eq!(r["rows"]["status"][0]["ill-conditioned"]["condition"].as_f64(), Some(kappa));
+    // The user's tolerance decides: accepting errors up to 1, the same calls are only
+    // unverified (exactly determined), exit code 0.
+    let mut lenient = args("79");
+    lenient.extend(["--condition-tolerance", "1", "--report", report.to_str().unwrap(), "--", WORKER, "broyden"]);
+    let out = run(&lenient);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(read_json(&report)["status"], "unverified");
+}
+
+/// Outliers were expected, but the calls told back leave the rows no redundancy:
+/// unverified is then a failure of what was asked for, exit code 6.
+#[test]
+fn unverified_rows_when_outliers_were_expected_exit_with_code_6() {
+    let dir = scratch("unverified");
+    let pattern = write_tridiagonal(&dir);
+    let run_dir = dir.join("run");
+    let out = run(&[
+        "ask",
+        "--x0",
+        &x0_arg(),
+        "--pattern",
+        pattern.to_str().unwrap(),
+        "--outliers",
+        "0.2",
+        "--out",
+        run_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // Only f(x0) and three directions come back: the middle rows' three unknowns are
+    // exactly determined, the first and last rows' two are still checked.
+    let points = std::fs::read_to_string(run_dir.join("points.txt")).unwrap();
+    assert!(points.lines().count() > 20);
+    let mut told = String::new();
+    for (call, line) in points.lines().enumerate().take(4) {
+        let x = jacsense_cli::formats::parse_numbers(line).unwrap();
+        let mut y = vec![0.0; 6];
+        jacsense::Blackbox::call(&BroydenTridiagonal { n: 6 }, &x, &mut y).unwrap();
+        told += &format!("{call} {}\n", y.iter().map(|v| format!("{v:e}")).collect::<Vec<_>>().join(" "));
+    }
+    let values = dir.join("values.txt");
+    std::fs::write(&values, told).unwrap();
+    let report = dir.join("r.json");
+    let out = run(&[
+        "tell",
+        run_dir.to_str().unwrap(),
+        "--values",
+        values.to_str().unwrap(),
+        "--output",
+        "-",
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
+    assert_jacobian_json(&serde_json::from_slice(&out.stdout).unwrap());
+    let r = read_json(&report);
+    assert_eq!(r["status"], "unverified");
+    assert_eq!(r["status_detail"]["rows"], serde_json::json!([1, 2, 3, 4]));
+    assert_eq!(r["rows"]["status"][0], "solved");
+    assert!(stderr(&out).contains("although --outliers was given"), "{}", stderr(&out));
 }
 
 #[test]
@@ -481,14 +679,118 @@ fn ask_then_tell_through_a_separate_process() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("values.txt line 2: 'seven' is not a call index"), "{}", stderr(&out));
 
-    // A plan file whose points no longer match is refused.
+    // The plan file is the plan itself: an edited one fails its checksum, one of
+    // another format version is refused, by name.
     let plan_path = run_dir.join("plan.json");
+    let text = std::fs::read_to_string(&plan_path).unwrap();
     let mut plan = read_json(&plan_path);
-    plan["options"]["seed"] = 1.into();
+    plan["data"]["scheme"]["settings"]["seed"] = 1.into();
     std::fs::write(&plan_path, plan.to_string()).unwrap();
     let out = run(&["tell", run_dir.to_str().unwrap(), "--values", per_call.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("plans different points"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("checksum does not match"), "{}", stderr(&out));
+    std::fs::write(&plan_path, text.replace("\"version\":1", "\"version\":7")).unwrap();
+    let out = run(&["tell", run_dir.to_str().unwrap(), "--values", per_call.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("format version 7"), "{}", stderr(&out));
+}
+
+/// What a user naturally produces: the program run over points.txt, one line of m
+/// numbers per call in call order, no index; a blank or `nan` line for a missing call.
+#[test]
+fn tell_reads_values_in_call_order() {
+    let dir = scratch("ordered");
+    let pattern = write_tridiagonal(&dir);
+    let run_dir = dir.join("run");
+    let out = run(&[
+        "ask",
+        "--x0",
+        &x0_arg(),
+        "--pattern",
+        pattern.to_str().unwrap(),
+        "--design",
+        "rainbow",
+        "--calls",
+        "12",
+        "--out",
+        run_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // program < points.txt > values.txt
+    let answer = Command::new(WORKER)
+        .stdin(std::fs::File::open(run_dir.join("points.txt")).unwrap())
+        .stdout(Stdio::piped())
+        .output()
+        .unwrap();
+    let produced = String::from_utf8(answer.stdout).unwrap();
+    let lines: Vec<&str> = produced.lines().collect();
+    assert_eq!(lines.len(), 12);
+    let values = dir.join("values.txt");
+    let tell = |values: &Path, extra: &[&str]| {
+        let report = dir.join("r.json");
+        let _ = std::fs::remove_file(&report);
+        let mut args = vec!["tell", run_dir.to_str().unwrap(), "--values", values.to_str().unwrap()];
+        args.extend_from_slice(&["--output", "-", "--report", report.to_str().unwrap()]);
+        args.extend_from_slice(extra);
+        let out = run(&args);
+        let r = if out.status.code() == Some(0) { Some(read_json(&report)) } else { None };
+        (out, r)
+    };
+
+    // As produced, with a comment line on top (not a call).
+    std::fs::write(&values, format!("# y1 ... y6\n{produced}")).unwrap();
+    let (out, r) = tell(&values, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_jacobian_json(&serde_json::from_slice(&out.stdout).unwrap());
+    assert!(erasures(&r.unwrap()).is_empty());
+
+    // Call 3 answered 'nan', call 7 left blank, a trailing blank line: both missing.
+    let mut edited: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+    edited[3] = "nan".into();
+    edited[7] = String::new();
+    std::fs::write(&values, edited.join("\n") + "\n\n").unwrap();
+    for extra in [&[][..], &["--values-format", "ordered"]] {
+        let (out, r) = tell(&values, extra);
+        assert_eq!(out.status.code(), Some(0), "{extra:?}: {}", stderr(&out));
+        assert_jacobian_json(&serde_json::from_slice(&out.stdout).unwrap());
+        let missing = "no value was told".to_string();
+        assert_eq!(erasures(&r.unwrap()), vec![(3, missing.clone()), (7, missing)], "{extra:?}");
+    }
+
+    // A line left out would shift every later call: refused, naming the counts.
+    let short: Vec<&str> = lines.iter().enumerate().filter(|&(j, _)| j != 7).map(|(_, l)| *l).collect();
+    std::fs::write(&values, short.join("\n")).unwrap();
+    let (out, _) = tell(&values, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("11 lines of values for a plan of 12 calls"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("a blank line or 'nan'"), "{}", stderr(&out));
+
+    // Lines of both kinds: refused in auto, naming the option; each format then reads
+    // the lines it does not expect as broken calls.
+    let mut mixed: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+    mixed[5] = format!("5 {}", lines[5]);
+    std::fs::write(&values, mixed.join("\n")).unwrap();
+    let (out, _) = tell(&values, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let e = stderr(&out);
+    assert!(e.contains("line 1 holds m = 6 numbers") && e.contains("line 6 holds an index and 6 numbers"), "{e}");
+    assert!(e.contains("--values-format ordered") && e.contains("--values-format indexed"), "{e}");
+    let (out, r) = tell(&values, &["--values-format", "ordered"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_jacobian_json(&serde_json::from_slice(&out.stdout).unwrap());
+    let e = erasures(&r.unwrap());
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert_eq!(e[0].0, 5);
+    assert!(e[0].1.contains("line 6 (call 5): 7 numbers, expected m = 6"), "{e:?}");
+    let (out, _) = tell(&values, &["--values-format", "indexed"]);
+    assert_eq!(out.status.code(), Some(1));
+    let first = lines[0].split(' ').next().unwrap();
+    assert!(stderr(&out).contains(&format!("line 1: '{first}' is not a call index")), "{}", stderr(&out));
+
+    // The format is for text files only.
+    let (out, _) = tell(&run_dir.join("points.npy"), &["--values-format", "ordered"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("--values-format is for a text file"), "{}", stderr(&out));
 }
 
 #[test]
@@ -530,7 +832,11 @@ fn formats_read_and_write_by_extension() {
     let (shape, values) =
         jacsense_cli::formats::read_npy(std::fs::File::open(dir.join("J.npy")).unwrap(), &dir.join("J.npy")).unwrap();
     assert_eq!(shape, vec![6, 6]);
-    assert!((values[6 + 1] - truth().get(1, 1)).abs() < TOL);
+    assert_eq!(values.len(), 36);
+    for (k, v) in values.iter().enumerate() {
+        let (i, c) = (k / 6, k % 6);
+        assert!((v - truth().get(i, c)).abs() < TOL, "J[{i},{c}] = {v} in J.npy, expected {}", truth().get(i, c));
+    }
 }
 
 #[test]
@@ -567,10 +873,56 @@ fn vjp_gives_the_left_action() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let w: Vec<f64> = serde_json::from_slice::<Vec<f64>>(&out.stdout).unwrap();
     let mut truth = vec![0.0; 6];
-    jacsense::problems::BroydenTridiagonal { n: 6 }.jacobian(&X0).mul_transpose_vec(&v, &mut truth);
+    jacsense_problems::BroydenTridiagonal { n: 6 }.jacobian(&X0).mul_transpose_vec(&v, &mut truth);
+    assert_eq!(w.len(), truth.len(), "w = {w:?} has n = 6 entries");
     for (a, b) in w.iter().zip(&truth) {
         assert!((a - b).abs() < 10.0 * TOL, "w = {w:?}, Jᵀv = {truth:?}");
     }
+}
+
+/// The direct route on a worker that crashes on its 5th request: v = e_2 weights row 2,
+/// whose 3 columns are perturbed by 5 Gaussian directions (calls 1 to 5 after the call
+/// at x0); call 4 is an erasure with its reason, told to the decoder as such, and the 4
+/// directions left determine w.
+#[test]
+fn vjp_on_the_direct_route_tells_failed_calls_as_erasures() {
+    let dir = scratch("vjp-direct");
+    let pattern = write_tridiagonal(&dir);
+    let report = dir.join("r.json");
+    let x0 = x0_arg();
+    let out = run(&[
+        "vjp",
+        "--x0",
+        &x0,
+        "--v",
+        "0 0 1 0 0 0",
+        "--pattern",
+        pattern.to_str().unwrap(),
+        "--route",
+        "direct",
+        "--workers",
+        "1",
+        "--output",
+        "-",
+        "--report",
+        report.to_str().unwrap(),
+        "--",
+        WORKER,
+        "crash",
+        "5",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let w: Vec<f64> = serde_json::from_slice::<Vec<f64>>(&out.stdout).unwrap();
+    let truth = truth();
+    assert_eq!(w.len(), 6, "w = {w:?}");
+    for (c, a) in w.iter().enumerate() {
+        assert!((a - truth.get(2, c)).abs() < 10.0 * TOL, "w = {w:?}, row 2 of J = {:?}", truth.row_values(2));
+    }
+    let r = read_json(&report);
+    assert_eq!((r["plan"]["route"].as_str(), r["calls"].as_u64()), (Some("direct"), Some(6)));
+    let e = erasures(&r);
+    assert_eq!(e.iter().map(|(c, _)| *c).collect::<Vec<_>>(), vec![4], "{e:?}");
+    assert!(e[0].1.contains("exited with status 3"), "{e:?}");
 }
 
 #[test]
@@ -581,7 +933,8 @@ fn color_and_plan_print_without_calling() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let table = String::from_utf8(out.stdout).unwrap();
     assert!(table.contains("| natural | 3 | yes |"), "{table}");
-    assert_eq!(table.matches(" | yes | ").count(), 5, "every ordering: {table}");
+    assert!(table.contains("| best + recolor (from natural) | 3 | yes |"), "{table}");
+    assert_eq!(table.matches(" | yes | ").count(), 6, "every ordering, then the recolored best: {table}");
 
     let out = run(&["color", pattern.to_str().unwrap(), "--kind", "star", "--ordering", "natural", "--output", "-"]);
     let c: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -596,17 +949,97 @@ fn color_and_plan_print_without_calling() {
     assert_eq!(p["settings"]["decoder"], "l1");
 }
 
+/// The 5-point Laplacian of a 20×20 grid: every greedy ordering needs 7 colors,
+/// iterated greedy recoloring 6. `color` must report the χ `plan` uses, both with
+/// every ordering and with one.
+#[test]
+fn color_reports_the_colors_plan_uses() {
+    let dir = scratch("recolor");
+    let path = dir.join("laplacian.mtx");
+    let pattern = jacsense_problems::laplacian_2d(20);
+    jacsense::write_matrix_market(std::fs::File::create(&path).unwrap(), &pattern, None).unwrap();
+    let file = path.to_str().unwrap();
+    let colors_of = |table: &str, row: &str| -> Vec<u64> {
+        table
+            .lines()
+            .filter(|l| l.starts_with(&format!("| {row}")))
+            .map(|l| l.split('|').nth(2).unwrap().trim().parse().unwrap())
+            .collect()
+    };
+    let plan_colors = |extra: &[&str]| -> u64 {
+        let mut args = vec!["plan", "--pattern", file, "--json"];
+        args.extend_from_slice(extra);
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let p: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(p["settings"]["design"], "colored", "{p}");
+        assert_eq!(p["calls"], p["coloring"]["colors"].as_u64().unwrap() + 1, "{p}");
+        p["coloring"]["colors"].as_u64().unwrap()
+    };
+
+    let out = run(&["color", file]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let table = String::from_utf8(out.stdout).unwrap();
+    let greedy: Vec<u64> = jacsense::coloring::Ordering::ALL.iter().flat_map(|o| colors_of(&table, o.name())).collect();
+    assert_eq!(greedy.len(), 5, "{table}");
+    let best = colors_of(&table, "best + recolor");
+    assert_eq!(best.len(), 1, "{table}");
+    assert!(best[0] < *greedy.iter().min().unwrap(), "recoloring helps on this pattern: {table}");
+    assert_eq!(best[0], plan_colors(&[]), "color and plan agree: {table}");
+    let out = run(&["color", file, "--output", "-"]);
+    let c: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((c["num_colors"].as_u64(), c["recolored"].as_bool()), (Some(best[0]), Some(true)));
+    let colors: Vec<usize> = c["colors"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect();
+    jacsense::coloring::check_column_coloring(&pattern, &jacsense::coloring::Coloring::new(colors)).unwrap();
+
+    // One ordering: the greedy coloring of that ordering, in both.
+    let out = run(&["color", file, "--ordering", "natural"]);
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(colors_of(&table, "best").is_empty(), "{table}");
+    let natural = colors_of(&table, "natural");
+    assert_eq!(natural, vec![greedy[0]]);
+    assert_eq!(natural[0], plan_colors(&["--design", "colored", "--ordering", "natural"]));
+}
+
+/// Nothing known about a large J: the plan is immediate (n colors, no search), and
+/// measurements that cannot fit in memory stop the run with their size, before any
+/// worker is started.
+#[test]
+fn dense_plans_are_immediate_and_too_large_measurements_an_input_error() {
+    let out = run(&["plan", "-n", "100000", "-m", "100000", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let p: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((p["calls"].as_u64(), p["coloring"]["colors"].as_u64()), (Some(100_001), Some(100_000)));
+
+    let dir = scratch("too-large");
+    let x0 = dir.join("x0.txt");
+    std::fs::write(&x0, vec!["0"; 1_000_000].join(" ")).unwrap();
+    let log = dir.join("workers.log");
+    let x0_arg = format!("@{}", x0.display());
+    let out =
+        run(&["estimate", "--x0", &x0_arg, "-m", "1000000", "--log", log.to_str().unwrap(), "--", WORKER, "identity"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("the measurements of a 1000000×1000000 J (m × k = 1000000 × 1000000 values)"), "{err}");
+    assert!(err.contains("more than the"), "{err}");
+}
+
 #[test]
 fn demo_runs_on_a_small_grid() {
     let out = run(&["demo", "--grid", "20"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = String::from_utf8(out.stdout).unwrap();
+    // Columns from the right: status, relative error.
+    let cell = |line: &str, from_right: usize| line.rsplit('|').nth(from_right).unwrap().trim().to_string();
     let robust = text.lines().find(|l| l.contains("jacsense told --outliers")).expect("the robust row");
-    let err: f64 = robust.rsplit('|').nth(1).unwrap().trim().parse().unwrap();
+    let err: f64 = cell(robust, 2).parse().unwrap();
     assert!(err < 1e-6, "{robust}");
+    assert_eq!(cell(robust, 1), "solved", "{robust}");
     let naive = text.lines().filter(|l| l.starts_with("| coloring")).nth(1).expect("coloring on garbage");
-    let err: f64 = naive.rsplit('|').nth(1).unwrap().trim().parse().unwrap();
+    let err: f64 = cell(naive, 2).parse().unwrap();
     assert!(err > 1e-2, "garbage must spoil plain coloring: {naive}");
+    // Read off, the garbage could not have been seen: unverified, never solved.
+    assert_eq!(cell(naive, 1), "unverified", "{naive}");
 }
 
 #[test]

@@ -11,9 +11,8 @@
 //! near-valid files: valid headers whose sizes are mutated to 0, 99999999999999,
 //! `u64::MAX`, negatives, NaN or infinities, and files cut short.
 //!
-//! TODO(plan files): fuzz `asktell::load_plan` on mutated plan files here once the
-//! saved-plan format lands (issue 9, part 2: `ask` writes the plan itself and `tell`
-//! reads it back); until then a plan file is options + structure, fuzzed below.
+//! Plan files (`tell` reads them with `Plan::from_json`) are fuzzed in the core's
+//! `tests/fuzz`.
 
 #[path = "../../jacsense/tests/fuzz/bounded_alloc.rs"]
 mod bounded_alloc;
@@ -24,7 +23,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use clap::Parser;
 use jacsense::Plan;
-use jacsense_cli::asktell::read_values;
+use jacsense_cli::asktell::{ValuesFormat, read_values};
 use jacsense_cli::cli::{Cli, Command as Subcommand};
 use jacsense_cli::error::Failure;
 use jacsense_cli::formats::{parse_numbers, read_pattern, read_vector, read_vector_file};
@@ -345,7 +344,7 @@ proptest! {
         if let Some(v) = with_file(ext, &bytes, |p| checked(read_vector_file(p, "--x0")))? {
             // Nothing is invented: a vector has at most as many entries as a claim
             // the data back (an n×1 coordinate file may hold zeros it does not list).
-            prop_assert!(v.len() <= jacsense::pattern::MAX_DIMENSION);
+            prop_assert!(v.len() <= jacsense::MAX_DIMENSION);
         }
         if let Some(p) = with_file(ext, &bytes, |p| checked(read_pattern(p)))? {
             prop_assert!(p.nnz() <= bytes.len(), "{} entries from {} bytes", p.nnz(), bytes.len());
@@ -394,12 +393,13 @@ proptest! {
         (ext, bytes) in any_file(),
         calls in 0usize..6,
         m in 0usize..4,
+        format in prop::sample::select(vec![ValuesFormat::Auto, ValuesFormat::Indexed, ValuesFormat::Ordered]),
     ) {
         bounded_alloc::arm();
-        if let Some(told) = with_file("txt", lines.as_bytes(), |p| checked(read_values(p, calls, m)))? {
+        if let Some(told) = with_file("txt", lines.as_bytes(), |p| checked(read_values(p, calls, m, format)))? {
             prop_assert!(told.keys().all(|&c| c < calls));
         }
-        checked(with_file(ext, &bytes, |p| read_values(p, calls, m)))?;
+        checked(with_file(ext, &bytes, |p| read_values(p, calls, m, format)))?;
     }
 }
 
@@ -480,7 +480,7 @@ fn plan_options() -> impl Strategy<Value = PlanOptions> {
             |((design, decoder, ordering, symmetric, central), (calls, budget, seed, row_sparsity), rest)| {
                 let (outputs, noise, outliers, step, absolute) = rest;
                 // With noise the planner spends the whole budget on redundancy, up to
-                // design::MAX_VALUES: allowed, but too slow to build in a fuzz case.
+                // the memory available: allowed, but too slow to build in a fuzz case.
                 let budget = if noise != 0.0 { budget.map(|b| b.min(1000)) } else { budget };
                 PlanOptions {
                     symmetric,
@@ -597,13 +597,12 @@ fn matrix_market_headers_claiming_huge_sizes_are_input_errors() {
 #[test]
 fn a_random_design_with_huge_calls_is_an_input_error() {
     let base = ["plan", "--design", "random", "--calls", "99999999999999", "-n", "3", "-m", "2"];
-    assert_input_error(&jacsense(&base), "99999999999999 calls");
+    assert_input_error(&jacsense(&base), "99999999999998 random-gaussian directions");
     let mut budgeted = base.to_vec();
     budgeted.extend(["--budget", "10"]);
     assert_input_error(&jacsense(&budgeted), "needs 99999999999999 calls but the budget is 10");
     assert_input_error(&jacsense(&["plan", "-n", "99999999999999", "-m", "2"]), "--inputs 99999999999999");
     assert_input_error(&jacsense(&["plan", "-n", "3", "-m", "99999999999999"]), "m = 99999999999999");
-    assert_input_error(&jacsense(&["plan", "-n", "30000", "-m", "30000"]), "30000×30000");
     assert_input_error(&jacsense(&["estimate", "--x0", "1", "-w", "99999999999999", "--", "true"]), "99999999999999");
 }
 

@@ -13,11 +13,11 @@
 use std::time::Instant;
 
 use jacsense::coloring::{Ordering, color_columns};
-use jacsense::problems::{
+use jacsense::{Design, Difference, Pattern, RandomDistribution, Settings, Step, Structure, jacobian_with};
+use jacsense_problems::{
     Arrowhead, Bratu2d, BroydenTridiagonal, Noisy, PatternFunction, Problem, random_matrix, random_pattern,
     relative_error,
 };
-use jacsense::{Design, Difference, Pattern, RandomDistribution, Settings, Step, Structure, estimate_with};
 
 fn suite() -> Vec<(String, Box<dyn Problem>)> {
     let on = |p: Pattern, seed| Box::new(PatternFunction { a: random_matrix(p, seed) }) as Box<dyn Problem>;
@@ -25,7 +25,7 @@ fn suite() -> Vec<(String, Box<dyn Problem>)> {
         ("tridiagonal (Broyden) n=10000".into(), Box::new(BroydenTridiagonal { n: 10000 }) as Box<dyn Problem>),
         ("banded, bandwidth 5, n=5000".into(), on(Pattern::banded(5000, 5000, 5, 5), 1)),
         ("2D 5-point (Bratu) 100x100".into(), Box::new(Bratu2d { grid: 100, lambda: 6.0 })),
-        ("3D 7-point 20x20x20".into(), on(jacsense::problems::laplacian_3d(20), 2)),
+        ("3D 7-point 20x20x20".into(), on(jacsense_problems::laplacian_3d(20), 2)),
         ("random, 5 per row, 2000x2000".into(), on(random_pattern(2000, 2000, 5, 3), 3)),
         ("random, 2 per row, 2000x2000".into(), on(random_pattern(2000, 2000, 2, 4), 4)),
         ("random, 2 per row, 20000x2000".into(), on(random_pattern(20000, 2000, 2, 5), 5)),
@@ -75,7 +75,7 @@ fn noise_table() {
     let mean_abs = truth.values().iter().map(|v| v.abs()).sum::<f64>() / truth.values().len() as f64;
     let run = |name: String, design: Design, difference: Difference| {
         let settings = Settings { design, difference, step: Step::Noise(sigma), seed: 1, ..Settings::default() };
-        let est = estimate_with(&p, &x0, &structure, &settings).expect("valid problem");
+        let est = jacobian_with(&p, &x0, &structure, &settings).expect("valid problem");
         let se = est
             .std_errors()
             .map_or("—".to_string(), |s| format!("{:.1e}", s.iter().sum::<f64>() / s.len() as f64 / mean_abs));
@@ -133,7 +133,7 @@ fn suite_tables() {
         for design in designs() {
             let settings = Settings { design, ..Settings::default() };
             let start = Instant::now();
-            let est = estimate_with(p.as_ref(), &x0, &structure, &settings).expect("valid problem");
+            let est = jacobian_with(p.as_ref(), &x0, &structure, &settings).expect("valid problem");
             decode_time += start.elapsed().as_secs_f64();
             let err = relative_error(est.jacobian(), &truth);
             let flag = if est.is_complete() { "" } else { " (incomplete)" };
@@ -154,7 +154,7 @@ fn suite_tables() {
         let structure = Structure::sparse(p.pattern());
         let x0 = p.x0();
         let truth = p.jacobian(&x0);
-        let colored = estimate_with(p.as_ref(), &x0, &structure, &Settings::default()).expect("valid problem");
+        let colored = jacobian_with(p.as_ref(), &x0, &structure, &Settings::default()).expect("valid problem");
         let chi = colored.diagnostics().colors.map_or(0, |(_, c)| c);
         let ec = relative_error(colored.jacobian(), &truth);
         let rho = structure.lower_bound();
@@ -163,7 +163,7 @@ fn suite_tables() {
                 design: Design::Random { distribution: RandomDistribution::Gaussian, directions: Some(k) },
                 ..Settings::default()
             };
-            let est = estimate_with(p.as_ref(), &x0, &structure, &settings).expect("valid problem");
+            let est = jacobian_with(p.as_ref(), &x0, &structure, &settings).expect("valid problem");
             let worst = est.diagnostics().rows.iter().map(|r| r.condition).fold(0.0, f64::max);
             println!(
                 "| {name} | {chi} | {} | {ec:.1e} | {k} | {} | {:.1e} | {worst:.1e} |",

@@ -15,7 +15,7 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use faer::Mat;
-use jacsense::{Decoder, L1Reference, LeastAbsoluteDeviations, LeastSquares};
+use jacsense::decode::{Decoder, L1Reference, LeastAbsoluteDeviations, LeastSquares};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use rand_distr::StandardNormal;

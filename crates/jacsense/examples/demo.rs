@@ -10,8 +10,8 @@
 
 use std::time::Instant;
 
-use jacsense::problems::{Bratu2d, Corrupted, Problem, relative_error};
-use jacsense::{Design, Difference, RandomDistribution, Settings, Structure, estimate_with};
+use jacsense::{Design, Difference, RandomDistribution, Settings, Structure, jacobian_with};
+use jacsense_problems::{Bratu2d, Corrupted, Problem, relative_error};
 
 fn main() -> Result<(), jacsense::Error> {
     let problem = Bratu2d { grid: 100, lambda: 6.0 };
@@ -40,7 +40,7 @@ fn main() -> Result<(), jacsense::Error> {
     for (name, design, difference) in runs {
         let settings = Settings { design, difference, ..Settings::default() };
         let start = Instant::now();
-        let est = estimate_with(&problem, &x0, &structure, &settings)?;
+        let est = jacobian_with(&problem, &x0, &structure, &settings)?;
         let time = start.elapsed();
         let err = relative_error(est.jacobian(), &truth);
         println!("| {name} | {} | {:.1} ms | {err:.1e} |", est.diagnostics().calls, time.as_secs_f64() * 1e3);
@@ -57,7 +57,7 @@ fn main() -> Result<(), jacsense::Error> {
         ("jacsense, told to expect 10% outliers", Settings { outliers: 0.1, ..Settings::default() }),
     ];
     for (name, settings) in runs {
-        let est = estimate_with(&corrupted, &x0, &structure, &settings)?;
+        let est = jacobian_with(&corrupted, &x0, &structure, &settings)?;
         let err = relative_error(est.jacobian(), &truth);
         let d = est.diagnostics();
         println!("| {name} | {} | {} | {err:.1e} |", d.calls, d.outliers.len());

@@ -9,11 +9,11 @@
 //! the relative error of J; for decoders that flag outliers, also the precision and
 //! recall of the flagged calls against the spoiled ones.
 
-use jacsense::problems::{
+use jacsense::{DecoderChoice, Design, Measurements, Plan, RandomDistribution, Settings, Structure};
+use jacsense_problems::{
     PatternFunction, Problem, corrupt_calls, evaluate_calls, outlier_scores, random_matrix, random_pattern,
     relative_error,
 };
-use jacsense::{DecoderChoice, Design, Measurements, Plan, RandomDistribution, Settings, Structure};
 
 fn main() {
     let p = PatternFunction { a: random_matrix(random_pattern(1000, 1000, 10, 61), 62) };
@@ -64,7 +64,7 @@ fn main() {
 
 fn cell(plan: &Plan, mut values: Vec<Vec<f64>>, fraction: f64, seed: u64, truth: &jacsense::SparseMatrix) -> String {
     let bad = corrupt_calls(&mut values, fraction, seed);
-    let mut meas = Measurements::new(plan);
+    let mut meas = Measurements::new(plan).expect("the measurements fit in memory");
     for (j, y) in values.iter().enumerate() {
         meas.tell(j, y).expect("one value per call");
     }

@@ -12,7 +12,8 @@
 use std::time::Instant;
 
 use faer::{Mat, MatRef};
-use jacsense::{Decoder, RowStatus, SparseMethod, SparseRecovery};
+use jacsense::decode::{Decoder, SparseRecovery};
+use jacsense::{RowStatus, SparseMethod};
 use rand::rngs::StdRng;
 use rand::seq::index::sample;
 use rand::{RngExt, SeedableRng};

@@ -22,8 +22,8 @@ impl std::error::Error for CallError {}
 ///
 /// Implement it for your own types, or wrap a closure with [`from_fn`] or
 /// [`try_from_fn`]. The library evaluates a batch of calls in parallel when the
-/// blackbox is `Sync` ([`estimate`](fn@crate::estimate)), sequentially otherwise
-/// ([`estimate_sequential`](crate::estimate_sequential)).
+/// blackbox is `Sync` ([`jacobian`](crate::jacobian)), sequentially otherwise
+/// ([`jacobian_sequential`](crate::jacobian_sequential)).
 ///
 /// ```
 /// use jacsense::{Blackbox, CallError};

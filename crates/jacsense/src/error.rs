@@ -64,6 +64,21 @@ pub enum Error {
         /// Measurements needed (the largest row count, `ρ_max`).
         needed: usize,
     },
+    /// Grossly wrong calls are expected (`Settings::outliers > 0`) but the design has
+    /// too little redundancy for L1 decoding to find them.
+    #[error(
+        "the {design} design makes {calls} calls, too few to find grossly wrong ones: with a fraction {outliers} of the calls expected wrong, L1 decoding needs at least {needed} calls (leave the design to the planner, Design::Auto, or give a random or rainbow design that many)"
+    )]
+    TooLittleRedundancy {
+        /// The design.
+        design: &'static str,
+        /// Calls the design makes (0 when it has not chosen them yet).
+        calls: usize,
+        /// Calls the planner's rule needs for the expected outliers.
+        needed: usize,
+        /// The expected fraction of wrong calls.
+        outliers: f64,
+    },
     /// The plan needs more calls than the budget allows.
     #[error("the {design} design needs {calls} calls but the budget is {budget}")]
     OverBudget {
@@ -96,13 +111,32 @@ pub enum Error {
         /// What is wrong, naming the value.
         message: String,
     },
-    /// A size given in the input (a dimension, a number of directions, a count in a
-    /// file's header) would need more memory than jacsense allows itself
-    /// ([`pattern::MAX_DIMENSION`](crate::pattern::MAX_DIMENSION),
-    /// [`design::MAX_VALUES`](crate::design::MAX_VALUES)): refused before anything is
-    /// allocated.
-    #[error("too large: {what} = {size} exceeds the limit of {limit}")]
+    /// An array the request needs would not fit in the memory available; nothing was
+    /// allocated. `what` names the array and the sizes that make it.
+    #[error("{what} need {bytes} bytes ({}), more than the {} of memory available", crate::memory::human(*.bytes), crate::memory::human(u128::from(*.available)))]
     TooLarge {
+        /// The array, with the sizes that make it (e.g. "the measurements of a
+        /// 100000×100000 J (m × k = 100000 × 100000 values)").
+        what: String,
+        /// Outputs of `J`.
+        m: usize,
+        /// Inputs of `J`.
+        n: usize,
+        /// Bytes the array needs.
+        bytes: u128,
+        /// Bytes available when it was checked.
+        available: u64,
+    },
+    /// A saved scheme or plan could not be loaded: not one, another format version, a
+    /// damaged file, or data that do not make a valid plan.
+    #[error("saved plan: {0}")]
+    Saved(String),
+    /// A size given in the input (a dimension, a number of directions, a count in a
+    /// file's header) is beyond a fixed limit of jacsense, whatever the memory
+    /// ([`MAX_DIMENSION`](crate::MAX_DIMENSION) rows or columns): refused before
+    /// anything is allocated.
+    #[error("too large: {what} = {size} exceeds the limit of {limit}")]
+    OverLimit {
         /// What was counted, naming the values it came from.
         what: String,
         /// The size asked for (wide enough for a product that overflows `usize`).

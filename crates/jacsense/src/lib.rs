@@ -10,10 +10,10 @@
 //!
 //! The flow: [`Structure`] → [`Plan`] (design and calls) → points → calls of the
 //! blackbox (in process, or anywhere through ask/tell) → [`Measurements`] →
-//! [`Decoder`] → [`Estimate`] (`J` and diagnostics).
+//! [`Decoder`](decode::Decoder) → [`Estimate`] (`J`, its [`Status`] and diagnostics).
 //!
 //! ```
-//! use jacsense::{estimate_with, from_fn, Pattern, Settings, Structure};
+//! use jacsense::{jacobian_with, from_fn, Pattern, Settings, Structure};
 //! // Broyden tridiagonal: f_i = (3 − 2x_i) x_i − x_{i−1} − 2 x_{i+1} + 1.
 //! let n = 1000;
 //! let f = from_fn(n, n, move |x: &[f64], y: &mut [f64]| {
@@ -24,43 +24,47 @@
 //!     }
 //! });
 //! let structure = Structure::sparse(Pattern::banded(n, n, 1, 1));
-//! let est = estimate_with(&f, &vec![-1.0; n], &structure, &Settings::default())?;
+//! let est = jacobian_with(&f, &vec![-1.0; n], &structure, &Settings::default())?;
 //! assert_eq!(est.diagnostics().calls, 4); // f(x0) + 3 colors, not 1000
 //! assert!((est.jacobian().get(5, 5) - 7.0).abs() < 1e-6); // 3 − 4x = 7
 //! # Ok::<(), jacsense::Error>(())
 //! ```
 #![warn(missing_docs)]
 
-pub mod blackbox;
+mod blackbox;
 pub mod coloring;
 pub mod decode;
-pub mod design;
-pub mod error;
-pub mod estimate;
-pub mod measurements;
-pub mod pattern;
-pub mod plan;
-pub mod planner;
-pub mod problems;
-pub mod sense;
-pub mod structure;
-pub mod vjp;
+mod design;
+mod error;
+mod estimate;
+mod measurements;
+mod memory;
+mod pattern;
+mod plan;
+mod planner;
+mod projection;
+mod sense;
+mod settings;
+mod status;
+mod structure;
+mod vjp;
 
+// One path per item: the flow's types and functions here, graph coloring in
+// `coloring`, decoders (for custom ones) in `decode`.
 pub use blackbox::{Blackbox, CallError, Erasure, ErasureReason, FnBlackbox, TryFnBlackbox, from_fn, try_from_fn};
-pub use coloring::{Coloring, Ordering};
-pub use decode::{
-    Decoder, JointMethod, L1Reference, LeastAbsoluteDeviations, LeastSquares, OutlierRule, RowSolve, SparseMethod,
-    SparseRecovery, Substitution,
-};
+pub use decode::report::{DecodedBy, Outlier, RowReport, RowStatus, SolverLimit};
 pub use design::{Design, Difference, RandomDistribution, Step};
 pub use error::{Error, Result};
-pub use estimate::{Diagnostics, Estimate, Outlier, RowReport, RowStatus};
+pub use estimate::{Diagnostics, Estimate};
 pub use measurements::Measurements;
-pub use pattern::{MatrixMarketField, Pattern, SparseMatrix, read_matrix_market, write_matrix_market};
-pub use plan::{Plan, Settings};
-pub use planner::DecoderChoice;
-pub use sense::{estimate, estimate_sequential, estimate_with};
-pub use structure::Structure;
+pub use pattern::{MAX_DIMENSION, MatrixMarketField, Pattern, SparseMatrix, read_matrix_market, write_matrix_market};
+pub use plan::{Bounds, Plan, PlanOptions, SAVED_FORMAT_VERSION, Scheme};
+pub use sense::{jacobian, jacobian_sequential, jacobian_with};
+pub use settings::{
+    CONDITION_FLOOR, DEFAULT_CONDITION_TOLERANCE, DecoderChoice, MAX_OUTLIER_FRACTION, Settings, SparseMethod,
+};
+pub use status::Status;
+pub use structure::{Coupling, EntryTerms, Parametrization, Relation, Structure};
 pub use vjp::{Route, VjpEstimate, VjpMeasurements, VjpPlan, VjpSettings, gradient, vjp, vjp_batch};
 
 /// The README's Rust examples run as doctests.

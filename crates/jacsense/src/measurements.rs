@@ -4,9 +4,7 @@
 //! design that is one value per allowed entry of `J`, not `m` per call.
 
 use crate::blackbox::{Erasure, ErasureReason, first_non_finite};
-use crate::decode::{Decoder, decode};
 use crate::error::{Error, Result};
-use crate::estimate::Estimate;
 use crate::plan::Plan;
 
 /// What is known of one call.
@@ -24,7 +22,7 @@ pub(crate) enum CallState {
 /// // f(x) = (2 x0, 3 x1): a diagonal Jacobian, one color.
 /// let structure = Structure::sparse(Pattern::banded(2, 2, 0, 0));
 /// let plan = Plan::new(&structure, &[1.0, 1.0], &Settings::default())?;
-/// let mut measurements = Measurements::new(&plan);
+/// let mut measurements = Measurements::new(&plan)?;
 /// let mut x = vec![0.0; 2];
 /// for call in (0..plan.calls()).rev() {          // any order
 ///     plan.point(call, &mut x)?;
@@ -46,13 +44,34 @@ pub struct Measurements<'p> {
 
 impl<'p> Measurements<'p> {
     /// Empty measurements for `plan`: every call pending.
-    pub fn new(plan: &'p Plan) -> Self {
+    ///
+    /// # Errors
+    /// [`Error::TooLarge`] when the measurements and their decode would not fit in
+    /// memory (a dense `J` stores `m × n` values), before anything is allocated.
+    ///
+    /// ```
+    /// use jacsense::{Error, Measurements, Plan, Settings, Structure};
+    /// // Nothing known about a 10⁶ × 10⁶ J: planning is cheap, storing 10¹² values is not.
+    /// let n = 1_000_000;
+    /// let plan = Plan::new(&Structure::dense(n, n), &vec![0.0; n], &Settings::default())?;
+    /// let err = Measurements::new(&plan).unwrap_err();
+    /// assert!(matches!(err, Error::TooLarge { m: 1_000_000, n: 1_000_000, .. }));
+    /// assert!(err.to_string().starts_with("the measurements of a 1000000×1000000 J (m × k = 1000000 × 1000000 values)"));
+    /// # Ok::<(), jacsense::Error>(())
+    /// ```
+    pub fn new(plan: &'p Plan) -> Result<Self> {
+        crate::memory::check_measurements_fit(plan)?;
         let (_, m) = plan.structure().dims();
         let k = plan.measurements();
         let sides = if plan.calls_of(0).1.is_some() { 2 } else { 1 };
-        let base = if sides == 1 { vec![f64::NAN; m] } else { Vec::new() };
+        let base = match (plan.given_f0(), plan.scheme().projection()) {
+            _ if sides == 2 => Vec::new(),
+            (Some(f0), Some(projection)) => projection.apply(f0),
+            (Some(f0), None) => f0.to_vec(),
+            (None, _) => vec![f64::NAN; m],
+        };
         let values = vec![f64::NAN; plan.index().num_slots(m, k) * sides];
-        Measurements { plan, base, values, state: vec![CallState::Pending; plan.calls()] }
+        Ok(Measurements { plan, base, values, state: vec![CallState::Pending; plan.calls()] })
     }
 
     /// The plan these measurements belong to.
@@ -62,10 +81,12 @@ impl<'p> Measurements<'p> {
 
     /// Records the value `y = f(point(call))`. A value with a NaN or infinite output
     /// makes the call an erasure (its reason says which output). Telling a call again
-    /// replaces its value.
+    /// replaces its value. When the plan senses `VᵀJ` (the direct route of `vᵀJ`), `y`
+    /// holds the blackbox's `m` outputs and `Vᵀy` is stored.
     pub fn tell(&mut self, call: usize, y: &[f64]) -> Result<()> {
         self.check_call(call)?;
-        let (_, m) = self.plan.structure().dims();
+        let plan = self.plan;
+        let m = plan.scheme().outputs();
         if y.len() != m {
             return Err(Error::DimensionMismatch { what: "value length (outputs m)", expected: m, found: y.len() });
         }
@@ -73,22 +94,28 @@ impl<'p> Measurements<'p> {
             self.state[call] = CallState::Erased(reason);
             return Ok(());
         }
-        let plan = self.plan;
+        let projected;
+        let y = match plan.scheme().projection() {
+            Some(projection) => {
+                projected = projection.apply(y);
+                projected.as_slice()
+            }
+            None => y,
+        };
         match plan.measurement_of(call) {
             None => self.base.copy_from_slice(y),
             Some((t, plus)) => {
                 let sides = if self.base.is_empty() { 2 } else { 1 };
                 let side = usize::from(!plus);
                 let index = plan.index();
+                let k = plan.measurements();
                 if index.all {
-                    let k = plan.measurements();
                     for (i, &v) in y.iter().enumerate() {
                         self.values[(i * k + t) * sides + side] = v;
                     }
                 } else {
-                    let range = index.meas_ptr[t]..index.meas_ptr[t + 1];
-                    for (&i, &slot) in index.rows[range.clone()].iter().zip(&index.slots[range]) {
-                        self.values[slot * sides + side] = y[i];
+                    for &i in &index.rows[index.meas_ptr[t]..index.meas_ptr[t + 1]] {
+                        self.values[index.slot(i, t, k) * sides + side] = y[i];
                     }
                 }
             }
@@ -102,7 +129,7 @@ impl<'p> Measurements<'p> {
     /// ```
     /// use jacsense::{ErasureReason, Measurements, Pattern, Plan, RowStatus, Settings, Structure};
     /// let plan = Plan::new(&Structure::sparse(Pattern::banded(3, 3, 0, 0)), &[0.0; 3], &Settings::default())?;
-    /// let mut meas = Measurements::new(&plan);
+    /// let mut meas = Measurements::new(&plan)?;
     /// meas.tell(0, &[0.0; 3])?;
     /// meas.erase(1, ErasureReason::Failed("timeout".into()))?; // the only color
     /// assert_eq!(meas.erasures()[0].reason, ErasureReason::Failed("timeout".into()));
@@ -145,7 +172,12 @@ impl<'p> Measurements<'p> {
     /// Whether the differences are taken against a told `f(x0)`: true for central
     /// differences, and for forward differences whose call 0 was told.
     pub(crate) fn base_valid(&self) -> bool {
-        self.base.is_empty() || self.state[0] == CallState::Told
+        self.base.is_empty() || self.base_told()
+    }
+
+    /// Whether `f(x0)` is known: given with the plan, or called and told.
+    fn base_told(&self) -> bool {
+        self.plan.given_f0().is_some() || (self.plan.calls_f0() && self.state[0] == CallState::Told)
     }
 
     /// The measured difference of output `i` in slot `slot`. Forward differences
@@ -155,29 +187,25 @@ impl<'p> Measurements<'p> {
     pub(crate) fn difference(&self, i: usize, slot: usize, use_base: bool) -> f64 {
         if self.base.is_empty() {
             0.5 * (self.values[2 * slot] - self.values[2 * slot + 1])
-        } else if use_base && self.state[0] == CallState::Told {
+        } else if use_base && self.base_told() {
             self.values[slot] - self.base[i]
         } else {
             self.values[slot]
         }
     }
 
-    /// `f(x0)` when it was called (forward differences) and told.
+    /// The value of the output stored in `slot` near `x0`: the call's own value
+    /// (forward differences) or the mean of its two calls (central), a step's change
+    /// away from `f(x0)` — the size of an output without trusting `f(x0)`, which may be
+    /// wrong or missing.
+    pub(crate) fn level(&self, slot: usize) -> f64 {
+        if self.base.is_empty() { 0.5 * (self.values[2 * slot] + self.values[2 * slot + 1]) } else { self.values[slot] }
+    }
+
+    /// `f(x0)` when it was called (forward differences) and told (`Vᵀf(x0)` when the
+    /// plan senses `VᵀJ`).
     pub fn f0(&self) -> Option<&[f64]> {
-        (!self.base.is_empty() && self.state[0] == CallState::Told).then_some(self.base.as_slice())
-    }
-
-    /// Decodes with the plan's decoder.
-    pub fn decode(&self) -> Estimate {
-        self.decode_with(self.plan.decoder().as_ref())
-    }
-
-    /// Decodes with the given decoder. A structure with a parametrization
-    /// ([`Structure::with_coupling`](crate::Structure::with_coupling)) is decoded
-    /// jointly (its rows share unknowns), by the decoder's
-    /// [`joint_method`](Decoder::joint_method): least squares, L1 or substitution.
-    pub fn decode_with(&self, decoder: &dyn Decoder) -> Estimate {
-        decode(self, decoder)
+        (!self.base.is_empty() && self.base_told()).then_some(self.base.as_slice())
     }
 }
 

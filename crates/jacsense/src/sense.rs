@@ -13,7 +13,8 @@ use crate::blackbox::{Blackbox, ErasureReason, call_guarded};
 use crate::error::Result;
 use crate::estimate::Estimate;
 use crate::measurements::Measurements;
-use crate::plan::{Plan, Settings};
+use crate::plan::Plan;
+use crate::settings::Settings;
 use crate::structure::Structure;
 
 /// Calls evaluated before their values are told: bounds the memory held for outputs.
@@ -78,8 +79,8 @@ impl Plan {
         run: impl FnMut(Range<usize>) -> Vec<CallOutcome>,
     ) -> Result<Measurements<'_>> {
         let (n, m) = f.dims();
-        self.structure().check_dims(n, m)?;
-        let mut meas = Measurements::new(self);
+        self.scheme().check_blackbox(n, m)?;
+        let mut meas = Measurements::new(self)?;
         in_chunks(self.calls(), run, |call, out| match out {
             Ok(y) => meas.tell(call, &y),
             Err(reason) => meas.erase(call, reason),
@@ -101,22 +102,22 @@ impl Plan {
 /// differences, least squares.
 ///
 /// ```
-/// use jacsense::{estimate, from_fn};
+/// use jacsense::{jacobian, from_fn};
 /// let f = from_fn(2, 1, |x: &[f64], y: &mut [f64]| y[0] = x[0] * x[0] + 3.0 * x[1]);
-/// let j = estimate(&f, &[2.0, 0.0])?.dense();
+/// let j = jacobian(&f, &[2.0, 0.0])?.dense();
 /// assert!((j[(0, 0)] - 4.0).abs() < 1e-6 && (j[(0, 1)] - 3.0).abs() < 1e-6);
 /// # Ok::<(), jacsense::Error>(())
 /// ```
-pub fn estimate<B: Blackbox + Sync + ?Sized>(f: &B, x0: &[f64]) -> Result<Estimate> {
+pub fn jacobian<B: Blackbox + Sync + ?Sized>(f: &B, x0: &[f64]) -> Result<Estimate> {
     let (n, m) = f.dims();
-    estimate_with(f, x0, &Structure::dense(m, n), &Settings::default())
+    jacobian_with(f, x0, &Structure::dense(m, n), &Settings::default())
 }
 
 /// The Jacobian of `f` at `x0` with the given structure and settings (the planner
 /// resolves `Auto` design and decoder); calls run in parallel.
 ///
 /// ```
-/// use jacsense::{estimate_with, from_fn, Design, Pattern, RandomDistribution, Settings, Structure};
+/// use jacsense::{jacobian_with, from_fn, Design, Pattern, RandomDistribution, Settings, Structure};
 /// // f_i(x) = x_i² + x_{i+1}: an upper bidiagonal Jacobian.
 /// let n = 50;
 /// let f = from_fn(n, n, move |x: &[f64], y: &mut [f64]| {
@@ -127,12 +128,12 @@ pub fn estimate<B: Blackbox + Sync + ?Sized>(f: &B, x0: &[f64]) -> Result<Estima
 ///     design: Design::Random { distribution: RandomDistribution::Gaussian, directions: Some(4) },
 ///     ..Settings::default()
 /// };
-/// let est = estimate_with(&f, &vec![1.0; n], &structure, &settings)?;
+/// let est = jacobian_with(&f, &vec![1.0; n], &structure, &settings)?;
 /// assert_eq!(est.diagnostics().calls, 5);
 /// assert!((est.jacobian().get(3, 3) - 2.0).abs() < 1e-6);
 /// # Ok::<(), jacsense::Error>(())
 /// ```
-pub fn estimate_with<B: Blackbox + Sync + ?Sized>(
+pub fn jacobian_with<B: Blackbox + Sync + ?Sized>(
     f: &B,
     x0: &[f64],
     structure: &Structure,
@@ -142,18 +143,18 @@ pub fn estimate_with<B: Blackbox + Sync + ?Sized>(
     Ok(plan.evaluate(f)?.decode())
 }
 
-/// As [`estimate_with`], for a blackbox that is not `Sync`: calls run one after another.
+/// As [`jacobian_with`], for a blackbox that is not `Sync`: calls run one after another.
 ///
 /// ```
 /// use std::cell::Cell;
-/// use jacsense::{estimate_sequential, from_fn, Settings, Structure};
+/// use jacsense::{jacobian_sequential, from_fn, Settings, Structure};
 /// let counter = Cell::new(0); // not Sync
 /// let f = from_fn(1, 1, |x: &[f64], y: &mut [f64]| { counter.set(counter.get() + 1); y[0] = 2.0 * x[0]; });
-/// let est = estimate_sequential(&f, &[1.0], &Structure::dense(1, 1), &Settings::default())?;
+/// let est = jacobian_sequential(&f, &[1.0], &Structure::dense(1, 1), &Settings::default())?;
 /// assert_eq!(counter.get(), est.diagnostics().calls);
 /// # Ok::<(), jacsense::Error>(())
 /// ```
-pub fn estimate_sequential<B: Blackbox + ?Sized>(
+pub fn jacobian_sequential<B: Blackbox + ?Sized>(
     f: &B,
     x0: &[f64],
     structure: &Structure,

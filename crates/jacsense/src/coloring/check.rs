@@ -3,7 +3,8 @@
 //! A column coloring is valid when every row holds columns of distinct colors
 //! (structural orthogonality, Curtis–Powell–Reid); a row coloring when every column
 //! holds rows of distinct colors. One pass over the pattern with a per-color stamp of
-//! the last row that used it: `O(nnz + num_colors)`.
+//! the last row that used it: `O(nnz + num_colors)`; on a dense pattern, where the
+//! colors must simply be distinct, `O(n + num_colors)`.
 
 use super::Coloring;
 use crate::error::{Error, Result};
@@ -14,7 +15,8 @@ use crate::pattern::Pattern;
 /// The error names the first conflict found, scanning rows in order.
 ///
 /// ```
-/// use jacsense::{Coloring, Pattern, coloring::check_column_coloring};
+/// use jacsense::{Pattern, coloring::check_column_coloring};
+/// use jacsense::coloring::{Coloring};
 /// let p = Pattern::banded(4, 4, 1, 1);
 /// assert!(check_column_coloring(&p, &Coloring::new(vec![0, 1, 2, 0])).is_ok());
 /// let err = check_column_coloring(&p, &Coloring::new(vec![0, 1, 0, 2])).unwrap_err();
@@ -30,7 +32,8 @@ pub fn check_column_coloring(pattern: &Pattern, coloring: &Coloring) -> Result<(
 /// Checks that no column holds two rows of the same color.
 ///
 /// ```
-/// use jacsense::{Coloring, Pattern, coloring::check_row_coloring};
+/// use jacsense::{Pattern, coloring::check_row_coloring};
+/// use jacsense::coloring::{Coloring};
 /// let p = Pattern::from_rows(3, &[vec![0], vec![1, 2], vec![2]])?;
 /// assert!(check_row_coloring(&p, &Coloring::new(vec![0, 0, 1])).is_ok());
 /// let err = check_row_coloring(&p, &Coloring::new(vec![0, 1, 1])).unwrap_err();
@@ -49,8 +52,31 @@ fn check(nets: &Pattern, num_vertices: usize, coloring: &Coloring, words: [&'sta
         return Err(Error::DimensionMismatch { what: length, expected: num_vertices, found: coloring.len() });
     }
     let k = coloring.num_colors();
+    // Arrays below are per color: a color far above the vertex count (a saved plan or a
+    // user's grouping can claim 10¹⁴) must not size them, and no coloring needs it.
+    if k > num_vertices {
+        return Err(Error::InvalidColoring(format!(
+            "{k} colors for {num_vertices} {vertices}: color {} is above any a coloring needs",
+            k - 1
+        )));
+    }
     if let Some((v, &c)) = coloring.colors().iter().enumerate().find(|&(_, &c)| c >= k) {
         return Err(Error::InvalidColoring(format!("{vertex} {v} has color {c} but the coloring has {k} colors")));
+    }
+    if nets.is_dense() && nets.nrows() > 0 {
+        // Every net holds every vertex: the colors must be distinct, and the first
+        // conflict is the first repeat in net 0.
+        let mut first = vec![usize::MAX; k];
+        for (v, &c) in coloring.colors().iter().enumerate() {
+            if first[c] != usize::MAX {
+                return Err(Error::InvalidColoring(format!(
+                    "{vertices} {} and {v} share color {c} and both appear in {net} 0",
+                    first[c]
+                )));
+            }
+            first[c] = v;
+        }
+        return Ok(());
     }
     // seen[c] = (net, vertex): the last net that met color c, and the vertex there.
     let mut seen = vec![(usize::MAX, 0usize); k];

@@ -5,6 +5,11 @@
 //! yet taken by a column that shares a row with it. The colors seen are stamped in a
 //! `forbidden` array with the current column, so nothing is cleared between columns and
 //! the work is `Σ_rows |row|²` plus the first-fit scans.
+//!
+//! A row that holds every column (`ρ_max = n`, always so when nothing is known about
+//! `J`) settles the count: every ordering needs `n` colors, and the `k`-th column
+//! visited takes color `k`. Both the greedy pass and the search over orderings answer
+//! it in `O(m + n)` instead of `O(m·n²)`.
 
 use super::order::vertex_order;
 use super::recolor::{Budget, iterated_greedy};
@@ -15,7 +20,7 @@ use crate::pattern::Pattern;
 /// (structurally orthogonal groups), visiting them in `ordering`.
 ///
 /// ```
-/// use jacsense::{Pattern, Ordering, coloring::{color_columns, check_column_coloring}};
+/// use jacsense::{Pattern, coloring::{Ordering, color_columns, check_column_coloring}};
 /// let p = Pattern::banded(50, 50, 2, 2); // pentadiagonal
 /// let c = color_columns(&p, Ordering::Natural);
 /// assert_eq!(c.num_colors(), 5);
@@ -52,8 +57,12 @@ pub fn lower_bound(pattern: &Pattern) -> usize {
 /// orders (six passes) without fewer colors, and after at most 30 passes or about
 /// 10⁸ first-fit steps (`Σ_rows |row|²` per pass), whichever comes first.
 ///
+/// When the lower bound already equals the upper bound — a row holds every column,
+/// so `χ = n` — there is nothing to search: the natural coloring (one color per column,
+/// the one every ordering ties with) is returned in `O(m + n)`.
+///
 /// ```
-/// use jacsense::{Pattern, Ordering, coloring::{best_column_coloring, check_column_coloring, color_columns, lower_bound}};
+/// use jacsense::{Pattern, coloring::{Ordering, best_column_coloring, check_column_coloring, color_columns, lower_bound}};
 /// let p = Pattern::banded(20, 20, 1, 1);
 /// let (ordering, c) = best_column_coloring(&p);
 /// assert_eq!(ordering, Ordering::Natural);
@@ -65,9 +74,15 @@ pub fn lower_bound(pattern: &Pattern) -> usize {
 /// let (_, c) = best_column_coloring(&q);
 /// assert!(c.num_colors() <= *greedy.iter().min().unwrap());
 /// check_column_coloring(&q, &c)?;
+/// // Nothing known about J: n colors at once, however large.
+/// let (ordering, c) = best_column_coloring(&Pattern::dense(100_000, 100_000));
+/// assert_eq!((ordering, c.num_colors()), (Ordering::Natural, 100_000));
 /// # Ok::<(), jacsense::Error>(())
 /// ```
 pub fn best_column_coloring(pattern: &Pattern) -> (Ordering, Coloring) {
+    if lower_bound(pattern) == pattern.ncols() {
+        return (Ordering::Natural, Coloring::new((0..pattern.ncols()).collect()));
+    }
     let transpose = pattern.transpose();
     let g = Bipartite::new(pattern, &transpose);
     let mut best: Option<(Ordering, Coloring)> = None;
@@ -104,6 +119,21 @@ pub(crate) fn color_vertices(g: &Bipartite<'_>, ordering: Ordering) -> Coloring 
 
 /// First-fit coloring of the vertices of `g` visited in `order` (a permutation).
 pub(crate) fn greedy(g: &Bipartite<'_>, order: &[usize]) -> Coloring {
+    if g.has_full_net() { by_position(order) } else { first_fit(g, order) }
+}
+
+/// First-fit when some net holds every vertex: each vertex meets all those visited
+/// before it, whose colors are `0..k`, so the `k`-th visited takes color `k`.
+fn by_position(order: &[usize]) -> Coloring {
+    let mut colors = vec![0; order.len()];
+    for (k, &v) in order.iter().enumerate() {
+        colors[v] = k;
+    }
+    Coloring { colors, num_colors: order.len() }
+}
+
+/// First-fit by scanning the nets of every vertex: `O(Σ_nets |net|²)`.
+fn first_fit(g: &Bipartite<'_>, order: &[usize]) -> Coloring {
     const UNCOLORED: usize = usize::MAX;
     let n = g.num_vertices();
     debug_assert_eq!(order.len(), n);
@@ -130,4 +160,27 @@ pub(crate) fn greedy(g: &Bipartite<'_>, order: &[usize]) -> Coloring {
         colors[v] = c;
     }
     Coloring { colors, num_colors }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::coloring::order::tests::shuffled;
+
+    #[test]
+    fn a_full_net_colors_by_position_as_first_fit_does() {
+        // Arrowhead: row 0 holds every column; and the dense pattern.
+        let n = 12;
+        let mut rows = vec![(0..n).collect::<Vec<_>>()];
+        rows.extend((1..n).map(|i| vec![0, i]));
+        for p in [Pattern::from_rows(n, &rows).unwrap(), Pattern::dense(3, n)] {
+            let t = p.transpose();
+            let g = Bipartite::new(&p, &t);
+            assert!(g.has_full_net());
+            for seed in 0..5 {
+                let order = shuffled(n, seed);
+                assert_eq!(by_position(&order), first_fit(&g, &order));
+            }
+        }
+    }
 }

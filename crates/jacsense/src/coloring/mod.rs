@@ -45,16 +45,29 @@ pub use star::{DirectRead, StarColoring, best_star_coloring, check_star_coloring
 
 use crate::pattern::Pattern;
 
+impl From<Vec<usize>> for Coloring {
+    fn from(colors: Vec<usize>) -> Coloring {
+        Coloring::new(colors)
+    }
+}
+
+impl From<Coloring> for Vec<usize> {
+    fn from(c: Coloring) -> Vec<usize> {
+        c.colors
+    }
+}
+
 /// A coloring of vertices (columns or rows): `colors[v]` in `0..num_colors`.
 ///
 /// ```
-/// use jacsense::Coloring;
+/// use jacsense::coloring::Coloring;
 /// let c = Coloring::new(vec![0, 1, 0, 2]);
 /// assert_eq!(c.num_colors(), 3);
 /// assert_eq!(c.color(2), 0);
 /// assert_eq!(c.groups(), vec![vec![0, 2], vec![1], vec![3]]);
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(from = "Vec<usize>", into = "Vec<usize>")]
 pub struct Coloring {
     colors: Vec<usize>,
     num_colors: usize,
@@ -66,19 +79,19 @@ impl Coloring {
     /// group.
     ///
     /// ```
-    /// # use jacsense::Coloring;
+    /// # use jacsense::coloring::Coloring;
     /// assert_eq!(Coloring::new(vec![]).num_colors(), 0);
     /// assert_eq!(Coloring::new(vec![2, 0]).num_colors(), 3);
     /// ```
     pub fn new(colors: Vec<usize>) -> Coloring {
-        let num_colors = colors.iter().max().map_or(0, |&c| c + 1);
+        let num_colors = colors.iter().max().map_or(0, |&c| c.saturating_add(1));
         Coloring { colors, num_colors }
     }
 
     /// Number of colors (groups, hence calls of a colored design).
     ///
     /// ```
-    /// # use jacsense::Coloring;
+    /// # use jacsense::coloring::Coloring;
     /// assert_eq!(Coloring::new(vec![0, 1, 1]).num_colors(), 2);
     /// ```
     pub fn num_colors(&self) -> usize {
@@ -88,7 +101,7 @@ impl Coloring {
     /// The color of every vertex.
     ///
     /// ```
-    /// # use jacsense::Coloring;
+    /// # use jacsense::coloring::Coloring;
     /// assert_eq!(Coloring::new(vec![0, 1, 1]).colors(), &[0, 1, 1]);
     /// ```
     pub fn colors(&self) -> &[usize] {
@@ -101,7 +114,7 @@ impl Coloring {
     /// When `v` is not a vertex (`v >= len()`).
     ///
     /// ```
-    /// # use jacsense::Coloring;
+    /// # use jacsense::coloring::Coloring;
     /// assert_eq!(Coloring::new(vec![0, 1, 1]).color(1), 1);
     /// ```
     pub fn color(&self, v: usize) -> usize {
@@ -111,7 +124,7 @@ impl Coloring {
     /// Number of vertices colored.
     ///
     /// ```
-    /// # use jacsense::Coloring;
+    /// # use jacsense::coloring::Coloring;
     /// assert_eq!(Coloring::new(vec![0, 1, 1]).len(), 3);
     /// ```
     pub fn len(&self) -> usize {
@@ -121,7 +134,7 @@ impl Coloring {
     /// Whether there are no vertices.
     ///
     /// ```
-    /// # use jacsense::Coloring;
+    /// # use jacsense::coloring::Coloring;
     /// assert!(Coloring::new(vec![]).is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
@@ -132,7 +145,7 @@ impl Coloring {
     /// color `k`.
     ///
     /// ```
-    /// # use jacsense::Coloring;
+    /// # use jacsense::coloring::Coloring;
     /// assert_eq!(Coloring::new(vec![1, 0, 1]).groups(), vec![vec![1], vec![0, 2]]);
     /// ```
     pub fn groups(&self) -> Vec<Vec<usize>> {
@@ -170,6 +183,18 @@ impl<'a> Bipartite<'a> {
     /// Number of vertices being colored.
     pub(crate) fn num_vertices(&self) -> usize {
         self.incidence.nrows()
+    }
+
+    /// Whether some net holds every vertex (then every vertex meets every other).
+    pub(crate) fn has_full_net(&self) -> bool {
+        let n = self.num_vertices();
+        n > 0 && self.nets.max_row_count() == n
+    }
+
+    /// Whether every net holds every vertex and there is a net: the complete graph,
+    /// whose orderings are known in closed form ([`order::dense_order`]).
+    pub(crate) fn is_complete(&self) -> bool {
+        self.nets.is_dense() && self.nets.nrows() > 0
     }
 }
 

@@ -24,6 +24,11 @@
 //! moves one way in each ordering, so a vertex never returns to a bucket it left and a
 //! stale entry is recognised by its degree). Time is
 //! `O(Σᵥ Σ_{nets ∋ v} |net| + E log n)` with `E` the distance-2 edges.
+//!
+//! On a dense pattern (every net holds every vertex: the complete graph) all degrees
+//! are equal at every step, so the orderings are known in closed form and cost `O(n)`
+//! ([`dense_order`]): smallest-last removes `0, 1, …` in turn and so visits them in
+//! reverse; every other ordering is the natural one.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -37,14 +42,14 @@ use crate::pattern::Pattern;
 /// The order in which greedy coloring visits the vertices.
 ///
 /// ```
-/// use jacsense::Ordering;
+/// use jacsense::coloring::Ordering;
 /// let o: Ordering = "smallest-last".parse()?;
 /// assert_eq!(o, Ordering::SmallestLast);
 /// assert_eq!(o.to_string(), "smallest-last");
 /// assert_eq!(Ordering::default(), Ordering::LargestFirst);
 /// # Ok::<(), jacsense::Error>(())
 /// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Ordering {
     /// Index order.
     Natural,
@@ -64,7 +69,7 @@ impl Ordering {
     /// tries them.
     ///
     /// ```
-    /// # use jacsense::Ordering;
+    /// # use jacsense::coloring::Ordering;
     /// assert_eq!(Ordering::ALL.len(), 5);
     /// assert_eq!(Ordering::ALL[0], Ordering::Natural);
     /// ```
@@ -79,7 +84,7 @@ impl Ordering {
     /// The name used by [`FromStr`] and [`Display`](fmt::Display).
     ///
     /// ```
-    /// # use jacsense::Ordering;
+    /// # use jacsense::coloring::Ordering;
     /// assert_eq!(Ordering::DynamicLargestFirst.name(), "dynamic-largest-first");
     /// ```
     pub fn name(&self) -> &'static str {
@@ -105,7 +110,7 @@ impl FromStr for Ordering {
     /// Parses a [name](Ordering::name).
     ///
     /// ```
-    /// # use jacsense::Ordering;
+    /// # use jacsense::coloring::Ordering;
     /// let err = "random".parse::<Ordering>().unwrap_err();
     /// assert!(err.to_string().contains("ordering = random"));
     /// ```
@@ -122,7 +127,8 @@ impl FromStr for Ordering {
 /// permutation of `0..ncols`.
 ///
 /// ```
-/// use jacsense::{Pattern, Ordering, coloring::column_order};
+/// use jacsense::{Pattern, coloring::column_order};
+/// use jacsense::coloring::{Ordering};
 /// // Arrowhead: column 0 meets every column, the others meet column 0 only.
 /// let p = Pattern::from_rows(4, &[vec![0, 1, 2, 3], vec![0, 1], vec![0, 2], vec![0, 3]])?;
 /// assert_eq!(column_order(&p, Ordering::Natural), [0, 1, 2, 3]);
@@ -140,6 +146,26 @@ pub fn column_order(pattern: &Pattern, ordering: Ordering) -> Vec<usize> {
 
 /// The order of the vertices of `g`.
 pub(crate) fn vertex_order(g: &Bipartite<'_>, ordering: Ordering) -> Vec<usize> {
+    if g.is_complete() {
+        return dense_order(g.num_vertices(), ordering);
+    }
+    search_order(g, ordering)
+}
+
+/// The order of the `n` vertices of a complete graph: every vertex has degree `n − 1`
+/// and every removal (or placement) lowers (raises) all the others' degrees alike, so
+/// ties decide everything and go to the smallest index. Smallest-last thus removes
+/// `0, 1, …, n − 1` and places them from the back: reversed. The others visit in
+/// index order.
+pub(crate) fn dense_order(n: usize, ordering: Ordering) -> Vec<usize> {
+    match ordering {
+        Ordering::SmallestLast => (0..n).rev().collect(),
+        _ => (0..n).collect(),
+    }
+}
+
+/// The order of the vertices of `g`, by the degree computations of the ordering.
+fn search_order(g: &Bipartite<'_>, ordering: Ordering) -> Vec<usize> {
     let n = g.num_vertices();
     match ordering {
         Ordering::Natural => (0..n).collect(),
@@ -343,8 +369,33 @@ impl DegreeBuckets {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// A permutation of `0..n` fixed by `seed` (a linear congruential shuffle).
+    pub(crate) fn shuffled(n: usize, seed: u64) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..n).collect();
+        let mut state = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        for i in (1..n).rev() {
+            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            order.swap(i, (state >> 33) as usize % (i + 1));
+        }
+        order
+    }
+
+    #[test]
+    fn dense_orders_are_the_searched_ones() {
+        for m in 1..4 {
+            for n in 0..8 {
+                let (p, t) = (Pattern::dense(m, n), Pattern::dense(n, m));
+                let g = Bipartite::new(&p, &t);
+                assert!(g.is_complete());
+                for o in Ordering::ALL {
+                    assert_eq!(dense_order(n, o), search_order(&g, o), "{m}×{n}, {o}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn largest_first_is_stable_counting_sort() {

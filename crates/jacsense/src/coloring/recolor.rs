@@ -35,7 +35,7 @@ use crate::pattern::Pattern;
 /// When `coloring.len() != pattern.ncols()`.
 ///
 /// ```
-/// use jacsense::{Pattern, Ordering, coloring::{check_column_coloring, color_columns, recolor_columns}};
+/// use jacsense::{Pattern, coloring::{Ordering, check_column_coloring, color_columns, recolor_columns}};
 /// // 5-point Laplacian on a 50 × 50 grid.
 /// let k = 50;
 /// let mut entries = Vec::new();
@@ -71,7 +71,7 @@ pub fn recolor_columns(pattern: &Pattern, coloring: &Coloring, iterations: usize
 /// When `coloring.len() != pattern.nrows()`.
 ///
 /// ```
-/// use jacsense::{Coloring, Pattern, coloring::{check_row_coloring, recolor_rows}};
+/// use jacsense::{Pattern, coloring::{Coloring, check_row_coloring, recolor_rows}};
 /// // Rows 0..4 of a tridiagonal pattern colored one color each: valid but wasteful.
 /// let p = Pattern::banded(4, 4, 1, 1);
 /// let c = recolor_rows(&p, &Coloring::new(vec![0, 1, 2, 3]), 10);

@@ -14,7 +14,7 @@ use crate::pattern::Pattern;
 /// column).
 ///
 /// ```
-/// use jacsense::{Pattern, Ordering, coloring::{color_rows, check_row_coloring}};
+/// use jacsense::{Pattern, coloring::{Ordering, color_rows, check_row_coloring}};
 /// // Arrowhead: the dense first column meets every row.
 /// let mut rows = vec![(0..4).collect::<Vec<_>>()];
 /// rows.extend((1..4).map(|i| vec![0, i]));

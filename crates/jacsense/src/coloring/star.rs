@@ -39,8 +39,13 @@
 //! Vertex orderings are the [`Ordering`]s of column coloring taken on the adjacency
 //! graph itself (degrees are distance-1), as ColPack and SparseMatrixColorings.jl do for
 //! star coloring.
+//!
+//! A dense pattern's graph is complete: a star coloring is then a distance-1 coloring
+//! with `n` colors, the `k`-th vertex visited taking color `k` in every ordering, so
+//! it is found (and checked) in `O(n)` instead of `O(n³)`; only its direct recovery
+//! map, one read per entry, is `O(n²)`.
 
-use super::order::vertex_order;
+use super::order::{dense_order, vertex_order};
 use super::{Bipartite, Coloring, Ordering};
 use crate::error::{Error, Result};
 use crate::pattern::Pattern;
@@ -60,7 +65,7 @@ pub struct DirectRead {
 /// A star coloring of a symmetric pattern together with its direct recovery map.
 ///
 /// ```
-/// use jacsense::{Pattern, Ordering, coloring::{color_star, color_columns}};
+/// use jacsense::{Pattern, coloring::{Ordering, color_star, color_columns}};
 /// // Arrowhead: dense first row and column plus the diagonal.
 /// let n = 100;
 /// let mut rows = vec![(0..n).collect::<Vec<_>>()];
@@ -83,7 +88,7 @@ impl StarColoring {
     /// [`check_star_coloring`], and computes its direct recovery map.
     ///
     /// ```
-    /// use jacsense::{Coloring, Pattern, coloring::{DirectRead, StarColoring}};
+    /// use jacsense::{Pattern, coloring::{Coloring, DirectRead, StarColoring}};
     /// let p = Pattern::banded(4, 4, 1, 1); // path 0 – 1 – 2 – 3
     /// let star = StarColoring::from_coloring(&p, Coloring::new(vec![0, 1, 2, 0]))?;
     /// // Entry (1, 2): color 2 is alone in row 1.
@@ -101,7 +106,8 @@ impl StarColoring {
     /// The coloring of the columns.
     ///
     /// ```
-    /// use jacsense::{Pattern, Ordering, coloring::color_star};
+    /// use jacsense::{Pattern, coloring::color_star};
+    /// use jacsense::coloring::{Ordering};
     /// let star = color_star(&Pattern::banded(6, 6, 1, 1), Ordering::Natural)?;
     /// assert_eq!(star.coloring().colors(), &[0, 1, 0, 2, 0, 1]);
     /// # Ok::<(), jacsense::Error>(())
@@ -113,7 +119,8 @@ impl StarColoring {
     /// Number of colors: the calls of a star-colored design.
     ///
     /// ```
-    /// use jacsense::{Pattern, Ordering, coloring::color_star};
+    /// use jacsense::{Pattern, coloring::color_star};
+    /// use jacsense::coloring::{Ordering};
     /// assert_eq!(color_star(&Pattern::banded(9, 9, 0, 0), Ordering::Natural)?.num_colors(), 1);
     /// # Ok::<(), jacsense::Error>(())
     /// ```
@@ -133,7 +140,7 @@ impl StarColoring {
     /// rounding (a sum of one term and exact zeros).
     ///
     /// ```
-    /// use jacsense::{Pattern, Ordering, coloring::{color_star, DirectRead}};
+    /// use jacsense::{Pattern, coloring::{Ordering, color_star, DirectRead}};
     /// let p = Pattern::banded(4, 4, 1, 1);
     /// let star = color_star(&p, Ordering::Natural)?;
     /// assert_eq!(star.coloring().colors(), &[0, 1, 0, 2]);
@@ -155,7 +162,8 @@ impl StarColoring {
     /// `compressed(row, color)` is `Y[row, color]`.
     ///
     /// ```
-    /// use jacsense::{Pattern, Ordering, SparseMatrix, coloring::color_star};
+    /// use jacsense::{Pattern, SparseMatrix, coloring::color_star};
+    /// use jacsense::coloring::{Ordering};
     /// let p = Pattern::banded(5, 5, 1, 1);
     /// let h = SparseMatrix::new(p.clone(), vec![4., 1., 1., 5., 2., 2., 6., 3., 3., 7., 8., 8., 9.])?;
     /// let star = color_star(&p, Ordering::Natural)?;
@@ -189,7 +197,7 @@ impl StarColoring {
 /// mirror `(j, i)` is not stored.
 ///
 /// ```
-/// use jacsense::{Pattern, Ordering, coloring::{color_star, check_star_coloring}};
+/// use jacsense::{Pattern, coloring::{Ordering, color_star, check_star_coloring}};
 /// let p = Pattern::banded(100, 100, 1, 1); // tridiagonal
 /// let star = color_star(&p, Ordering::Natural)?;
 /// assert_eq!(star.num_colors(), 3);
@@ -204,6 +212,15 @@ impl StarColoring {
 /// # Ok::<(), jacsense::Error>(())
 /// ```
 pub fn color_star(pattern: &Pattern, ordering: Ordering) -> Result<StarColoring> {
+    if let Some(n) = complete_graph(pattern) {
+        let mut colors = vec![0; n];
+        for (k, v) in dense_order(n, ordering).into_iter().enumerate() {
+            colors[v] = k;
+        }
+        let coloring = Coloring::new(colors);
+        let reads = direct_reads(pattern, &coloring);
+        return Ok(StarColoring { coloring, reads });
+    }
     let mirror = mirror_positions(pattern)?;
     let order = adjacency_order(pattern, ordering);
     let coloring = greedy_star(pattern, &mirror, &order);
@@ -222,6 +239,10 @@ pub fn color_star(pattern: &Pattern, ordering: Ordering) -> Result<StarColoring>
 /// # Ok::<(), jacsense::Error>(())
 /// ```
 pub fn best_star_coloring(pattern: &Pattern) -> Result<(Ordering, StarColoring)> {
+    if complete_graph(pattern).is_some() {
+        // n colors in every ordering: the first one wins the tie.
+        return Ok((Ordering::Natural, color_star(pattern, Ordering::Natural)?));
+    }
     let mut best: Option<(Ordering, StarColoring)> = None;
     for ordering in Ordering::ALL {
         let star = color_star(pattern, ordering)?;
@@ -247,7 +268,8 @@ pub fn best_star_coloring(pattern: &Pattern) -> Result<(Ordering, StarColoring)>
 /// does not have one color per column; [`Error::InvalidColoring`] naming a conflict.
 ///
 /// ```
-/// use jacsense::{Coloring, Pattern, coloring::check_star_coloring};
+/// use jacsense::{Pattern, coloring::check_star_coloring};
+/// use jacsense::coloring::{Coloring};
 /// let p = Pattern::banded(4, 4, 1, 1);
 /// assert!(check_star_coloring(&p, &Coloring::new(vec![0, 1, 2, 0])).is_ok());
 /// let err = check_star_coloring(&p, &Coloring::new(vec![0, 1, 0, 1])).unwrap_err();
@@ -256,7 +278,8 @@ pub fn best_star_coloring(pattern: &Pattern) -> Result<(Ordering, StarColoring)>
 /// assert_eq!(err.to_string(), "invalid coloring: adjacent columns 1 and 2 share color 1");
 /// ```
 pub fn check_star_coloring(pattern: &Pattern, coloring: &Coloring) -> Result<()> {
-    let mirror = mirror_positions(pattern)?;
+    let complete = complete_graph(pattern);
+    let mirror = if complete.is_some() { Vec::new() } else { mirror_positions(pattern)? };
     let n = pattern.ncols();
     if coloring.len() != n {
         return Err(Error::DimensionMismatch { what: "coloring length (columns)", expected: n, found: coloring.len() });
@@ -265,8 +288,39 @@ pub fn check_star_coloring(pattern: &Pattern, coloring: &Coloring) -> Result<()>
     if let Some((v, &c)) = coloring.colors().iter().enumerate().find(|&(_, &c)| c >= k) {
         return Err(Error::InvalidColoring(format!("column {v} has color {c} but the coloring has {k} colors")));
     }
+    if complete.is_some() {
+        return check_distinct(coloring);
+    }
+    check_paths(pattern, &mirror, coloring)
+}
+
+/// The check of a star coloring of a complete graph: every two columns are adjacent,
+/// so the colors must be distinct (then no path has two colors). The first conflict in
+/// row order is in the row of the smallest column whose color repeats, with the next
+/// column of that color, as [`check_paths`] would name it.
+fn check_distinct(coloring: &Coloring) -> Result<()> {
     let colors = coloring.colors();
-    let (row_ptr, col_idx) = (pattern.row_ptr(), pattern.col_idx());
+    // The first two members of every color.
+    let mut members = vec![(NONE, NONE); coloring.num_colors()];
+    for (v, &c) in colors.iter().enumerate() {
+        match members[c] {
+            (NONE, _) => members[c].0 = v,
+            (_, NONE) => members[c].1 = v,
+            _ => {}
+        }
+    }
+    match members.iter().filter(|m| m.1 != NONE).min() {
+        Some(&(i, j)) => Err(Error::InvalidColoring(format!("adjacent columns {i} and {j} share color {}", colors[i]))),
+        None => Ok(()),
+    }
+}
+
+/// The check of a star coloring (colors in range, one per column) on any symmetric
+/// pattern, `mirror` its [`mirror_positions`].
+fn check_paths(pattern: &Pattern, mirror: &[usize], coloring: &Coloring) -> Result<()> {
+    let (n, k, colors) = (pattern.ncols(), coloring.num_colors(), coloring.colors());
+    let (row_ptr, col_idx) = pattern.csr();
+    let (row_ptr, col_idx) = (&*row_ptr, &*col_idx);
     // repeated[p]: the color of col_idx[p] occurs at least twice among the neighbours
     // of its row (diagonal excluded).
     let mut repeated = vec![false; col_idx.len()];
@@ -308,6 +362,13 @@ pub fn check_star_coloring(pattern: &Pattern, coloring: &Coloring) -> Result<()>
         }
     }
     Ok(())
+}
+
+/// `Some(n)` when `pattern` is square, dense and not empty: its adjacency graph is the
+/// complete graph on `n` vertices.
+fn complete_graph(pattern: &Pattern) -> Option<usize> {
+    let n = pattern.ncols();
+    (pattern.is_dense() && pattern.nrows() == n && n > 0).then_some(n)
 }
 
 /// For every stored entry `(i, j)`, the position of `(j, i)`; the error of
@@ -355,7 +416,8 @@ fn adjacency_order(pattern: &Pattern, ordering: Ordering) -> Vec<usize> {
 /// graph of a symmetric pattern, visiting the columns in `order`.
 fn greedy_star(pattern: &Pattern, mirror: &[usize], order: &[usize]) -> Coloring {
     let n = pattern.ncols();
-    let (row_ptr, col_idx) = (pattern.row_ptr(), pattern.col_idx());
+    let (row_ptr, col_idx) = pattern.csr();
+    let (row_ptr, col_idx) = (&*row_ptr, &*col_idx);
     // The positions of the neighbours of v (diagonal excluded).
     let neighbours = |v: usize| (row_ptr[v]..row_ptr[v + 1]).filter(move |&p| col_idx[p] != v);
     let mut colors = vec![NONE; n];
@@ -479,4 +541,28 @@ fn direct_reads(pattern: &Pattern, coloring: &Coloring) -> Vec<DirectRead> {
         }));
     }
     reads
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::coloring::order::tests::shuffled;
+
+    #[test]
+    fn complete_graphs_color_and_check_as_the_general_algorithm_does() {
+        for n in 1..8 {
+            let p = Pattern::dense(n, n);
+            let mirror = mirror_positions(&p).unwrap();
+            for o in Ordering::ALL {
+                let general = greedy_star(&p, &mirror, &adjacency_order(&p, o));
+                assert_eq!(color_star(&p, o).unwrap().coloring(), &general, "n = {n}, {o}");
+            }
+            for seed in 0..20 {
+                // Colors with repeats: both checks name the same conflict.
+                let colors: Vec<usize> = shuffled(n, seed).into_iter().map(|c| c % (n / 2 + 1)).collect();
+                let c = Coloring::new(colors);
+                assert_eq!(check_distinct(&c), check_paths(&p, &mirror, &c), "n = {n}, {:?}", c.colors());
+            }
+        }
+    }
 }

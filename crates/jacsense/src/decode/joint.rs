@@ -22,21 +22,26 @@
 //!   a substitution that solves every unknown certifies that the joint system has full
 //!   column rank (it is block triangular with full-rank diagonal blocks). Errors of
 //!   early rows propagate to later ones.
-
-use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap};
+//!
+//! Each row's equations are weighted by `1 / max(1, |f_i|)`, the unit of relative noise
+//! ([`Settings::noise`](crate::Settings::noise)): least squares then weighs rows by
+//! their noise, and the residual pools in relative terms. Every row's report carries
+//! the joint system's condition number (column-pivoted QR on the dense path, power
+//! iteration through the Cholesky factor on the sparse one, not estimated for
+//! substitution) and residual degrees of freedom; when the L1 fit's LP stops at a limit
+//! or fails (least squares on every call is then all there is), every determined row's
+//! status is [`RowStatus::SolverLimit`].
 
 use clarabel::algebra::CscMatrix;
-use clarabel::solver::{DefaultSettingsBuilder, DefaultSolver, IPSolver, NonnegativeConeT, SolverStatus};
+use clarabel::solver::{DefaultSettingsBuilder, DefaultSolver, IPSolver, NonnegativeConeT};
+use faer::Mat;
 use faer::linalg::solvers::SolveCore;
 use faer::sparse::{SparseColMat, Triplet};
-use faer::{Mat, MatMut, MatRef};
 
-use super::{Decoder, LeastSquares, RowSolve};
+use super::{Decoder, LeastSquares, Outlier, RowReport, RowStatus, SolverLimit, noise_unit};
 use crate::design::Difference;
-use crate::estimate::{Outlier, RowReport, RowStatus};
 use crate::measurements::Measurements;
-use crate::structure::Parametrization;
+use crate::structure::{JointSystem, Parametrization, substitute, system};
 
 /// Largest `equations × unknowns` solved densely.
 const DENSE_LIMIT: usize = 1 << 21;
@@ -45,7 +50,9 @@ const DENSE_LIMIT: usize = 1 << 21;
 /// sparse factorization (a pair of triangular solves per combination).
 const VARIANCE_LIMIT: usize = 1 << 27;
 
-/// How the rows of a coupled structure are solved together.
+/// How the rows of a coupled structure are solved together
+/// ([`Structure::with_coupling`](crate::Structure::with_coupling)), chosen from the
+/// [`DecoderChoice`](crate::DecoderChoice): least squares, L1 or substitution.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum JointMethod {
@@ -70,142 +77,13 @@ impl JointMethod {
     }
 }
 
-/// The substitution decoder: rows of a coupled structure one at a time, fewest unknowns
-/// left first ([`JointMethod::Substitution`]); rows of an uncoupled structure by least
-/// squares, which is then the same thing.
-///
-/// ```
-/// use jacsense::problems::{laplacian_2d, random_symmetric_matrix, GradientField, Problem};
-/// use jacsense::structure::Coupling;
-/// use jacsense::{DecoderChoice, Settings, Structure, estimate_with};
-/// let g = GradientField { h: random_symmetric_matrix(laplacian_2d(10), 1) };
-/// let structure = Structure::symmetric(g.pattern())?.with_coupling(Coupling::default())?;
-/// let settings = Settings { decoder: DecoderChoice::Substitution, ..Settings::default() };
-/// let est = estimate_with(&g, &g.x0(), &structure, &settings)?;
-/// assert_eq!(est.diagnostics().decoder, "joint-substitution");
-/// assert!(jacsense::problems::relative_error(est.jacobian(), &g.jacobian(&g.x0())) < 1e-5);
-/// # Ok::<(), jacsense::Error>(())
-/// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Substitution;
-
-impl Decoder for Substitution {
-    fn name(&self) -> &'static str {
-        "substitution"
-    }
-
-    fn solve(&self, a: MatRef<'_, f64>, y: MatRef<'_, f64>, z: MatMut<'_, f64>) -> Vec<RowSolve> {
-        LeastSquares::default().solve(a, y, z)
-    }
-
-    fn joint_method(&self) -> JointMethod {
-        JointMethod::Substitution
-    }
-}
-
-/// The joint system: sparse rows of `M` and the right-hand side.
-pub(crate) struct JointSystem {
-    /// Per equation: its row of `J`, and its `(unknown, value)` pairs.
-    pub(crate) rows: Vec<(usize, Vec<(usize, f64)>)>,
-    pub(crate) rhs: Vec<f64>,
-    /// Per equation: its measurement, or `None` for a row's `f(x0)` equation.
-    pub(crate) meas: Vec<Option<usize>>,
-    /// Unknowns: `z` (the first `d`), then one offset per row when there are offsets.
-    pub(crate) unknowns: usize,
-    pub(crate) d: usize,
-}
-
-impl JointSystem {
-    /// The equations `keep` says yes to.
-    fn subset(&self, keep: impl Fn(usize) -> bool) -> JointSystem {
-        let mut sys = JointSystem { rows: Vec::new(), rhs: Vec::new(), meas: Vec::new(), ..*self };
-        for e in (0..self.rows.len()).filter(|&e| keep(e)) {
-            sys.rows.push(self.rows[e].clone());
-            sys.rhs.push(self.rhs[e]);
-            sys.meas.push(self.meas[e]);
-        }
-        sys
-    }
-
-    fn residual(&self, e: usize, x: &[f64]) -> f64 {
-        self.rows[e].1.iter().map(|&(q, v)| v * x[q]).sum::<f64>() - self.rhs[e]
-    }
-}
-
-/// Builds the equations from `perturbations(c, visit)`, which visits `(t, δ_t[c])` for
-/// the perturbations of coordinate `c`, and `value(i, t)`, the measured difference of
-/// row `i` in measurement `t` — or, with `base` (`f(x0)_i`, NaN when that call is not
-/// usable), its raw value `f(x0 + δ_t)_i`, each row then getting an offset unknown, its
-/// `f(x0)` equation, and its data shifted by their median (the offset absorbs it; a
-/// grossly wrong value then does not set the scale).
-pub(crate) fn system(
-    param: &Parametrization,
-    mut perturbations: impl FnMut(usize, &mut dyn FnMut(usize, f64)),
-    mut value: impl FnMut(usize, usize) -> f64,
-    base: Option<&dyn Fn(usize) -> f64>,
-) -> JointSystem {
-    let pattern = param.pattern();
-    let d = param.intrinsic_dimension();
-    let mut sys = JointSystem { rows: Vec::new(), rhs: Vec::new(), meas: Vec::new(), unknowns: d, d };
-    for i in 0..pattern.nrows() {
-        if param.row_unknowns(i).is_empty() {
-            continue;
-        }
-        let mut eqs: BTreeMap<usize, (Vec<(usize, f64)>, f64)> = BTreeMap::new();
-        let p0 = pattern.row_ptr()[i];
-        for (q, &c) in pattern.row(i).iter().enumerate() {
-            let entry = param.entry(p0 + q);
-            perturbations(c, &mut |t, delta| {
-                let eq = eqs.entry(t).or_default();
-                eq.0.extend(entry.terms.iter().map(|&(z, coef)| (z, coef * delta)));
-                eq.1 += entry.constant * delta;
-            });
-        }
-        let offset = base.map(|base| {
-            sys.unknowns += 1;
-            (sys.unknowns - 1, base(i))
-        });
-        let first = sys.rows.len();
-        let mut raw = Vec::with_capacity(eqs.len() + 1);
-        for (t, (mut terms, known)) in eqs {
-            terms.sort_unstable_by_key(|x| x.0);
-            let mut merged: Vec<(usize, f64)> = Vec::with_capacity(terms.len() + 1);
-            for (z, v) in terms {
-                match merged.last_mut() {
-                    Some(last) if last.0 == z => last.1 += v,
-                    _ => merged.push((z, v)),
-                }
-            }
-            let y = value(i, t);
-            raw.push(y);
-            if let Some((o, _)) = offset {
-                merged.push((o, 1.0));
-            }
-            sys.rows.push((i, merged));
-            sys.rhs.push(y - known);
-            sys.meas.push(Some(t));
-        }
-        if let Some((o, y0)) = offset {
-            if y0.is_finite() {
-                raw.push(y0);
-                sys.rows.push((i, vec![(o, 1.0)]));
-                sys.rhs.push(y0);
-                sys.meas.push(None);
-            }
-            if !raw.is_empty() {
-                let mid = raw.len() / 2;
-                let shift = *raw.select_nth_unstable_by(mid, f64::total_cmp).1;
-                sys.rhs[first..].iter_mut().for_each(|v| *v -= shift);
-            }
-        }
-    }
-    sys
-}
-
-/// The solution (NaN where undetermined) and the numerical rank.
+/// The solution (NaN where undetermined), the numerical rank, and the estimated
+/// condition number of the (column-scaled) system: ∞ when rank deficient, NaN when not
+/// estimated (substitution).
 pub(crate) struct JointSolution {
     pub(crate) x: Vec<f64>,
     pub(crate) rank: usize,
+    pub(crate) condition: f64,
 }
 
 /// Least squares on the whole system, its columns scaled to unit size first (offsets
@@ -241,12 +119,12 @@ fn solve_scaled(sys: &JointSystem) -> JointSolution {
         let mut z = Mat::<f64>::zeros(d, 1);
         let s = LeastSquares::default().solve(a.as_ref(), y.as_ref(), z.as_mut()).remove(0);
         let rank = match s.status {
-            RowStatus::Determined => d,
             RowStatus::Underdetermined { determined, .. } => determined,
+            _ => d,
         };
-        return JointSolution { x: (0..d).map(|q| z[(q, 0)]).collect(), rank };
+        return JointSolution { x: (0..d).map(|q| z[(q, 0)]).collect(), rank, condition: s.condition };
     }
-    let undetermined = || JointSolution { x: vec![f64::NAN; d], rank: 0 };
+    let undetermined = || JointSolution { x: vec![f64::NAN; d], rank: 0, condition: f64::INFINITY };
     let Some(normal) = NormalEquations::factor(sys) else { return undetermined() };
     let mut b = Mat::<f64>::zeros(d, 1);
     for ((_, terms), &y) in sys.rows.iter().zip(&sys.rhs) {
@@ -265,7 +143,11 @@ fn solve_scaled(sys: &JointSystem) -> JointSolution {
         normal.solve_in_place(c.as_mut());
         x.iter_mut().enumerate().for_each(|(q, v)| *v += c[(q, 0)]);
     }
-    if x.iter().all(|v| v.is_finite()) { JointSolution { x, rank: d } } else { undetermined() }
+    if x.iter().all(|v| v.is_finite()) {
+        JointSolution { x, rank: d, condition: normal.condition(sys) }
+    } else {
+        undetermined()
+    }
 }
 
 /// `MᵀM = L Lᵀ`, sparse.
@@ -295,6 +177,48 @@ impl NormalEquations {
         self.llt.solve_in_place_with_conj(faer::Conj::No, b);
     }
 
+    /// An estimate of the condition number of `M`, `√(λ_max / λ_min)` of `MᵀM`, by
+    /// power iteration on `MᵀM` and on its inverse (through the factorization): a few
+    /// products and solves, each as cheap as one refinement step. Like the ratio of
+    /// `R`'s diagonal on the dense path it can only underestimate.
+    fn condition(&self, sys: &JointSystem) -> f64 {
+        const ITERATIONS: usize = 30;
+        let d = self.d;
+        if d == 0 {
+            return 1.0;
+        }
+        // A deterministic start with a component along every eigenvector in practice.
+        let start = || Mat::<f64>::from_fn(d, 1, |q, _| 1.0 + ((q as f64 + 1.0) * 0.618_033_988_75).fract());
+        let normalize = |v: &mut Mat<f64>| {
+            let norm = v.col(0).norm_l2();
+            if norm > 0.0 && norm.is_finite() {
+                v.col_mut(0).iter_mut().for_each(|x| *x /= norm);
+            }
+            norm
+        };
+        let mut v = start();
+        normalize(&mut v);
+        let mut lambda_max = 0.0;
+        for _ in 0..ITERATIONS {
+            let mut w = Mat::<f64>::zeros(d, 1);
+            for (_, terms) in &sys.rows {
+                let mv: f64 = terms.iter().map(|&(q, a)| a * v[(q, 0)]).sum();
+                terms.iter().for_each(|&(q, a)| w[(q, 0)] += a * mv);
+            }
+            lambda_max = normalize(&mut w);
+            v = w;
+        }
+        let mut v = start();
+        normalize(&mut v);
+        let mut inverse_max = 0.0;
+        for _ in 0..ITERATIONS {
+            self.solve_in_place(v.as_mut());
+            inverse_max = normalize(&mut v);
+        }
+        let kappa2 = lambda_max * inverse_max;
+        if kappa2.is_finite() { kappa2.max(1.0).sqrt() } else { f64::INFINITY }
+    }
+
     /// `cᵀ (MᵀM)⁻¹ c` for each combination `c` of unknowns; `None` when that would
     /// take too long.
     fn variances(&self, combinations: &[Vec<(usize, f64)>]) -> Option<Vec<f64>> {
@@ -320,11 +244,13 @@ impl NormalEquations {
 const CLIP: f64 = 1e6;
 
 /// L1 fit of the whole system by Clarabel (`min Σs, −s ≤ M x − y ≤ s`), on columns
-/// and data scaled to unit size. `None` when the solver fails.
-fn solve_l1(sys: &JointSystem) -> Option<Vec<f64>> {
+/// and data scaled to unit size, with the limit Clarabel stopped at when it did not
+/// solve the LP (its last iterate is kept when it reached an iteration or time limit or
+/// reduced accuracy). `Err` with the limit when the solver fails outright.
+fn solve_l1(sys: &JointSystem) -> Result<(Vec<f64>, Option<SolverLimit>), SolverLimit> {
     let (k, d) = (sys.rows.len(), sys.unknowns);
     if k == 0 {
-        return None;
+        return Err(SolverLimit::NumericalError);
     }
     let mut col_scale = vec![0.0f64; d];
     for (_, terms) in &sys.rows {
@@ -369,14 +295,16 @@ fn solve_l1(sys: &JointSystem) -> Option<Vec<f64>> {
         .max_iter(200)
         .build()
         .expect("valid Clarabel settings");
-    let mut solver = DefaultSolver::new(&p, &q, &constraints, &b, &[NonnegativeConeT(2 * k)], settings).ok()?;
+    let mut solver = DefaultSolver::new(&p, &q, &constraints, &b, &[NonnegativeConeT(2 * k)], settings)
+        .map_err(|_| SolverLimit::NumericalError)?;
     solver.solve();
-    match solver.solution.status {
-        SolverStatus::Solved | SolverStatus::AlmostSolved | SolverStatus::MaxIterations => {}
-        _ => return None,
+    let limit = SolverLimit::of_clarabel(solver.solution.status);
+    match limit {
+        None | Some(SolverLimit::ReducedAccuracy | SolverLimit::Iterations | SolverLimit::Time) => {}
+        Some(failed) => return Err(failed),
     }
     let x: Vec<f64> = (0..d).map(|q| solver.solution.x[q] * col_scale[q] / rhs_scale).collect();
-    x.iter().all(|v| v.is_finite()).then_some(x)
+    if x.iter().all(|v| v.is_finite()) { Ok((x, limit)) } else { Err(SolverLimit::NumericalError) }
 }
 
 /// Equations whose L1 residual is gross: beyond `THRESHOLD` robust standard deviations
@@ -409,20 +337,28 @@ struct Verdict {
 /// `ROUNDS`): such calls are removed and the rest fitted again — with little redundancy
 /// the gross calls pull the fit, and clean equations near them look wrong too. Then a
 /// call is wrong when most of its equations say so. `None` when the LP solver fails on
-/// the first fit.
-fn robust_verdicts(sys: &JointSystem, k: usize) -> Option<Verdict> {
+/// the first fit; beside it, the most serious limit the LP solver stopped at.
+fn robust_verdicts(sys: &JointSystem, k: usize) -> (Option<Verdict>, Option<SolverLimit>) {
     const ROUNDS: usize = 3;
     let mut verdict = Verdict { wrong: vec![None; k], base: None };
+    let mut limit = None;
     for round in 0..ROUNDS {
         let active = sys.subset(|e| match sys.meas[e] {
             Some(t) => verdict.wrong[t].is_none(),
             None => verdict.base.is_none(),
         });
-        let Some(x) = solve_l1(&active) else {
-            if round == 0 {
-                return None;
+        let x = match solve_l1(&active) {
+            Ok((x, l)) => {
+                limit = SolverLimit::worst(limit, l);
+                x
             }
-            break;
+            Err(failed) => {
+                limit = SolverLimit::worst(limit, Some(failed));
+                if round == 0 {
+                    return (None, limit);
+                }
+                break;
+            }
         };
         let flagged = judge(&active, &x);
         let (mut votes, mut base_votes) = (vec![(0usize, 0usize); k], (0usize, 0usize));
@@ -450,80 +386,21 @@ fn robust_verdicts(sys: &JointSystem, k: usize) -> Option<Verdict> {
             break;
         }
     }
-    Some(verdict)
+    (Some(verdict), limit)
 }
 
-/// Rows solved one at a time, fewest unsolved unknowns first (module docs).
+/// Rows solved one at a time, fewest unsolved unknowns first (module docs), each by
+/// least squares.
 fn solve_substitution(sys: &JointSystem, ls: &LeastSquares) -> JointSolution {
-    let d = sys.unknowns;
-    // Equations of each row are contiguous (the system is built row by row).
-    let mut row_eqs: Vec<(usize, usize)> = Vec::new();
-    for (e, &(i, _)) in sys.rows.iter().enumerate() {
-        match row_eqs.last_mut() {
-            Some(last) if sys.rows[last.0].0 == i => last.1 = e + 1,
-            _ => row_eqs.push((e, e + 1)),
-        }
-    }
-    let unknowns_of = |g: usize| {
-        let mut u: Vec<usize> =
-            sys.rows[row_eqs[g].0..row_eqs[g].1].iter().flat_map(|r| r.1.iter().map(|t| t.0)).collect();
-        u.sort_unstable();
-        u.dedup();
-        u
-    };
-    let row_unknowns: Vec<Vec<usize>> = (0..row_eqs.len()).map(unknowns_of).collect();
-    let mut rows_of: Vec<Vec<usize>> = vec![Vec::new(); d];
-    for (g, u) in row_unknowns.iter().enumerate() {
-        u.iter().for_each(|&q| rows_of[q].push(g));
-    }
-    let mut x = vec![f64::NAN; d];
-    let mut solved = vec![false; d];
-    let mut left: Vec<usize> = row_unknowns.iter().map(Vec::len).collect();
-    let mut done = vec![false; row_eqs.len()];
-    let mut heap: BinaryHeap<Reverse<(usize, usize)>> = (0..row_eqs.len()).map(|g| Reverse((left[g], g))).collect();
-    while let Some(Reverse((count, g))) = heap.pop() {
-        if done[g] || count != left[g] {
-            continue;
-        }
-        done[g] = true;
-        if count == 0 {
-            continue;
-        }
-        let open: Vec<usize> = row_unknowns[g].iter().copied().filter(|&q| !solved[q]).collect();
-        let (e0, e1) = row_eqs[g];
-        let mut a = Mat::<f64>::zeros(e1 - e0, open.len());
-        let mut y = Mat::<f64>::zeros(e1 - e0, 1);
-        for e in e0..e1 {
-            y[(e - e0, 0)] = sys.rhs[e];
-            for &(q, v) in &sys.rows[e].1 {
-                if solved[q] {
-                    y[(e - e0, 0)] -= v * x[q];
-                } else {
-                    let p = open.binary_search(&q).expect("an unsolved unknown of the row");
-                    a[(e - e0, p)] = v;
-                }
-            }
-        }
-        let mut z = Mat::<f64>::zeros(open.len(), 1);
-        ls.solve(a.as_ref(), y.as_ref(), z.as_mut());
-        for (p, &q) in open.iter().enumerate() {
-            if z[(p, 0)].is_finite() {
-                x[q] = z[(p, 0)];
-                solved[q] = true;
-                for &h in &rows_of[q] {
-                    if !done[h] {
-                        left[h] -= 1;
-                        heap.push(Reverse((left[h], h)));
-                    }
-                }
-            }
-        }
-    }
-    let rank = solved.iter().filter(|&&s| s).count();
-    JointSolution { x, rank }
+    let (x, rank) = substitute(sys, |a, y, z| {
+        ls.solve(a, y, z);
+    });
+    JointSolution { x, rank, condition: f64::NAN }
 }
 
-/// What a joint decode returns to the driver.
+/// What a joint decode returns to the driver. The residual sum of squares is relative
+/// (each row's residuals in units of `max(1, |f_i|)`), and every row's report carries
+/// the joint system's condition number and residual degrees of freedom.
 pub(crate) struct JointDecode {
     pub(crate) values: Vec<f64>,
     pub(crate) std_errors: Vec<f64>,
@@ -556,7 +433,15 @@ pub(crate) fn decode(
     // other equations. Exact data determine the same unknowns either way.
     let with_offsets = forward;
     let base = |i: usize| meas.f0().map_or(f64::NAN, |f0| f0[i]);
-    let sys = system(
+    let slot_of = |i: usize, t: usize| {
+        if index.all {
+            i * k + t
+        } else {
+            let seen = &index.meas[index.row_ptr[i]..index.row_ptr[i + 1]];
+            index.row_ptr[i] + seen.binary_search(&t).expect("a row sees the measurements of its columns")
+        }
+    };
+    let mut sys = system(
         param,
         |c, visit| {
             plan.directions().for_each_in_coordinate(c, |t, coef| {
@@ -565,20 +450,28 @@ pub(crate) fn decode(
                 }
             })
         },
-        |i, t| {
-            let slot = if index.all {
-                i * k + t
-            } else {
-                let seen = &index.meas[index.row_ptr[i]..index.row_ptr[i + 1]];
-                index.row_ptr[i] + seen.binary_search(&t).expect("a row sees the measurements of its columns")
-            };
-            meas.difference(i, slot, !with_offsets)
-        },
+        |i, t| meas.difference(i, slot_of(i, t), !with_offsets),
         with_offsets.then_some(&base as &dyn Fn(usize) -> f64),
     );
+    // Noise is relative to max(1, |f_i|) (Settings::noise): each row's equations are
+    // weighted by the inverse of that unit, so that least squares weighs rows by their
+    // noise and the residual pools in relative terms.
+    let unit: Vec<f64> = (0..pattern.nrows())
+        .map(|i| {
+            let seen: Vec<usize> =
+                if index.all { (0..k).collect() } else { index.meas[index.row_ptr[i]..index.row_ptr[i + 1]].to_vec() };
+            noise_unit(meas, seen.into_iter().filter(|&t| valid[t]).map(|t| slot_of(i, t)))
+        })
+        .collect();
+    for (e, (i, terms)) in sys.rows.iter_mut().enumerate() {
+        let w = 1.0 / unit[*i];
+        terms.iter_mut().for_each(|t| t.1 *= w);
+        sys.rhs[e] *= w;
+    }
 
     let mut outliers = Vec::new();
     let mut flagged_in_row = vec![0usize; pattern.nrows()];
+    let mut limit = None;
     let (sys, sol) = match method {
         JointMethod::LeastSquares => {
             let sol = solve(&sys);
@@ -589,11 +482,15 @@ pub(crate) fn decode(
             (sys, sol)
         }
         JointMethod::L1 => match robust_verdicts(&sys, k) {
-            None => {
+            (None, failed) => {
+                // No robust fit at all: least squares on every call, reported as the
+                // LP solver's failure.
+                limit = failed;
                 let sol = solve(&sys);
                 (sys, sol)
             }
-            Some(verdict) => {
+            (Some(verdict), stopped) => {
+                limit = stopped;
                 if let Some((flagged, seen)) = verdict.base {
                     outliers.push(Outlier { call: 0, rows_flagged: flagged, rows_seen: seen });
                 }
@@ -640,22 +537,31 @@ pub(crate) fn decode(
     let noise_var = if dof > 0 { rss / dof as f64 } else { f64::NAN };
     let reports = (0..pattern.nrows())
         .map(|i| {
-            let row = &values[pattern.row_ptr()[i]..pattern.row_ptr()[i + 1]];
+            let row = &values[pattern.row_range(i)];
             let determined = row.iter().filter(|v| !v.is_nan()).count();
-            let status = if determined == row.len() {
-                RowStatus::Determined
-            } else {
-                RowStatus::Underdetermined { determined, unknowns: row.len() }
+            let status = match limit {
+                _ if determined < row.len() => RowStatus::Underdetermined { determined, unknowns: row.len() },
+                Some(limit) if eqs_row[i] > 0 => RowStatus::SolverLimit(limit),
+                _ => RowStatus::Determined,
+            };
+            // The joint κ speaks for every row only when the system has full rank; a
+            // rank-deficient one leaves its determined rows' conditioning unknown.
+            let condition = match status {
+                RowStatus::Underdetermined { .. } => f64::INFINITY,
+                _ if sol.rank < sys.unknowns => f64::NAN,
+                _ => sol.condition,
             };
             RowReport {
                 status,
-                residual: rss_row[i].sqrt(),
-                condition: f64::NAN,
+                residual: rss_row[i].sqrt() * unit[i],
+                // The joint κ speaks for every row only when the system has full rank;
+                // a rank-deficient one leaves its determined rows' conditioning unknown.
+                condition,
                 measurements: eqs_row[i],
+                dof: if eqs_row[i] > 0 { dof } else { 0 },
                 outliers: flagged_in_row[i],
                 offset: with_offsets && !param.row_unknowns(i).is_empty(),
-                noise: (dof > 0).then(|| noise_var.sqrt()),
-                ..RowReport::empty()
+                noise: (dof > 0).then(|| noise_var.sqrt() * unit[i]),
             }
         })
         .collect();
@@ -701,48 +607,4 @@ fn entry_std_errors(sys: &JointSystem, param: &Parametrization, noise_var: f64) 
             _ => (noise_var * var[slot[e]].max(0.0)).sqrt(),
         })
         .collect()
-}
-
-/// The fewest generic Gaussian directions for which the joint system of `param` has
-/// full column rank, found by trial on the parametrization alone (no call of the
-/// blackbox): a dense rank test when the system is small enough, otherwise a
-/// substitution that solves every unknown (a sufficient test); at most
-/// [`Parametrization::sufficient_measurements`].
-pub(crate) fn measurements_needed(param: &Parametrization, seed: u64) -> usize {
-    first_determined(param, seed, |sys| {
-        let (k, d) = (sys.rows.len(), sys.unknowns);
-        if k.saturating_mul(d) <= DENSE_LIMIT {
-            solve(sys).rank
-        } else {
-            solve_substitution(sys, &LeastSquares::default()).rank
-        }
-    })
-}
-
-/// The fewest generic Gaussian directions for which substitution solves every unknown
-/// of `param` (no call of the blackbox); at most
-/// [`Parametrization::sufficient_measurements`].
-pub(crate) fn substitution_needed(param: &Parametrization, seed: u64) -> usize {
-    first_determined(param, seed, |sys| solve_substitution(sys, &LeastSquares::default()).rank)
-}
-
-/// The first number of directions from the lower bound on for which `rank` of the
-/// system of random Gaussian directions is the intrinsic dimension.
-fn first_determined(param: &Parametrization, seed: u64, rank: impl Fn(&JointSystem) -> usize) -> usize {
-    use rand::rngs::StdRng;
-    use rand::{RngExt, SeedableRng};
-    use rand_distr::StandardNormal;
-    let n = param.pattern().ncols();
-    let d = param.intrinsic_dimension();
-    let enough = param.sufficient_measurements();
-    let start = param.lower_bound().max(usize::from(d > 0));
-    for k in start..enough {
-        let mut rng = StdRng::seed_from_u64(seed);
-        let dirs: Vec<f64> = (0..n * k).map(|_| rng.sample::<f64, _>(StandardNormal)).collect();
-        let sys = system(param, |c, visit| (0..k).for_each(|t| visit(t, dirs[c * k + t])), |_, _| 0.0, None);
-        if rank(&sys) == d {
-            return k;
-        }
-    }
-    enough
 }

@@ -35,7 +35,10 @@
 //!    clean system. Unknowns that the clean measurements do not determine are NaN and
 //!    the status is `Underdetermined` — the same unknowns as for all measurements,
 //!    since the basis spans the row space; the outliers stay listed, so a row where the
-//!    judgement removed measurements is visible as such.
+//!    judgement removed measurements is visible as such. A vertex that is not certified
+//!    optimal (the simplex ran out of pivots, or its basis turned singular; Clarabel
+//!    ended other than `Solved`) is still judged and polished, but a determined row then
+//!    says so: [`RowStatus::SolverLimit`], never `Determined`.
 
 mod reference;
 mod simplex;
@@ -46,7 +49,7 @@ use faer::{Mat, MatMut, MatRef};
 
 pub use reference::L1Reference;
 
-use super::{Decoder, JointMethod, LeastSquares, RowSolve};
+use super::{Decoder, LeastSquares, RowSolve, RowStatus, SolverLimit};
 
 /// When a residual of the L1 fit marks its measurement as grossly wrong.
 ///
@@ -55,7 +58,7 @@ use super::{Decoder, JointMethod, LeastSquares, RowSolve};
 /// `ρ` the rounding level of a residual at the vertex (module docs).
 ///
 /// ```
-/// use jacsense::OutlierRule;
+/// use jacsense::decode::OutlierRule;
 /// let rule = OutlierRule::default();
 /// assert_eq!(rule.threshold, 4.0);
 /// ```
@@ -80,7 +83,8 @@ impl Default for OutlierRule {
 ///
 /// ```
 /// use faer::Mat;
-/// use jacsense::{Decoder, LeastAbsoluteDeviations, RowStatus};
+/// use jacsense::{RowStatus};
+/// use jacsense::decode::{Decoder, LeastAbsoluteDeviations};
 /// // 12 measurements of 3 unknowns; measurement 4 is garbage.
 /// let a = Mat::from_fn(12, 3, |i, j| ((i * 7 + j * 3) % 11) as f64 - 5.0 + (i * j) as f64 * 0.1);
 /// let truth = [1.0, -2.0, 0.5];
@@ -102,7 +106,8 @@ pub struct LeastAbsoluteDeviations {
     /// Multiple of `k · ε` by which a dual multiplier may leave `[−1, 1]` at an optimum.
     pub optimality_tolerance: f64,
     /// Pivots allowed per right-hand side; `None`: `10 · (k + d)`. When reached, the
-    /// last vertex is judged and polished as if optimal.
+    /// last vertex is judged and polished, and the row's status is
+    /// [`RowStatus::SolverLimit`](crate::RowStatus::SolverLimit) (never optimal).
     pub max_pivots: Option<usize>,
 }
 
@@ -122,10 +127,6 @@ impl Decoder for LeastAbsoluteDeviations {
         "l1"
     }
 
-    fn joint_method(&self) -> JointMethod {
-        JointMethod::L1
-    }
-
     fn solve(&self, a: MatRef<'_, f64>, y: MatRef<'_, f64>, z: MatMut<'_, f64>) -> Vec<RowSolve> {
         let rows = RowMajor::new(a);
         let (k, d) = a.shape();
@@ -134,14 +135,14 @@ impl Decoder for LeastAbsoluteDeviations {
         let tol = self.optimality_tolerance * k as f64 * f64::EPSILON;
         let max_pivots = self.max_pivots.unwrap_or(10 * (k + d));
         let mut yg = vec![0.0; k];
-        let outliers: Vec<Vec<usize>> = (0..y.ncols())
+        let (outliers, limits): (Vec<Vec<usize>>, Vec<Option<SolverLimit>>) = (0..y.ncols())
             .map(|g| {
                 yg.iter_mut().enumerate().for_each(|(i, v)| *v = y[(i, g)]);
-                let vertex = simplex.solve(&rows, &yg, &basis, tol, max_pivots);
-                judge(&self.outliers, &vertex)
+                let (vertex, limit) = simplex.solve(&rows, &yg, &basis, tol, max_pivots);
+                (judge(&self.outliers, &vertex), limit)
             })
-            .collect();
-        polish(&self.polish, a, y, outliers, z)
+            .unzip();
+        with_limits(polish(&self.polish, a, y, outliers, z), &limits)
     }
 }
 
@@ -342,6 +343,18 @@ pub(super) fn polish(
             }
             s.outliers = flagged.to_vec();
             solves[col] = s;
+        }
+    }
+    solves
+}
+
+/// The solves of a decode whose LP stopped at `limits[g]` for right-hand side `g`: a
+/// determined row says so ([`RowStatus::SolverLimit`]); an underdetermined one stays
+/// underdetermined, the more severe status.
+pub(super) fn with_limits(mut solves: Vec<RowSolve>, limits: &[Option<SolverLimit>]) -> Vec<RowSolve> {
+    for (s, limit) in solves.iter_mut().zip(limits) {
+        if let (Some(limit), RowStatus::Determined) = (limit, &s.status) {
+            s.status = RowStatus::SolverLimit(*limit);
         }
     }
     solves

@@ -10,14 +10,15 @@
 use faer::dyn_stack::{MemBuffer, MemStack};
 use faer::{Mat, MatMut, MatRef, Par};
 
+use super::RowStatus;
 use super::{Decoder, RowSolve};
-use crate::estimate::RowStatus;
 
 /// Least squares by column-pivoted QR, for rows whose unknowns are independent.
 ///
 /// ```
 /// use faer::mat;
-/// use jacsense::{Decoder, LeastSquares, RowStatus};
+/// use jacsense::{RowStatus};
+/// use jacsense::decode::{Decoder, LeastSquares};
 /// let a = mat![[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]];
 /// let y = mat![[1.0], [2.0], [3.0]];
 /// let mut z = faer::Mat::zeros(2, 1);

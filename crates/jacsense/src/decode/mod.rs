@@ -15,20 +15,23 @@
 //! goes on when `f(x0)` failed.
 //!
 //! Afterwards the driver pools the rows' noise estimates into standard errors per
-//! entry, and turns per-row outlier flags into per-call verdicts: a grossly wrong
-//! call corrupts that measurement in every row that sees it (DESIGN.md §8).
+//! entry — relative to `max(1, |f_i|)`, as [`Settings::noise`](crate::Settings::noise)
+//! is, so that outputs of different sizes pool — and turns per-row outlier flags into
+//! per-call verdicts: a grossly wrong call corrupts that measurement in every row that
+//! sees it (DESIGN.md §8).
 
 mod joint;
 mod lad;
 mod lstsq;
+pub(crate) mod report;
 mod sparse;
 
 pub use lad::{L1Reference, LeastAbsoluteDeviations, OutlierRule};
 pub use lstsq::LeastSquares;
-pub use sparse::{SparseMethod, SparseRecovery};
+pub(crate) use report::{DecodedBy, Outlier, RowReport, RowStatus, SolverLimit};
+pub use sparse::SparseRecovery;
 
-pub use joint::{JointMethod, Substitution};
-pub(crate) use joint::{measurements_needed, substitution_needed};
+pub use joint::JointMethod;
 
 use std::collections::HashMap;
 
@@ -37,16 +40,20 @@ use rayon::prelude::*;
 
 use crate::coloring::StarColoring;
 use crate::design::{Difference, Directions};
-use crate::estimate::{Diagnostics, Estimate, Outlier, RowReport, RowStatus};
+use crate::error::{Error, Result};
 use crate::measurements::Measurements;
 use crate::pattern::{Pattern, SparseMatrix};
+use crate::settings::DecoderChoice;
 
 /// How a decoder solved one row (or one right-hand side).
 ///
 /// Decoders fill what they know; the defaults mean "not available".
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RowSolve {
-    /// Whether every unknown was determined.
+    /// Whether every unknown was determined ([`RowStatus::Determined`] or
+    /// [`RowStatus::Underdetermined`]), or whether an iterative solver stopped at a limit
+    /// ([`RowStatus::SolverLimit`]). The other statuses are the estimate's judgement, not
+    /// the decoder's.
     pub status: RowStatus,
     /// `‖A z − y‖₂` over the measurements judged clean (all of them for least squares).
     pub residual: f64,
@@ -86,13 +93,28 @@ pub trait Decoder: Sync {
     fn accepts_offset(&self) -> bool {
         true
     }
+}
 
-    /// How this decoder solves the rows of a coupled structure together
-    /// ([`Structure::with_coupling`](crate::Structure::with_coupling)): least squares
-    /// unless it says otherwise.
-    fn joint_method(&self) -> JointMethod {
-        JointMethod::LeastSquares
+/// The decoder of a resolved choice (least squares for `Auto`).
+pub(crate) fn decoder_for(choice: DecoderChoice) -> Box<dyn Decoder> {
+    match choice {
+        DecoderChoice::Auto | DecoderChoice::LeastSquares | DecoderChoice::Substitution => {
+            Box::new(LeastSquares::default())
+        }
+        DecoderChoice::L1 => Box::new(LeastAbsoluteDeviations::default()),
+        DecoderChoice::Sparse(method) => Box::new(SparseRecovery { method, ..SparseRecovery::default() }),
     }
+}
+
+/// What a decode found: `J`, its standard errors, the reports of rows and calls.
+pub(crate) struct Decoded {
+    pub(crate) jacobian: SparseMatrix,
+    pub(crate) std_errors: Option<Vec<f64>>,
+    pub(crate) rows: Vec<RowReport>,
+    pub(crate) outliers: Vec<Outlier>,
+    pub(crate) noise: Option<f64>,
+    pub(crate) valid_measurements: usize,
+    pub(crate) decoder: DecodedBy,
 }
 
 /// Prior weight, in degrees of freedom, of the noise level pooled over all rows when a
@@ -122,6 +144,8 @@ struct RowResult {
     base_flagged: bool,
     /// Residual sum of squares and its degrees of freedom.
     rss: f64,
+    /// `max(1, |f_i(x0)|)`: the unit of relative noise for this row.
+    unit: f64,
     report: RowReport,
 }
 
@@ -136,26 +160,80 @@ impl RowResult {
             used: Vec::new(),
             base_flagged: false,
             rss: 0.0,
+            unit: 1.0,
             report,
         }
     }
 }
 
-pub(crate) fn decode(meas: &Measurements<'_>, decoder: &dyn Decoder) -> Estimate {
+/// Which decoder a decode uses.
+#[derive(Clone, Copy)]
+pub(crate) enum Using<'a> {
+    /// The plan's: entries read off where the design allows, jointly for coupled
+    /// structures.
+    Plan,
+    /// A built-in choice, on every row (joint methods for coupled structures).
+    Choice(DecoderChoice),
+    /// The caller's row decoder, on every row.
+    Custom(&'a dyn Decoder),
+}
+
+/// Decodes `meas` as `using` says.
+pub(crate) fn decode(meas: &Measurements<'_>, using: Using<'_>) -> Result<Decoded> {
     let plan = meas.plan();
     let pattern = plan.structure().pattern();
     let k = plan.measurements();
     let mut valid: Vec<bool> = (0..k).map(|t| meas.measurement_valid(t)).collect();
+    let own = plan.settings().decoder;
+    let choice = match using {
+        Using::Plan => Some(own),
+        Using::Choice(DecoderChoice::Auto) => Some(own),
+        Using::Choice(c) => Some(c),
+        Using::Custom(_) => None,
+    };
+    let refuse = |value: String, reason| Err(Error::InvalidSetting { name: "decoder", value, reason });
     if let Some(param) = plan.structure().parametrization() {
-        return decode_coupled(meas, param, &valid, decoder.joint_method());
+        let method = match (using, choice) {
+            (Using::Custom(custom), _) => {
+                return refuse(
+                    custom.name().into(),
+                    "the rows of a coupled structure share unknowns, which a row decoder cannot solve: decode with a DecoderChoice",
+                );
+            }
+            (_, Some(DecoderChoice::L1)) => JointMethod::L1,
+            (_, Some(DecoderChoice::Substitution)) => JointMethod::Substitution,
+            (_, Some(DecoderChoice::Sparse(m))) => {
+                return refuse(
+                    DecoderChoice::Sparse(m).name().into(),
+                    "coupled structures have a known pattern: decode them by least squares, L1 or substitution",
+                );
+            }
+            _ => JointMethod::LeastSquares,
+        };
+        return Ok(decode_coupled(meas, param, &valid, method));
     }
+    if plan.star_coloring().is_some() && choice != Some(own) {
+        let name = choice.map_or_else(|| "custom".to_string(), |c| c.name().to_string());
+        return refuse(
+            name,
+            "a star-colored design reads entries from their mirror rows, which a row decoder cannot do: decode with the plan's decoder",
+        );
+    }
+    let built_in = decoder_for(choice.unwrap_or(own));
+    let decoder = match using {
+        Using::Custom(custom) => custom,
+        _ => built_in.as_ref(),
+    };
+    // Rows are read off only with the plan's own decoder.
+    let read_off = choice == Some(own);
     let groups = row_groups(meas);
     let run = |valid: &[bool], base_valid: bool| {
         let mut results: Vec<RowResult> = match plan.star_coloring() {
             Some(star) => read_star(meas, star, valid, base_valid),
-            None => {
-                groups.par_iter().flat_map_iter(|rows| solve_group(meas, decoder, rows, valid, base_valid)).collect()
-            }
+            None => groups
+                .par_iter()
+                .flat_map_iter(|rows| solve_group(meas, decoder, read_off, rows, valid, base_valid))
+                .collect(),
         };
         results.sort_unstable_by_key(|r| r.row);
         results
@@ -180,9 +258,10 @@ pub(crate) fn decode(meas: &Measurements<'_>, decoder: &dyn Decoder) -> Estimate
         }
     }
 
-    // Noise: pool the rows' residuals, then shrink each row's estimate towards the pool.
+    // Noise: pool the rows' residuals, relative to each row's max(1, |f_i|) as
+    // Settings::noise is, then shrink each row's estimate towards the pool (in its units).
     let (rss, dof): (f64, usize) =
-        results.iter().map(|r| (r.rss, r.report.dof)).fold((0.0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+        results.iter().map(|r| (r.rss / (r.unit * r.unit), r.report.dof)).fold((0.0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
     let pooled = (dof > 0).then(|| rss / dof as f64);
     let noise_scale = match plan.settings().difference {
         Difference::Forward => 1.0,
@@ -192,12 +271,12 @@ pub(crate) fn decode(meas: &Measurements<'_>, decoder: &dyn Decoder) -> Estimate
     let mut any_std_error = false;
     for r in &mut results {
         let Some(pooled) = pooled else { break };
-        let var = (r.rss + POOLED_DOF * pooled) / (r.report.dof as f64 + POOLED_DOF);
+        let var = (r.rss + POOLED_DOF * pooled * r.unit * r.unit) / (r.report.dof as f64 + POOLED_DOF);
         if r.variance.is_empty() {
             continue;
         }
         r.report.noise = Some(var.sqrt() * noise_scale);
-        let p = pattern.row_ptr()[r.row];
+        let p = pattern.row_start(r.row);
         for (j, &v) in r.variance.iter().enumerate() {
             std_errors[p + j] = (var * v).sqrt();
         }
@@ -211,7 +290,7 @@ pub(crate) fn decode(meas: &Measurements<'_>, decoder: &dyn Decoder) -> Estimate
         let (mut values, mut errs) = (Vec::new(), Vec::new());
         for r in &results {
             let cols = pattern.row(r.row);
-            let p = pattern.row_ptr()[r.row];
+            let p = pattern.row_start(r.row);
             let keep: Vec<usize> = r.support.clone().unwrap_or_else(|| (0..cols.len()).collect());
             rows_cols.push(keep.iter().map(|&j| cols[j]).collect::<Vec<_>>());
             values.extend(keep.iter().map(|&j| r.values[j]));
@@ -224,28 +303,38 @@ pub(crate) fn decode(meas: &Measurements<'_>, decoder: &dyn Decoder) -> Estimate
         (pattern.clone(), values, std_errors)
     };
     let jacobian = SparseMatrix::new(out_pattern, values).expect("one value per pattern entry");
-    let diagnostics = Diagnostics {
-        design: plan.settings().design.name(),
-        decoder: decoder.name(),
-        calls: meas.calls_made(),
-        measurements: k,
-        valid_measurements: valid.iter().filter(|&&v| v).count(),
-        colors: plan.coloring().map(|(o, c)| (o, c.num_colors())),
-        erasures: meas.erasures(),
+    Ok(Decoded {
+        jacobian,
+        std_errors: any_std_error.then_some(std_errors),
+        rows: results.into_iter().map(|r| r.report).collect(),
         outliers,
         noise: pooled.map(|v| v.sqrt() * noise_scale),
-        rows: results.into_iter().map(|r| r.report).collect(),
-        f0: meas.f0().map(<[f64]>::to_vec),
-    };
-    Estimate::new(jacobian, any_std_error.then_some(std_errors), diagnostics)
+        valid_measurements: valid.iter().filter(|&&v| v).count(),
+        decoder: match using {
+            Using::Custom(custom) => DecodedBy::Custom(custom.name()),
+            _ => DecodedBy::Rows(choice.unwrap_or(own)),
+        },
+    })
+}
+
+/// `max(1, |f_i(x0)|)` for an output, the unit of relative noise
+/// ([`Settings::noise`](crate::Settings::noise)): the median of its levels in `slots`
+/// ([`Measurements::level`]), robust to a wrong call; 1 without any.
+pub(crate) fn noise_unit(meas: &Measurements<'_>, slots: impl Iterator<Item = usize>) -> f64 {
+    let mut levels: Vec<f64> = slots.map(|s| meas.level(s)).filter(|v| v.is_finite()).collect();
+    if levels.is_empty() {
+        return 1.0;
+    }
+    let mid = levels.len() / 2;
+    levels.select_nth_unstable_by(mid, f64::total_cmp).1.abs().max(1.0)
 }
 
 /// Rows that share one measurement matrix: with dense directions, rows with the same
-/// columns; otherwise every row alone.
+/// columns; otherwise (grouped directions, which are read off, included) every row alone.
 fn row_groups(meas: &Measurements<'_>) -> Vec<Vec<usize>> {
     let plan = meas.plan();
     let pattern = plan.structure().pattern();
-    if !plan.index().all {
+    if !plan.index().all || plan.directions().is_grouped() {
         return (0..pattern.nrows()).map(|i| vec![i]).collect();
     }
     let mut id: HashMap<&[usize], usize> = HashMap::new();
@@ -266,7 +355,7 @@ fn decode_coupled(
     param: &crate::structure::Parametrization,
     valid: &[bool],
     method: JointMethod,
-) -> Estimate {
+) -> Decoded {
     let plan = meas.plan();
     let joint::JointDecode { values, std_errors, mut rows, rss, dof, outliers, valid_measurements } =
         joint::decode(meas, param, valid, method);
@@ -277,20 +366,15 @@ fn decode_coupled(
     rows.iter_mut().filter_map(|r| r.noise.as_mut()).for_each(|v| *v *= noise_scale);
     let any_std_error = std_errors.iter().any(|v| !v.is_nan());
     let jacobian = SparseMatrix::new(param.pattern().clone(), values).expect("one value per entry");
-    let diagnostics = Diagnostics {
-        design: plan.settings().design.name(),
-        decoder: method.name(),
-        calls: meas.calls_made(),
-        measurements: plan.measurements(),
-        valid_measurements,
-        colors: plan.coloring().map(|(o, c)| (o, c.num_colors())),
-        erasures: meas.erasures(),
+    Decoded {
+        jacobian,
+        std_errors: any_std_error.then_some(std_errors),
+        rows,
         outliers,
         noise: (dof > 0).then(|| (rss / dof as f64).sqrt() * noise_scale),
-        rows,
-        f0: meas.f0().map(<[f64]>::to_vec),
-    };
-    Estimate::new(jacobian, any_std_error.then_some(std_errors), diagnostics)
+        valid_measurements,
+        decoder: DecodedBy::Joint(method),
+    }
 }
 
 /// Rows' verdicts on each measurement and on `f(x0)`.
@@ -363,7 +447,7 @@ fn read_star(meas: &Measurements<'_>, star: &StarColoring, valid: &[bool], base_
     (0..pattern.nrows())
         .into_par_iter()
         .map(|i| {
-            let p0 = pattern.row_ptr()[i];
+            let p0 = pattern.row_start(i);
             let values: Vec<f64> = pattern
                 .row(i)
                 .iter()
@@ -395,6 +479,7 @@ fn read_star(meas: &Measurements<'_>, star: &StarColoring, valid: &[bool], base_
 fn solve_group(
     meas: &Measurements<'_>,
     decoder: &dyn Decoder,
+    read_off: bool,
     rows: &[usize],
     valid: &[bool],
     base_valid: bool,
@@ -424,7 +509,7 @@ fn solve_group(
     let used: Vec<usize> = (0..seen.len()).filter(|&p| valid[seen[p]]).collect();
 
     // Read-off: every column in its own measurement with nothing else of the row.
-    if plan.directions().is_grouped() && seen.len() == d {
+    if read_off && plan.directions().is_grouped() && seen.len() == d {
         let Directions::Grouped { group, .. } = plan.directions() else { unreachable!() };
         let i = rows[0];
         let values: Vec<f64> = cols
@@ -495,6 +580,7 @@ fn solve_group(
     let mut z = Mat::<f64>::zeros(du, rows.len());
     let solves = decoder.solve(a.as_ref(), y.as_ref(), z.as_mut());
     let used_meas: Vec<usize> = used.iter().map(|&p| seen[p]).collect();
+    let unit = |i: usize| noise_unit(meas, used.iter().map(|&p| slot(i, p)));
     rows.iter()
         .zip(solves)
         .enumerate()
@@ -512,8 +598,14 @@ fn solve_group(
                 c > OFFSET_OUTLIER_SE * se && c > OFFSET_OUTLIER_NOISE * noise_var.sqrt()
             };
             let support = s.support.map(|sup| sup.into_iter().filter(|&j| j < d).collect());
+            // Determinedness from the row's own values (the decoder's counts the offset
+            // too); a solver limit from the decoder.
+            let status = match (status_of(&values), s.status) {
+                (RowStatus::Determined, RowStatus::SolverLimit(limit)) => RowStatus::SolverLimit(limit),
+                (own, _) => own,
+            };
             let report = RowReport {
-                status: status_of(&values),
+                status,
                 residual: s.residual,
                 condition: s.condition,
                 measurements: used.len(),
@@ -531,6 +623,7 @@ fn solve_group(
                 used: used_meas.clone(),
                 base_flagged,
                 rss: if s.dof > 0 { s.residual * s.residual } else { 0.0 },
+                unit: if s.dof > 0 { unit(row) } else { 1.0 },
                 report,
             }
         })

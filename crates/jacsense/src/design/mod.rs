@@ -30,79 +30,12 @@ pub(crate) use rainbow::rainbow_directions;
 pub(crate) use random::random_directions;
 pub(crate) use step::steps;
 
-use crate::coloring::Ordering;
-use crate::error::{Error, Result};
-use crate::structure::Structure;
-
-/// The most values a design may size from its number of directions `k`: its calls, the
-/// direction coefficients of a random design (`n × k`) or of a rainbow design
-/// (`χ × k`), and the measurements a plan whose rows all see all `k` directions stores
-/// (`m × k`, twice that for central differences): 2²⁸ each (2 GiB of `f64`). With `n = 10⁶` inputs a
-/// random design may have 268 directions; beyond that a colored or rainbow design
-/// needs far less.
-pub const MAX_VALUES: usize = 1 << 28;
-
-/// The most directions whose `n × k` coefficients and `m × k` measurement values (per
-/// side) stay within [`MAX_VALUES`] for `structure`: the planner spends a large budget
-/// on redundancy only up to here.
-pub(crate) fn max_directions(structure: &Structure, difference: Difference) -> usize {
-    let (n, m) = structure.dims();
-    let sides = if difference == Difference::Central { 2 } else { 1 };
-    MAX_VALUES / n.max(m.saturating_mul(sides)).max(1)
-}
-
-/// Checks a design of `k` directions before anything of its size is allocated: its
-/// calls within `budget` (an [`Error::OverBudget`]), then its calls, its `width × k`
-/// direction coefficients (`width` = n inputs for a random design, χ colors for a
-/// rainbow one) and the `m × k` measurement values its plan stores within
-/// [`MAX_VALUES`] (an [`Error::TooLarge`] naming `k`).
-pub(crate) fn check_size(
-    design: &Design,
-    k: usize,
-    width: usize,
-    m: usize,
-    difference: Difference,
-    budget: Option<usize>,
-) -> Result<()> {
-    let name = design.name();
-    let calls = match difference {
-        Difference::Forward => k.saturating_add(1),
-        Difference::Central => k.saturating_mul(2),
-    };
-    if let Some(budget) = budget
-        && calls > budget
-    {
-        return Err(Error::OverBudget { calls, budget, design: name });
-    }
-    let sides: u128 = if difference == Difference::Central { 2 } else { 1 };
-    let of_width = if matches!(design, Design::Rainbow { .. }) { "colors" } else { "inputs" };
-    let held = [
-        // Every call has its state in the measurements, whatever n and m are.
-        ("calls", format!("{width} {of_width}"), calls as u128),
-        ("direction coefficients", format!("{width} {of_width}"), width as u128 * k as u128),
-        ("measurement values", format!("m = {m} outputs"), m as u128 * k as u128 * sides),
-    ];
-    for (what, of, size) in held {
-        if size > MAX_VALUES as u128 {
-            return Err(Error::TooLarge {
-                what: format!("{what} of a {name} design with {k} directions ({calls} calls) on {of}"),
-                size,
-                limit: MAX_VALUES,
-            });
-        }
-    }
-    Ok(())
-}
-
-/// [`check_size`] for `k` Gaussian directions over `n` coordinates with `m` values
-/// stored per call and no budget (the direct `vᵀJ` route).
-pub(crate) fn check_random(k: usize, n: usize, m: usize, difference: Difference) -> Result<()> {
-    let design = Design::Random { distribution: RandomDistribution::Gaussian, directions: Some(k) };
-    check_size(&design, k, n, m, difference, None)
-}
+use crate::coloring::{Coloring, Ordering};
+use crate::error::Result;
+use crate::pattern::Pattern;
 
 /// Which directions to call.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub enum Design {
     /// Chosen by the planner from the structure, the expected noise and outliers and
@@ -118,6 +51,10 @@ pub enum Design {
         /// Vertex ordering of the greedy coloring; `None` for the best of all.
         ordering: Option<Ordering>,
     },
+    /// One direction per group of a column coloring the caller gives (checked valid for
+    /// the pattern: no two columns of a group share a row): entries read off as for
+    /// [`Design::Colored`].
+    Groups(Coloring),
     /// `k` random directions; every row is decoded by least squares on its allowed
     /// columns.
     Random {
@@ -181,6 +118,7 @@ impl Design {
             Design::Auto => "auto",
             Design::Coordinate => "coordinate",
             Design::Colored { .. } => "colored",
+            Design::Groups(_) => "groups",
             Design::Random { distribution: RandomDistribution::Gaussian, .. } => "random-gaussian",
             Design::Random { distribution: RandomDistribution::Rademacher, .. } => "random-rademacher",
             Design::Rainbow { .. } => "rainbow",
@@ -190,7 +128,7 @@ impl Design {
 }
 
 /// Distribution of the entries of random directions.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum RandomDistribution {
     /// Standard normal entries.
     #[default]
@@ -200,7 +138,7 @@ pub enum RandomDistribution {
 }
 
 /// Forward or central difference quotients.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Difference {
     /// `f(x0 + H d) − f(x0)`: `k + 1` calls, error `O(h)`.
     #[default]
@@ -210,7 +148,7 @@ pub enum Difference {
 }
 
 /// The per-coordinate step `h_c` (DESIGN.md §1).
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Step {
     /// `h_c = h0 · max(1, |x0_c|)` with `h0 = √ε` (forward) or `∛ε` (central).
     #[default]
@@ -228,27 +166,16 @@ pub enum Step {
     Noise(f64),
 }
 
-impl Difference {
-    /// The perturbation actually made in floating point along coefficient `coef` at
-    /// coordinate value `x` with step `h`, divided by `h`: using it instead of `coef`
-    /// removes the rounding of `x + h·coef` from the measurement model.
-    pub(crate) fn effective_coefficient(self, x: f64, h: f64, coef: f64) -> f64 {
-        match self {
-            Difference::Forward => ((x + h * coef) - x) / h,
-            Difference::Central => ((x + h * coef) - (x - h * coef)) / (2.0 * h),
-        }
-    }
-}
-
 /// The directions of a design, stored by input coordinate.
 #[derive(Clone, Debug)]
 pub(crate) enum Directions {
     /// Direction `t` is the sum of the unit vectors `e_c` with `group[c] == t`
     /// (coordinate and colored designs); `members[t]` lists them.
     Grouped { group: Vec<usize>, members: Vec<Vec<usize>> },
-    /// Dense directions: coefficient of coordinate `c` in direction `t` is
-    /// `values[c * k + t]`.
-    Dense { k: usize, values: Vec<f64> },
+    /// Dense directions on `columns` (ascending; `None`: every coordinate): the
+    /// coefficient of the `p`-th of them in direction `t` is `values[p * k + t]`; the
+    /// other coordinates are never perturbed.
+    Dense { k: usize, columns: Option<Vec<usize>>, values: Vec<f64> },
     /// Rainbow directions `d_t = S g_t` with random signs per column: coefficient of
     /// coordinate `c` in direction `t` is `sign[c] · g[color[c] * k + t]` (`g` is χ × k).
     Rainbow { k: usize, color: Vec<usize>, sign: Vec<f64>, g: Vec<f64> },
@@ -268,8 +195,13 @@ impl Directions {
     pub(crate) fn for_each_in_coordinate(&self, c: usize, mut visit: impl FnMut(usize, f64)) {
         match self {
             Directions::Grouped { group, .. } => visit(group[c], 1.0),
-            Directions::Dense { k, values } => {
-                for (t, &v) in values[c * k..(c + 1) * k].iter().enumerate() {
+            Directions::Dense { k, columns, values } => {
+                let p = match columns.as_deref().map(|cols| cols.binary_search(&c)) {
+                    None => c,
+                    Some(Ok(p)) => p,
+                    Some(Err(_)) => return,
+                };
+                for (t, &v) in values[p * k..(p + 1) * k].iter().enumerate() {
                     if v != 0.0 {
                         visit(t, v);
                     }
@@ -290,10 +222,10 @@ impl Directions {
     pub(crate) fn for_each_in_direction(&self, t: usize, mut visit: impl FnMut(usize, f64)) {
         match self {
             Directions::Grouped { members, .. } => members[t].iter().for_each(|&c| visit(c, 1.0)),
-            Directions::Dense { k, values } => {
-                for (c, &v) in values.iter().skip(t).step_by(*k).enumerate() {
+            Directions::Dense { k, columns, values } => {
+                for (p, &v) in values.iter().skip(t).step_by(*k).enumerate() {
                     if v != 0.0 {
-                        visit(c, v);
+                        visit(columns.as_ref().map_or(p, |cols| cols[p]), v);
                     }
                 }
             }
@@ -313,4 +245,28 @@ impl Directions {
     pub(crate) fn is_grouped(&self) -> bool {
         matches!(self, Directions::Grouped { .. })
     }
+
+    /// Whether every row of `pattern` sees every direction, so that the measurements
+    /// are stored `m × k` without an index of who sees what: always for dense, random
+    /// and rainbow directions; for grouped ones (coordinate, colored) when the pattern
+    /// is dense and no group is empty. Answered in `O(k)`, never by visiting the `m·n`
+    /// entries of a dense pattern.
+    pub(crate) fn seen_whole_by(&self, pattern: &Pattern) -> bool {
+        match self {
+            Directions::Grouped { members, .. } => pattern.is_dense() && members.iter().all(|g| !g.is_empty()),
+            Directions::Dense { .. } | Directions::Rainbow { .. } => true,
+        }
+    }
+}
+
+/// Checks, before they are drawn, that `k` random directions of `len` coefficients
+/// each (`n` for random directions, `χ` for rainbow ones) fit in memory; `dims` is
+/// `(n, m)` of `J`.
+pub(crate) fn check_directions_fit(design: &Design, len: usize, k: usize, dims: (usize, usize)) -> Result<()> {
+    let (n, m) = dims;
+    let what = || format!("the {k} {} directions for n = {n} inputs ({len} × {k} coefficients)", design.name());
+    // Every call's state in the measurements counts too: with n = m = 0 it is all there
+    // is, and 10¹⁴ calls aborted in its allocation.
+    let states = (k as u128) * std::mem::size_of::<crate::measurements::CallState>().div_ceil(8) as u128;
+    crate::memory::check_fits(what, len as u128 * k as u128 + states, std::mem::size_of::<f64>(), m, n)
 }

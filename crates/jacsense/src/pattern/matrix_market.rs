@@ -151,7 +151,8 @@ pub fn read_matrix_market<R: BufRead>(reader: R) -> Result<(Pattern, Option<Vec<
 }
 
 /// Writes a pattern (with `values: None`) or a real matrix as a general Matrix Market
-/// coordinate file. Values are written in shortest round-trip form.
+/// coordinate file. Values are written in shortest round-trip form (`0.1`, `1e-7`,
+/// `NaN` for an undetermined entry).
 ///
 /// ```
 /// use jacsense::{read_matrix_market, write_matrix_market, Pattern};
@@ -172,12 +173,43 @@ pub fn write_matrix_market<W: Write>(mut w: W, pattern: &Pattern, values: Option
     let field = if values.is_some() { "real" } else { "pattern" };
     writeln!(w, "%%MatrixMarket matrix coordinate {field} general")?;
     writeln!(w, "{} {} {}", pattern.nrows(), pattern.ncols(), pattern.nnz())?;
+    // Lines are assembled by hand into a chunk written whole: the formatting machinery
+    // of `writeln!` and the standard float formatting took most of the time of a
+    // million-entry J (ryu is about three times faster, with the same shortest
+    // round-trip digits).
+    const CHUNK: usize = 1 << 16;
+    let mut chunk = Vec::with_capacity(CHUNK + 64);
+    let mut float = ryu::Buffer::new();
     for (k, (i, j)) in pattern.entries().enumerate() {
-        match values {
-            Some(v) => writeln!(w, "{} {} {:?}", i + 1, j + 1, v[k])?,
-            None => writeln!(w, "{} {}", i + 1, j + 1)?,
+        push_decimal(&mut chunk, i + 1);
+        chunk.push(b' ');
+        push_decimal(&mut chunk, j + 1);
+        if let Some(v) = values {
+            chunk.push(b' ');
+            chunk.extend_from_slice(float.format(v[k]).as_bytes());
+        }
+        chunk.push(b'\n');
+        if chunk.len() >= CHUNK {
+            w.write_all(&chunk)?;
+            chunk.clear();
         }
     }
+    w.write_all(&chunk)?;
     w.flush()?;
     Ok(())
+}
+
+/// Appends the decimal digits of `v`.
+fn push_decimal(out: &mut Vec<u8>, mut v: usize) {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[start..]);
 }

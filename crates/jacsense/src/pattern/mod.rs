@@ -4,10 +4,22 @@
 //! holds the sorted, distinct columns where `J[i, ·]` may be nonzero. Constructors
 //! validate their input (indices in range, duplicates merged, empty rows allowed) and
 //! name the offending entry when it is out of range. [`SparseMatrix`] adds values.
+//!
+//! A pattern in which every entry is allowed (nothing is known about `J`) is held as
+//! *dense*: `O(n)` memory instead of `m·n` indices, every row one shared `0..n` slice,
+//! and the counts that planning asks for (`nnz`, `ρ_max`, the transpose) in `O(1)`.
+//! Every constructor returns the dense form for a full pattern, so equal patterns are
+//! stored alike, and [`Pattern::is_dense`] tells the algorithms that can answer
+//! without looking at `m·n` entries (a full row forces `χ = n` colors, for one).
 
 mod matrix_market;
 
 pub use matrix_market::{MatrixMarketField, read_matrix_market, write_matrix_market};
+
+use std::borrow::Cow;
+use std::fmt;
+use std::ops::Range;
+use std::sync::Arc;
 
 use crate::error::{Error, Result};
 
@@ -17,21 +29,11 @@ use crate::error::{Error, Result};
 /// of that size is allocated (1 GiB of row pointers at the limit).
 pub const MAX_DIMENSION: usize = 1 << 27;
 
-/// The most entries [`Pattern::try_dense`] builds: 2²⁸ (2 GiB of column indices).
-pub const MAX_DENSE_ENTRIES: usize = 1 << 28;
-
-/// `Err(TooLarge)` when `nrows` or `ncols` exceeds [`MAX_DIMENSION`].
-///
-/// ```
-/// # use jacsense::pattern::check_dims;
-/// assert!(check_dims(3, 4).is_ok());
-/// let err = check_dims(99_999_999_999_999, 4).unwrap_err();
-/// assert!(err.to_string().contains("pattern rows m = 99999999999999"));
-/// ```
-pub fn check_dims(nrows: usize, ncols: usize) -> Result<()> {
+/// `Err(OverLimit)` when `nrows` or `ncols` exceeds [`MAX_DIMENSION`].
+pub(crate) fn check_dims(nrows: usize, ncols: usize) -> Result<()> {
     for (what, size) in [("pattern rows m", nrows), ("pattern columns n", ncols)] {
         if size > MAX_DIMENSION {
-            return Err(Error::TooLarge { what: what.into(), size: size as u128, limit: MAX_DIMENSION });
+            return Err(Error::OverLimit { what: what.into(), size: size as u128, limit: MAX_DIMENSION });
         }
     }
     Ok(())
@@ -51,8 +53,30 @@ pub fn check_dims(nrows: usize, ncols: usize) -> Result<()> {
 pub struct Pattern {
     nrows: usize,
     ncols: usize,
-    row_ptr: Vec<usize>,
-    col_idx: Vec<usize>,
+    storage: Storage,
+}
+
+/// How the entries are held; clones share them. Canonical: a pattern in which every
+/// entry is allowed is always `Dense` (even with no rows or no columns), so that equal
+/// patterns have equal storage and the derived equality is the equality of patterns.
+#[derive(Clone, PartialEq, Eq)]
+enum Storage {
+    /// Row `i` holds `col_idx[row_ptr[i]..row_ptr[i + 1]]`. (`Arc<Vec<_>>`, not
+    /// `Arc<[_]>`: wrapping the vectors built moves them instead of copying.)
+    Csr { row_ptr: Arc<Vec<usize>>, col_idx: Arc<Vec<usize>> },
+    /// Every row holds `cols = 0..ncols`, one slice shared by all rows.
+    Dense { cols: Arc<[usize]> },
+}
+
+impl fmt::Debug for Storage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Storage::Csr { row_ptr, col_idx } => {
+                f.debug_struct("Csr").field("row_ptr", row_ptr).field("col_idx", col_idx).finish()
+            }
+            Storage::Dense { cols } => write!(f, "Dense {{ cols: 0..{} }}", cols.len()),
+        }
+    }
 }
 
 impl Pattern {
@@ -131,9 +155,11 @@ impl Pattern {
         Self::from_rows(ncols, &rows)
     }
 
-    fn from_unsorted_rows<'a>(nrows: usize, ncols: usize, rows: impl Iterator<Item = &'a [usize]>) -> Self {
+    fn from_unsorted_rows<'a>(nrows: usize, ncols: usize, rows: impl Iterator<Item = &'a [usize]> + Clone) -> Self {
         let mut row_ptr = Vec::with_capacity(nrows + 1);
-        let mut col_idx = Vec::new();
+        // Sized once (duplicates aside): no doubling growth, whose peak is twice the
+        // pattern.
+        let mut col_idx = Vec::with_capacity(rows.clone().map(<[usize]>::len).sum());
         row_ptr.push(0);
         let mut buf = Vec::new();
         for row in rows {
@@ -144,40 +170,63 @@ impl Pattern {
             col_idx.extend_from_slice(&buf);
             row_ptr.push(col_idx.len());
         }
-        Pattern { nrows, ncols, row_ptr, col_idx }
+        col_idx.shrink_to_fit();
+        Self::from_csr_parts(nrows, ncols, row_ptr, col_idx)
     }
 
-    /// The dense pattern: every entry may be nonzero.
+    /// Wraps valid CSR arrays (sorted, distinct, in range), in the dense form when
+    /// every entry is there.
+    fn from_csr_parts(nrows: usize, ncols: usize, row_ptr: Vec<usize>, col_idx: Vec<usize>) -> Self {
+        if nrows.checked_mul(ncols) == Some(col_idx.len()) {
+            return Self::dense(nrows, ncols);
+        }
+        Pattern { nrows, ncols, storage: Storage::Csr { row_ptr: row_ptr.into(), col_idx: col_idx.into() } }
+    }
+
+    /// The dense pattern: every entry may be nonzero. It takes `O(n)` memory, not
+    /// `O(m·n)`: every row is one shared slice `0..n`.
     ///
     /// ```
     /// # use jacsense::Pattern;
-    /// assert_eq!(Pattern::dense(3, 4).nnz(), 12);
+    /// let p = Pattern::dense(3, 4);
+    /// assert_eq!((p.nnz(), p.max_row_count()), (12, 4));
+    /// assert_eq!(p.row(2), &[0, 1, 2, 3]);
+    /// assert!(p.is_dense());
+    /// // Any full pattern is dense, however it was built.
+    /// assert_eq!(Pattern::banded(3, 4, 3, 3), p);
+    /// // A million by a million costs a few megabytes.
+    /// assert_eq!(Pattern::dense(1_000_000, 1_000_000).nnz(), 1_000_000_000_000);
     /// ```
     pub fn dense(nrows: usize, ncols: usize) -> Self {
-        let row_ptr = (0..=nrows).map(|i| i * ncols).collect();
-        let col_idx = (0..nrows).flat_map(|_| 0..ncols).collect();
-        Pattern { nrows, ncols, row_ptr, col_idx }
+        Pattern { nrows, ncols, storage: Storage::Dense { cols: (0..ncols).collect() } }
     }
 
-    /// The dense pattern, or `Err(TooLarge)` naming `m × n` when it would hold more
-    /// than [`MAX_DENSE_ENTRIES`] entries (checked before anything is allocated).
+    /// Whether every entry is allowed (nothing is known about `J`): then every row is
+    /// `0..n`, and the pattern is held in `O(n)` memory.
+    ///
+    /// ```
+    /// # use jacsense::Pattern;
+    /// assert!(Pattern::from_rows(2, &[vec![1, 0], vec![0, 1]])?.is_dense());
+    /// assert!(!Pattern::banded(3, 3, 1, 1).is_dense());
+    /// # Ok::<(), jacsense::Error>(())
+    /// ```
+    pub fn is_dense(&self) -> bool {
+        matches!(self.storage, Storage::Dense { .. })
+    }
+
+    /// The dense pattern, or `Err(OverLimit)` when `nrows` or `ncols` exceeds
+    /// [`MAX_DIMENSION`] (checked before the `O(n)` columns are allocated): for sizes
+    /// that come from input.
     ///
     /// ```
     /// # use jacsense::Pattern;
     /// assert_eq!(Pattern::try_dense(3, 4)?.nnz(), 12);
-    /// assert!(Pattern::try_dense(1_000_000, 1_000_000).is_err());
+    /// let err = Pattern::try_dense(99_999_999_999_999, 4).unwrap_err();
+    /// assert!(err.to_string().contains("pattern rows m = 99999999999999"));
     /// # Ok::<(), jacsense::Error>(())
     /// ```
     pub fn try_dense(nrows: usize, ncols: usize) -> Result<Self> {
         check_dims(nrows, ncols)?;
-        let entries = nrows as u128 * ncols as u128;
-        if entries > MAX_DENSE_ENTRIES as u128 {
-            return Err(Error::TooLarge {
-                what: format!("entries of a dense {nrows}×{ncols} pattern"),
-                size: entries,
-                limit: MAX_DENSE_ENTRIES,
-            });
-        }
         Ok(Self::dense(nrows, ncols))
     }
 
@@ -229,40 +278,104 @@ impl Pattern {
         self.ncols
     }
 
-    /// Number of allowed entries.
+    /// Number of allowed entries. A dense pattern whose `m·n` exceeds `usize::MAX`
+    /// (which nothing could store values for) counts `usize::MAX`.
     pub fn nnz(&self) -> usize {
-        self.col_idx.len()
+        match &self.storage {
+            Storage::Csr { col_idx, .. } => col_idx.len(),
+            Storage::Dense { .. } => self.nrows.saturating_mul(self.ncols),
+        }
     }
 
     /// The sorted columns allowed in row `i`.
+    ///
+    /// # Panics
+    /// When `i >= nrows()`.
     pub fn row(&self, i: usize) -> &[usize] {
-        &self.col_idx[self.row_ptr[i]..self.row_ptr[i + 1]]
+        match &self.storage {
+            Storage::Csr { row_ptr, col_idx } => &col_idx[row_ptr[i]..row_ptr[i + 1]],
+            Storage::Dense { cols } => {
+                assert!(i < self.nrows, "row {i} of a pattern with {} rows", self.nrows);
+                cols
+            }
+        }
     }
 
-    /// Row pointers (length `nrows + 1`).
-    pub fn row_ptr(&self) -> &[usize] {
-        &self.row_ptr
+    /// Where row `i` starts among the entries in row-major order (the values of a
+    /// [`SparseMatrix`]); `row_start(nrows())` is [`nnz`](Self::nnz). The CSR row
+    /// pointer, for either storage.
+    ///
+    /// ```
+    /// # use jacsense::Pattern;
+    /// let p = Pattern::banded(3, 3, 1, 1);
+    /// assert_eq!((0..=3).map(|i| p.row_start(i)).collect::<Vec<_>>(), [0, 2, 5, 7]);
+    /// assert_eq!(Pattern::dense(3, 4).row_start(2), 8);
+    /// ```
+    ///
+    /// # Panics
+    /// When `i > nrows()`.
+    pub fn row_start(&self, i: usize) -> usize {
+        match &self.storage {
+            Storage::Csr { row_ptr, .. } => row_ptr[i],
+            Storage::Dense { .. } => {
+                assert!(i <= self.nrows, "row {i} of a pattern with {} rows", self.nrows);
+                i * self.ncols
+            }
+        }
     }
 
-    /// Column indices of all rows, concatenated.
-    pub fn col_idx(&self) -> &[usize] {
-        &self.col_idx
+    /// The positions of row `i`'s entries among all entries in row-major order:
+    /// `values[p.row_range(i)]` are row `i`'s values in a [`SparseMatrix`].
+    ///
+    /// ```
+    /// # use jacsense::Pattern;
+    /// assert_eq!(Pattern::banded(3, 3, 1, 1).row_range(1), 2..5);
+    /// ```
+    ///
+    /// # Panics
+    /// When `i >= nrows()`.
+    pub fn row_range(&self, i: usize) -> Range<usize> {
+        match &self.storage {
+            Storage::Csr { row_ptr, .. } => row_ptr[i]..row_ptr[i + 1],
+            Storage::Dense { .. } => {
+                assert!(i < self.nrows, "row {i} of a pattern with {} rows", self.nrows);
+                i * self.ncols..(i + 1) * self.ncols
+            }
+        }
     }
 
     /// Number of entries in row `i` (`ρᵢ`).
     pub fn row_count(&self, i: usize) -> usize {
-        self.row_ptr[i + 1] - self.row_ptr[i]
+        self.row(i).len()
     }
 
     /// The largest row count `ρ_max`: a lower bound on the calls any design needs to
     /// determine every row when rows are decoded independently.
     pub fn max_row_count(&self) -> usize {
-        (0..self.nrows).map(|i| self.row_count(i)).max().unwrap_or(0)
+        match &self.storage {
+            Storage::Dense { .. } if self.nrows > 0 => self.ncols,
+            _ => (0..self.nrows).map(|i| self.row_count(i)).max().unwrap_or(0),
+        }
     }
 
-    /// Position of entry `(i, j)` in [`col_idx`](Self::col_idx), if allowed.
+    /// Position of entry `(i, j)` among the entries in row-major order, if allowed.
     pub fn position(&self, i: usize, j: usize) -> Option<usize> {
-        self.row(i).binary_search(&j).ok().map(|p| self.row_ptr[i] + p)
+        match &self.storage {
+            Storage::Csr { .. } => self.row(i).binary_search(&j).ok().map(|p| self.row_start(i) + p),
+            Storage::Dense { .. } => (j < self.ncols).then(|| self.row_start(i) + j),
+        }
+    }
+
+    /// The CSR arrays `(row_ptr, col_idx)`, borrowed, or built for a dense pattern (an
+    /// `m·n` array: for the algorithms that have a dense shortcut and only fall back here).
+    pub(crate) fn csr(&self) -> (Cow<'_, [usize]>, Cow<'_, [usize]>) {
+        match &self.storage {
+            Storage::Csr { row_ptr, col_idx } => (Cow::Borrowed(&row_ptr[..]), Cow::Borrowed(&col_idx[..])),
+            Storage::Dense { cols } => (
+                (0..=self.nrows).map(|i| i * self.ncols).collect(),
+                (0..self.nrows).flat_map(|_| cols.iter().copied()).collect(),
+            ),
+        }
     }
 
     /// Whether entry `(i, j)` is allowed.
@@ -280,22 +393,29 @@ impl Pattern {
     /// # Ok::<(), jacsense::Error>(())
     /// ```
     pub fn transpose(&self) -> Pattern {
+        let Storage::Csr { col_idx: entries, .. } = &self.storage else {
+            return Pattern::dense(self.ncols, self.nrows);
+        };
         let mut row_ptr = vec![0usize; self.ncols + 1];
-        for &c in &self.col_idx {
+        for &c in entries.iter() {
             row_ptr[c + 1] += 1;
         }
         for j in 0..self.ncols {
             row_ptr[j + 1] += row_ptr[j];
         }
         let mut next = row_ptr.clone();
-        let mut col_idx = vec![0usize; self.col_idx.len()];
+        let mut col_idx = vec![0usize; entries.len()];
         for i in 0..self.nrows {
             for &c in self.row(i) {
                 col_idx[next[c]] = i;
                 next[c] += 1;
             }
         }
-        Pattern { nrows: self.ncols, ncols: self.nrows, row_ptr, col_idx }
+        Pattern {
+            nrows: self.ncols,
+            ncols: self.nrows,
+            storage: Storage::Csr { row_ptr: row_ptr.into(), col_idx: col_idx.into() },
+        }
     }
 
     /// All `(row, col)` entries in row-major order.
@@ -358,7 +478,8 @@ impl SparseMatrix {
         &self.pattern
     }
 
-    /// The values, row-major, aligned with [`Pattern::col_idx`].
+    /// The values, row-major: entry `(i, pattern().row(i)[q])` at
+    /// `pattern().row_start(i) + q`.
     pub fn values(&self) -> &[f64] {
         &self.values
     }
@@ -370,8 +491,7 @@ impl SparseMatrix {
 
     /// The values of row `i`, aligned with `pattern().row(i)`.
     pub fn row_values(&self, i: usize) -> &[f64] {
-        let p = self.pattern.row_ptr();
-        &self.values[p[i]..p[i + 1]]
+        &self.values[self.pattern.row_range(i)]
     }
 
     /// Entry `(i, j)`: its value if allowed, zero otherwise.

@@ -19,13 +19,13 @@ use crate::pattern::{Pattern, SparseMatrix};
 /// What is known about `J` beyond its sparsity pattern.
 ///
 /// ```
-/// use jacsense::structure::Coupling;
+/// use jacsense::Coupling;
 /// let mut c = Coupling::default();
 /// c.symmetric = true;
 /// c.ties.push(vec![(0, 0, 1.0), (1, 1, 1.0)]); // J₀₀ = J₁₁
 /// c.known.push((2, 2, 4.0));                    // J₂₂ = 4
 /// ```
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Coupling {
     /// `J = Jᵀ` (square `J`; the pattern is made symmetric).
     pub symmetric: bool,
@@ -38,7 +38,7 @@ pub struct Coupling {
 }
 
 /// Row `row` of `J` equals `Σ coefficient · J[other, ·]` plus a known constant row.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Relation {
     /// The derived row.
     pub row: usize,
@@ -60,7 +60,7 @@ pub struct EntryTerms<'a> {
 /// `vec(J) = P z + c` over the entries of a pattern.
 ///
 /// ```
-/// use jacsense::structure::{Coupling, Parametrization};
+/// use jacsense::{Coupling, Parametrization};
 /// use jacsense::Pattern;
 /// // A symmetric tridiagonal 4×4 matrix: 4 diagonal + 3 off-diagonal unknowns.
 /// let c = Coupling { symmetric: true, ..Coupling::default() };
@@ -323,7 +323,7 @@ impl Parametrization {
         // Derived rows, in an order where every row they combine is done.
         let mut rows: Vec<Vec<Entry>> = (0..m)
             .map(|i| {
-                let p = base.row_ptr()[i];
+                let p = base.row_start(i);
                 base.row(i)
                     .iter()
                     .enumerate()
@@ -423,7 +423,24 @@ impl Parametrization {
     /// unknown seen by one row only is seen through that row's equations alone, so at
     /// least the largest number of unknowns private to one row. Not tight in general
     /// (rows whose equations repeat each other add nothing).
+    ///
+    /// One case is tight: a dense `n × n` pattern whose only coupling is symmetry (every
+    /// symmetric `J` is allowed) needs `n`, for with fewer directions some `v ≠ 0` is
+    /// orthogonal to all of them and `J + v vᵀ` measures the same. That is also what
+    /// suffices, so a rank trial between the two bounds has nothing to try.
+    ///
+    /// ```
+    /// use jacsense::{Coupling, Parametrization};
+    /// use jacsense::Pattern;
+    /// let symmetric = Coupling { symmetric: true, ..Coupling::default() };
+    /// let p = Parametrization::new(&Pattern::dense(30, 30), &symmetric)?;
+    /// assert_eq!((p.intrinsic_dimension(), p.lower_bound(), p.sufficient_measurements()), (465, 30, 30));
+    /// # Ok::<(), jacsense::Error>(())
+    /// ```
     pub fn lower_bound(&self) -> usize {
+        if self.is_free_symmetric_dense() {
+            return self.pattern.ncols();
+        }
         let m = self.pattern.nrows();
         let mut rows_of = vec![0usize; self.unknowns];
         for i in 0..m {
@@ -433,6 +450,25 @@ impl Parametrization {
         let active = (0..m).filter(|&i| !self.row_unknowns(i).is_empty()).count();
         let share = if active == 0 { 0 } else { self.unknowns.div_ceil(active) };
         share.max(private.unwrap_or(0))
+    }
+
+    /// Whether the pattern is dense and square and the parametrization allows every
+    /// symmetric `J` on it: every entry is one unknown with factor 1, shared with its
+    /// mirror, and there are `n(n + 1)/2` unknowns (so no two pairs share one, and
+    /// nothing is known or derived).
+    fn is_free_symmetric_dense(&self) -> bool {
+        let n = self.pattern.ncols();
+        if !self.pattern.is_dense() || self.pattern.nrows() != n || n == 0 {
+            return false;
+        }
+        if n.checked_mul(n + 1).map(|p| p / 2) != Some(self.unknowns) {
+            return false;
+        }
+        let single = |e: usize| match self.entry(e) {
+            EntryTerms { terms: &[(q, f)], constant } if f == 1.0 && constant == 0.0 => Some(q),
+            _ => None,
+        };
+        (0..n).all(|i| (i..n).all(|j| single(i * n + j).is_some_and(|q| single(j * n + i) == Some(q))))
     }
 
     /// Measurements that always suffice with generic (Gaussian) directions: the

@@ -6,8 +6,10 @@
 //! the joint decoders build on.
 
 mod affine;
+mod equations;
 
 pub use affine::{Coupling, EntryTerms, Parametrization, Relation};
+pub(crate) use equations::{JointSystem, substitute, system};
 
 use crate::error::{Error, Result};
 use crate::pattern::Pattern;
@@ -26,18 +28,26 @@ pub struct Structure {
     pattern: Pattern,
     row_sparsity: Option<usize>,
     symmetric: bool,
+    /// What `with_coupling` was given (kept to save the structure).
+    coupling: Option<Coupling>,
     parametrization: Option<Parametrization>,
 }
 
 impl Structure {
     /// Nothing is known: every entry of the `m × n` Jacobian is an unknown.
     pub fn dense(m: usize, n: usize) -> Self {
-        Structure { pattern: Pattern::dense(m, n), row_sparsity: None, symmetric: false, parametrization: None }
+        Structure {
+            pattern: Pattern::dense(m, n),
+            row_sparsity: None,
+            symmetric: false,
+            coupling: None,
+            parametrization: None,
+        }
     }
 
     /// `J` may be nonzero only where `pattern` allows.
     pub fn sparse(pattern: Pattern) -> Self {
-        Structure { pattern, row_sparsity: None, symmetric: false, parametrization: None }
+        Structure { pattern, row_sparsity: None, symmetric: false, coupling: None, parametrization: None }
     }
 
     /// `J = Jᵀ` (a Hessian from a gradient blackbox, the Jacobian of a potential's
@@ -60,15 +70,33 @@ impl Structure {
                 pattern.ncols()
             )));
         }
+        if pattern.is_dense() {
+            return Ok(Structure {
+                pattern,
+                row_sparsity: None,
+                symmetric: true,
+                coupling: None,
+                parametrization: None,
+            });
+        }
         let mut entries: Vec<(usize, usize)> = pattern.entries().collect();
         entries.extend(pattern.entries().map(|(i, j)| (j, i)));
         let pattern = Pattern::from_triplets(pattern.nrows(), pattern.ncols(), &entries)?;
-        Ok(Structure { pattern, row_sparsity: None, symmetric: true, parametrization: None })
+        Ok(Structure { pattern, row_sparsity: None, symmetric: true, coupling: None, parametrization: None })
     }
 
     /// Whether `J = Jᵀ` was declared.
     pub fn is_symmetric(&self) -> bool {
         self.symmetric
+    }
+
+    /// Whether symmetry may save calls over a column coloring: declared, and the
+    /// pattern not dense. A dense symmetric `J` needs `n` directions whatever the design
+    /// or decoder — `H = v vᵀ` with `v` orthogonal to fewer directions is symmetric and
+    /// unseen by all of them — and its column coloring already has `n` colors, so a
+    /// star coloring or a joint rank trial (both superlinear in `n`) can only tie.
+    pub(crate) fn symmetry_may_help(&self) -> bool {
+        self.symmetric && !self.pattern.is_dense()
     }
 
     /// Declares that every row has at most `s` nonzeros among its allowed entries, at
@@ -110,10 +138,11 @@ impl Structure {
     /// Adds what is known beyond the pattern — symmetry, tied and known entries, row
     /// relations — compiled into `vec(J) = P z + c`. Every design then decodes all rows
     /// jointly through it (the rows share unknowns): by least squares, by L1 when
-    /// outliers are expected, or by substitution ([`JointMethod`](crate::JointMethod)).
+    /// outliers are expected, or by substitution
+    /// ([`DecoderChoice::Substitution`](crate::DecoderChoice::Substitution)).
     ///
     /// ```
-    /// use jacsense::structure::Coupling;
+    /// use jacsense::Coupling;
     /// use jacsense::{Pattern, Structure};
     /// // A 1D convolution: every diagonal of the band is one unknown.
     /// let n: usize = 100;
@@ -129,8 +158,14 @@ impl Structure {
         let p = Parametrization::new(&self.pattern, &coupling)?;
         self.pattern = p.pattern().clone();
         self.symmetric = coupling.symmetric;
+        self.coupling = Some(coupling);
         self.parametrization = Some(p);
         Ok(self)
+    }
+
+    /// What [`Structure::with_coupling`] was given, if anything.
+    pub fn coupling(&self) -> Option<&Coupling> {
+        self.coupling.as_ref()
     }
 
     /// The parametrization `vec(J) = P z + c`, when [`Structure::with_coupling`] gave one.

@@ -1,17 +1,18 @@
 //! The "tell" half of ask/tell for `vᵀJ`: the values of a [`VjpPlan`]'s calls, told
 //! back in any order, and the decode of `w = Jᵀv` from them.
 //!
-//! On [`Route::SenseJacobian`] they are the Jacobian's [`Measurements`] (decoded, then
-//! multiplied by every `v`); on [`Route::Direct`] they are the outputs that some `v`
-//! weights, from which the scalar measurements `vᵀ(y_t − y_0)` are formed at decode
-//! time. [`VjpPlan::evaluate`] tells its calls through the same type, so a blackbox
-//! evaluated elsewhere (a cluster, another process) gives the same bits.
+//! Both routes tell the one [`Measurements`] type of their plan: on
+//! [`Route::SenseJacobian`] it holds the Jacobian's measurements (decoded, then
+//! multiplied by every `v`); on [`Route::Direct`] the plan senses `VᵀJ`, and every told
+//! value `y` is stored as `Vᵀy`, whose decoded rows are the `w`. [`VjpPlan::evaluate`]
+//! tells its calls through the same type, so a blackbox evaluated elsewhere (a
+//! cluster, another process) gives the same bits.
 
-use super::direct::DirectMeasurements;
-use super::{Kind, Route, VjpEstimate, VjpPlan};
+use super::{Route, VjpEstimate, VjpPlan, direct};
 use crate::blackbox::{Erasure, ErasureReason};
-use crate::error::Result;
-use crate::estimate::{Estimate, RowStatus};
+use crate::decode::RowStatus;
+use crate::error::{Error, Result};
+use crate::estimate::Estimate;
 use crate::measurements::Measurements;
 
 /// Values of a [`VjpPlan`]'s calls, told in any order; calls never told are erasures.
@@ -26,7 +27,7 @@ use crate::measurements::Measurements;
 /// let plan = VjpPlan::new(&structure, &x0, &[vec![1.0, 0.0, 0.0]], &settings)?;
 /// assert_eq!(plan.calls(), 5); // f(x0) and 2 + 2 Gaussian directions over x0, x1
 /// // Ask: the points, to be evaluated anywhere. Tell: the values, in any order.
-/// let mut measurements = VjpMeasurements::new(&plan);
+/// let mut measurements = VjpMeasurements::new(&plan)?;
 /// let mut x = vec![0.0; 3];
 /// for call in (0..plan.calls()).rev() {
 ///     plan.point(call, &mut x)?;
@@ -44,28 +45,35 @@ use crate::measurements::Measurements;
 #[derive(Clone, Debug)]
 pub struct VjpMeasurements<'p> {
     plan: &'p VjpPlan,
-    told: Told<'p>,
-}
-
-#[derive(Clone, Debug)]
-enum Told<'p> {
-    Jacobian(Measurements<'p>),
-    Direct(DirectMeasurements),
+    measurements: Measurements<'p>,
 }
 
 impl<'p> VjpMeasurements<'p> {
     /// Empty measurements for `plan`: every call pending.
-    pub fn new(plan: &'p VjpPlan) -> Self {
-        let told = match &plan.kind {
-            Kind::Jacobian(p) => Told::Jacobian(Measurements::new(p)),
-            Kind::Direct(d) => Told::Direct(DirectMeasurements::new(d, &plan.vs)),
-        };
-        VjpMeasurements { plan, told }
+    ///
+    /// # Errors
+    /// As [`Measurements::new`]: [`Error::TooLarge`](crate::Error::TooLarge) when the
+    /// measurements would not fit in memory.
+    pub fn new(plan: &'p VjpPlan) -> Result<Self> {
+        Ok(VjpMeasurements { plan, measurements: Measurements::new(&plan.plan)? })
+    }
+
+    /// The measurements of `plan`'s own plan, told elsewhere ([`Plan::evaluate`](crate::Plan::evaluate)).
+    pub(super) fn from_measurements(plan: &'p VjpPlan, measurements: Measurements<'p>) -> Self {
+        VjpMeasurements { plan, measurements }
     }
 
     /// The plan these measurements belong to.
     pub fn plan(&self) -> &'p VjpPlan {
         self.plan
+    }
+
+    fn check_call(&self, call: usize) -> Result<()> {
+        // A direct plan with nothing to sense makes no call, not even f(x0).
+        if call >= self.plan.calls() {
+            return Err(Error::UnknownCall { index: call, calls: self.plan.calls() });
+        }
+        Ok(())
     }
 
     /// Records the value `y = f(point(call))` (all `m` outputs). A value with a NaN or
@@ -74,62 +82,37 @@ impl<'p> VjpMeasurements<'p> {
     ///
     /// Errors: `call` beyond [`VjpPlan::calls`], or `y` not of length `m`.
     pub fn tell(&mut self, call: usize, y: &[f64]) -> Result<()> {
-        match (&mut self.told, &self.plan.kind) {
-            (Told::Jacobian(m), _) => m.tell(call, y),
-            (Told::Direct(m), Kind::Direct(d)) => m.tell(d, call, y),
-            (Told::Direct(_), Kind::Jacobian(_)) => unreachable!("measurements follow their plan's route"),
-        }
+        self.check_call(call)?;
+        self.measurements.tell(call, y)
     }
 
     /// Records that `call` failed (or will never be evaluated), with its reason.
     ///
     /// Errors: `call` beyond [`VjpPlan::calls`].
     pub fn erase(&mut self, call: usize, reason: ErasureReason) -> Result<()> {
-        match &mut self.told {
-            Told::Jacobian(m) => m.erase(call, reason),
-            Told::Direct(m) => m.erase(call, reason),
-        }
+        self.check_call(call)?;
+        self.measurements.erase(call, reason)
     }
 
     /// Number of calls told with a value or erased: the calls made so far.
     pub fn calls_made(&self) -> usize {
-        match &self.told {
-            Told::Jacobian(m) => m.calls_made(),
-            Told::Direct(m) => m.calls_made(),
-        }
+        self.measurements.calls_made()
     }
 
     /// The erased calls so far, and the calls never told (as [`ErasureReason::Missing`]).
     pub fn erasures(&self) -> Vec<Erasure> {
-        match &self.told {
-            Told::Jacobian(m) => m.erasures(),
-            Told::Direct(m) => m.erasures(),
-        }
+        if self.plan.senses_nothing() { Vec::new() } else { self.measurements.erasures() }
     }
 
     /// Decodes `w = Jᵀv` for every `v` the plan was made for, in their order, from the
     /// calls told so far (the others are erasures). How the decode went (undetermined
     /// entries, erasures, outliers) is in each estimate, never an error.
     pub fn decode(&self) -> Vec<VjpEstimate> {
-        let calls = self.calls_made();
-        match (&self.told, &self.plan.kind) {
-            (Told::Jacobian(m), _) => multiply(&m.decode(), &self.plan.vs),
-            (Told::Direct(m), Kind::Direct(d)) => m
-                .decode(d, &self.plan.vs)
-                .into_iter()
-                .map(|s| VjpEstimate {
-                    w: s.w,
-                    route: Route::Direct,
-                    calls,
-                    support: s.support,
-                    status: s.status,
-                    residual: s.residual,
-                    erasures: s.erasures,
-                    outliers: s.outliers,
-                    decoder: s.decoder,
-                })
-                .collect(),
-            (Told::Direct(_), Kind::Jacobian(_)) => unreachable!("measurements follow their plan's route"),
+        let plan = self.plan;
+        match plan.route {
+            _ if plan.senses_nothing() => direct::zeros(plan.plan.x0().len(), plan.vs.len()),
+            Route::Direct => direct::rows(&self.measurements.decode(), &plan.plan),
+            _ => multiply(&self.measurements.decode(), &plan.vs),
         }
     }
 }

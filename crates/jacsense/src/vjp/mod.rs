@@ -5,16 +5,23 @@
 //! 2017, §3):
 //!
 //! - [`Route::SenseJacobian`]: sense `J` with the [`Structure`] and the Jacobian
-//!   [`Settings`] (what [`estimate_with`](crate::estimate_with) does), then multiply.
+//!   [`Settings`] (what [`jacobian_with`](crate::jacobian_with) does), then multiply.
 //!   It costs what the Jacobian plan costs (about `ρ_max + 2` calls), whatever `v`.
 //! - [`Route::Direct`]: sense `w` itself from the scalar measurements
 //!   `vᵀ(f(x0 + H d_t) − f(x0)) ≈ ⟨w, H d_t⟩`, perturbing only the coordinates where
-//!   `w` may be nonzero (`U`, the union of the pattern rows `v` weights): `|U| + 2`
-//!   Gaussian calls decoded by least squares, or, when `w` is declared `s`-sparse
-//!   ([`VjpSettings::sparsity`]), about `s ln(|U|/s) + 2s` calls decoded by sparse
-//!   recovery — fewer than `n` even when nothing is known about the pattern. When a
-//!   fraction `p` of the calls may be grossly wrong (`jacobian.outliers`), about
-//!   `|U| · 1.2/(0.4 − p) + 2` calls decoded by L1, which names the wrong calls.
+//!   `w` may be nonzero (its candidates `U`, the union of the pattern rows `v`
+//!   weights): `|U| + 2` Gaussian directions decoded by least squares, or, when `w` is
+//!   declared `s`-sparse ([`VjpSettings::sparsity`]), `⌈2 s ln(|U|/s)⌉ + s` decoded by
+//!   sparse recovery — fewer than `n` even when nothing is known about the pattern.
+//!   When a fraction `p` of the calls may be grossly wrong (`jacobian.outliers`),
+//!   `⌈|U| · 1.2/(0.4 − p)⌉ + 2` decoded by L1, which names the wrong calls.
+//!
+//! The direct route is not a second sensing stack: for upstream vectors `v_1 … v_r` it
+//! senses the `r × n` matrix `VᵀJ`, the Jacobian of the projected function
+//! `g(x) = Vᵀ f(x)`, with the scheme, plan, measurements, evaluate loop and decoders
+//! of the Jacobian (the `direct` module says how); the planner's rules set its number
+//! of directions. In a batch, every `v` is decoded on its own candidates, so the
+//! calls are those of the `v` with the most.
 //!
 //! [`Route::Auto`] takes the route with fewer calls, decided before any call
 //! ([`VjpPlan`], the "ask" half of ask/tell; [`VjpMeasurements`] is the "tell" half,
@@ -30,24 +37,13 @@ mod measurements;
 
 pub use measurements::VjpMeasurements;
 
-use std::ops::Range;
-
-use rayon::prelude::*;
-
-use crate::blackbox::{Blackbox, Erasure, call_guarded};
-use crate::decode::SparseMethod;
-use crate::design::{Difference, Step, steps};
+use crate::blackbox::{Blackbox, Erasure};
+use crate::decode::{DecodedBy, RowStatus};
+use crate::design::{Difference, Step};
 use crate::error::{Error, Result};
-use crate::estimate::RowStatus;
-use crate::plan::{Plan, Settings};
-use crate::planner::MAX_OUTLIER_FRACTION;
-use crate::sense::{CallOutcome, in_chunks};
+use crate::plan::Plan;
+use crate::settings::{Settings, SparseMethod};
 use crate::structure::Structure;
-
-use direct::{
-    DirectDecoder, DirectPlan, calls_for, gaussian_directions, least_squares_directions, robust_directions,
-    sparse_directions,
-};
 
 /// Which way `vᵀJ` is sensed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -80,9 +76,12 @@ impl Route {
 /// governs both: `jacobian.outliers`, the expected fraction of grossly wrong calls (a
 /// property of the blackbox, not of the route). When it is positive the Jacobian is
 /// sensed by the planner's robust design, and the direct route decodes `w` by L1 on
-/// every candidate from `⌈|U| · 1.2/(0.4 − p)⌉ + 2` directions, with an offset unknown
-/// so that a wrong `f(x0)` is caught too; `sparsity` is then not used (sparse recovery
-/// is not robust to outliers, as for the Jacobian's rows).
+/// every candidate from `⌈ρ · 1.2/(0.4 − p)⌉ + 2` directions (`ρ`: the most candidates
+/// of one `v`), with an offset unknown so that a wrong `f(x0)` is caught too, and the
+/// Jacobian's vote on wrong calls; `sparsity` is then not used (sparse recovery is not
+/// robust to outliers, as for the Jacobian's rows). The Jacobian's noise level and
+/// budget do not govern the direct route: it is the fallback when the Jacobian plan is
+/// over its budget.
 ///
 /// ```
 /// use jacsense::{Route, Settings, VjpSettings};
@@ -109,18 +108,19 @@ pub struct VjpSettings {
     pub step: Step,
     /// Seed of the direct route's Gaussian directions.
     pub seed: u64,
-    /// Number of directions of the direct route; `None`: `|U| + 2` for least squares,
-    /// `⌈s ln(|U|/s)⌉ + 2s` for sparse recovery, whichever is fewer, and
-    /// `⌈|U| · 1.2/(0.4 − p)⌉ + 2` for L1 when outliers are expected.
+    /// Number of directions of the direct route; `None`: the Jacobian planner's rules
+    /// with `ρ` the most candidates of one `v` — `ρ + 2` for least squares,
+    /// `⌈2 s ln(ρ/s)⌉ + s` for sparse recovery when that is fewer than `ρ`, and
+    /// `⌈ρ · 1.2/(0.4 − p)⌉ + 2` for L1 when outliers are expected.
     pub directions: Option<usize>,
     /// How the direct route finds the support of a sparse `w`. OMP (the default)
-    /// works from the default number of directions; basis pursuit denoising needs
-    /// more. Its `ℓ1` minimum is the sparse `w` only above the Donoho–Tanner phase
-    /// transition, about `k ≥ 2 s ln(|U|/k)` Gaussian directions (≈ 95 for `s = 10`,
-    /// `|U| = 10,000`, where the default rule asks for 90): below it the cone solver
-    /// converges, to a denser vector of smaller `ℓ1` norm, and `w` is reported
-    /// undetermined. Set [`directions`](Self::directions) (120 recovered every trial
-    /// of the `vjp` example) and expect seconds per decode at that size.
+    /// works from fewer directions than basis pursuit denoising, whose `ℓ1` minimum is
+    /// the sparse `w` only above the Donoho–Tanner phase transition, about
+    /// `k ≥ 2 s ln(|U|/k)` Gaussian directions (≈ 95 for `s = 10`, `|U| = 10,000`; the
+    /// default rule asks for 149 there): below it the cone solver converges, to a
+    /// denser vector of smaller `ℓ1` norm, and `w` is reported undetermined. The `vjp`
+    /// example recovered every trial from 120 directions with BPDN, from 80 with OMP;
+    /// expect seconds per BPDN decode at that size.
     pub sparse_method: SparseMethod,
 }
 
@@ -147,12 +147,15 @@ pub struct VjpEstimate {
     /// a wrong central measurement; call 0 when `f(x0)` itself was wrong). Only robust
     /// (L1) decodes judge: empty otherwise.
     pub outliers: Vec<usize>,
-    /// Name of the decoder.
-    pub decoder: &'static str,
+    /// The decoder that decoded (`decoder.name()` for tables).
+    pub decoder: DecodedBy,
 }
 
 /// The route and calls chosen for `vᵀJ`, before any call: the "ask" half of ask/tell
 /// ([`VjpPlan::calls`], [`VjpPlan::point`]) and what [`vjp_batch`] evaluates.
+///
+/// It holds one [`Plan`]: the Jacobian's ([`Route::SenseJacobian`]), or that of `VᵀJ`,
+/// the Jacobian of the projected function `Vᵀf` ([`Route::Direct`]).
 ///
 /// ```
 /// use jacsense::{Pattern, Route, Structure, VjpPlan, VjpSettings};
@@ -172,17 +175,12 @@ pub struct VjpEstimate {
 #[derive(Clone, Debug)]
 pub struct VjpPlan {
     route: Route,
-    /// `(n, m)` of the blackbox.
-    dims: (usize, usize),
+    /// The Jacobian's plan, or that of `VᵀJ`.
+    plan: Plan,
     lower_bound: usize,
     vs: Vec<Vec<f64>>,
-    kind: Kind,
-}
-
-#[derive(Clone, Debug)]
-enum Kind {
-    Jacobian(Box<Plan>),
-    Direct(DirectPlan),
+    /// The inputs the direct route perturbs (ascending).
+    candidates: Option<Vec<usize>>,
 }
 
 impl VjpPlan {
@@ -217,40 +215,47 @@ impl VjpPlan {
                 reason: "w has at least one entry that may be nonzero; leave it None if unknown",
             });
         }
-        let vs = vs.to_vec();
-        let direct = || direct_plan(structure, x0, &vs, settings);
-        let jacobian = || Plan::new(structure, x0, &settings.jacobian).map(Box::new);
-        let kind = match settings.route {
-            Route::Direct => Kind::Direct(direct()?),
-            Route::SenseJacobian => Kind::Jacobian(jacobian()?),
+        let direct = || direct::scheme(structure, vs, settings)?.at(x0);
+        let jacobian = || Plan::new(structure, x0, &settings.jacobian);
+        let (route, plan) = match settings.route {
+            Route::Direct => (Route::Direct, direct()?),
+            Route::SenseJacobian => (Route::SenseJacobian, jacobian()?),
             Route::Auto => {
                 let d = direct()?;
+                let direct_calls = calls_of(Route::Direct, &d);
                 // No Jacobian design has fewer measurements than ρ_max (2s for rows
                 // declared s-sparse): when the direct route beats that, the Jacobian
                 // plan (a coloring of a possibly dense pattern) is not even built.
                 let rho = structure.lower_bound();
-                let floor = structure.row_sparsity().map_or(rho, |s| rho.min(s.saturating_mul(2)));
-                if d.calls() < calls_for(floor.max(1), settings.jacobian.difference) {
-                    Kind::Direct(d)
+                let floor = structure.row_sparsity().map_or(rho, |s| rho.min(s.saturating_mul(2))).max(1);
+                let fewest = match settings.jacobian.difference {
+                    Difference::Forward => floor + 1,
+                    Difference::Central => 2 * floor,
+                };
+                if direct_calls < fewest {
+                    (Route::Direct, d)
                 } else {
                     match jacobian() {
-                        Ok(j) if j.calls() <= d.calls() => Kind::Jacobian(j),
-                        _ => Kind::Direct(d),
+                        Ok(j) if j.calls() <= direct_calls => (Route::SenseJacobian, j),
+                        _ => (Route::Direct, d),
                     }
                 }
             }
         };
-        let (route, lower_bound) = match &kind {
-            Kind::Jacobian(plan) => (Route::SenseJacobian, plan.lower_bound()),
-            Kind::Direct(d) => (
-                Route::Direct,
-                match d.decoder {
-                    DirectDecoder::LeastSquares | DirectDecoder::L1 => d.candidates.len(),
-                    DirectDecoder::Sparse(_) => 2 * settings.sparsity.expect("sparse decoding needs it"),
-                },
-            ),
+        let (lower_bound, candidates) = match route {
+            Route::Direct => {
+                let lower = match plan.structure().row_sparsity() {
+                    Some(s) if direct::is_sparse(&plan) => s.saturating_mul(2),
+                    _ => plan.lower_bound(),
+                };
+                let mut union = plan.structure().pattern().csr().1.into_owned();
+                union.sort_unstable();
+                union.dedup();
+                (lower, Some(union))
+            }
+            _ => (plan.lower_bound(), None),
         };
-        Ok(VjpPlan { route, dims: (n, m), lower_bound, vs, kind })
+        Ok(VjpPlan { route, plan, lower_bound, vs: vs.to_vec(), candidates })
     }
 
     /// The route chosen ([`Route::SenseJacobian`] or [`Route::Direct`]).
@@ -260,68 +265,50 @@ impl VjpPlan {
 
     /// Number of calls of the blackbox (shared by every `v`).
     pub fn calls(&self) -> usize {
-        match &self.kind {
-            Kind::Jacobian(plan) => plan.calls(),
-            Kind::Direct(d) => d.calls(),
-        }
+        calls_of(self.route, &self.plan)
     }
 
     /// Number of measurements (directions).
     pub fn measurements(&self) -> usize {
-        match &self.kind {
-            Kind::Jacobian(plan) => plan.measurements(),
-            Kind::Direct(d) => d.k,
-        }
+        self.plan.measurements()
     }
 
     /// The fewest measurements the chosen route's decoder could work with: `ρ_max` for
-    /// the Jacobian, `|U|` for least squares (or L1) on the candidates, `2s` for sparse
-    /// recovery of an `s`-sparse `w`.
+    /// the Jacobian, the most candidates of one `v` for least squares (or L1), `2s`
+    /// for sparse recovery of an `s`-sparse `w`.
     pub fn lower_bound(&self) -> usize {
         self.lower_bound
     }
 
-    /// The coordinates the direct route perturbs (where `w` may be nonzero); `None` for
-    /// the Jacobian route.
+    /// The coordinates the direct route perturbs (where some `w` may be nonzero); `None`
+    /// for the Jacobian route.
     pub fn candidates(&self) -> Option<&[usize]> {
-        match &self.kind {
-            Kind::Jacobian(_) => None,
-            Kind::Direct(d) => Some(&d.candidates),
-        }
+        self.candidates.as_deref()
     }
 
     /// The Jacobian plan of [`Route::SenseJacobian`].
     pub fn jacobian_plan(&self) -> Option<&Plan> {
-        match &self.kind {
-            Kind::Jacobian(plan) => Some(plan),
-            Kind::Direct(_) => None,
-        }
+        (self.route == Route::SenseJacobian).then_some(&self.plan)
+    }
+
+    /// Whether the plan senses nothing: the direct route with no candidate (every `w`
+    /// is zero by the pattern), which makes no call.
+    fn senses_nothing(&self) -> bool {
+        self.route == Route::Direct && self.plan.measurements() == 0
     }
 
     /// Writes the point of call `call` into `x` (forward differences: call 0 is `x0`,
     /// call `t + 1` is `x0 + H d_t`; central: calls `2t`, `2t + 1` are `x0 ± H d_t`).
     pub fn point(&self, call: usize, x: &mut [f64]) -> Result<()> {
-        match &self.kind {
-            Kind::Jacobian(plan) => plan.point(call, x),
-            Kind::Direct(d) => {
-                if call >= d.calls() {
-                    return Err(Error::UnknownCall { index: call, calls: d.calls() });
-                }
-                if x.len() != d.x0.len() {
-                    return Err(Error::DimensionMismatch {
-                        what: "point buffer length",
-                        expected: d.x0.len(),
-                        found: x.len(),
-                    });
-                }
-                d.point(call, x);
-                Ok(())
-            }
+        if call >= self.calls() {
+            return Err(Error::UnknownCall { index: call, calls: self.calls() });
         }
+        self.plan.point(call, x)
     }
 
     /// Makes the calls on `f` (in parallel) and decodes `w = Jᵀv` for every `v` the
-    /// plan was made for: [`VjpMeasurements`] told in call order, then decoded.
+    /// plan was made for: the plan's calls evaluated and told as for `J`
+    /// ([`Plan::evaluate`]), then decoded ([`VjpMeasurements::decode`]).
     ///
     /// ```
     /// use jacsense::{from_fn, Structure, VjpPlan, VjpSettings};
@@ -335,137 +322,31 @@ impl VjpPlan {
     ///
     /// Errors: `f` with other dimensions than the structure the plan was made for.
     pub fn evaluate<B: Blackbox + Sync + ?Sized>(&self, f: &B) -> Result<Vec<VjpEstimate>> {
-        self.evaluate_chunks(f, |range| range.into_par_iter().map(|call| self.call_once(f, call)).collect())
+        if self.senses_nothing() {
+            return self.nothing_to_evaluate(f);
+        }
+        Ok(VjpMeasurements::from_measurements(self, self.plan.evaluate(f)?).decode())
     }
 
     /// As [`VjpPlan::evaluate`], one call after another, for a blackbox that is not
     /// `Sync`; the same estimates.
     pub fn evaluate_sequential<B: Blackbox + ?Sized>(&self, f: &B) -> Result<Vec<VjpEstimate>> {
-        self.evaluate_chunks(f, |range| range.map(|call| self.call_once(f, call)).collect())
-    }
-
-    /// Runs the calls in chunks with `run`, tells their values in call order, decodes.
-    fn evaluate_chunks<B: Blackbox + ?Sized>(
-        &self,
-        f: &B,
-        run: impl FnMut(Range<usize>) -> Vec<CallOutcome>,
-    ) -> Result<Vec<VjpEstimate>> {
-        let (n, m) = f.dims();
-        for (what, expected, found) in
-            [("blackbox inputs (n)", self.dims.0, n), ("blackbox outputs (m)", self.dims.1, m)]
-        {
-            if expected != found {
-                return Err(Error::DimensionMismatch { what, expected, found });
-            }
+        if self.senses_nothing() {
+            return self.nothing_to_evaluate(f);
         }
-        let mut meas = VjpMeasurements::new(self);
-        in_chunks(self.calls(), run, |call, out| match out {
-            Ok(y) => meas.tell(call, &y),
-            Err(reason) => meas.erase(call, reason),
-        })?;
-        Ok(meas.decode())
+        Ok(VjpMeasurements::from_measurements(self, self.plan.evaluate_sequential(f)?).decode())
     }
 
-    fn call_once<B: Blackbox + ?Sized>(&self, f: &B, call: usize) -> CallOutcome {
-        let (n, m) = self.dims;
-        let mut x = vec![0.0; n];
-        self.point(call, &mut x).expect("call index and dimensions were checked");
-        let mut y = vec![0.0; m];
-        call_guarded(f, &x, &mut y).map(|()| y)
+    fn nothing_to_evaluate<B: Blackbox + ?Sized>(&self, f: &B) -> Result<Vec<VjpEstimate>> {
+        let (n, m) = f.dims();
+        self.plan.scheme().check_blackbox(n, m)?;
+        Ok(VjpMeasurements::new(self)?.decode())
     }
 }
 
-/// The direct route for `vs`: candidates from the pattern, decoder and directions from
-/// the sparsity of `w` and the settings.
-fn direct_plan(structure: &Structure, x0: &[f64], vs: &[Vec<f64>], settings: &VjpSettings) -> Result<DirectPlan> {
-    let pattern = structure.pattern();
-    let n = x0.len();
-    let mut candidate = vec![false; n];
-    for v in vs {
-        for (i, _) in v.iter().enumerate().filter(|(_, vi)| **vi != 0.0) {
-            pattern.row(i).iter().for_each(|&c| candidate[c] = true);
-        }
-    }
-    let candidates: Vec<usize> = (0..n).filter(|&c| candidate[c]).collect();
-    let d = candidates.len();
-    let p = settings.jacobian.outliers;
-    if !(p.is_finite() && (0.0..=MAX_OUTLIER_FRACTION).contains(&p)) {
-        return Err(Error::InvalidSetting {
-            name: "outliers",
-            value: format!("{p}"),
-            reason: "must be a fraction of calls between 0 and 0.35",
-        });
-    }
-    let sparse_k = settings.sparsity.filter(|&s| s < d).map(|s| sparse_directions(s, d));
-    let (k, decoder) = match settings.directions {
-        _ if d == 0 => (0, DirectDecoder::LeastSquares),
-        // L1 with an offset for forward differences: one more unknown than candidates.
-        _ if p > 0.0 => {
-            let needed = d + usize::from(settings.difference == Difference::Forward);
-            let wrong = crate::planner::measurement_outliers(p, settings.difference);
-            if wrong > MAX_OUTLIER_FRACTION {
-                return Err(Error::InvalidSetting {
-                    name: "outliers",
-                    value: format!("{p}"),
-                    reason: "with central differences a measurement is wrong when either of its two calls is, which makes more than 35% of the measurements wrong: use forward differences",
-                });
-            }
-            let k = settings.directions.unwrap_or_else(|| robust_directions(d, wrong).max(needed + 1));
-            if k < needed {
-                return Err(Error::InvalidSetting {
-                    name: "directions",
-                    value: format!("{k}"),
-                    reason: "L1 decoding on the direct route needs at least as many directions as candidates of w (plus one, for forward differences, for f(x0))",
-                });
-            }
-            (k, DirectDecoder::L1)
-        }
-        Some(k) if k >= d => (k, DirectDecoder::LeastSquares),
-        Some(k) => match settings.sparsity {
-            Some(s) if k >= s.saturating_mul(2) => (k, DirectDecoder::Sparse(settings.sparse_method)),
-            _ => {
-                return Err(Error::InvalidSetting {
-                    name: "directions",
-                    value: format!("{k}"),
-                    reason: "the direct route needs as many directions as candidates of w (least squares), or 2·sparsity (sparse recovery)",
-                });
-            }
-        },
-        None => match sparse_k {
-            Some(ks) if ks < least_squares_directions(d) => (ks, DirectDecoder::Sparse(settings.sparse_method)),
-            _ => (least_squares_directions(d), DirectDecoder::LeastSquares),
-        },
-    };
-    let lower = match decoder {
-        DirectDecoder::LeastSquares | DirectDecoder::L1 => d,
-        DirectDecoder::Sparse(_) => settings.sparsity.unwrap_or(1).saturating_mul(2),
-    };
-    crate::design::check_random(k, d, vs.len(), settings.difference)?;
-    let all_steps = steps(&settings.step, settings.difference, x0, k as f64 / lower.max(1) as f64)?;
-    // In a batch, a v whose rows reach fewer candidates than the union gets exact
-    // zeros on the others.
-    let own = vs
-        .iter()
-        .map(|v| {
-            let mut mine = vec![false; n];
-            for (i, _) in v.iter().enumerate().filter(|(_, vi)| **vi != 0.0) {
-                pattern.row(i).iter().for_each(|&c| mine[c] = true);
-            }
-            let own: Vec<bool> = candidates.iter().map(|&c| mine[c]).collect();
-            (!own.iter().all(|&b| b)).then_some(own)
-        })
-        .collect();
-    Ok(DirectPlan {
-        x0: x0.to_vec(),
-        m: structure.dims().1,
-        steps: candidates.iter().map(|&c| all_steps[c]).collect(),
-        values: gaussian_directions(d, k, settings.seed),
-        candidates,
-        k,
-        difference: settings.difference,
-        decoder,
-        own,
-    })
+/// Calls of `plan` on `route`: none when the direct route has nothing to sense.
+fn calls_of(route: Route, plan: &Plan) -> usize {
+    if route == Route::Direct && plan.measurements() == 0 { 0 } else { plan.calls() }
 }
 
 /// `w = Jᵀv` for every `v` in `vs`, from one set of calls shared by all of them.

@@ -6,11 +6,12 @@ mod star;
 
 use std::collections::BTreeSet;
 
+use jacsense::coloring::{Coloring, Ordering};
 use jacsense::coloring::{
     best_column_coloring, check_column_coloring, check_row_coloring, color_columns, color_rows, column_order,
     lower_bound, recolor_columns, recolor_rows,
 };
-use jacsense::{Coloring, Error, Ordering, Pattern};
+use jacsense::{Error, Pattern};
 
 /// Valid iff in every row all columns have distinct colors.
 fn brute_force_valid(p: &Pattern, colors: &[usize]) -> bool {
@@ -272,6 +273,33 @@ fn dense_diagonal_arrowhead_known_counts() {
     for o in Ordering::ALL {
         assert_eq!(color_rows(&p, o).num_colors(), p.nrows(), "{o}");
     }
+}
+
+/// A row holding every column settles χ = n: no ordering is searched and nothing of
+/// size m·n is built (each of these took O(m·n²) per ordering before, minutes at this
+/// size).
+#[test]
+fn dense_patterns_color_without_a_search() {
+    let n = 100_000;
+    let (wide, tall) = (Pattern::dense(3, n), Pattern::dense(n, 3));
+    for o in Ordering::ALL {
+        let c = color_columns(&wide, o);
+        assert_eq!(c.num_colors(), n, "{o}");
+        check_column_coloring(&wide, &c).unwrap();
+        assert_eq!(
+            c,
+            Coloring::new(column_order(&wide, o).iter().enumerate().fold(vec![0; n], |mut colors, (k, &v)| {
+                colors[v] = k;
+                colors
+            }))
+        );
+        let r = color_rows(&tall, o);
+        assert_eq!(r.num_colors(), n, "{o}");
+        check_row_coloring(&tall, &r).unwrap();
+    }
+    let (o, c) = best_column_coloring(&Pattern::dense(n, n));
+    assert_eq!((o, c.num_colors()), (Ordering::Natural, n));
+    assert_eq!(recolor_columns(&wide, &c, 30), c);
 }
 
 #[test]

@@ -2,8 +2,9 @@
 //! enumerated by brute force, exact recovery of a random symmetric matrix through the
 //! direct recovery map, and patterns whose star chromatic number is known.
 
-use jacsense::coloring::{StarColoring, check_star_coloring, color_columns, color_star};
-use jacsense::{Coloring, Error, Ordering, Pattern, SparseMatrix};
+use jacsense::coloring::{Coloring, Ordering};
+use jacsense::coloring::{StarColoring, best_star_coloring, check_star_coloring, color_columns, color_star};
+use jacsense::{Error, Pattern, SparseMatrix};
 
 use super::{Lcg, arrowhead, laplacian_2d, laplacian_3d};
 
@@ -298,4 +299,21 @@ fn empty_pattern() {
         let star = color_star(&Pattern::from_rows(3, &[vec![], vec![], vec![]]).unwrap(), o).unwrap();
         assert_eq!(star.coloring().colors(), &[0, 0, 0]);
     }
+}
+
+/// The adjacency graph of a dense pattern is complete: n colors, found and checked
+/// without the O(n³) star search, and every entry read off in its own row.
+#[test]
+fn dense_patterns_star_color_without_a_search() {
+    let n = 1500;
+    let p = Pattern::dense(n, n);
+    let (o, star) = best_star_coloring(&p).unwrap();
+    assert_eq!((o, star.num_colors()), (Ordering::Natural, n));
+    check_star_coloring(&p, star.coloring()).unwrap();
+    let reads = star.direct_recovery();
+    assert!(p.entries().zip(reads).all(|((i, j), r)| r.row == i && r.color == star.coloring().color(j)));
+    let mut colors: Vec<usize> = (0..n).collect();
+    colors[n - 1] = 3;
+    let err = check_star_coloring(&p, &Coloring::new(colors)).unwrap_err();
+    assert_eq!(err.to_string(), format!("invalid coloring: adjacent columns 3 and {} share color 3", n - 1));
 }

@@ -2,7 +2,8 @@
 //! the Clarabel reference, degenerate systems.
 
 use faer::{Mat, MatRef};
-use jacsense::{Decoder, L1Reference, LeastAbsoluteDeviations, LeastSquares, RowSolve, RowStatus};
+use jacsense::RowStatus;
+use jacsense::decode::{Decoder, L1Reference, LeastAbsoluteDeviations, LeastSquares, RowSolve};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use rand_distr::StandardNormal;
@@ -237,8 +238,8 @@ fn degenerate(a: &Mat<f64>, y: &Mat<f64>) -> Vec<(Mat<f64>, RowSolve)> {
             let s = s.remove(0);
             let nan = (0..a.ncols()).filter(|&j| z[(j, 0)].is_nan()).count();
             let determined = match s.status {
-                RowStatus::Determined => a.ncols(),
                 RowStatus::Underdetermined { determined, .. } => determined,
+                _ => a.ncols(),
             };
             assert_eq!(nan, a.ncols() - determined, "{}: {:?}", dec.name(), s);
             assert!(!s.residual.is_nan(), "{}: {:?}", dec.name(), s);

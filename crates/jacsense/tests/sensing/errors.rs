@@ -1,9 +1,9 @@
 //! Bad input is a typed error whose message names the values.
 
-use jacsense::problems::{BroydenTridiagonal, Problem};
 use jacsense::{
-    Design, Error, Measurements, Pattern, Plan, RandomDistribution, Settings, Step, Structure, estimate_with, from_fn,
+    Design, Error, Measurements, Pattern, Plan, RandomDistribution, Settings, Step, Structure, from_fn, jacobian_with,
 };
+use jacsense_problems::{BroydenTridiagonal, Problem};
 
 #[test]
 fn bad_input_is_a_typed_error_naming_the_values() {
@@ -20,7 +20,7 @@ fn bad_input_is_a_typed_error_naming_the_values() {
     assert_eq!(Plan::new(&structure, &x0, &s).unwrap_err().to_string(), "x0[4] = NaN is not finite");
 
     let wrong = from_fn(10, 11, |_: &[f64], _: &mut [f64]| {});
-    let e = estimate_with(&wrong, &p.x0(), &structure, &s).unwrap_err();
+    let e = jacobian_with(&wrong, &p.x0(), &structure, &s).unwrap_err();
     assert!(matches!(e, Error::DimensionMismatch { expected: 11, found: 10, .. }), "{e}");
 
     let few = Settings {
@@ -45,7 +45,7 @@ fn bad_input_is_a_typed_error_naming_the_values() {
     assert_eq!(e, Error::EntryOutOfBounds { row: 1, col: 3, nrows: 2, ncols: 3 });
 
     let plan = Plan::new(&structure, &p.x0(), &s).unwrap();
-    let mut meas = Measurements::new(&plan);
+    let mut meas = Measurements::new(&plan).unwrap();
     assert_eq!(meas.tell(99, &[0.0; 10]).unwrap_err(), Error::UnknownCall { index: 99, calls: plan.calls() });
     assert!(matches!(meas.tell(0, &[0.0; 3]).unwrap_err(), Error::DimensionMismatch { expected: 10, found: 3, .. }));
     assert!(matches!(plan.point(0, &mut [0.0; 4]).unwrap_err(), Error::DimensionMismatch { .. }));
@@ -69,7 +69,7 @@ fn degenerate_sizes_work_with_every_design() {
         for design in &designs {
             for difference in [Difference::Forward, Difference::Central] {
                 let settings = Settings { design: design.clone(), difference, ..Settings::default() };
-                let est = estimate_with(&f, &vec![0.5; n], &Structure::dense(m, n), &settings).unwrap();
+                let est = jacobian_with(&f, &vec![0.5; n], &Structure::dense(m, n), &settings).unwrap();
                 assert!(est.is_complete(), "{m}×{n} {design:?}");
                 assert_eq!(est.jacobian().pattern().nnz(), m * n);
             }
@@ -84,7 +84,7 @@ fn degenerate_sizes_work_with_every_design() {
     });
     for design in designs {
         let settings = Settings { design: design.clone(), ..Settings::default() };
-        let est = estimate_with(&f, &[1.0, 2.0, 3.0, 4.0], &Structure::sparse(p.clone()), &settings).unwrap();
+        let est = jacobian_with(&f, &[1.0, 2.0, 3.0, 4.0], &Structure::sparse(p.clone()), &settings).unwrap();
         assert!(est.is_complete(), "{design:?}");
         assert!((est.jacobian().get(1, 1) - 3.0).abs() < 1e-6, "{design:?}");
     }

@@ -1,11 +1,11 @@
 //! Failed calls become erasures: recorded with their reasons, dropped from decoding,
 //! never a crash; rows that lose too much say so.
 
-use jacsense::problems::{BroydenTridiagonal, LinearMap, Problem, random_matrix, random_pattern};
 use jacsense::{
-    Blackbox, Design, ErasureReason, RandomDistribution, RowStatus, Settings, Step, Structure, estimate_sequential,
-    estimate_with, try_from_fn,
+    Blackbox, Design, ErasureReason, RandomDistribution, RowStatus, Settings, Step, Structure, jacobian_sequential,
+    jacobian_with, try_from_fn,
 };
+use jacsense_problems::{BroydenTridiagonal, LinearMap, Problem, random_matrix, random_pattern};
 
 use super::rel_err;
 
@@ -54,7 +54,7 @@ fn errors_panics_and_nans_become_erasures_and_random_design_survives() {
         })
         .collect();
     let f = faulty(lin, bad);
-    let est = estimate_with(&f, &x0, &structure, &settings).unwrap();
+    let est = jacobian_with(&f, &x0, &structure, &settings).unwrap();
     let d = est.diagnostics();
     assert_eq!(d.calls, 13);
     let erased: Vec<usize> = d.erasures.iter().map(|e| e.call).collect();
@@ -78,7 +78,7 @@ fn an_erased_color_leaves_exactly_its_entries_undetermined() {
     plan.point(2, &mut x).unwrap(); // the call of color 1
     let lost = (0..30).find(|&c| x[c] != x0[c]).unwrap();
     let f = faulty(p.clone(), vec![(lost, x[lost])]);
-    let est = estimate_sequential(&f, &x0, &structure, &Settings::default()).unwrap();
+    let est = jacobian_sequential(&f, &x0, &structure, &Settings::default()).unwrap();
     let truth = p.jacobian(&x0);
     for i in 0..30 {
         let row = structure.pattern().row(i);
@@ -133,10 +133,38 @@ fn an_erased_base_call_leaves_every_row_undetermined() {
     let p = BroydenTridiagonal { n: 10 };
     let structure = Structure::sparse(p.pattern());
     let x0 = p.x0();
-    let f = faulty(p, vec![(0, x0[0]), (1, x0[1]), (2, x0[2])].into_iter().take(1).collect());
-    // x0 itself has x[0] == x0[0]; so do the perturbed points that leave coordinate 0 alone.
-    let est = estimate_with(&f, &x0, &structure, &Settings::default()).unwrap();
-    assert!(est.diagnostics().erasures.iter().any(|e| e.call == 0));
-    assert!(est.diagnostics().f0.is_none());
-    assert!(est.diagnostics().rows.iter().all(|r| r.status != RowStatus::Determined));
+    let plan = jacsense::Plan::new(&structure, &x0, &Settings::default()).unwrap();
+    // x0 itself has x[c] == x0[c]; so do the perturbed points that leave coordinate c
+    // alone: those calls fail too.
+    let mut x = vec![0.0; 10];
+    let mut failing = |c: usize| -> Vec<usize> {
+        (0..plan.calls())
+            .filter(|&j| {
+                plan.point(j, &mut x).unwrap();
+                x[c] == x0[c]
+            })
+            .collect()
+    };
+    // The failure mode is chosen by the position in the list (error, panic, NaN), so
+    // the base call fails in each of the three ways; the entries before it never match.
+    for (kind, c) in [0, 1, 2].into_iter().enumerate() {
+        let mut bad = vec![(0, f64::NAN); kind];
+        bad.push((c, x0[c]));
+        let f = faulty(p.clone(), bad);
+        let est = jacobian_with(&f, &x0, &structure, &Settings::default()).unwrap();
+        let d = est.diagnostics();
+        let erased: Vec<usize> = d.erasures.iter().map(|e| e.call).collect();
+        assert_eq!(erased, failing(c), "failure kind {kind}");
+        let reason = &d.erasures[0].reason;
+        match kind {
+            0 => assert!(matches!(reason, ErasureReason::Failed(m) if m.contains("simulated failure")), "{reason:?}"),
+            1 => assert!(matches!(reason, ErasureReason::Panicked(m) if m.contains("simulated panic")), "{reason:?}"),
+            _ => assert!(matches!(reason, ErasureReason::NonFinite { output: 0, .. }), "{reason:?}"),
+        }
+        assert!(d.f0.is_none(), "failure kind {kind}: f(x0) was lost");
+        for (i, r) in d.rows.iter().enumerate() {
+            assert_ne!(r.status, RowStatus::Determined, "failure kind {kind}: row {i}");
+        }
+        assert!(est.jacobian().values().iter().all(|v| v.is_nan()), "failure kind {kind}: no value without f(x0)");
+    }
 }

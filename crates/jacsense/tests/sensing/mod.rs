@@ -1,5 +1,6 @@
 mod asktell;
 mod coupled;
+mod dense;
 mod designs;
 mod errors;
 mod faults;
@@ -8,13 +9,15 @@ mod noise;
 mod pattern_io;
 mod planner;
 mod robust;
+mod saved;
+mod status;
 mod vjp;
 
 use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 
 use jacsense::{Blackbox, CallError};
 
-pub use jacsense::problems::relative_error as rel_err;
+pub use jacsense_problems::relative_error as rel_err;
 
 /// Counts every call of the blackbox it wraps.
 pub struct Counted<B> {

@@ -1,8 +1,8 @@
 //! Patterns: constructors agree with each other; Matrix Market round-trips and names
 //! the line at fault.
 
-use jacsense::problems::{random_matrix, random_pattern};
 use jacsense::{Error, Pattern, SparseMatrix, read_matrix_market, write_matrix_market};
+use jacsense_problems::{random_matrix, random_pattern};
 
 #[test]
 fn constructors_agree() {
@@ -14,12 +14,45 @@ fn constructors_agree() {
     assert_eq!(Pattern::from_triplets(50, 40, &shuffled).unwrap(), p);
     let rows: Vec<Vec<usize>> = (0..50).map(|i| p.row(i).to_vec()).collect();
     assert_eq!(Pattern::from_rows(40, &rows).unwrap(), p);
-    assert_eq!(Pattern::from_csr(50, 40, p.row_ptr().to_vec(), p.col_idx().to_vec()).unwrap(), p);
+    let row_ptr: Vec<usize> = (0..=50).map(|i| p.row_start(i)).collect();
+    let col_idx: Vec<usize> = p.entries().map(|(_, j)| j).collect();
+    assert_eq!(Pattern::from_csr(50, 40, row_ptr, col_idx).unwrap(), p);
     assert_eq!(p.transpose().transpose(), p);
     assert_eq!(Pattern::banded(5, 5, 4, 4), Pattern::dense(5, 5));
     assert_eq!(Pattern::block_diagonal(&[(2, 3)]), Pattern::dense(2, 3));
     let empty = Pattern::from_rows(3, &[Vec::<usize>::new(), vec![]]).unwrap();
     assert_eq!((empty.nnz(), empty.max_row_count()), (0, 0));
+}
+
+/// A dense pattern (held as one shared row) answers as the full list of its entries
+/// does, and any full pattern is stored dense.
+#[test]
+fn dense_patterns_answer_like_their_entries() {
+    for (m, n) in [(0, 0), (0, 3), (3, 0), (1, 1), (4, 3), (3, 5)] {
+        let p = Pattern::dense(m, n);
+        let all: Vec<(usize, usize)> = (0..m).flat_map(|i| (0..n).map(move |j| (i, j))).collect();
+        assert_eq!(Pattern::from_triplets(m, n, &all).unwrap(), p, "{m}×{n}");
+        assert!(Pattern::from_triplets(m, n, &all).unwrap().is_dense());
+        assert_eq!(p.entries().collect::<Vec<_>>(), all);
+        assert_eq!((p.nnz(), p.max_row_count()), (m * n, if m > 0 { n } else { 0 }));
+        assert_eq!(p.transpose(), Pattern::dense(n, m));
+        for i in 0..m {
+            assert_eq!(
+                (p.row(i), p.row_start(i), p.row_range(i)),
+                (&(0..n).collect::<Vec<_>>()[..], i * n, i * n..(i + 1) * n)
+            );
+            for j in 0..n + 1 {
+                assert_eq!(p.position(i, j), (j < n).then_some(i * n + j));
+                assert_eq!(p.contains(i, j), j < n);
+            }
+        }
+        assert_eq!(p.row_start(m), m * n);
+        assert!(!p.contains(m, 0));
+    }
+    // One entry short is not dense; counts never overflow.
+    let short = Pattern::from_triplets(2, 2, &[(0, 0), (0, 1), (1, 1)]).unwrap();
+    assert!(!short.is_dense() && short != Pattern::dense(2, 2));
+    assert_eq!(Pattern::dense(usize::MAX, 2).nnz(), usize::MAX);
 }
 
 #[test]
@@ -29,6 +62,12 @@ fn matrix_market_round_trips() {
     write_matrix_market(&mut buf, a.pattern(), Some(a.values())).unwrap();
     let (p, v) = read_matrix_market(buf.as_slice()).unwrap();
     assert_eq!(SparseMatrix::new(p, v.unwrap()).unwrap(), a); // shortest round-trip: same bits
+
+    let b = SparseMatrix::new(Pattern::dense(2, 2), vec![0.1, -2.0, 1e-7, f64::NAN]).unwrap();
+    let mut buf = Vec::new();
+    write_matrix_market(&mut buf, b.pattern(), Some(b.values())).unwrap();
+    let text = String::from_utf8(buf).unwrap();
+    assert_eq!(text, "%%MatrixMarket matrix coordinate real general\n2 2 4\n1 1 0.1\n1 2 -2.0\n2 1 1e-7\n2 2 NaN\n");
 }
 
 #[test]

@@ -1,9 +1,9 @@
 //! The planner: design, decoder and calls chosen from what is known and expected, and
 //! said before any call is made.
 
-use jacsense::planner::MAX_OUTLIER_FRACTION;
-use jacsense::problems::{laplacian_2d, random_pattern};
+use jacsense::MAX_OUTLIER_FRACTION;
 use jacsense::{DecoderChoice, Design, Error, Plan, Settings, Step, Structure};
+use jacsense_problems::{laplacian_2d, random_pattern};
 
 fn plan(structure: &Structure, settings: Settings) -> Result<Plan, Error> {
     Plan::new(structure, &vec![0.5; structure.dims().0], &settings)

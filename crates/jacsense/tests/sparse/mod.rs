@@ -2,7 +2,8 @@
 //! measurements than candidates.
 
 use faer::{Mat, MatRef};
-use jacsense::{Decoder, RowSolve, RowStatus, SparseMethod, SparseRecovery};
+use jacsense::decode::{Decoder, RowSolve, SparseRecovery};
+use jacsense::{RowStatus, SparseMethod};
 use rand::rngs::StdRng;
 use rand::seq::index::sample;
 use rand::{RngExt, SeedableRng};

@@ -1,9 +1,9 @@
 //! The affine parametrization `vec(J) = P z + c`: intrinsic dimension, coupling, and
 //! contradictions named.
 
-use jacsense::problems::random_pattern;
-use jacsense::structure::{Coupling, Parametrization, Relation};
+use jacsense::{Coupling, Parametrization, Relation};
 use jacsense::{Error, Pattern};
+use jacsense_problems::random_pattern;
 
 fn values(p: &Parametrization) -> jacsense::SparseMatrix {
     let z: Vec<f64> = (0..p.intrinsic_dimension()).map(|q| 1.0 + q as f64 * 0.5).collect();

@@ -7,19 +7,23 @@ use faer::{MatMut, MatRef};
 
 use super::{
     LeastAbsoluteDeviations, OutlierRule, RowMajor, Vertex, echelon, invert_basis, judge, polish, rank_tolerance,
+    with_limits,
 };
-use crate::decode::{Decoder, JointMethod, LeastSquares, RowSolve};
+use crate::decode::{Decoder, LeastSquares, RowSolve, SolverLimit};
 
 /// L1 decoding by Clarabel on the LP `min Σt s.t. −t ≤ A z − y ≤ t` in `(z, t)`,
 /// snapped to the vertex of the `rank A` measurements with the smallest residuals, then
-/// the same outlier judgement and polish as [`LeastAbsoluteDeviations`].
+/// the same outlier judgement and polish as [`LeastAbsoluteDeviations`]. When Clarabel
+/// ends other than `Solved` (iteration or time limit, reduced accuracy, numerical
+/// trouble), a determined row's status is
+/// [`RowStatus::SolverLimit`](crate::RowStatus::SolverLimit).
 ///
 /// About a millisecond per right-hand side at `d = 10, k = 40`: a reference, not the
 /// decoder to use.
 ///
 /// ```
 /// use faer::Mat;
-/// use jacsense::{Decoder, L1Reference};
+/// use jacsense::decode::{Decoder, L1Reference};
 /// let a = Mat::from_fn(12, 3, |i, j| ((i * 7 + j * 3) % 11) as f64 - 5.0 + (i * j) as f64 * 0.1);
 /// let truth = [1.0, -2.0, 0.5];
 /// let mut y = Mat::from_fn(12, 1, |i, _| (0..3).map(|j| a[(i, j)] * truth[j]).sum::<f64>());
@@ -38,7 +42,8 @@ pub struct L1Reference {
     /// Clarabel's gap and feasibility tolerances (`tol_gap_abs`, `tol_gap_rel`,
     /// `tol_feas`).
     pub tolerance: f64,
-    /// Clarabel's iteration limit.
+    /// Clarabel's iteration limit; reaching it is reported
+    /// ([`SolverLimit::Iterations`](crate::SolverLimit::Iterations)).
     pub max_iterations: u32,
 }
 
@@ -52,10 +57,6 @@ impl Default for L1Reference {
 impl Decoder for L1Reference {
     fn name(&self) -> &'static str {
         "l1-reference"
-    }
-
-    fn joint_method(&self) -> JointMethod {
-        JointMethod::L1
     }
 
     fn solve(&self, a: MatRef<'_, f64>, y: MatRef<'_, f64>, z: MatMut<'_, f64>) -> Vec<RowSolve> {
@@ -87,7 +88,7 @@ impl Decoder for L1Reference {
 
         let mut yg = vec![0.0; k];
         let mut minv = Vec::new();
-        let outliers: Vec<Vec<usize>> = (0..y.ncols())
+        let (outliers, limits): (Vec<Vec<usize>>, Vec<Option<SolverLimit>>) = (0..y.ncols())
             .map(|g| {
                 yg.iter_mut().enumerate().for_each(|(i, v)| *v = y[(i, g)]);
                 let b: Vec<f64> = yg.iter().copied().chain(yg.iter().map(|v| -v)).collect();
@@ -100,13 +101,14 @@ impl Decoder for L1Reference {
                     ..DefaultSettings::default()
                 };
                 // Whatever Clarabel reports, its point orders the measurements for the
-                // snap; the snapped vertex is a valid (if then suboptimal) fit.
-                let x = match DefaultSolver::new(&p, &q, &constraints, &b, &cones, settings) {
+                // snap; the snapped vertex is a valid (if then suboptimal) fit, and the
+                // row's status says how Clarabel ended.
+                let (x, limit) = match DefaultSolver::new(&p, &q, &constraints, &b, &cones, settings) {
                     Ok(mut solver) => {
                         solver.solve();
-                        solver.solution.x[..d].to_vec()
+                        (solver.solution.x[..d].to_vec(), SolverLimit::of_clarabel(solver.solution.status))
                     }
-                    Err(_) => vec![0.0; d],
+                    Err(_) => (vec![0.0; d], Some(SolverLimit::NumericalError)),
                 };
                 let residual = |i: usize| (0..d).map(|j| a[(i, j)] * x[j]).sum::<f64>() - yg[i];
                 let mut order: Vec<(f64, usize)> = (0..k).map(|i| (residual(i).abs(), i)).collect();
@@ -117,9 +119,9 @@ impl Decoder for L1Reference {
                 } else {
                     Vertex::new(&rows, &yg, &[], &[], &[])
                 };
-                judge(&self.outliers, &vertex)
+                (judge(&self.outliers, &vertex), limit)
             })
-            .collect();
-        polish(&self.polish, a, y, outliers, z)
+            .unzip();
+        with_limits(polish(&self.polish, a, y, outliers, z), &limits)
     }
 }

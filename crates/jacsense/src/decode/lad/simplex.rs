@@ -10,6 +10,7 @@
 //! pivot passes as many vertices as pay, which is what makes Barrodale–Roberts fast.
 
 use super::{RowMajor, Vertex, invert_basis};
+use crate::decode::SolverLimit;
 
 /// Workspace for one system `A`: reused over right-hand sides, so that the pivots
 /// allocate nothing.
@@ -54,10 +55,20 @@ impl Simplex {
     }
 
     /// Descends from the vertex of `start` (nonsingular on the columns given to
-    /// [`Simplex::new`]) to an optimal vertex for `y`, and reads it from scratch.
-    pub(super) fn solve(&mut self, rows: &RowMajor, y: &[f64], start: &[usize], tol: f64, max_pivots: usize) -> Vertex {
+    /// [`Simplex::new`]) to an optimal vertex for `y`, and reads it from scratch. The
+    /// limit, when the descent stopped short of a certified optimum: out of pivots, or a
+    /// basis that turned singular (then the vertex is `start`'s).
+    pub(super) fn solve(
+        &mut self,
+        rows: &RowMajor,
+        y: &[f64],
+        start: &[usize],
+        tol: f64,
+        max_pivots: usize,
+    ) -> (Vertex, Option<SolverLimit>) {
         self.set_basis(rows, y, start);
         let mut pivots = 0;
+        let mut limit = None;
         // Refresh from scratch after a claimed optimum; continue if the fresh inverse
         // disagrees (rarely, and never more than a few times).
         for _ in 0..4 {
@@ -66,13 +77,17 @@ impl Simplex {
             let basis = self.basis.clone();
             if !self.set_basis(rows, y, &basis) {
                 self.set_basis(rows, y, start);
+                limit = Some(SolverLimit::NumericalError);
                 break;
+            }
+            if end == End::Limit {
+                limit = Some(SolverLimit::Pivots);
             }
             if end != End::Optimal || used == 0 {
                 break;
             }
         }
-        Vertex::new(rows, y, &self.basis, &self.cols, &self.minv)
+        (Vertex::new(rows, y, &self.basis, &self.cols, &self.minv), limit)
     }
 
     /// Sets the basis, its inverse, `z` and the residuals; false if the basis is

@@ -16,12 +16,13 @@
 //! `b = (0, η, ŷ)` is overwritten for each right-hand side.
 
 use clarabel::algebra::CscMatrix;
-use clarabel::solver::{DefaultSettingsBuilder, DefaultSolver, IPSolver, SolverStatus, SupportedConeT};
+use clarabel::solver::{DefaultSettingsBuilder, DefaultSolver, IPSolver, SupportedConeT};
 use faer::{ColRef, MatRef};
 use rayon::prelude::*;
 
 use super::omp::Basis;
 use super::{Found, Normalized};
+use crate::decode::SolverLimit;
 
 /// The cone program for `Â` with right-hand side `b`.
 fn solver(a: MatRef<'_, f64>, b: &[f64]) -> DefaultSolver<f64> {
@@ -91,12 +92,12 @@ fn pursue(
     let d = norm.a.ncols();
     let ynorm = y.norm_l2();
     if !ynorm.is_finite() {
-        return Found { support: Vec::new(), fits: false };
+        return Found { support: Vec::new(), fits: false, limit: None };
     }
     // Within the tolerance of zero: the empty support fits, and the cone program would
     // be degenerate (`η ≥ ‖ŷ‖` admits u = 0).
     if ynorm == 0.0 || tolerance >= 1.0 {
-        return Found { support: Vec::new(), fits: true };
+        return Found { support: Vec::new(), fits: true, limit: None };
     }
     let b = rhs(y, d, tolerance);
     let solver = match solver_slot {
@@ -107,8 +108,11 @@ fn pursue(
         None => solver_slot.insert(solver(norm.a.as_ref(), &b)),
     };
     solver.solve();
-    if !matches!(solver.solution.status, SolverStatus::Solved | SolverStatus::AlmostSolved) {
-        return Found { support: Vec::new(), fits: false };
+    // A support is read only from a solved or almost solved program; an almost solved
+    // one is reported (its support is still checked by the fit below).
+    let limit = SolverLimit::of_clarabel(solver.solution.status);
+    if !matches!(limit, None | Some(SolverLimit::ReducedAccuracy)) {
+        return Found { support: Vec::new(), fits: false, limit };
     }
     let u = &solver.solution.x[..d];
     let mut order: Vec<usize> = (0..d).filter(|&j| !norm.zero[j] && u[j] != 0.0).collect();
@@ -126,5 +130,5 @@ fn pursue(
         }
     }
     let fits = basis.residual_norm() <= target;
-    Found { support, fits }
+    Found { support, fits, limit }
 }

@@ -28,18 +28,8 @@ use faer::{Mat, MatMut, MatRef};
 use rayon::prelude::*;
 
 use super::{Decoder, LeastSquares, RowSolve};
-use crate::estimate::RowStatus;
-
-/// How the support is found.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum SparseMethod {
-    /// Orthogonal matching pursuit: greedy, fast (a few `Aᵀr` products per row).
-    #[default]
-    Omp,
-    /// Basis pursuit denoising (`min ‖z‖₁ s.t. ‖A z − y‖₂ ≤ η`) by an interior-point
-    /// cone solver: slower, finds supports OMP can miss when columns are correlated.
-    BasisPursuitDenoising,
-}
+use crate::decode::{RowStatus, SolverLimit};
+pub use crate::settings::SparseMethod;
 
 /// Sparse recovery of each row: find the few unknowns that are nonzero, then refit
 /// them by least squares.
@@ -49,7 +39,9 @@ pub enum SparseMethod {
 /// [`tolerance`](Self::tolerance)` · ‖y‖`. Then the unknowns off the support are
 /// exactly zero, [`RowSolve::support`] lists the support, and residual, condition,
 /// degrees of freedom and variance factors are those of the refit (variance factor 0
-/// off the support). When no such support is found (the row is denser than the
+/// off the support). A support read from a cone program that Clarabel solved only to
+/// reduced accuracy is kept but reported ([`RowStatus::SolverLimit`]); any other
+/// failure of the cone solver leaves the row undetermined. When no such support is found (the row is denser than the
 /// measurements can resolve, or the noise exceeds the tolerance), nothing is claimed:
 /// every unknown is NaN, the status is `Underdetermined { determined: 0, .. }`, and
 /// `support` and `residual` describe the best attempt. Unknowns whose column of `A` is
@@ -62,7 +54,8 @@ pub enum SparseMethod {
 ///
 /// ```
 /// use faer::Mat;
-/// use jacsense::{Decoder, RowStatus, SparseMethod, SparseRecovery};
+/// use jacsense::{RowStatus, SparseMethod};
+/// use jacsense::decode::{Decoder, SparseRecovery};
 /// use rand::{SeedableRng, rngs::StdRng};
 /// use rand_distr::{Distribution, StandardNormal};
 /// // 12 Gaussian measurements of 40 unknowns, 2 of them nonzero.
@@ -143,6 +136,8 @@ pub(super) struct Found {
     support: Vec<usize>,
     /// Whether they fit `y` to within the tolerance.
     fits: bool,
+    /// Where the cone solver stopped short of its optimum (basis pursuit denoising).
+    limit: Option<SolverLimit>,
 }
 
 impl SparseRecovery {
@@ -215,7 +210,7 @@ impl SparseRecovery {
         }
         let undetermined = (0..d).filter(|&j| z[(j, 0)].is_nan()).count();
         let status = if undetermined == 0 {
-            RowStatus::Determined
+            found.limit.map_or(RowStatus::Determined, RowStatus::SolverLimit)
         } else {
             RowStatus::Underdetermined { determined: d - undetermined, unknowns: d }
         };

@@ -67,7 +67,7 @@ pub(super) fn pursue(
     let d = norm.a.ncols();
     let target = tolerance * y.norm_l2();
     if !target.is_finite() {
-        return Found { support: Vec::new(), fits: false };
+        return Found { support: Vec::new(), fits: false, limit: None };
     }
     let mut basis = Basis::new(y, max_support);
     let mut support = Vec::new();
@@ -76,10 +76,10 @@ pub(super) fn pursue(
     let mut corr = c0.to_owned();
     loop {
         if basis.residual_norm() <= target {
-            return Found { support, fits: true };
+            return Found { support, fits: true, limit: None };
         }
         if support.len() == max_support {
-            return Found { support, fits: false };
+            return Found { support, fits: false, limit: None };
         }
         // Lowest index among ties, for determinism.
         let mut best: Option<(usize, f64)> = None;
@@ -89,9 +89,9 @@ pub(super) fn pursue(
                 best = Some((j, c));
             }
         }
-        let Some((j, c)) = best else { return Found { support, fits: false } };
+        let Some((j, c)) = best else { return Found { support, fits: false, limit: None } };
         if c.is_nan() || c == 0.0 {
-            return Found { support, fits: false };
+            return Found { support, fits: false, limit: None };
         }
         blocked[j] = true;
         if basis.push(norm.a.col(j)) {

@@ -1,4 +1,5 @@
-//! Test problems with analytic Jacobians, for tests, benchmarks and demos.
+//! Test problems with analytic Jacobians, for jacsense's tests, benchmarks and demos
+//! (a crate of its own, so that these fixtures are no part of the library's API).
 //!
 //! Each problem is a [`Blackbox`] with its sparsity pattern and exact Jacobian:
 //! Broyden tridiagonal and extended Rosenbrock (Moré, Garbow & Hillstrom 1981, "Testing
@@ -10,8 +11,7 @@ use rand::rngs::StdRng;
 use rand::seq::index::sample;
 use rand::{RngExt, SeedableRng};
 
-use crate::blackbox::{Blackbox, CallError};
-use crate::pattern::{Pattern, SparseMatrix};
+use jacsense::{Blackbox, CallError, Measurements, Pattern, Plan, SparseMatrix, Structure};
 
 /// A blackbox whose Jacobian is known exactly.
 pub trait Problem: Blackbox + Sync {
@@ -33,7 +33,7 @@ fn sparse(pattern: Pattern, mut value: impl FnMut(usize, usize) -> f64) -> Spars
 /// Broyden tridiagonal: `f_i = (3 − 2x_i) x_i − x_{i−1} − 2 x_{i+1} + 1`.
 ///
 /// ```
-/// use jacsense::problems::{BroydenTridiagonal, Problem};
+/// use jacsense_problems::{BroydenTridiagonal, Problem};
 /// let p = BroydenTridiagonal { n: 5 };
 /// assert_eq!(p.jacobian(&p.x0()).get(0, 1), -2.0);
 /// ```
@@ -264,7 +264,7 @@ impl Problem for LinearMap {
 /// The 5-point Laplacian pattern on an `N × N` grid (`N²` rows and columns).
 ///
 /// ```
-/// let p = jacsense::problems::laplacian_2d(3);
+/// let p = jacsense_problems::laplacian_2d(3);
 /// assert_eq!((p.nrows(), p.nnz(), p.max_row_count()), (9, 33, 5));
 /// ```
 pub fn laplacian_2d(grid: usize) -> Pattern {
@@ -294,7 +294,7 @@ pub fn laplacian_2d(grid: usize) -> Pattern {
 /// The 7-point Laplacian pattern on an `N × N × N` grid.
 ///
 /// ```
-/// let p = jacsense::problems::laplacian_3d(3);
+/// let p = jacsense_problems::laplacian_3d(3);
 /// assert_eq!((p.nrows(), p.max_row_count()), (27, 7));
 /// ```
 pub fn laplacian_3d(grid: usize) -> Pattern {
@@ -326,7 +326,7 @@ pub fn arrowhead(n: usize) -> Pattern {
 /// A random pattern with `per_row` distinct columns in every row, drawn uniformly.
 ///
 /// ```
-/// let p = jacsense::problems::random_pattern(20, 30, 4, 7);
+/// let p = jacsense_problems::random_pattern(20, 30, 4, 7);
 /// assert!((0..20).all(|i| p.row_count(i) == 4));
 /// ```
 pub fn random_pattern(m: usize, n: usize, per_row: usize, seed: u64) -> Pattern {
@@ -348,7 +348,7 @@ pub fn random_matrix(pattern: Pattern, seed: u64) -> SparseMatrix {
 /// with `s_i = Σ_j a_ij x_j`, so `J_ij = a_ij (cos x_j + s_i)` on the pattern of `A`.
 ///
 /// ```
-/// use jacsense::problems::{random_matrix, random_pattern, PatternFunction, Problem};
+/// use jacsense_problems::{random_matrix, random_pattern, PatternFunction, Problem};
 /// let f = PatternFunction { a: random_matrix(random_pattern(10, 8, 3, 1), 2) };
 /// assert_eq!(f.jacobian(&f.x0()).pattern().nnz(), 30);
 /// ```
@@ -401,7 +401,7 @@ impl Problem for PatternFunction {
 /// count as zero, and a NaN (undetermined) entry makes the error NaN.
 ///
 /// ```
-/// use jacsense::problems::relative_error;
+/// use jacsense_problems::relative_error;
 /// use jacsense::SparseMatrix;
 /// let truth = SparseMatrix::from_triplets(2, 2, &[(0, 0, 3.0), (1, 1, 4.0)])?;
 /// let est = SparseMatrix::from_triplets(2, 2, &[(0, 0, 3.0), (0, 1, 1.0), (1, 1, 4.0)])?;
@@ -433,7 +433,7 @@ pub fn relative_error(est: &SparseMatrix, truth: &SparseMatrix) -> f64 {
 /// the same point gives the same value — like a simulator with a fixed random seed.
 ///
 /// ```
-/// use jacsense::problems::{BroydenTridiagonal, Noisy};
+/// use jacsense_problems::{BroydenTridiagonal, Noisy};
 /// use jacsense::Blackbox;
 /// let f = Noisy { inner: BroydenTridiagonal { n: 3 }, sigma: 1e-3, seed: 1 };
 /// let (mut a, mut b) = ([0.0; 3], [0.0; 3]);
@@ -512,7 +512,7 @@ pub enum Corruption {
 /// which calls of a plan were spoiled.
 ///
 /// ```
-/// use jacsense::problems::{BroydenTridiagonal, Corrupted};
+/// use jacsense_problems::{BroydenTridiagonal, Corrupted};
 /// use jacsense::Blackbox;
 /// let f = Corrupted { inner: BroydenTridiagonal { n: 4 }, fraction: 1.0, seed: 3, anchor: vec![0.0; 4], scale: 1.0 };
 /// assert!(f.corruption(&[0.5; 4]).is_some());
@@ -596,7 +596,7 @@ impl Corruption {
 ///
 /// ```
 /// let mut values = vec![vec![1.0, 2.0]; 10];
-/// let bad = jacsense::problems::corrupt_calls(&mut values, 0.2, 7);
+/// let bad = jacsense_problems::corrupt_calls(&mut values, 0.2, 7);
 /// assert_eq!(bad.len(), 2);
 /// ```
 pub fn corrupt_calls(values: &mut [Vec<f64>], fraction: f64, seed: u64) -> Vec<usize> {
@@ -633,11 +633,11 @@ impl<P: Problem> Problem for Corrupted<P> {
 }
 
 /// The outputs of every call of `plan` on `f`, in call order (for experiments that
-/// tamper with values before telling them to [`Measurements`](crate::Measurements)).
+/// tamper with values before telling them to [`Measurements`]).
 ///
 /// # Panics
 /// When a call fails or `f` does not fit the plan.
-pub fn evaluate_calls(plan: &crate::Plan, f: &dyn Blackbox) -> Vec<Vec<f64>> {
+pub fn evaluate_calls(plan: &Plan, f: &dyn Blackbox) -> Vec<Vec<f64>> {
     let (n, m) = f.dims();
     let mut x = vec![0.0; n];
     (0..plan.calls())
@@ -657,14 +657,14 @@ pub fn evaluate_calls(plan: &crate::Plan, f: &dyn Blackbox) -> Vec<Vec<f64>> {
 /// # Panics
 /// When a call fails or `f` does not fit the plan.
 pub fn corrupted_measurements<'p>(
-    plan: &'p crate::Plan,
+    plan: &'p Plan,
     f: &dyn Blackbox,
     fraction: f64,
     seed: u64,
-) -> (crate::Measurements<'p>, Vec<usize>) {
+) -> (Measurements<'p>, Vec<usize>) {
     let mut values = evaluate_calls(plan, f);
     let bad = corrupt_calls(&mut values, fraction, seed);
-    let mut meas = crate::Measurements::new(plan);
+    let mut meas = Measurements::new(plan).expect("the measurements of a test problem fit in memory");
     for (j, y) in values.iter().enumerate() {
         meas.tell(j, y).expect("one value per output");
     }
@@ -675,11 +675,11 @@ pub fn corrupted_measurements<'p>(
 /// and its structure with every diagonal tied: `kernel.len()` unknowns.
 ///
 /// ```
-/// let (f, structure) = jacsense::problems::tied_convolution(100, &[1.0, -2.0, 1.0]);
+/// let (f, structure) = jacsense_problems::tied_convolution(100, &[1.0, -2.0, 1.0]);
 /// assert_eq!(structure.intrinsic_dimension(), 3);
 /// assert_eq!(f.a.get(5, 4), 1.0);
 /// ```
-pub fn tied_convolution(n: usize, kernel: &[f64]) -> (LinearMap, crate::Structure) {
+pub fn tied_convolution(n: usize, kernel: &[f64]) -> (LinearMap, Structure) {
     let half = kernel.len() / 2;
     let pattern = Pattern::banded(n, n, half, half);
     let ties = (0..kernel.len())
@@ -687,8 +687,8 @@ pub fn tied_convolution(n: usize, kernel: &[f64]) -> (LinearMap, crate::Structur
         .collect();
     let a = SparseMatrix::new(pattern.clone(), pattern.entries().map(|(i, j)| kernel[j + half - i]).collect())
         .expect("one value per entry");
-    let structure = crate::Structure::sparse(pattern)
-        .with_coupling(crate::structure::Coupling { ties, ..Default::default() })
+    let structure = Structure::sparse(pattern)
+        .with_coupling(jacsense::Coupling { ties, ..Default::default() })
         .expect("ties of a banded pattern are consistent");
     (LinearMap { a }, structure)
 }
@@ -698,7 +698,7 @@ pub fn tied_convolution(n: usize, kernel: &[f64]) -> (LinearMap, crate::Structur
 /// find or nothing was flagged.
 ///
 /// ```
-/// use jacsense::problems::outlier_scores;
+/// use jacsense_problems::outlier_scores;
 /// assert_eq!(outlier_scores(&[1, 4, 7], &[4, 7]), (2.0 / 3.0, 1.0));
 /// ```
 pub fn outlier_scores(flagged: &[usize], bad: &[usize]) -> (f64, f64) {
@@ -712,8 +712,8 @@ pub fn outlier_scores(flagged: &[usize], bad: &[usize]) -> (f64, f64) {
 /// `g(x) = H x + sin x`, whose Jacobian is the symmetric Hessian `H + diag(cos x)`.
 ///
 /// ```
-/// use jacsense::problems::{random_symmetric_matrix, GradientField, Problem};
-/// let g = GradientField { h: random_symmetric_matrix(jacsense::problems::arrowhead(10), 1) };
+/// use jacsense_problems::{random_symmetric_matrix, GradientField, Problem};
+/// let g = GradientField { h: random_symmetric_matrix(jacsense_problems::arrowhead(10), 1) };
 /// let h = g.jacobian(&g.x0());
 /// assert_eq!(h.get(0, 7), h.get(7, 0));
 /// ```
@@ -770,7 +770,7 @@ pub fn random_symmetric_matrix(pattern: Pattern, seed: u64) -> SparseMatrix {
 /// The analytic left action `Jᵀ v` of a problem at `x`.
 ///
 /// ```
-/// use jacsense::problems::{left_action, BroydenTridiagonal, Problem};
+/// use jacsense_problems::{left_action, BroydenTridiagonal, Problem};
 /// let p = BroydenTridiagonal { n: 3 };
 /// assert_eq!(left_action(&p, &p.x0(), &[1.0, 0.0, 0.0]), vec![7.0, -2.0, 0.0]);
 /// ```
@@ -784,7 +784,7 @@ pub fn left_action<P: Problem + ?Sized>(p: &P, x: &[f64], v: &[f64]) -> Vec<f64>
 /// Relative 2-norm error `‖w − truth‖ / ‖truth‖` of a vector.
 ///
 /// ```
-/// assert_eq!(jacsense::problems::vector_relative_error(&[3.0, 4.5], &[3.0, 4.0]), 0.1);
+/// assert_eq!(jacsense_problems::vector_relative_error(&[3.0, 4.5], &[3.0, 4.0]), 0.1);
 /// ```
 pub fn vector_relative_error(w: &[f64], truth: &[f64]) -> f64 {
     let diff: f64 = w.iter().zip(truth).map(|(a, b)| (a - b).powi(2)).sum();
@@ -797,7 +797,7 @@ pub fn vector_relative_error(w: &[f64], truth: &[f64]) -> f64 {
 /// `c_j (cos x_j + s)` on those inputs and zero elsewhere.
 ///
 /// ```
-/// use jacsense::problems::{Problem, SparseScalar};
+/// use jacsense_problems::{Problem, SparseScalar};
 /// let f = SparseScalar { n: 100, terms: vec![(3, 2.0), (70, -1.0)] };
 /// let g = f.jacobian(&vec![0.0; 100]);
 /// assert_eq!((g.get(0, 3), g.get(0, 70), g.pattern().nnz()), (2.0, -1.0, 2));
