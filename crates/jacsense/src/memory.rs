@@ -11,7 +11,6 @@
 //! the largest allocation Rust allows (`isize::MAX` bytes).
 
 use crate::error::{Error, Result};
-use crate::plan::Plan;
 
 /// Arrays below this size are not checked (the check reads `/proc`).
 const UNCHECKED_BYTES: u128 = 64 << 20;
@@ -28,29 +27,6 @@ pub(crate) fn check_fits(what: impl FnOnce() -> String, values: u128, size: usiz
         return Err(Error::TooLarge { what: what(), m, n, bytes, available });
     }
     Ok(())
-}
-
-/// Values per unknown of `J` that decoding holds at once besides the measurements:
-/// every row's solved values, the assembled `J`, and its standard errors.
-const DECODE_VALUES_PER_UNKNOWN: u128 = 3;
-
-/// Checks that the measurements of `plan` (one value per slot of its row index, two
-/// with central differences, plus `f(x0)`) and the decode of its unknowns fit in
-/// memory: for a dense `J` with coordinate or colored directions, `m × n` values each.
-pub(crate) fn check_measurements_fit(plan: &Plan) -> Result<()> {
-    let (n, m) = plan.structure().dims();
-    let k = plan.measurements();
-    let index = plan.index();
-    let slots = if index.all { m as u128 * k as u128 } else { index.meas.len() as u128 };
-    let sides = if plan.calls_of(0).1.is_some() { 2 } else { 1 };
-    let unknowns = plan.structure().pattern().nnz() as u128;
-    let values = slots * sides + m as u128 + DECODE_VALUES_PER_UNKNOWN * unknowns;
-    let what = || {
-        let shape = if index.all { format!("m × k = {m} × {k} values") } else { format!("{slots} values") };
-        let sides = if sides == 2 { ", twice for central differences" } else { "" };
-        format!("the measurements of a {m}×{n} J ({shape}{sides}) and the decode of its {unknowns} unknowns")
-    };
-    check_fits(what, values, std::mem::size_of::<f64>(), m, n)
 }
 
 /// The bytes this process may still allocate, as far as the system says.
