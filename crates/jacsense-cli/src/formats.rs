@@ -213,6 +213,9 @@ pub fn read_npy(mut file: File, path: &Path) -> Result<(Vec<usize>, Vec<f64>), F
     Ok((shape, values))
 }
 
+/// The most values of a `J` written densely (`.npy`, text): 2²⁸ (2 GiB of float64).
+const MAX_DENSE_VALUES: usize = 1 << 28;
+
 /// The deepest nesting of brackets a `.npy` header may have: NumPy writes 2
 /// (`{'shape': (3, 4)}`), and the Python-literal parser recurses once per level.
 const NPY_MAX_NESTING: usize = 8;
@@ -448,11 +451,11 @@ pub fn write_matrix(path: &Path, j: &SparseMatrix) -> Result<(), Failure> {
     let (m, n) = (p.nrows(), p.ncols());
     // .npy and text are dense: a large sparse J would need m × n values in memory.
     let dense = matches!(Format::of(path), Format::Npy | Format::Text);
-    if dense && m as u128 * n as u128 > jacsense::MAX_DENSE_ENTRIES as u128 {
+    if dense && m as u128 * n as u128 > MAX_DENSE_VALUES as u128 {
         return Err(input_error!(
             "{}: J is {m}×{n}, too large to write densely (more than {} values); write .mtx or .json",
             path.display(),
-            jacsense::MAX_DENSE_ENTRIES
+            MAX_DENSE_VALUES
         ));
     }
     let mut w = create(path, "output")?;

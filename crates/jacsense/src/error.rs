@@ -132,10 +132,9 @@ pub enum Error {
     #[error("saved plan: {0}")]
     Saved(String),
     /// A size given in the input (a dimension, a number of directions, a count in a
-    /// file's header) would need more memory than jacsense allows itself
-    /// ([`pattern::MAX_DIMENSION`](crate::pattern::MAX_DIMENSION),
-    /// [`design::MAX_VALUES`](crate::design::MAX_VALUES)): refused before anything is
-    /// allocated.
+    /// file's header) is beyond a fixed limit of jacsense, whatever the memory
+    /// ([`MAX_DIMENSION`](crate::MAX_DIMENSION) rows or columns): refused before
+    /// anything is allocated.
     #[error("too large: {what} = {size} exceeds the limit of {limit}")]
     OverLimit {
         /// What was counted, naming the values it came from.

@@ -53,13 +53,11 @@ mod vjp;
 // `coloring`, decoders (for custom ones) in `decode`.
 pub use blackbox::{Blackbox, CallError, Erasure, ErasureReason, FnBlackbox, TryFnBlackbox, from_fn, try_from_fn};
 pub use decode::report::{DecodedBy, Outlier, RowReport, RowStatus, SolverLimit};
-pub use design::{Design, Difference, MAX_VALUES, RandomDistribution, Step};
+pub use design::{Design, Difference, RandomDistribution, Step};
 pub use error::{Error, Result};
 pub use estimate::{Diagnostics, Estimate};
 pub use measurements::Measurements;
-pub use pattern::{
-    MAX_DENSE_ENTRIES, MAX_DIMENSION, MatrixMarketField, Pattern, SparseMatrix, read_matrix_market, write_matrix_market,
-};
+pub use pattern::{MAX_DIMENSION, MatrixMarketField, Pattern, SparseMatrix, read_matrix_market, write_matrix_market};
 pub use plan::{Bounds, Plan, PlanOptions, SAVED_FORMAT_VERSION, Scheme};
 pub use sense::{jacobian, jacobian_sequential, jacobian_with};
 pub use settings::{

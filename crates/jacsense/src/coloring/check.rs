@@ -52,6 +52,14 @@ fn check(nets: &Pattern, num_vertices: usize, coloring: &Coloring, words: [&'sta
         return Err(Error::DimensionMismatch { what: length, expected: num_vertices, found: coloring.len() });
     }
     let k = coloring.num_colors();
+    // Arrays below are per color: a color far above the vertex count (a saved plan or a
+    // user's grouping can claim 10¹⁴) must not size them, and no coloring needs it.
+    if k > num_vertices {
+        return Err(Error::InvalidColoring(format!(
+            "{k} colors for {num_vertices} {vertices}: color {} is above any a coloring needs",
+            k - 1
+        )));
+    }
     if let Some((v, &c)) = coloring.colors().iter().enumerate().find(|&(_, &c)| c >= k) {
         return Err(Error::InvalidColoring(format!("{vertex} {v} has color {c} but the coloring has {k} colors")));
     }

@@ -84,7 +84,7 @@ impl Coloring {
     /// assert_eq!(Coloring::new(vec![2, 0]).num_colors(), 3);
     /// ```
     pub fn new(colors: Vec<usize>) -> Coloring {
-        let num_colors = colors.iter().max().map_or(0, |&c| c + 1);
+        let num_colors = colors.iter().max().map_or(0, |&c| c.saturating_add(1));
         Coloring { colors, num_colors }
     }
 

@@ -31,69 +31,8 @@ pub(crate) use random::random_directions;
 pub(crate) use step::steps;
 
 use crate::coloring::{Coloring, Ordering};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::pattern::Pattern;
-use crate::structure::Structure;
-
-/// The most values a design may size from its number of directions `k`: its calls, the
-/// direction coefficients of a random design (`n × k`) or of a rainbow design
-/// (`χ × k`), and the measurements a plan whose rows all see all `k` directions stores
-/// (`m × k`, twice that for central differences): 2²⁸ each (2 GiB of `f64`). With `n = 10⁶` inputs a
-/// random design may have 268 directions; beyond that a colored or rainbow design
-/// needs far less.
-pub const MAX_VALUES: usize = 1 << 28;
-
-/// The most directions whose `n × k` coefficients and `m × k` measurement values (per
-/// side) stay within [`MAX_VALUES`] for `structure`: the planner spends a large budget
-/// on redundancy only up to here.
-pub(crate) fn max_directions(structure: &Structure, difference: Difference) -> usize {
-    let (n, m) = structure.dims();
-    let sides = if difference == Difference::Central { 2 } else { 1 };
-    MAX_VALUES / n.max(m.saturating_mul(sides)).max(1)
-}
-
-/// Checks a design of `k` directions before anything of its size is allocated: its
-/// calls within `budget` (an [`Error::OverBudget`]), then its calls, its `width × k`
-/// direction coefficients (`width` = n inputs for a random design, χ colors for a
-/// rainbow one) and the `m × k` measurement values its plan stores within
-/// [`MAX_VALUES`] (an [`Error::OverLimit`] naming `k`).
-pub(crate) fn check_size(
-    design: &Design,
-    k: usize,
-    width: usize,
-    m: usize,
-    difference: Difference,
-    budget: Option<usize>,
-) -> Result<()> {
-    let name = design.name();
-    let calls = match difference {
-        Difference::Forward => k.saturating_add(1),
-        Difference::Central => k.saturating_mul(2),
-    };
-    if let Some(budget) = budget
-        && calls > budget
-    {
-        return Err(Error::OverBudget { calls, budget, design: name });
-    }
-    let sides: u128 = if difference == Difference::Central { 2 } else { 1 };
-    let of_width = if matches!(design, Design::Rainbow { .. }) { "colors" } else { "inputs" };
-    let held = [
-        // Every call has its state in the measurements, whatever n and m are.
-        ("calls", format!("{width} {of_width}"), calls as u128),
-        ("direction coefficients", format!("{width} {of_width}"), width as u128 * k as u128),
-        ("measurement values", format!("m = {m} outputs"), m as u128 * k as u128 * sides),
-    ];
-    for (what, of, size) in held {
-        if size > MAX_VALUES as u128 {
-            return Err(Error::OverLimit {
-                what: format!("{what} of a {name} design with {k} directions ({calls} calls) on {of}"),
-                size,
-                limit: MAX_VALUES,
-            });
-        }
-    }
-    Ok(())
-}
 
 /// Which directions to call.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -326,5 +265,8 @@ impl Directions {
 pub(crate) fn check_directions_fit(design: &Design, len: usize, k: usize, dims: (usize, usize)) -> Result<()> {
     let (n, m) = dims;
     let what = || format!("the {k} {} directions for n = {n} inputs ({len} × {k} coefficients)", design.name());
-    crate::memory::check_fits(what, len as u128 * k as u128, std::mem::size_of::<f64>(), m, n)
+    // Every call's state in the measurements counts too: with n = m = 0 it is all there
+    // is, and 10¹⁴ calls aborted in its allocation.
+    let states = (k as u128) * std::mem::size_of::<crate::measurements::CallState>().div_ceil(8) as u128;
+    crate::memory::check_fits(what, len as u128 * k as u128 + states, std::mem::size_of::<f64>(), m, n)
 }

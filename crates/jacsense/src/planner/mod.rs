@@ -38,8 +38,8 @@ use crate::coloring::{
     Coloring, Ordering, best_column_coloring, best_star_coloring, check_column_coloring, color_columns, color_star,
 };
 use crate::design::{
-    Design, Difference, RandomDistribution, Step, check_directions_fit, check_size, colored_directions,
-    coordinate_directions, max_directions, rainbow_directions, random_directions,
+    Design, Difference, RandomDistribution, Step, check_directions_fit, colored_directions, coordinate_directions,
+    rainbow_directions, random_directions,
 };
 use crate::error::{Error, Result};
 use crate::pattern::Pattern;
@@ -124,12 +124,7 @@ impl Scheme {
                 d
             }
             Design::Groups(c) => {
-                if c.num_colors() > n.max(1) {
-                    return Err(Error::InvalidColoring(format!(
-                        "{} groups for {n} columns: a group without columns makes a call for nothing",
-                        c.num_colors()
-                    )));
-                }
+                // (check_column_coloring refuses more groups than columns first.)
                 check_column_coloring(pattern, c)?;
                 colored_directions(c)
             }
@@ -151,7 +146,6 @@ impl Scheme {
                     return Err(structure.too_few_calls(k, needed));
                 }
                 check_budget(k, settings, &choice.design)?;
-                check_size(&choice.design, k, n, pattern.nrows(), settings.difference, settings.budget)?;
                 check_directions_fit(&choice.design, n, k, structure.dims())?;
                 random_directions(n, seen_columns(pattern), k, *distribution, settings.seed)
             }
@@ -180,7 +174,6 @@ impl Scheme {
                 }
                 check_budget(k, settings, &choice.design)?;
                 let (ordering, c) = colors(ordering);
-                check_size(&choice.design, k, c.num_colors(), pattern.nrows(), settings.difference, settings.budget)?;
                 check_directions_fit(&choice.design, c.num_colors(), k, structure.dims())?;
                 let d = rainbow_directions(&c, k, settings.seed);
                 coloring = Some((ordering, c));
@@ -402,9 +395,7 @@ pub(crate) fn choose(structure: &Structure, settings: &Settings) -> Result<Choic
             let wanted = if p > 0.0 {
                 Some(robust_directions(rho, measurement_outliers(p, settings.difference)))
             } else if noise > 0.0 {
-                // A large budget buys redundancy only as far as the plan can hold it.
-                let affordable = max_directions(structure, settings.difference);
-                Some((2 * rho + Design::RANDOM_OVERSAMPLING).max(cap.unwrap_or(0).min(affordable)))
+                Some((2 * rho + Design::RANDOM_OVERSAMPLING).max(cap.unwrap_or(0)))
             } else {
                 let (ordering, c) = best_column_coloring(structure.pattern());
                 let mut chi = c.num_colors();
@@ -594,7 +585,7 @@ impl Scheme {
         } else {
             match (directions, structure.row_sparsity()) {
                 (Some(k), _) if k >= rho => (k, DecoderChoice::LeastSquares),
-                (Some(k), Some(s)) if k >= 2 * s => (k, sparse),
+                (Some(k), Some(s)) if k >= s.saturating_mul(2) => (k, sparse),
                 (Some(k), _) => {
                     return too_few(
                         k,

@@ -245,7 +245,7 @@ impl VjpPlan {
         let (lower_bound, candidates) = match route {
             Route::Direct => {
                 let lower = match plan.structure().row_sparsity() {
-                    Some(s) if direct::is_sparse(&plan) => 2 * s,
+                    Some(s) if direct::is_sparse(&plan) => s.saturating_mul(2),
                     _ => plan.lower_bound(),
                 };
                 let mut union = plan.structure().pattern().csr().1.into_owned();

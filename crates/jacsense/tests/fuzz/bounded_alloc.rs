@@ -16,10 +16,11 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-/// The largest single allocation allowed while armed: 2 GiB. jacsense's own limits
-/// keep every array it sizes from input within this (`pattern::MAX_DIMENSION`
-/// row pointers are 1 GiB, `design::MAX_VALUES` values 2 GiB), so anything larger was
-/// sized by a claim that nothing checked.
+/// The largest single allocation allowed while armed: 2 GiB. jacsense's fixed limits
+/// keep the arrays it sizes from input within this (`MAX_DIMENSION` row pointers are
+/// 1 GiB), and the fuzz inputs are small, so that anything larger was sized by a claim
+/// that nothing checked (the arrays checked against the memory available are huge
+/// or tiny here: the strategies avoid sizes between).
 pub const BOUND: usize = 2 << 30;
 
 static ARMED: AtomicBool = AtomicBool::new(false);
