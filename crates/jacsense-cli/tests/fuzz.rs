@@ -16,12 +16,15 @@
 
 #[path = "../../jacsense/tests/fuzz/bounded_alloc.rs"]
 mod bounded_alloc;
+#[path = "../../jacsense/tests/fuzz/config.rs"]
+mod config;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use clap::Parser;
+use config::config;
 use jacsense::Plan;
 use jacsense_cli::asktell::{ValuesFormat, read_values};
 use jacsense_cli::cli::{Cli, Command as Subcommand};
@@ -30,30 +33,11 @@ use jacsense_cli::formats::{parse_numbers, read_pattern, read_vector, read_vecto
 use jacsense_cli::options::{DecoderName, DesignName, PlanOptions, read_known, read_ties};
 use jacsense_cli::session::parse_duration;
 use proptest::prelude::*;
-use proptest::test_runner::RngSeed;
 
 #[global_allocator]
 static ALLOCATOR: bounded_alloc::Bounded = bounded_alloc::Bounded;
 
 const JACSENSE: &str = env!("CARGO_BIN_EXE_jacsense");
-
-/// Cases run in a child process, so that an abort or a hang fails one case with its
-/// input. The seed is fixed, so that CI runs the same cases every time (a failure is a
-/// bug to fix, not a flake); `PROPTEST_RNG_SEED=<u64>` and `PROPTEST_CASES=<n>` explore
-/// further. The counts keep this binary's run within seconds in release.
-fn config(cases: u32) -> ProptestConfig {
-    let from_env = ProptestConfig::default();
-    let explore = |var: &str| std::env::var_os(var).is_some();
-    ProptestConfig {
-        cases: if explore("PROPTEST_CASES") { from_env.cases } else { cases },
-        rng_seed: if explore("PROPTEST_RNG_SEED") { from_env.rng_seed } else { RngSeed::Fixed(0x6a61_6373) },
-        fork: true,
-        timeout: 20_000,
-        // The seed reproduces a failure; no regression files in the source tree.
-        failure_persistence: None,
-        ..from_env
-    }
-}
 
 /// Every reader returns `Ok` or an input error (the type says so; this is where a
 /// future variant would be caught), and no allocation above the bound was asked for.

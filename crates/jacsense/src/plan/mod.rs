@@ -166,26 +166,11 @@ impl Scheme {
     /// # Ok::<(), jacsense::Error>(())
     /// ```
     pub fn at_with(&self, x0: &[f64], options: &PlanOptions) -> Result<Plan> {
-        let (n, m) = (self.structure().dims().0, self.outputs());
-        if x0.len() != n {
-            return Err(Error::DimensionMismatch { what: "x0 length", expected: n, found: x0.len() });
-        }
-        if let Some(index) = x0.iter().position(|v| !v.is_finite()) {
-            return Err(Error::NonFiniteX0 { index, value: x0[index] });
+        check_x0(x0, self.structure().dims().0)?;
+        if let Some(f0) = &options.f0 {
+            check_f0(f0, self.outputs())?;
         }
         let settings = self.settings();
-        if let Some(f0) = &options.f0 {
-            if f0.len() != m {
-                return Err(Error::DimensionMismatch { what: "f0 length (outputs m)", expected: m, found: f0.len() });
-            }
-            if let Some(i) = f0.iter().position(|v| !v.is_finite()) {
-                return Err(Error::InvalidSetting {
-                    name: "f0",
-                    value: format!("f0[{i}] = {}", f0[i]),
-                    reason: "a known f(x0) must be finite",
-                });
-            }
-        }
         if let Some(bounds) = &options.bounds {
             bounds.check_point(x0, settings.difference)?;
         }
@@ -256,6 +241,32 @@ impl Scheme {
 
     pub(crate) fn index(&self) -> &RowIndex {
         &self.inner.index
+    }
+}
+
+/// Checks a point of linearization for `n` inputs: its length, every coordinate finite.
+pub(crate) fn check_x0(x0: &[f64], n: usize) -> Result<()> {
+    if x0.len() != n {
+        return Err(Error::DimensionMismatch { what: "x0 length", expected: n, found: x0.len() });
+    }
+    match x0.iter().position(|v| !v.is_finite()) {
+        Some(index) => Err(Error::NonFiniteX0 { index, value: x0[index] }),
+        None => Ok(()),
+    }
+}
+
+/// Checks a known `f(x0)` for a blackbox with `m` outputs: its length, every value finite.
+fn check_f0(f0: &[f64], m: usize) -> Result<()> {
+    if f0.len() != m {
+        return Err(Error::DimensionMismatch { what: "f0 length (outputs m)", expected: m, found: f0.len() });
+    }
+    match f0.iter().position(|v| !v.is_finite()) {
+        Some(i) => Err(Error::InvalidSetting {
+            name: "f0",
+            value: format!("f0[{i}] = {}", f0[i]),
+            reason: "a known f(x0) must be finite",
+        }),
+        None => Ok(()),
     }
 }
 

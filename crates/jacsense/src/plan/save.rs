@@ -18,7 +18,7 @@
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::{Bounds, Plan, Scheme};
+use super::{Bounds, Plan, Scheme, check_f0, check_x0};
 use crate::coloring::{Coloring, Ordering, StarColoring, check_column_coloring};
 use crate::design::{Design, Directions};
 use crate::error::{Error, Result};
@@ -339,12 +339,7 @@ impl<'de> Deserialize<'de> for Plan {
         let (n, _) = scheme.structure().dims();
         let m = scheme.outputs();
         let bad = |e: Error| D::Error::custom(e);
-        if x0.len() != n {
-            return Err(bad(Error::DimensionMismatch { what: "x0 length", expected: n, found: x0.len() }));
-        }
-        if let Some(index) = x0.iter().position(|v| !v.is_finite()) {
-            return Err(bad(Error::NonFiniteX0 { index, value: x0[index] }));
-        }
+        check_x0(&x0, n).map_err(bad)?;
         if steps.len() != n {
             return Err(bad(Error::DimensionMismatch { what: "steps length", expected: n, found: steps.len() }));
         }
@@ -352,12 +347,7 @@ impl<'de> Deserialize<'de> for Plan {
             return Err(D::Error::custom(format!("steps[{c}] = {} is not finite and positive", steps[c])));
         }
         if let Some(f0) = &f0 {
-            if f0.len() != m {
-                return Err(bad(Error::DimensionMismatch { what: "f0 length", expected: m, found: f0.len() }));
-            }
-            if let Some(i) = f0.iter().position(|v| !v.is_finite()) {
-                return Err(D::Error::custom(format!("f0[{i}] = {} is not finite", f0[i])));
-            }
+            check_f0(f0, m).map_err(bad)?;
         }
         let bounds = match bounds {
             None => None,

@@ -8,14 +8,12 @@
 //! full-rank diagonal blocks). Neither calls decoder code; they share with the
 //! decoders only the equations.
 
-use faer::linalg::solvers::SolveCore;
-use faer::sparse::{SparseColMat, Triplet};
 use faer::{Mat, MatMut, MatRef};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use rand_distr::StandardNormal;
 
-use crate::structure::{JointSystem, Parametrization, substitute, system};
+use crate::structure::{JointSystem, NormalEquations, Parametrization, substitute, system};
 
 /// Largest `equations × unknowns` whose rank is tested densely.
 const DENSE_LIMIT: usize = 1 << 21;
@@ -57,83 +55,15 @@ fn gaussian_system(param: &Parametrization, seed: u64, k: usize) -> JointSystem 
 }
 
 /// Condition number of the column-scaled system (∞ when rank deficient): from a
-/// pivoted QR when small, else `√(λ_max / λ_min)` of the normal equations, by power
-/// iteration and by inverse iteration on their sparse Cholesky factor.
+/// pivoted QR when small, else the normal equations' estimate
+/// ([`NormalEquations::condition`]).
 fn condition(sys: &JointSystem, d: usize) -> f64 {
     if dense(sys) {
         let (rank, kappa) = dense_rank(sys);
         return if rank == d { kappa } else { f64::INFINITY };
     }
-    let scaled = scaled(sys);
-    let mut triplets = Vec::new();
-    for (_, terms) in &scaled.rows {
-        for &(qa, va) in terms {
-            for &(qb, vb) in terms.iter().filter(|x| x.0 <= qa) {
-                triplets.push(Triplet::new(qa, qb, va * vb));
-            }
-        }
-    }
-    let Ok(normal) = SparseColMat::<usize, f64>::try_new_from_triplets(d, d, &triplets) else {
-        return f64::INFINITY;
-    };
-    let Ok(llt) = normal.sp_cholesky(faer::Side::Lower) else { return f64::INFINITY };
-    // Mᵀ M v, from the lower triangle.
-    let apply = |v: &Mat<f64>| {
-        let mut out = Mat::<f64>::zeros(d, 1);
-        for (_, terms) in &scaled.rows {
-            let dot: f64 = terms.iter().map(|&(q, a)| a * v[(q, 0)]).sum();
-            terms.iter().for_each(|&(q, a)| out[(q, 0)] += a * dot);
-        }
-        out
-    };
-    let iterate = |step: &dyn Fn(&Mat<f64>) -> Mat<f64>| {
-        let mut v = Mat::<f64>::from_fn(d, 1, |q, _| 1.0 + (q % 7) as f64 / 7.0);
-        let mut lambda = 0.0;
-        for _ in 0..POWER_ITERATIONS {
-            let norm = v.norm_l2();
-            if norm == 0.0 || !norm.is_finite() {
-                return f64::NAN;
-            }
-            v /= faer::Scale(norm);
-            let w = step(&v);
-            lambda = w.norm_l2();
-            v = w;
-        }
-        lambda
-    };
-    let largest = iterate(&apply);
-    let inverse_of_smallest = iterate(&|v: &Mat<f64>| {
-        let mut w = v.clone();
-        llt.solve_in_place_with_conj(faer::Conj::No, w.as_mut());
-        w
-    });
-    let kappa = (largest * inverse_of_smallest).sqrt();
-    if kappa.is_finite() { kappa } else { f64::INFINITY }
-}
-
-/// Iterations of the power and inverse iterations: enough for the order of magnitude
-/// the planner compares against.
-const POWER_ITERATIONS: usize = 30;
-
-/// The system with every unknown's column scaled to largest entry 1.
-fn scaled(sys: &JointSystem) -> JointSystem {
-    let mut scale = vec![0.0f64; sys.unknowns];
-    for (_, terms) in &sys.rows {
-        terms.iter().for_each(|&(q, v)| scale[q] = scale[q].max(v.abs()));
-    }
-    JointSystem {
-        rows: sys
-            .rows
-            .iter()
-            .map(|(i, terms)| {
-                (*i, terms.iter().map(|&(q, v)| (q, if scale[q] > 0.0 { v / scale[q] } else { v })).collect())
-            })
-            .collect(),
-        rhs: sys.rhs.clone(),
-        meas: sys.meas.clone(),
-        unknowns: sys.unknowns,
-        d: sys.d,
-    }
+    let (scaled, _) = sys.scaled();
+    NormalEquations::factor(&scaled).map_or(f64::INFINITY, |normal| normal.condition(&scaled))
 }
 
 /// The fewest generic Gaussian directions for which substitution solves every unknown
@@ -169,7 +99,7 @@ fn dense_rank(sys: &JointSystem) -> (usize, f64) {
         return (0, 1.0);
     }
     let mut a = Mat::<f64>::zeros(k, d);
-    for (r, (_, terms)) in scaled(sys).rows.iter().enumerate() {
+    for (r, (_, terms)) in sys.scaled().0.rows.iter().enumerate() {
         for &(q, v) in terms {
             a[(r, q)] += v;
         }

@@ -9,7 +9,7 @@ mod affine;
 mod equations;
 
 pub use affine::{Coupling, EntryTerms, Parametrization, Relation};
-pub(crate) use equations::{JointSystem, substitute, system};
+pub(crate) use equations::{JointSystem, NormalEquations, substitute, system};
 
 use crate::error::{Error, Result};
 use crate::pattern::Pattern;

@@ -41,7 +41,7 @@ use crate::blackbox::{Blackbox, Erasure};
 use crate::decode::{DecodedBy, RowStatus};
 use crate::design::{Difference, Step};
 use crate::error::{Error, Result};
-use crate::plan::Plan;
+use crate::plan::{Plan, check_x0};
 use crate::settings::{Settings, SparseMethod};
 use crate::structure::Structure;
 
@@ -190,12 +190,7 @@ impl VjpPlan {
     /// a direct route with fewer directions than its decoder needs.
     pub fn new(structure: &Structure, x0: &[f64], vs: &[Vec<f64>], settings: &VjpSettings) -> Result<VjpPlan> {
         let (n, m) = structure.dims();
-        if x0.len() != n {
-            return Err(Error::DimensionMismatch { what: "x0 length", expected: n, found: x0.len() });
-        }
-        if let Some(index) = x0.iter().position(|v| !v.is_finite()) {
-            return Err(Error::NonFiniteX0 { index, value: x0[index] });
-        }
+        check_x0(x0, n)?;
         for v in vs {
             if v.len() != m {
                 return Err(Error::DimensionMismatch { what: "v length (outputs m)", expected: m, found: v.len() });

@@ -2,8 +2,7 @@
 //! the entry's combination `c` of unknowns, from the sparse factorization of the normal
 //! equations.
 
-use super::least_squares::NormalEquations;
-use crate::structure::{JointSystem, Parametrization};
+use crate::structure::{JointSystem, NormalEquations, Parametrization};
 
 /// Standard error of every entry `Σ coef · z_q + c`: `σ · √(cᵀ (MᵀM)⁻¹ c)`, from the
 /// sparse factorization of the normal equations (NaN when that is singular or too
