@@ -44,6 +44,7 @@ mod plan;
 mod planner;
 mod projection;
 mod sense;
+mod session;
 mod settings;
 mod status;
 mod structure;
@@ -60,6 +61,7 @@ pub use measurements::Measurements;
 pub use pattern::{MAX_DIMENSION, MatrixMarketField, Pattern, SparseMatrix, read_matrix_market, write_matrix_market};
 pub use plan::{Bounds, Plan, PlanOptions, SAVED_FORMAT_VERSION, Scheme};
 pub use sense::{jacobian, jacobian_sequential, jacobian_with};
+pub use session::{DEFAULT_PRIOR_TOLERANCE, Prior, Progress, Round, Session, SessionOptions};
 pub use settings::{
     CONDITION_FLOOR, DEFAULT_CONDITION_TOLERANCE, DecoderChoice, MAX_OUTLIER_FRACTION, Settings, SparseMethod,
 };

@@ -110,7 +110,7 @@ impl Plan {
 /// ```
 pub fn jacobian<B: Blackbox + Sync + ?Sized>(f: &B, x0: &[f64]) -> Result<Estimate> {
     let (n, m) = f.dims();
-    jacobian_with(f, x0, &Structure::dense(m, n), &Settings::default())
+    crate::session::Session::new(&Structure::dense(m, n), x0, &Settings::default(), &Default::default())?.run(f)
 }
 
 /// The Jacobian of `f` at `x0` with the given structure and settings (the planner
