@@ -14,6 +14,7 @@ use crate::error::Result;
 use crate::estimate::Estimate;
 use crate::measurements::Measurements;
 use crate::plan::Plan;
+use crate::session::{Session, SessionOptions};
 use crate::settings::Settings;
 use crate::structure::Structure;
 
@@ -110,7 +111,7 @@ impl Plan {
 /// ```
 pub fn jacobian<B: Blackbox + Sync + ?Sized>(f: &B, x0: &[f64]) -> Result<Estimate> {
     let (n, m) = f.dims();
-    crate::session::Session::new(&Structure::dense(m, n), x0, &Settings::default(), &Default::default())?.run(f)
+    Session::new(&Structure::dense(m, n), x0, &Settings::default(), &SessionOptions::default())?.run(f)
 }
 
 /// The Jacobian of `f` at `x0` with the given structure and settings (the planner
@@ -139,8 +140,7 @@ pub fn jacobian_with<B: Blackbox + Sync + ?Sized>(
     structure: &Structure,
     settings: &Settings,
 ) -> Result<Estimate> {
-    let plan = Plan::new(structure, x0, settings)?;
-    Ok(plan.evaluate(f)?.decode())
+    Session::new(structure, x0, settings, &SessionOptions::default())?.run(f)
 }
 
 /// As [`jacobian_with`], for a blackbox that is not `Sync`: calls run one after another.
@@ -160,6 +160,5 @@ pub fn jacobian_sequential<B: Blackbox + ?Sized>(
     structure: &Structure,
     settings: &Settings,
 ) -> Result<Estimate> {
-    let plan = Plan::new(structure, x0, settings)?;
-    Ok(plan.evaluate_sequential(f)?.decode())
+    Session::new(structure, x0, settings, &SessionOptions::default())?.run_sequential(f)
 }

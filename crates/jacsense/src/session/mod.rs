@@ -318,6 +318,9 @@ impl Session {
                 session.rounds.push(RoundData { plan, told, report });
             }
             Mode::ToldNothing => {
+                // A dense J may turn out to need every measurement of every entry: the
+                // same check as the one-shot plan for the dense structure, before any call.
+                crate::measurements::check_measurements_fit(&Plan::new(structure, x0, settings)?)?;
                 let k = FIRST_ROUND.min(session.dense_cap());
                 session.push_random_round(k, format!("nothing known: {k} random directions to start"))?;
             }
@@ -447,11 +450,21 @@ impl Session {
                 self.base = Some(r.told.base.clone());
             }
         }
-        let next = match self.mode {
+        let mut next = match self.mode {
             Mode::Structured => self.finish_structured()?,
             Mode::ToldNothing => self.finish_told_nothing()?,
             Mode::Prior => self.finish_prior()?,
         };
+        // A blackbox that fails every call of two rounds in a row will not be sensed by
+        // asking again.
+        let failed_whole = |r: &RoundData| r.told.state.iter().all(|s| *s != CallState::Told);
+        let n_rounds = self.rounds.len();
+        if next.is_some() && n_rounds >= 2 && self.rounds[n_rounds - 2..].iter().all(failed_whole) {
+            let r = &mut self.rounds.last_mut().expect("a round").report;
+            r.showed.push_str("; every call of the last two rounds failed: the session stops");
+            next = None;
+        }
+        let stopped_early = next.is_some();
         match next {
             Some((k, why)) if self.rounds.len() < MAX_ROUNDS && k > 0 => {
                 match self.mode {
@@ -462,6 +475,12 @@ impl Session {
             }
             _ => {
                 self.done = true;
+                if self.mode != Mode::Structured && (self.estimate.is_none() || stopped_early) {
+                    // Stopped before the decision to stop was made (every call failing,
+                    // or the most rounds): the estimate of what there is.
+                    let system = self.system();
+                    self.estimate = Some(self.assemble_told_nothing(&system));
+                }
                 let rounds = self.rounds();
                 let calls = self.calls();
                 if let Some(est) = self.estimate.as_mut() {
@@ -1011,11 +1030,12 @@ impl Session {
         if k >= cap {
             // The prior's pattern cannot explain the calls: sense from scratch, keeping them.
             self.mode = Mode::ToldNothing;
-            self.set_showed(
-                format!("held-back error {relative:.1e} > {tolerance:.0e} at {k} calls: the prior fails, sensing from scratch"),
-                m,
-            );
-            return self.finish_told_nothing();
+            let failed =
+                format!("held-back error {relative:.1e} > {tolerance:.0e} at {k} calls: the prior fails, sensing from scratch");
+            let next = self.finish_told_nothing()?;
+            let r = &mut self.rounds.last_mut().expect("a round").report;
+            r.showed = format!("{failed}; {}", r.showed);
+            return Ok(next);
         }
         let target = if relative > tolerance.sqrt() { cap } else { (2 * k).min(cap) };
         let want = self.within_budget(target - k);
