@@ -59,7 +59,9 @@ pub struct Diagnostics {
 /// assert!(est.is_complete());
 /// let j = est.dense();
 /// assert!((j[(0, 0)] - 2.0).abs() < 1e-6 && (j[(1, 0)] - 1f64.cos()).abs() < 1e-6);
-/// assert_eq!(est.diagnostics().calls, 3); // f(x0) and one call per column
+/// // Told nothing: a dense 2 × 2 J costs at most n + ⌈0.05 n⌉ + 3 calls, the redundant
+/// // ones checking the result.
+/// assert!(est.diagnostics().calls <= 6 && est.status().is_solved());
 /// # Ok::<(), jacsense::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq)]

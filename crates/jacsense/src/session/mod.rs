@@ -138,7 +138,8 @@ pub enum Progress {
 }
 
 /// How the session senses.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 enum Mode {
     /// Random orthonormal rounds, rows by sparse recovery validated on held-back calls.
     ToldNothing,
@@ -168,7 +169,7 @@ enum RowFit {
 /// Sensing in rounds until validated (module docs).
 ///
 /// ```
-/// use jacsense::{from_fn, Progress, Session, SessionOptions, Settings, Structure};
+/// use jacsense::{from_fn, Blackbox, Progress, Session, SessionOptions, Settings, Structure};
 /// // Told nothing about a 40 × 40 function whose Jacobian is diagonal.
 /// let n = 40;
 /// let f = from_fn(n, n, |x: &[f64], y: &mut [f64]| for i in 0..x.len() { y[i] = x[i].sin() });
@@ -179,7 +180,7 @@ enum RowFit {
 /// while let Some(plan) = session.ask().cloned() {
 ///     for call in 0..plan.calls() {
 ///         plan.point(call, &mut x)?;
-///         f.call_checked(&x, &mut y);
+///         f.call(&x, &mut y).unwrap();
 ///         session.tell(call, &y)?;
 ///     }
 ///     if session.finish_round()? == Progress::Done { break; }
@@ -229,46 +230,7 @@ impl Session {
     pub fn new(structure: &Structure, x0: &[f64], settings: &Settings, options: &SessionOptions) -> Result<Session> {
         let (n, m) = structure.dims();
         crate::plan::check_x0(x0, n)?;
-        if let Some(tol) = options.tol
-            && !(tol.is_finite() && tol > 0.0)
-        {
-            return Err(Error::InvalidSetting {
-                name: "tol",
-                value: format!("{tol}"),
-                reason: "a target on standard errors must be finite and positive",
-            });
-        }
-        if options.max_calls == Some(0) {
-            return Err(Error::InvalidSetting {
-                name: "max_calls",
-                value: "0".into(),
-                reason: "a session needs at least one call",
-            });
-        }
-        if let Some(prior) = &options.prior {
-            let dims = (prior.jacobian.pattern().ncols(), prior.jacobian.pattern().nrows());
-            if dims != (n, m) {
-                return Err(Error::DimensionMismatch {
-                    what: "prior columns (inputs n)",
-                    expected: n,
-                    found: dims.0,
-                });
-            }
-            if !(prior.tolerance.is_finite() && prior.tolerance > 0.0) {
-                return Err(Error::InvalidSetting {
-                    name: "prior tolerance",
-                    value: format!("{}", prior.tolerance),
-                    reason: "must be finite and positive",
-                });
-            }
-            if let Some(p) = prior.jacobian.values().iter().position(|v| !v.is_finite()) {
-                return Err(Error::InvalidSetting {
-                    name: "prior",
-                    value: format!("value {p} is {}", prior.jacobian.values()[p]),
-                    reason: "a prior must be finite everywhere (an incomplete estimate is no prior)",
-                });
-            }
-        }
+        Session::check_options(structure, options)?;
         let told_nothing = structure.pattern().is_dense()
             && settings.design == Design::Auto
             && structure.row_sparsity().is_none()
@@ -331,6 +293,57 @@ impl Session {
         }
         session.check_budget_of_first_round()?;
         Ok(session)
+    }
+
+    /// Checks the options against the structure.
+    fn check_options(structure: &Structure, options: &SessionOptions) -> Result<()> {
+        let (n, m) = structure.dims();
+        if let Some(tol) = options.tol
+            && !(tol.is_finite() && tol > 0.0)
+        {
+            return Err(Error::InvalidSetting {
+                name: "tol",
+                value: format!("{tol}"),
+                reason: "a target on standard errors must be finite and positive",
+            });
+        }
+        if options.max_calls == Some(0) {
+            return Err(Error::InvalidSetting {
+                name: "max_calls",
+                value: "0".into(),
+                reason: "a session needs at least one call",
+            });
+        }
+        if let Some(prior) = &options.prior {
+            let dims = (prior.jacobian.pattern().ncols(), prior.jacobian.pattern().nrows());
+            if dims != (n, m) {
+                return Err(Error::DimensionMismatch {
+                    what: "prior columns (inputs n)",
+                    expected: n,
+                    found: dims.0,
+                });
+            }
+            if !(prior.tolerance.is_finite() && prior.tolerance > 0.0) {
+                return Err(Error::InvalidSetting {
+                    name: "prior tolerance",
+                    value: format!("{}", prior.tolerance),
+                    reason: "must be finite and positive",
+                });
+            }
+            if let Some(p) = prior.jacobian.values().iter().position(|v| !v.is_finite()) {
+                return Err(Error::InvalidSetting {
+                    name: "prior",
+                    value: format!("value {p} is {}", prior.jacobian.values()[p]),
+                    reason: "a prior must be finite everywhere (an incomplete estimate is no prior)",
+                });
+            }
+        }
+        if let Some(f0) = &options.point.f0
+            && f0.len() != m
+        {
+            return Err(Error::DimensionMismatch { what: "f0 length (outputs m)", expected: m, found: f0.len() });
+        }
+        Ok(())
     }
 
     fn check_budget_of_first_round(&self) -> Result<()> {
