@@ -48,7 +48,9 @@ fn suite(quick: bool) -> Vec<(String, Box<dyn Problem>)> {
 
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
-    println!("| problem | n | coordinate calls | coordinate error | session calls | session error | rounds | status | session time | coordinate time |");
+    println!(
+        "| problem | n | coordinate calls | coordinate error | session calls | session error | rounds | status | session time | coordinate time |"
+    );
     println!("|---|---|---|---|---|---|---|---|---|---|");
     for (name, p) in suite(quick) {
         let (n, m) = p.dims();

@@ -30,6 +30,9 @@
 //! Limits: [`SessionOptions::max_calls`] (or [`Settings::budget`]), and the target on
 //! standard errors [`SessionOptions::tol`].
 
+// Rows, columns and measurements are indices into several arrays at once.
+#![allow(clippy::needless_range_loop)]
+
 mod directions;
 mod save;
 mod sparse;
@@ -317,11 +320,7 @@ impl Session {
         if let Some(prior) = &options.prior {
             let dims = (prior.jacobian.pattern().ncols(), prior.jacobian.pattern().nrows());
             if dims != (n, m) {
-                return Err(Error::DimensionMismatch {
-                    what: "prior columns (inputs n)",
-                    expected: n,
-                    found: dims.0,
-                });
+                return Err(Error::DimensionMismatch { what: "prior columns (inputs n)", expected: n, found: dims.0 });
             }
             if !(prior.tolerance.is_finite() && prior.tolerance > 0.0) {
                 return Err(Error::InvalidSetting {
@@ -597,7 +596,9 @@ impl Session {
 
     fn round_settings(&self, design: Design, decoder: DecoderChoice) -> Settings {
         let step = match &self.settings.step {
-            crate::design::Step::Default if self.settings.noise > 0.0 => crate::design::Step::Noise(self.settings.noise),
+            crate::design::Step::Default if self.settings.noise > 0.0 => {
+                crate::design::Step::Noise(self.settings.noise)
+            }
             s => s.clone(),
         };
         Settings { design, decoder, step, ..self.settings.clone() }
@@ -605,12 +606,14 @@ impl Session {
 
     fn push_random_round(&mut self, k: usize, why: String) -> Result<()> {
         let (n, m) = self.structure.dims();
-        let previous: Vec<Mat<f64>> = self
-            .rounds
-            .iter()
-            .map(|r| directions::as_matrix(r.plan.directions(), n))
-            .collect();
-        crate::design::check_directions_fit(&Design::Auto, n, k + previous.iter().map(Mat::ncols).sum::<usize>(), (n, m))?;
+        let previous: Vec<Mat<f64>> =
+            self.rounds.iter().map(|r| directions::as_matrix(r.plan.directions(), n)).collect();
+        crate::design::check_directions_fit(
+            &Design::Auto,
+            n,
+            k + previous.iter().map(Mat::ncols).sum::<usize>(),
+            (n, m),
+        )?;
         let seed = self.settings.seed.wrapping_add(0x9E37_79B9_7F4A_7C15u64.wrapping_mul(self.rounds.len() as u64 + 1));
         let dirs = directions::orthonormal_round(n, &previous, k, seed);
         let settings = self.round_settings(
@@ -702,9 +705,8 @@ impl Session {
                 if !meas.measurement_valid(t) || (!central && base.is_none()) {
                     continue;
                 }
-                let coefs: Vec<f64> = (0..n)
-                    .map(|c| plan.effective_coefficient(c, d[(c, t)]) * plan.steps()[c] / scale[c])
-                    .collect();
+                let coefs: Vec<f64> =
+                    (0..n).map(|c| plan.effective_coefficient(c, d[(c, t)]) * plan.steps()[c] / scale[c]).collect();
                 let y: Vec<f64> = (0..m)
                     .map(|i| {
                         let slot = i * k + t;
@@ -725,11 +727,7 @@ impl Session {
             }
         }
         let kk = rows_a.len();
-        System {
-            a: Mat::from_fn(kk, n, |t, c| rows_a[t][c]),
-            y: Mat::from_fn(kk, m, |t, i| rows_y[t][i]),
-            level,
-        }
+        System { a: Mat::from_fn(kk, n, |t, c| rows_a[t][c]), y: Mat::from_fn(kk, m, |t, i| rows_y[t][i]), level }
     }
 
     fn finish_told_nothing(&mut self) -> Result<Option<(usize, String)>> {
@@ -743,10 +741,7 @@ impl Session {
             for &i in &open {
                 self.fits[i] = RowFit::Dense;
             }
-            showed = format!(
-                "{k} valid measurements ≥ n + 2: {} rows by least squares on every column",
-                open.len()
-            );
+            showed = format!("{k} valid measurements ≥ n + 2: {} rows by least squares on every column", open.len());
         } else if k > 0 {
             let held = sparse::holdback(k);
             let found = sparse::search(&system, &open, held);
@@ -809,9 +804,8 @@ impl Session {
         let ratio = if worst.is_finite() { (worst / tol).powi(2) } else { 2.0 };
         let wanted = ((k.max(1) as f64) * (ratio - 1.0)).ceil() as usize;
         let want = self.within_budget(wanted.max(2));
-        (want > 0).then(|| {
-            (want, format!("standard errors up to {worst:.2e} > tol = {tol:.2e}: {want} more directions"))
-        })
+        (want > 0)
+            .then(|| (want, format!("standard errors up to {worst:.2e} > tol = {tol:.2e}: {want} more directions")))
     }
 
     fn assemble_told_nothing(&self, system: &System) -> Estimate {
@@ -890,9 +884,7 @@ impl Session {
                 });
                 continue;
             }
-            let var = pooled.map(|p| {
-                (s.residual.powi(2) + 4.0 * p * units[i].powi(2)) / (s.dof as f64 + 4.0)
-            });
+            let var = pooled.map(|p| (s.residual.powi(2) + 4.0 * p * units[i].powi(2)) / (s.dof as f64 + 4.0));
             for (p, &c) in support.iter().enumerate() {
                 values.push(z[p] / scale[c]);
                 let vf = s.variance_factors.get(p).copied().unwrap_or(f64::NAN);
@@ -1014,7 +1006,7 @@ impl Session {
                 cols.dedup();
                 for &c in &cols {
                     let p = candidates.row(i).binary_search(&c).ok().map_or(0.0, |p| changes[i][p] / scale[c]);
-                    let v = if accepted { prior.jacobian.get(i, c) + p } else { prior.jacobian.get(i, c) + p };
+                    let v = prior.jacobian.get(i, c) + p;
                     values.push(v);
                 }
                 rows_cols.push(cols);
@@ -1024,7 +1016,7 @@ impl Session {
                 .map(|i| RowReport {
                     status: RowStatus::Determined,
                     measurements: k,
-                    dof: if k >= candidates.row(i).len() + 1 { k - candidates.row(i).len() } else { held },
+                    dof: if k > candidates.row(i).len() { k - candidates.row(i).len() } else { held },
                     ..RowReport::empty()
                 })
                 .collect();
@@ -1033,9 +1025,13 @@ impl Session {
             let diagnostics = self.diagnostics(DecodedBy::Rows(DecoderChoice::LeastSquares), rows, None, k);
             self.estimate = Some(Estimate::from_parts(jacobian, None, diagnostics));
             let showed = if accepted {
-                format!("the prior, updated from {fit_len} calls, predicts {held} held-back calls to {relative:.1e} (tolerance {tolerance:.0e}): validated")
+                format!(
+                    "the prior, updated from {fit_len} calls, predicts {held} held-back calls to {relative:.1e} (tolerance {tolerance:.0e}): validated"
+                )
             } else {
-                format!("held-back error {relative:.1e} > {tolerance:.0e} with every candidate entry determined: re-sensed on the structure from {k} calls")
+                format!(
+                    "held-back error {relative:.1e} > {tolerance:.0e} with every candidate entry determined: re-sensed on the structure from {k} calls"
+                )
             };
             self.set_showed(showed, 0);
             return Ok(None);
@@ -1043,8 +1039,9 @@ impl Session {
         if k >= cap {
             // The prior's pattern cannot explain the calls: sense from scratch, keeping them.
             self.mode = Mode::ToldNothing;
-            let failed =
-                format!("held-back error {relative:.1e} > {tolerance:.0e} at {k} calls: the prior fails, sensing from scratch");
+            let failed = format!(
+                "held-back error {relative:.1e} > {tolerance:.0e} at {k} calls: the prior fails, sensing from scratch"
+            );
             let next = self.finish_told_nothing()?;
             let r = &mut self.rounds.last_mut().expect("a round").report;
             r.showed = format!("{failed}; {}", r.showed);
@@ -1123,7 +1120,9 @@ impl Session {
                 let range = est.jacobian().pattern().row_range(i);
                 let cols = est.jacobian().pattern().row(i);
                 let row_worst = match se {
-                    Some(se) => se[range].iter().copied().fold(0.0f64, |a, b| if b.is_nan() { f64::INFINITY } else { a.max(b) }),
+                    Some(se) => {
+                        se[range].iter().copied().fold(0.0f64, |a, b| if b.is_nan() { f64::INFINITY } else { a.max(b) })
+                    }
                     None => f64::INFINITY,
                 };
                 if row_worst > tol && !cols.is_empty() {

@@ -6,12 +6,12 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Mode, Prior, Round, RoundData, RowFit, Session, SessionOptions};
+use crate::blackbox::ErasureReason;
 use crate::error::{Error, Result};
 use crate::measurements::{CallState, Told};
 use crate::pattern::{Pattern, SparseMatrix};
 use crate::plan::save::{unwrap, wrap};
 use crate::plan::{Bounds, Plan, PlanOptions};
-use crate::blackbox::ErasureReason;
 use crate::settings::Settings;
 use crate::structure::Structure;
 

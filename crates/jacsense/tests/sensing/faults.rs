@@ -2,8 +2,8 @@
 //! never a crash; rows that lose too much say so.
 
 use jacsense::{
-    Blackbox, Design, ErasureReason, RandomDistribution, RowStatus, Settings, Step, Structure,
-    jacobian_with, try_from_fn,
+    Blackbox, Design, ErasureReason, RandomDistribution, RowStatus, Settings, Step, Structure, jacobian_with,
+    try_from_fn,
 };
 use jacsense_problems::{BroydenTridiagonal, LinearMap, Problem, random_matrix, random_pattern};
 

@@ -293,3 +293,38 @@ fn bad_session_options_are_errors() {
     session.erase(0, ErasureReason::Failed("x".into())).unwrap();
     let _ = Step::Default;
 }
+
+#[test]
+fn a_saved_session_continues_where_it_stopped() {
+    let p = PatternFunction { a: random_matrix(random_pattern(80, 100, 3, 7), 8) };
+    let x0 = p.x0();
+    let structure = Structure::dense(80, 100);
+    let options = SessionOptions { max_calls: Some(500), ..SessionOptions::default() };
+    let mut session = Session::new(&structure, &x0, &Settings::default(), &options).unwrap();
+    let (mut x, mut y) = (vec![0.0; 100], vec![0.0; 80]);
+    while let Some(plan) = session.ask().cloned() {
+        // Half the values, then save, load, and the other half.
+        let half = plan.calls() / 2;
+        for call in 0..half {
+            plan.point(call, &mut x).unwrap();
+            p.call(&x, &mut y).unwrap();
+            session.tell(call, &y).unwrap();
+        }
+        let text = session.to_json();
+        session = Session::from_json(&text).unwrap();
+        assert!(Session::from_json(&text.replace("\"tol\":null", "\"tol\":1")).is_err(), "edited: refused");
+        for call in half..plan.calls() {
+            plan.point(call, &mut x).unwrap();
+            p.call(&x, &mut y).unwrap();
+            session.tell(call, &y).unwrap();
+        }
+        if session.finish_round().unwrap() == Progress::Done {
+            break;
+        }
+        session = Session::from_json(&session.to_json()).unwrap();
+    }
+    let est = session.into_estimate().unwrap();
+    let run = jacobian(&p, &x0).unwrap();
+    assert_eq!(est.jacobian(), run.jacobian());
+    assert!(rel_err(est.jacobian(), &p.jacobian(&x0)) < 1e-6);
+}
