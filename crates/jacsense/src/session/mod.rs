@@ -368,6 +368,11 @@ impl Session {
         if self.done { None } else { self.rounds.last().map(|r| &r.plan) }
     }
 
+    /// The plan of round `round` (from 0), when there is one.
+    pub fn plan(&self, round: usize) -> Option<&Plan> {
+        self.rounds.get(round).map(|r| &r.plan)
+    }
+
     /// The index of the current (or last) round, from 0.
     pub fn round(&self) -> usize {
         self.rounds.len().saturating_sub(1)
