@@ -558,8 +558,9 @@ fn the_automatic_route_counts_calls_before_drawing_directions() {
         let n = structure.dims().0;
         let x0 = vec![0.5; n];
         let settings = |route| VjpSettings { route, sparsity, ..VjpSettings::default() };
-        let calls = |route| VjpPlan::new(&structure, &x0, &[v.clone()], &settings(route)).map(|p| p.calls());
-        let auto = VjpPlan::new(&structure, &x0, &[v.clone()], &settings(Route::Auto)).unwrap();
+        let calls =
+            |route| VjpPlan::new(&structure, &x0, std::slice::from_ref(&v), &settings(route)).map(|p| p.calls());
+        let auto = VjpPlan::new(&structure, &x0, std::slice::from_ref(&v), &settings(Route::Auto)).unwrap();
         let (direct, jacobian) = (calls(Route::Direct).unwrap(), calls(Route::SenseJacobian).unwrap());
         assert_eq!(auto.calls(), direct.min(jacobian), "direct {direct}, jacobian {jacobian}");
         let expected = if jacobian <= direct { Route::SenseJacobian } else { Route::Direct };
