@@ -43,7 +43,7 @@ use std::ops::Range;
 use faer::Mat;
 use rayon::prelude::*;
 
-use crate::blackbox::{Blackbox, Erasure, ErasureReason, call_guarded};
+use crate::blackbox::{Blackbox, Erasure, ErasureReason};
 use crate::decode::{DecodedBy, Decoder, LeastSquares, RowReport, RowStatus, SparseRecovery};
 use crate::design::{Design, Difference, RandomDistribution};
 use crate::error::{Error, Result};
@@ -51,7 +51,6 @@ use crate::estimate::{Diagnostics, Estimate};
 use crate::measurements::{CallState, Measurements, Told};
 use crate::pattern::{Pattern, SparseMatrix};
 use crate::plan::{Plan, PlanOptions, Scheme};
-use crate::sense::{CallOutcome, in_chunks};
 use crate::settings::{DecoderChoice, Settings, SparseMethod};
 use crate::structure::Structure;
 
@@ -524,30 +523,22 @@ impl Session {
     /// # Ok::<(), jacsense::Error>(())
     /// ```
     pub fn run<B: Blackbox + Sync + ?Sized>(&mut self, f: &B) -> Result<Estimate> {
-        self.run_with(f, |plan, range| range.into_par_iter().map(|call| call_once(plan, f, call)).collect())
+        self.run_with(f, |plan| Ok(plan.evaluate(f)?.into_told()))
     }
 
     /// As [`Session::run`], calls one after another (for blackboxes that are not `Sync`).
     pub fn run_sequential<B: Blackbox + ?Sized>(&mut self, f: &B) -> Result<Estimate> {
-        self.run_with(f, |plan, range| range.map(|call| call_once(plan, f, call)).collect())
+        self.run_with(f, |plan| Ok(plan.evaluate_sequential(f)?.into_told()))
     }
 
-    fn run_with<B: Blackbox + ?Sized>(
-        &mut self,
-        f: &B,
-        run: impl Fn(&Plan, Range<usize>) -> Vec<CallOutcome>,
-    ) -> Result<Estimate> {
+    /// Every round's calls by `evaluate` (all of them: values told before are replaced),
+    /// until the session is done.
+    fn run_with<B: Blackbox + ?Sized>(&mut self, f: &B, evaluate: impl Fn(&Plan) -> Result<Told>) -> Result<Estimate> {
         let (n, m) = f.dims();
         self.structure.check_dims(n, m)?;
         while let Some(plan) = self.ask().cloned() {
-            in_chunks(
-                plan.calls(),
-                |range| run(&plan, range),
-                |call, out| match out {
-                    Ok(y) => self.tell(call, &y),
-                    Err(reason) => self.erase(call, reason),
-                },
-            )?;
+            let told = evaluate(&plan)?;
+            self.rounds.last_mut().expect("a round is asked").told = told;
             if self.finish_round()? == Progress::Done {
                 break;
             }
@@ -1162,15 +1153,6 @@ impl Session {
         self.pending_columns = Some(columns);
         Some((k, why))
     }
-}
-
-/// One call of `plan` on `f`.
-fn call_once<B: Blackbox + ?Sized>(plan: &Plan, f: &B, call: usize) -> CallOutcome {
-    let (n, m) = f.dims();
-    let mut x = vec![0.0; n];
-    plan.point(call, &mut x).expect("call index and dimensions were checked");
-    let mut y = vec![0.0; m];
-    call_guarded(f, &x, &mut y).map(|()| y)
 }
 
 /// The change of row `i` on its candidate columns `cols`, fitted on measurements `rows`

@@ -27,8 +27,11 @@ impl Session {
             let meas = Measurements::from_told(plan, r.told.clone());
             let index = plan.index();
             let k = plan.measurements();
-            let seen: Vec<usize> =
-                if index.all { (0..k).collect() } else { index.meas[index.row_ptr[i]..index.row_ptr[i + 1]].to_vec() };
+            let seen: Vec<usize> = if index.all {
+                (0..k).collect()
+            } else {
+                index.meas[index.row_ptr[i]..index.row_ptr[i + 1]].iter().map(|&t| t as usize).collect()
+            };
             let mut position = vec![usize::MAX; k];
             let first = rows_a.len();
             for (p, &t) in seen.iter().enumerate() {
