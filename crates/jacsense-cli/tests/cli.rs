@@ -1172,4 +1172,12 @@ fn estimate_told_nothing_runs_rounds_and_respects_max_calls() {
         run(&["estimate", "--x0", &x0_text, "--max-calls", "20", "--report", report.to_str().unwrap(), "--", WORKER]);
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     assert!(read_json(&report)["calls"].as_u64().unwrap() <= 20);
+    // vjp's Jacobian route is the same session.
+    let v = vec!["1"; n].join(" ");
+    let args = ["vjp", "--x0", &x0_text, "--v", &v, "--route", "jacobian", "--report", report.to_str().unwrap()];
+    let out = run(&[&args[..], &["--", WORKER]].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let r = read_json(&report);
+    assert!(r["calls"].as_u64().unwrap() < 100, "{}", r["calls"]);
+    assert_eq!(r["status"], "solved");
 }
