@@ -191,18 +191,7 @@ impl VjpPlan {
     pub fn new(structure: &Structure, x0: &[f64], vs: &[Vec<f64>], settings: &VjpSettings) -> Result<VjpPlan> {
         let (n, m) = structure.dims();
         check_x0(x0, n)?;
-        for v in vs {
-            if v.len() != m {
-                return Err(Error::DimensionMismatch { what: "v length (outputs m)", expected: m, found: v.len() });
-            }
-            if let Some(i) = v.iter().position(|x| !x.is_finite()) {
-                return Err(Error::InvalidSetting {
-                    name: "v",
-                    value: format!("v[{i}] = {}", v[i]),
-                    reason: "every entry of v must be finite",
-                });
-            }
-        }
+        check_vs(vs, m)?;
         if settings.sparsity == Some(0) {
             return Err(Error::InvalidSetting {
                 name: "sparsity",
@@ -337,6 +326,24 @@ impl VjpPlan {
         self.plan.scheme().check_blackbox(n, m)?;
         Ok(VjpMeasurements::new(self)?.decode())
     }
+}
+
+/// Checks upstream vectors for a blackbox with `m` outputs: their lengths, every entry
+/// finite.
+pub(crate) fn check_vs(vs: &[Vec<f64>], m: usize) -> Result<()> {
+    for v in vs {
+        if v.len() != m {
+            return Err(Error::DimensionMismatch { what: "v length (outputs m)", expected: m, found: v.len() });
+        }
+        if let Some(i) = v.iter().position(|x| !x.is_finite()) {
+            return Err(Error::InvalidSetting {
+                name: "v",
+                value: format!("v[{i}] = {}", v[i]),
+                reason: "every entry of v must be finite",
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Calls of `plan` on `route`: none when the direct route has nothing to sense.
