@@ -33,7 +33,7 @@
 //! autodiff on 100 random samples.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, D, DType, Device, Layout, Shape, Tensor, Var};
@@ -107,7 +107,8 @@ fn load_digits(device: &Device) -> Result<Data> {
     flate2::read::GzDecoder::new(std::fs::File::open(path)?).read_to_string(&mut text)?;
     let mut rows: Vec<(Vec<f64>, u32)> = Vec::new();
     for (line_no, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-        let values: Vec<f64> = line.split(',').map(|t| t.trim().parse::<f64>()).collect::<std::result::Result<_, _>>()?;
+        let values: Vec<f64> =
+            line.split(',').map(|t| t.trim().parse::<f64>()).collect::<std::result::Result<_, _>>()?;
         if values.len() != 65 {
             return Err(format!("{path}: line {} has {} values, not 65", line_no + 1, values.len()).into());
         }
@@ -189,11 +190,19 @@ struct Layer {
     garbage: bool,
     /// Whether layer (a) adds its noise.
     noise: bool,
+    /// Calls spoiled so far.
+    spoiled: AtomicUsize,
 }
 
 impl Layer {
     fn new(kind: Kind) -> Layer {
-        Layer { kind, permutation: permutation(), garbage: kind == Kind::Garbage, noise: kind == Kind::Noisy }
+        Layer {
+            kind,
+            permutation: permutation(),
+            garbage: kind == Kind::Garbage,
+            noise: kind == Kind::Noisy,
+            spoiled: AtomicUsize::new(0),
+        }
     }
 
     fn clean(kind: Kind) -> Layer {
@@ -217,8 +226,9 @@ impl Layer {
             }
             Kind::Local | Kind::Garbage => {
                 for (i, yi) in y.iter_mut().enumerate() {
-                    let s: f64 =
-                        (0..5).filter_map(|k| (i + k).checked_sub(2).filter(|&j| j < n).map(|j| KERNEL[k] * z[j])).sum();
+                    let s: f64 = (0..5)
+                        .filter_map(|k| (i + k).checked_sub(2).filter(|&j| j < n).map(|j| KERNEL[k] * z[j]))
+                        .sum();
                     *yi = s.tanh();
                 }
             }
@@ -252,6 +262,7 @@ impl BatchBlackbox for Layer {
                 if self.garbage {
                     let mut state = point_hash(point, 2);
                     if uniform(&mut state) < GARBAGE {
+                        self.spoiled.fetch_add(1, Ordering::Relaxed);
                         y.iter_mut().for_each(|v| *v = 1e3 * gaussian(&mut state));
                     }
                 }
@@ -276,9 +287,9 @@ fn exact_layer(kind: Kind, z: &Tensor, theta: Option<&Var>) -> candle_core::Resu
             // y = tanh(z Aᵀ) with A the band of the kernel.
             let mut a = vec![0.0; HIDDEN * HIDDEN];
             for i in 0..HIDDEN {
-                for k in 0..5 {
+                for (k, &weight) in KERNEL.iter().enumerate() {
                     if let Some(j) = (i + k).checked_sub(2).filter(|&j| j < HIDDEN) {
-                        a[j * HIDDEN + i] = KERNEL[k]; // row j of Aᵀ
+                        a[j * HIDDEN + i] = weight; // row j of Aᵀ
                     }
                 }
             }
@@ -323,14 +334,21 @@ struct EsLayer {
 
 impl EsCore {
     fn forward(&self, x: &[f64], theta: &[f64], batch: usize) -> candle_core::Result<(CpuStorage, Shape)> {
-        let points: Vec<f64> = (0..batch).flat_map(|b| x[b * HIDDEN..(b + 1) * HIDDEN].iter().chain(theta).copied()).collect();
+        let points: Vec<f64> =
+            (0..batch).flat_map(|b| x[b * HIDDEN..(b + 1) * HIDDEN].iter().chain(theta).copied()).collect();
         let mut y = vec![0.0; batch * HIDDEN];
         self.blackbox.forward_batch(&points, &mut y);
         Ok((CpuStorage::F64(y), Shape::from((batch, HIDDEN))))
     }
 
     /// `w_b ≈ (1/k) Σ_t v_bᵀ(g(p_b + h u_t) − g(p_b))/h · u_t`.
-    fn backward(&self, x: &Tensor, theta: Option<&Tensor>, res: &Tensor, grad: &Tensor) -> candle_core::Result<(Tensor, Option<Tensor>)> {
+    fn backward(
+        &self,
+        x: &Tensor,
+        theta: Option<&Tensor>,
+        res: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<(Tensor, Option<Tensor>)> {
         let (batch, n) = x.dims2()?;
         let xs = x.flatten_all()?.to_vec1::<f64>()?;
         let theta_values = match theta {
@@ -367,7 +385,8 @@ impl EsCore {
                     continue;
                 }
                 let y = &values[call * HIDDEN..(call + 1) * HIDDEN];
-                let s: f64 = (0..HIDDEN).map(|i| vb[i] * (y[i] - f0[b * HIDDEN + i])).sum::<f64>() / self.step / k as f64;
+                let s: f64 =
+                    (0..HIDDEN).map(|i| vb[i] * (y[i] - f0[b * HIDDEN + i])).sum::<f64>() / self.step / k as f64;
                 let u = &directions[call * len..(call + 1) * len];
                 for c in 0..n {
                     gx[b * n + c] += s * u[c];
@@ -409,10 +428,22 @@ impl CustomOp2 for EsLayer {
     fn name(&self) -> &'static str {
         "es-layer"
     }
-    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
         self.core.forward(f64_slice(s1, l1)?, f64_slice(s2, l2)?, l1.dims()[0])
     }
-    fn bwd(&self, a1: &Tensor, a2: &Tensor, res: &Tensor, grad: &Tensor) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
+    fn bwd(
+        &self,
+        a1: &Tensor,
+        a2: &Tensor,
+        res: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
         let (gx, gt) = self.core.backward(a1, Some(a2), res, grad)?;
         Ok((Some(gx), gt))
     }
@@ -424,17 +455,21 @@ impl CustomOp2 for EsLayer {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Trainer {
     Exact,
+    /// The layers below the blackbox are not trained (what a blackbox without any
+    /// derivative leaves): the reference for what its gradient is worth.
+    Frozen,
     Coordinate,
     Es,
     Jacsense,
 }
 
 impl Trainer {
-    const ALL: [Trainer; 4] = [Trainer::Exact, Trainer::Coordinate, Trainer::Es, Trainer::Jacsense];
+    const ALL: [Trainer; 5] = [Trainer::Exact, Trainer::Frozen, Trainer::Coordinate, Trainer::Es, Trainer::Jacsense];
 
     fn label(self) -> &'static str {
         match self {
             Trainer::Exact => "exact backprop",
+            Trainer::Frozen => "no gradient below the layer",
             Trainer::Coordinate => "coordinate differences",
             Trainer::Es => "ES (random directions)",
             Trainer::Jacsense => "jacsense",
@@ -444,6 +479,7 @@ impl Trainer {
 
 enum Middle {
     Exact(Kind, Option<Var>),
+    Frozen(Kind, Option<Var>),
     Blackbox(BlackboxLayer),
     Es(EsLayer, Option<Var>),
 }
@@ -452,6 +488,7 @@ impl Middle {
     fn forward(&self, z: &Tensor) -> candle_core::Result<Tensor> {
         match self {
             Middle::Exact(kind, theta) => exact_layer(*kind, z, theta.as_ref()),
+            Middle::Frozen(kind, theta) => exact_layer(*kind, &z.detach(), theta.as_ref()),
             Middle::Blackbox(layer) => layer.forward(z),
             Middle::Es(layer, theta) => {
                 let z = z.contiguous()?;
@@ -465,7 +502,7 @@ impl Middle {
 
     fn parameters(&self) -> Option<Var> {
         match self {
-            Middle::Exact(_, theta) | Middle::Es(_, theta) => theta.clone(),
+            Middle::Exact(_, theta) | Middle::Frozen(_, theta) | Middle::Es(_, theta) => theta.clone(),
             Middle::Blackbox(layer) => layer.parameters().cloned(),
         }
     }
@@ -524,14 +561,15 @@ struct Outcome {
     seconds: f64,
     refused: usize,
     steps: usize,
+    spoiled: usize,
     erasures: usize,
     outliers: usize,
     worst: String,
 }
 
-/// The layer of `kind` as a blackbox layer told `known`, sensed with `settings`.
-fn blackbox_layer(kind: Kind, known: &Known, settings: &VjpSettings) -> Result<BlackboxLayer> {
-    let layer = Layer::new(kind);
+/// `layer` as a blackbox layer told `known`, sensed with `settings`.
+fn blackbox_layer(layer: &Arc<Layer>, known: &Known, settings: &VjpSettings) -> Result<BlackboxLayer> {
+    let (kind, layer) = (layer.kind, layer.clone());
     Ok(if kind.parameters() > 0 {
         BlackboxLayer::with_parameters(layer, known, settings, &THETA0)?
     } else {
@@ -547,22 +585,23 @@ fn train(kind: Kind, trainer: Trainer, data: &Data, epochs: usize, device: &Devi
     let theta = || -> Result<Option<Var>> {
         Ok(if kind.parameters() > 0 { Some(Var::from_vec(THETA0.to_vec(), 4, device)?) } else { None })
     };
+    let blackbox = Arc::new(Layer::new(kind));
     let middle = match trainer {
         Trainer::Exact => Middle::Exact(kind, theta()?),
-        Trainer::Jacsense => Middle::Blackbox(blackbox_layer(kind, &kind.known(), &jacsense_settings(kind))?),
+        Trainer::Frozen => Middle::Frozen(kind, theta()?),
+        Trainer::Jacsense => Middle::Blackbox(blackbox_layer(&blackbox, &kind.known(), &jacsense_settings(kind))?),
         Trainer::Coordinate => {
             // What everyone does: one call per input, nothing known; told the noise (its
             // step) but not the garbage, which a read-off design cannot use.
-            let jacobian =
-                Settings { design: Design::Coordinate, noise: kind.settings().noise, ..Settings::default() };
+            let jacobian = Settings { design: Design::Coordinate, noise: kind.settings().noise, ..Settings::default() };
             let settings = VjpSettings { route: Route::SenseJacobian, jacobian, ..VjpSettings::default() };
-            Middle::Blackbox(blackbox_layer(kind, &Known::Dense, &settings)?)
+            Middle::Blackbox(blackbox_layer(&blackbox, &Known::Dense, &settings)?)
         }
         Trainer::Es => {
             let step = if kind == Kind::Noisy { NOISE.sqrt() } else { 1e-6 };
             let core = EsCore {
-                blackbox: Arc::new(Layer::new(kind)),
-                directions: blackbox_layer(kind, &kind.known(), &jacsense_settings(kind))?.calls_per_sample(),
+                blackbox: blackbox.clone(),
+                directions: blackbox_layer(&blackbox, &kind.known(), &jacsense_settings(kind))?.calls_per_sample(),
                 step,
                 counter: AtomicU64::new(0),
                 calls: AtomicU64::new(0),
@@ -609,9 +648,11 @@ fn train(kind: Kind, trainer: Trainer, data: &Data, epochs: usize, device: &Devi
     }
     let seconds = start.elapsed().as_secs_f64();
     let calls_per_sample = match &net.middle {
-        Middle::Exact(..) => 0.0,
+        Middle::Exact(..) | Middle::Frozen(..) => 0.0,
         Middle::Blackbox(_) => calls as f64 / samples.max(1) as f64,
-        Middle::Es(layer, _) => layer.core.calls.load(Ordering::Relaxed) as f64 / (epochs * data.train_len).max(1) as f64,
+        Middle::Es(layer, _) => {
+            layer.core.calls.load(Ordering::Relaxed) as f64 / (epochs * data.train_len).max(1) as f64
+        }
     };
     Ok(Outcome {
         kind,
@@ -621,6 +662,7 @@ fn train(kind: Kind, trainer: Trainer, data: &Data, epochs: usize, device: &Devi
         seconds,
         refused,
         steps,
+        spoiled: blackbox.spoiled.load(Ordering::Relaxed),
         erasures,
         outliers,
         worst: worst.map_or("—".into(), |w| w.worst_row.name().to_string()),
@@ -674,10 +716,34 @@ fn main() -> Result<()> {
     println!(
         "\ngradient check, layer (b) noise-free: jacsense vᵀJ against candle autodiff on 100 random samples: worst relative error {error:.1e} ({calls} calls per sample)\n"
     );
+    println!("jacsense's plans, made once per layer from what it is told and reused at every sample of every step:\n");
+    println!("| layer | told | route | design | decoder | calls per sample | coordinate differences |");
+    println!("|---|---|---|---|---|---|---|");
+    for kind in Kind::ALL {
+        let layer = blackbox_layer(&Arc::new(Layer::new(kind)), &kind.known(), &jacsense_settings(kind))?;
+        let scheme = layer.scheme().ok_or("the planner chose the direct route")?;
+        let told = match kind {
+            Kind::Noisy => "elementwise, noise 1e-4",
+            Kind::Local => "banded, 5 wide",
+            Kind::Sparse => "1 nonzero per row",
+            Kind::Garbage => "banded, 5 wide, outliers 5%",
+            Kind::Parametric => "elementwise, 4 parameters",
+        };
+        println!(
+            "| {} | {told} | {:?} | {} | {} | {} | {} |",
+            kind.label(),
+            layer.route(),
+            scheme.settings().design.name(),
+            scheme.settings().decoder.name(),
+            layer.calls_per_sample(),
+            HIDDEN + kind.parameters()
+        );
+    }
+    println!();
     println!(
-        "| layer | trainer | test accuracy | calls per sample per step | wall time | steps not applied | erasures | outliers judged | worst row status |"
+        "| layer | trainer | test accuracy | calls per sample per step | wall time | steps not applied | erasures | garbage calls made | outliers judged | worst row status |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     let mut outcomes = Vec::new();
     for kind in Kind::ALL {
         let letter = &kind.label()[1..2];
@@ -686,9 +752,13 @@ fn main() -> Result<()> {
         }
         for trainer in Trainer::ALL {
             let o = train(kind, trainer, &data, epochs, &device)?;
-            let calls = if trainer == Trainer::Exact { "—".to_string() } else { format!("{:.1}", o.calls_per_sample) };
+            let calls = if matches!(trainer, Trainer::Exact | Trainer::Frozen) {
+                "—".to_string()
+            } else {
+                format!("{:.1}", o.calls_per_sample)
+            };
             println!(
-                "| {} | {} | {:.1}% | {calls} | {:.1} s | {} of {} | {} | {} | {} |",
+                "| {} | {} | {:.1}% | {calls} | {:.1} s | {} of {} | {} | {} | {} | {} |",
                 kind.label(),
                 trainer.label(),
                 100.0 * o.accuracy,
@@ -696,6 +766,7 @@ fn main() -> Result<()> {
                 o.refused,
                 o.steps,
                 o.erasures,
+                o.spoiled,
                 o.outliers,
                 o.worst
             );
@@ -706,7 +777,8 @@ fn main() -> Result<()> {
     println!();
     for kind in Kind::ALL {
         let find = |t: Trainer| outcomes.iter().find(|o| o.kind == kind && o.trainer == t);
-        let (Some(exact), Some(js), Some(coord)) = (find(Trainer::Exact), find(Trainer::Jacsense), find(Trainer::Coordinate))
+        let (Some(exact), Some(js), Some(coord)) =
+            (find(Trainer::Exact), find(Trainer::Jacsense), find(Trainer::Coordinate))
         else {
             continue;
         };

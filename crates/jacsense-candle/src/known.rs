@@ -60,8 +60,9 @@ pub enum Known {
     /// at least).
     Dense,
     /// Any structure of the core over `∂y/∂x` (`m × n`: pattern, ties, known entries,
-    /// row sparsity); symmetry is for square Jacobians without parameters.
-    Structure(Structure),
+    /// row sparsity); symmetry is for square Jacobians without parameters. Boxed: a
+    /// structure is large beside the other declarations.
+    Structure(Box<Structure>),
 }
 
 impl Known {
@@ -121,7 +122,7 @@ impl Known {
                 if s.dims() != (n, m) {
                     return Err(mismatch("a structure of outputs × inputs"));
                 }
-                s.clone()
+                Structure::clone(s)
             }
         };
         with_parameters(&x_structure, p)
@@ -139,8 +140,7 @@ fn with_parameters(structure: &Structure, p: usize) -> Result<Structure> {
     let mut full = if pattern.is_dense() {
         Structure::dense(m, n + p)
     } else {
-        let rows: Vec<Vec<usize>> =
-            (0..m).map(|i| pattern.row(i).iter().copied().chain(n..n + p).collect()).collect();
+        let rows: Vec<Vec<usize>> = (0..m).map(|i| pattern.row(i).iter().copied().chain(n..n + p).collect()).collect();
         Structure::sparse(Pattern::from_rows(n + p, &rows)?)
     };
     if let Some(s) = structure.row_sparsity() {

@@ -23,8 +23,8 @@ use std::sync::{Arc, Mutex};
 
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, DType, Layout, Module, Shape, Tensor, Var};
 use jacsense::{
-    Difference, ErasureReason, Measurements, Plan, PlanOptions, Route, RowStatus, Scheme, Structure, VjpMeasurements, VjpPlan,
-    VjpSettings,
+    Difference, ErasureReason, Measurements, Plan, PlanOptions, Route, RowStatus, Scheme, Structure, VjpMeasurements,
+    VjpPlan, VjpSettings,
 };
 use rayon::prelude::*;
 
@@ -362,21 +362,28 @@ impl SamplePlan {
     }
 
     /// Tells the calls' values (failed calls as erasures) and decodes `w = Jᵀv`.
-    fn decode(&self, values: &[f64], results: &[std::result::Result<(), jacsense::CallError>], v: &[f64]) -> Result<Outcome> {
+    fn decode(
+        &self,
+        values: &[f64],
+        results: &[std::result::Result<(), jacsense::CallError>],
+        v: &[f64],
+    ) -> Result<Outcome> {
         let m = v.len();
-        let each = |tell: &mut dyn FnMut(usize, std::result::Result<&[f64], ErasureReason>) -> jacsense::Result<()>| {
-            results.iter().enumerate().try_for_each(|(call, result)| match result {
-                Ok(()) => tell(call, Ok(&values[call * m..(call + 1) * m])),
-                Err(e) => tell(call, Err(ErasureReason::Failed(e.0.clone()))),
-            })
+        // A failed call is an erasure; a told value with a NaN or infinite output
+        // becomes one in the core.
+        let value = |call: usize| match &results[call] {
+            Ok(()) => Ok(&values[call * m..(call + 1) * m]),
+            Err(e) => Err(ErasureReason::Failed(e.0.clone())),
         };
         match self {
             SamplePlan::Jacobian(plan) => {
                 let mut measurements = Measurements::new(plan)?;
-                each(&mut |call, value| match value {
-                    Ok(y) => measurements.tell(call, y),
-                    Err(reason) => measurements.erase(call, reason),
-                })?;
+                for call in 0..results.len() {
+                    match value(call) {
+                        Ok(y) => measurements.tell(call, y)?,
+                        Err(reason) => measurements.erase(call, reason)?,
+                    }
+                }
                 let estimate = measurements.decode();
                 let diagnostics = estimate.diagnostics();
                 let worst = diagnostics.rows.iter().map(|r| &r.status).max_by_key(|s| severity(s)).cloned();
@@ -390,10 +397,12 @@ impl SamplePlan {
             }
             SamplePlan::Direct(plan) => {
                 let mut measurements = VjpMeasurements::new(plan)?;
-                each(&mut |call, value| match value {
-                    Ok(y) => measurements.tell(call, y),
-                    Err(reason) => measurements.erase(call, reason),
-                })?;
+                for call in 0..results.len() {
+                    match value(call) {
+                        Ok(y) => measurements.tell(call, y)?,
+                        Err(reason) => measurements.erase(call, reason)?,
+                    }
+                }
                 let estimate = measurements.decode().swap_remove(0);
                 Ok(Outcome {
                     erasures: estimate.erasures.len(),

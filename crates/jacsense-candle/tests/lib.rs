@@ -246,7 +246,8 @@ fn garbage_calls_are_voted_out_when_declared() {
     let n = 40;
     let (g, mt) = mixing(n, n, band(n, n, 2, 2, 13));
     let spoiled = Spoiled { inner: g, every: 10, fail: false }; // 10% garbage
-    let settings = VjpSettings { jacobian: Settings { outliers: 0.1, ..Settings::default() }, ..VjpSettings::default() };
+    let settings =
+        VjpSettings { jacobian: Settings { outliers: 0.1, ..Settings::default() }, ..VjpSettings::default() };
     let layer = BlackboxLayer::new(spoiled, &Known::Banded { lower: 2, upper: 2 }, &settings).unwrap();
     let (error, _) = check(&layer, |x, _| x.matmul(&mt)?.tanh(), 12, 14);
     let step = layer.last_step().unwrap();
