@@ -23,13 +23,17 @@
 //! - (e) `y_i = θ₀ tanh(θ₁ z_i + θ₂) + θ₃ z_i` with 4 trainable parameters of its own.
 //!
 //! Trainers: exact backprop through the same layer written in candle ops (the
-//! reference); coordinate differences (jacsense's coordinate design on a dense
-//! structure: `n + p` calls per sample, `f(x0)` from the forward pass, the noise's step
-//! on (a)); ES (`w ≈ (1/k) Σ_t vᵀ(g(x + h u_t) − g(x))/h · u_t` over `k` Gaussian
-//! directions, `k` the calls per sample jacsense makes on the same layer); jacsense
-//! (the structure declared, `noise = 1e-4` on (a), `outliers = 0.05` on (d)).
+//! reference); no gradient below the layer (the first linear layer stays at its
+//! initial weights: what the layer's gradient is worth); coordinate differences
+//! (jacsense's coordinate design on a dense structure: `n + p` calls per sample, `f(x0)`
+//! from the forward pass, on (a) the step chosen for the noise, `√σ`); ES
+//! (`w ≈ (1/k) Σ_t vᵀ(g(x + h u_t) − g(x))/h · u_t` over `k` Gaussian directions, `k` the
+//! calls per sample jacsense makes on the same layer, `h = √σ` on (a), 1e-6 elsewhere);
+//! jacsense (the structure declared, `noise = 1e-4` on (a), `outliers = 0.05` on (d)).
+//! A backward pass whose `vᵀJ` is undetermined for some sample is not applied and
+//! counted.
 //!
-//! Then a gradient check: jacsense's `vᵀJ` of layer (b), noise-free, against candle's
+//! It starts with a gradient check: jacsense's `vᵀJ` of layer (b), noise-free, against candle's
 //! autodiff on 100 random samples.
 
 use std::sync::Arc;
@@ -38,7 +42,7 @@ use std::time::Instant;
 
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, D, DType, Device, Layout, Shape, Tensor, Var};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
-use jacsense::{CallError, Design, Route, Settings, VjpSettings};
+use jacsense::{CallError, Design, Route, Settings, Step, VjpSettings};
 use jacsense_candle::{BatchBlackbox, BlackboxLayer, Known, LayerDims, StepReport};
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
@@ -591,9 +595,11 @@ fn train(kind: Kind, trainer: Trainer, data: &Data, epochs: usize, device: &Devi
         Trainer::Frozen => Middle::Frozen(kind, theta()?),
         Trainer::Jacsense => Middle::Blackbox(blackbox_layer(&blackbox, &kind.known(), &jacsense_settings(kind))?),
         Trainer::Coordinate => {
-            // What everyone does: one call per input, nothing known; told the noise (its
-            // step) but not the garbage, which a read-off design cannot use.
-            let jacobian = Settings { design: Design::Coordinate, noise: kind.settings().noise, ..Settings::default() };
+            // What everyone does: one call per input, nothing known, entries read off;
+            // on (a) with the step chosen for the noise (√σ, as jacsense's), and not told
+            // the garbage, which a read-off design cannot use.
+            let step = if kind == Kind::Noisy { Step::Noise(NOISE) } else { Step::Default };
+            let jacobian = Settings { design: Design::Coordinate, step, ..Settings::default() };
             let settings = VjpSettings { route: Route::SenseJacobian, jacobian, ..VjpSettings::default() };
             Middle::Blackbox(blackbox_layer(&blackbox, &Known::Dense, &settings)?)
         }

@@ -55,3 +55,8 @@ pub use error::{Error, Result};
 pub use known::Known;
 pub use layer::BlackboxLayer;
 pub use report::StepReport;
+
+/// The crate README's example runs as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -326,3 +326,16 @@ fn declarations_that_do_not_fit_are_refused() {
     let error = layer.forward(&Tensor::zeros((3, 5), DType::F64, &Device::Cpu).unwrap()).unwrap_err();
     assert!(error.to_string().contains("takes a batch of shape (batch, 2)"), "{error}");
 }
+
+#[test]
+fn the_root_readme_shows_the_crate_readme_doctest() {
+    // The root README's candle example is not compiled there (the core does not depend
+    // on candle); it must be, character for character, the crate README's doctest.
+    let root = include_str!("../../../README.md");
+    let crate_readme = include_str!("../README.md");
+    let block = |text: &str, fence: &str| {
+        let start = text.find(fence).map(|i| i + fence.len()).expect("a fenced block");
+        text[start..start + text[start..].find("```\n").expect("a closing fence")].to_string()
+    };
+    assert_eq!(block(root, "```rust,ignore\n"), block(crate_readme, "```rust\n"));
+}
