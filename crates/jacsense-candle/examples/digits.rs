@@ -563,6 +563,7 @@ struct Outcome {
     accuracy: f64,
     calls_per_sample: f64,
     seconds: f64,
+    cpu: Option<f64>,
     refused: usize,
     steps: usize,
     spoiled: usize,
@@ -583,6 +584,16 @@ fn blackbox_layer(layer: &Arc<Layer>, known: &Known, settings: &VjpSettings) -> 
 
 fn jacsense_settings(kind: Kind) -> VjpSettings {
     VjpSettings { jacobian: kind.settings(), ..VjpSettings::default() }
+}
+
+/// CPU time of this process so far (every thread), in seconds, from `/proc/self/stat`
+/// (Linux; `None` elsewhere): wall time on a shared machine counts the others' work.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may hold spaces), from field 3 on.
+    let fields: Vec<&str> = stat[stat.rfind(')')? + 2..].split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0) // USER_HZ, 100 on Linux
 }
 
 fn train(kind: Kind, trainer: Trainer, data: &Data, epochs: usize, device: &Device) -> Result<Outcome> {
@@ -618,6 +629,7 @@ fn train(kind: Kind, trainer: Trainer, data: &Data, epochs: usize, device: &Devi
     let net = Net::new(middle, device)?;
     let mut optimizer = AdamW::new(net.vars(), ParamsAdamW { lr: 3e-3, weight_decay: 0.0, ..ParamsAdamW::default() })?;
     let start = Instant::now();
+    let cpu_start = cpu_seconds();
     let mut state = SEED ^ 0xDA7A;
     let mut order: Vec<u32> = (0..data.train_len as u32).collect();
     let (mut steps, mut refused, mut calls, mut samples, mut erasures, mut outliers) = (0, 0, 0usize, 0usize, 0, 0);
@@ -653,6 +665,7 @@ fn train(kind: Kind, trainer: Trainer, data: &Data, epochs: usize, device: &Devi
         }
     }
     let seconds = start.elapsed().as_secs_f64();
+    let cpu = cpu_seconds().zip(cpu_start).map(|(end, start)| end - start);
     let calls_per_sample = match &net.middle {
         Middle::Exact(..) | Middle::Frozen(..) => 0.0,
         Middle::Blackbox(_) => calls as f64 / samples.max(1) as f64,
@@ -666,6 +679,7 @@ fn train(kind: Kind, trainer: Trainer, data: &Data, epochs: usize, device: &Devi
         accuracy: net.accuracy(&data.test_x, &data.test_y)?,
         calls_per_sample,
         seconds,
+        cpu,
         refused,
         steps,
         spoiled: blackbox.spoiled.load(Ordering::Relaxed),
@@ -747,9 +761,9 @@ fn main() -> Result<()> {
     }
     println!();
     println!(
-        "| layer | trainer | test accuracy | calls per sample per step | wall time | steps not applied | erasures | garbage calls made | outliers judged | worst row status |"
+        "| layer | trainer | test accuracy | calls per sample per step | wall time | CPU time | steps not applied | erasures | garbage calls made | outliers judged | worst row status |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     let mut outcomes = Vec::new();
     for kind in Kind::ALL {
         let letter = &kind.label()[1..2];
@@ -764,11 +778,12 @@ fn main() -> Result<()> {
                 format!("{:.1}", o.calls_per_sample)
             };
             println!(
-                "| {} | {} | {:.1}% | {calls} | {:.1} s | {} of {} | {} | {} | {} | {} |",
+                "| {} | {} | {:.1}% | {calls} | {:.1} s | {} | {} of {} | {} | {} | {} | {} |",
                 kind.label(),
                 trainer.label(),
                 100.0 * o.accuracy,
                 o.seconds,
+                o.cpu.map_or("—".into(), |c| format!("{c:.1} s")),
                 o.refused,
                 o.steps,
                 o.erasures,
@@ -793,6 +808,19 @@ fn main() -> Result<()> {
             kind.label(),
             100.0 * (js.accuracy - exact.accuracy),
             100.0 * js.calls_per_sample / coord.calls_per_sample
+        );
+    }
+    let find =
+        |k: Kind, t: Trainer| outcomes.iter().find(|o| o.kind == k && o.trainer == t).map(|o| 100.0 * o.accuracy);
+    if let (Some(spoiled), Some(clean)) = (find(Kind::Garbage, Trainer::Jacsense), find(Kind::Local, Trainer::Jacsense))
+    {
+        println!(
+            "(d) against its clean layer (b): jacsense {spoiled:.1}% against {clean:.1}% ({:+.1} pp); coordinate differences {:.1}% against {:.1}%; ES {:.1}% against {:.1}%",
+            spoiled - clean,
+            find(Kind::Garbage, Trainer::Coordinate).unwrap_or(f64::NAN),
+            find(Kind::Local, Trainer::Coordinate).unwrap_or(f64::NAN),
+            find(Kind::Garbage, Trainer::Es).unwrap_or(f64::NAN),
+            find(Kind::Local, Trainer::Es).unwrap_or(f64::NAN),
         );
     }
     Ok(())
