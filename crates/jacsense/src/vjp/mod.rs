@@ -28,6 +28,10 @@
 //! for calls evaluated elsewhere). A batch of `v` at one `x0` shares the calls of either route
 //! ([`vjp_batch`]); the gradient of a scalar function is `v = [1]` ([`gradient`]).
 //!
+//! A Jacobian decoded elsewhere — from one [`Scheme`](crate::Scheme) placed at every
+//! sample of a training batch, with the forward pass's value as `f(x0)` — gives `w`
+//! through [`Estimate::vjp`](crate::Estimate::vjp), the Jacobian route's multiply.
+//!
 //! The direct route pays when `v` weights few rows (few candidates) or `w` is sparse;
 //! sensing `J` pays when `v` is dense over a sparse `J`, and for many `v` spread over
 //! several points of the same structure.
