@@ -14,9 +14,12 @@
 //! of the last `p`.
 //!
 //! The upstream gradient of a layer inside a net is dense (it comes through a linear
-//! layer), so the route is chosen for a dense `v`: sensing `J` is the cheaper route
-//! whenever `J` has structure; the direct route (one plan per sample, `n + p + 2`
-//! calls at least) only wins when it does not.
+//! layer), so the route is chosen for a dense `v`, whose candidates are every input:
+//! the direct route then needs `n + p + 2` calls and sensing `J` never more than
+//! `n + p`, so the planner takes the Jacobian unless `w = Jᵀv` itself is declared
+//! sparse ([`VjpSettings::sparsity`]). The direct route, when taken (or forced with
+//! [`Route::Direct`]), makes one plan per sample (its design depends on `v`) and
+//! calls `f(x0)` again.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
