@@ -314,6 +314,17 @@ fn a_failed_forward_call_is_an_error() {
 }
 
 #[test]
+fn a_core_structure_declares_what_the_shorthands_do() {
+    let dims = LayerDims { inputs: 12, parameters: 3, outputs: 12 };
+    let core = jacsense::Structure::sparse(Pattern::banded(12, 12, 1, 2));
+    let full = Known::Structure(Box::new(core)).structure(dims).unwrap();
+    assert_eq!(full, Known::Banded { lower: 1, upper: 2 }.structure(dims).unwrap());
+    assert_eq!(full.pattern().row(0), &[0, 1, 2, 12, 13, 14]); // the band, then θ
+    let sparse = Known::RowSparse { nonzeros: 2 }.structure(dims).unwrap();
+    assert_eq!(sparse.row_sparsity(), Some(5)); // 2 inputs and the 3 parameters
+}
+
+#[test]
 fn declarations_that_do_not_fit_are_refused() {
     let g = pointwise(LayerDims { inputs: 4, parameters: 0, outputs: 3 }, |_: &[f64], _: &mut [f64]| Ok(()));
     let error = BlackboxLayer::new(g, &Known::Elementwise, &VjpSettings::default()).unwrap_err();
