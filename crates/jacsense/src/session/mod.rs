@@ -543,7 +543,11 @@ impl Session {
                 break;
             }
         }
-        Ok(self.estimate.clone().expect("a finished session has an estimate"))
+        self.estimate.clone().ok_or_else(|| Error::InvalidSetting {
+            name: "session",
+            value: "done".into(),
+            reason: "the session was loaded done, without its estimate (an estimate is not saved)",
+        })
     }
 
     // ---- rounds ----
