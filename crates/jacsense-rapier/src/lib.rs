@@ -15,12 +15,11 @@
 //! raw quaternions, and `x'` comes back through the same charts.
 //!
 //! ```
-//! use jacsense::Settings;
-//! use jacsense_rapier::scenes;
+//! use jacsense_rapier::{scenes, settings};
 //! // 20 double pendulums: nx = 80, nu = 40; dense differences need 121 steps.
 //! let pendulums = scenes::double_pendulums(20)?;
-//! let lin = pendulums.linearize(&pendulums.structure()?, &Settings::default())?;
-//! assert!(lin.estimate.diagnostics().calls < 12);
+//! let lin = pendulums.linearize(&pendulums.structure()?, &settings())?;
+//! assert_eq!(lin.estimate.diagnostics().calls, 7);
 //! assert!(lin.a[(0, 0)] > 0.9); // an angle mostly stays where it was over 10 ms
 //! # Ok::<(), jacsense_rapier::Error>(())
 //! ```
@@ -37,7 +36,7 @@ pub mod structure;
 
 pub use dynamics::{Control, Dynamics};
 pub use error::{Error, Result};
-pub use linearize::{Linearization, split};
+pub use linearize::{Linearization, settings, split};
 pub use state::{Quantity, StateEntry};
 
 /// The rapier crate this one is built on (its types appear in the API).
