@@ -41,8 +41,14 @@ fn rod(half: f64) -> ColliderBuilder {
 /// # Ok::<(), jacsense_rapier::Error>(())
 /// ```
 pub fn arm() -> Result<Dynamics> {
+    arm_with_dt(0.01)
+}
+
+/// The [`arm`] stepped at `dt` seconds.
+pub fn arm_with_dt(dt: f64) -> Result<Dynamics> {
+    const ARMATURE: f64 = 1.0;
     let mut world = PhysicsWorld::new();
-    world.integration_parameters = integration_parameters(0.01);
+    world.integration_parameters = integration_parameters(dt);
     let half = 0.15;
     let base = world.bodies.insert(RigidBodyBuilder::fixed().translation(Vector::new(0.0, 0.0, 0.0)));
     let mut parent = base;
@@ -63,10 +69,19 @@ pub fn arm() -> Result<Dynamics> {
         parent = body;
         parent_top = Vector::new(0.0, half, 0.0);
     }
+    // Geared joints: a rotor inertia (armature) on every joint, as on real arms.
+    let root = world.multibody_joints.rigid_body_link(base).map(|l| l.multibody);
+    if let Some(mb) = root.and_then(|r| world.multibody_joints.get_multibody_mut(r)) {
+        mb.forward_kinematics(&world.bodies, true);
+        let armature = mb.armature_mut();
+        for k in 0..armature.len() {
+            armature[k] = ARMATURE;
+        }
+    }
     let mut d = Dynamics::new(world, controls)?;
     let mut x = d.x0();
     for (k, q) in x.iter_mut().take(7).enumerate() {
-        *q = if k % 2 == 0 { 0.3 } else { -0.3 };
+        *q = 0.4 * (k as f64).sin();
     }
     d.set_state(&x)?;
     Ok(d)

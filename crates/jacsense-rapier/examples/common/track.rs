@@ -1,16 +1,20 @@
 //! Tracking a Jacobian along a trajectory from a prior (DESIGN.md §9, "Priors").
 //!
-//! Along a trajectory `J(x_{t+1}) ≈ J(x_t)`. At each new point the tracker predicts
-//! `J` from the previous estimates (the last one, or a linear extrapolation of the last
-//! two), calls `f` along `k` random directions `d`, and measures the change
-//! `r = (f(x0 + d) − f(x0)) − J_pred d`. The least-change update on the pattern
-//! (per row, the minimum-norm correction in step-scaled coordinates that explains the
-//! `k` residuals: a multi-secant Broyden update restricted to the allowed entries) gives
-//! `J1`. Then `v` further directions, held back from the update, validate it: the
-//! relative prediction error `‖y − J1 e‖ / ‖y‖` on each must stay within the tolerance
-//! (at least a few times the finite-difference error of one measurement). When
-//! validation fails — a contact appears or breaks, a regime switches — `J` is sensed
-//! from scratch with the full scheme (given `f(x0)`, which is not called again).
+//! Along a trajectory `J(x_{t+1}) ≈ J(x_t)`, and its change from step to step is
+//! itself nearly constant. The tracker keeps, for every row of `J` on the structure's
+//! pattern, a Kalman filter on the row's entries and their rate of change per step
+//! (a constant-rate model; entries in step-scaled units). At each new point it
+//! predicts the row (`a ← a + b`), calls `f` along `k` random directions `d`, and
+//! updates the filter with the measured `y = f(x0 + d) − f(x0)` — with `k` well below
+//! the row's unknowns this is a least-change update of the prediction, weighted by
+//! what earlier steps already pinned down (a Broyden-like multi-secant update that
+//! also learns the rate). Then `v` further directions, held back from the update,
+//! validate the updated `J`: the relative prediction error `‖y − J e‖ / ‖y‖` on each
+//! must stay within the tolerance (at least a few times the finite-difference error of
+//! one measurement). When validation fails — a contact appears or breaks, a regime
+//! switches — `J` is sensed from scratch with the full scheme (given `f(x0)`, which is
+//! not called again), and the filter restarts from it; two full senses in a row give
+//! the rate again.
 //!
 //! Only the core's public API is used: the scheme and plan for the full re-sense,
 //! `SparseMatrix` for the estimates.
@@ -27,14 +31,14 @@ pub struct TrackSettings {
     /// The relative prediction error on a held-back call accepted (raised to at least
     /// 4 times the finite-difference error of one measurement).
     pub tolerance: f64,
-    /// Predict from the last two estimates (`J_{t−1} + (J_{t−1} − J_{t−2})`) rather than
-    /// the last one, while no re-sense came between them.
-    pub extrapolate: bool,
+    /// How much the rate of change of `J` may change per step, relative to the row's
+    /// size (the filter's process noise).
+    pub drift: f64,
 }
 
 impl Default for TrackSettings {
     fn default() -> Self {
-        TrackSettings { directions: 2, validation: 1, tolerance: 1e-6, extrapolate: true }
+        TrackSettings { directions: 2, validation: 1, tolerance: 3e-6, drift: 1e-6 }
     }
 }
 
@@ -53,12 +57,31 @@ pub struct Tracked {
     pub validation_error: Option<f64>,
 }
 
+/// One row's filter: entries `a` and rates `b` in step-scaled units (`J_ic · scale_c`),
+/// covariance `p` of `[a; b]` (row-major, `2r × 2r`).
+#[derive(Clone, Debug)]
+struct RowFilter {
+    a: Vec<f64>,
+    b: Vec<f64>,
+    p: Vec<f64>,
+    /// The row's size `‖a‖` when the filter (re)started: the unit of its noise levels.
+    size: f64,
+}
+
 /// Tracks `J` along a trajectory: one [`Tracker::estimate`] per point.
 pub struct Tracker {
     scheme: Scheme,
     settings: TrackSettings,
-    prior: Option<SparseMatrix>,
-    before: Option<SparseMatrix>,
+    /// Per coordinate, the step that scales the filters' units (set at a full sense).
+    scale: Vec<f64>,
+    rows: Vec<RowFilter>,
+    /// The last full sense, when the step before this one was one (for the rate).
+    last_full: Option<SparseMatrix>,
+    /// Validations failed in a row, and steps still to sense in full without trying the
+    /// prior (a back-off: where `J` changes too fast for the prior, trying it every step
+    /// would cost `k + v` calls more than sensing from scratch).
+    failures: u32,
+    skip: usize,
     rng: u64,
 }
 
@@ -66,15 +89,24 @@ impl Tracker {
     /// A tracker for `structure`; `settings` are those of the full re-sense (its seed
     /// also seeds the tracker's directions).
     pub fn new(structure: &Structure, settings: &Settings, track: TrackSettings) -> Result<Tracker, Error> {
-        if track.validation == 0 || !(track.tolerance > 0.0) {
+        if track.validation == 0 || !(track.tolerance > 0.0) || !(track.drift >= 0.0) {
             return Err(Error::InvalidSetting {
                 name: "track",
                 value: format!("{track:?}"),
-                reason: "a tracker needs at least one held-back call and a positive tolerance",
+                reason: "a tracker needs at least one held-back call, a positive tolerance and a drift ≥ 0",
             });
         }
         let scheme = Scheme::new(structure, settings)?;
-        Ok(Tracker { scheme, settings: track, prior: None, before: None, rng: settings.seed ^ 0x9e37_79b9_7f4a_7c15 })
+        Ok(Tracker {
+            scheme,
+            settings: track,
+            scale: Vec::new(),
+            rows: Vec::new(),
+            last_full: None,
+            failures: 0,
+            skip: 0,
+            rng: settings.seed ^ 0x9e37_79b9_7f4a_7c15,
+        })
     }
 
     /// Calls of a full re-sense given `f(x0)`.
@@ -84,8 +116,27 @@ impl Tracker {
 
     /// Forgets the prior: the next estimate senses from scratch.
     pub fn reset(&mut self) {
-        self.prior = None;
-        self.before = None;
+        self.rows.clear();
+        self.last_full = None;
+        self.failures = 0;
+        self.skip = 0;
+    }
+
+    /// The relative error of one forward-difference measurement: truncation and
+    /// rounding at the step (`2√ε` at the default step) plus the noise over the step.
+    fn measurement_error(&self) -> f64 {
+        let s = self.scheme.settings();
+        let h0 = match s.step {
+            Step::Relative(h) => h,
+            _ => f64::EPSILON.sqrt(),
+        };
+        2.0 * f64::EPSILON.sqrt() + s.noise / h0
+    }
+
+    /// The accepted relative prediction error: the setting, or 4 times the error of one
+    /// measurement when that is larger.
+    pub fn tolerance(&self) -> f64 {
+        self.settings.tolerance.max(4.0 * self.measurement_error())
     }
 
     /// `J` at `x0`, from the prior when it validates; `f0 = f(x0)` when the caller has it
@@ -105,10 +156,18 @@ impl Tracker {
                 }
             }
         };
-        let Some(prior) = self.prediction() else { return self.resense(f, x0, Some(f0), calls, None) };
+        if self.rows.is_empty() {
+            return self.resense(f, x0, Some(f0), calls, None);
+        }
+        if self.skip > 0 {
+            self.skip -= 1;
+            return self.resense(f, x0, Some(f0), calls, None);
+        }
+        let pattern = self.scheme.structure().pattern().clone();
         let h = steps(&self.scheme.settings().step, x0);
         let (k, v) = (self.settings.directions, self.settings.validation);
-        // Directions in step-scaled coordinates: g ~ N(0, 1), d = h ⊙ g.
+        // Directions: g ~ N(0, 1) per coordinate, d = h ⊙ g; in the filters' units the
+        // coefficient of coordinate c is d_c / scale_c.
         let g: Vec<Vec<f64>> = (0..k + v).map(|_| (0..n).map(|_| self.gaussian()).collect()).collect();
         let mut y: Vec<Vec<f64>> = Vec::with_capacity(k + v);
         let mut x = vec![0.0; n];
@@ -119,37 +178,69 @@ impl Tracker {
             let mut out = vec![0.0; m];
             calls += 1;
             match f.call(&x, &mut out) {
-                Ok(()) if out.iter().all(|v| v.is_finite()) => {
-                    y.push(out.iter().zip(&f0).map(|(a, b)| a - b).collect());
-                }
+                Ok(()) if out.iter().all(|v| v.is_finite()) => y.push(out.iter().zip(&f0).map(|(a, b)| a - b).collect()),
                 _ => return self.resense(f, x0, Some(f0), calls, None),
             }
         }
-        // The least-change update from the first k directions.
-        let pattern = prior.pattern().clone();
-        let mut values = prior.values().to_vec();
-        let predict = |values: &[f64], t: usize, i: usize| -> f64 {
-            let range = pattern.row_range(i);
-            pattern.row(i).iter().zip(&values[range]).map(|(&c, &a)| a * h[c] * g[t][c]).sum()
-        };
-        for i in 0..m {
+        let coef: Vec<Vec<f64>> = g.iter().map(|gt| (0..n).map(|c| h[c] * gt[c] / self.scale[c]).collect()).collect();
+        let (eps, drift) = (self.measurement_error(), self.settings.drift);
+        let mut rows = self.rows.clone();
+        for (i, row) in rows.iter_mut().enumerate() {
             let cols = pattern.row(i);
-            if cols.is_empty() || k == 0 {
+            let r = cols.len();
+            if r == 0 {
                 continue;
             }
-            let r: Vec<f64> = (0..k).map(|t| y[t][i] - predict(&values, t, i)).collect();
-            // Gram matrix of the row's scaled directions, k × k, and its solve.
-            let mut gram = vec![0.0; k * k];
-            for a in 0..k {
-                for b in 0..k {
-                    gram[a * k + b] = cols.iter().map(|&c| g[a][c] * g[b][c]).sum();
+            let dim = 2 * r;
+            // Predict: a ← a + b, P ← F P Fᵀ + Q.
+            for c in 0..r {
+                row.a[c] += row.b[c];
+            }
+            predict_covariance(&mut row.p, r);
+            for c in 0..r {
+                row.p[c * dim + c] += (eps * row.size).powi(2);
+                row.p[(r + c) * dim + r + c] += (drift * row.size).powi(2);
+            }
+            if k == 0 {
+                continue;
+            }
+            // Update with the k measurements: H = [Gᵀ 0] (k × 2r).
+            let hrow: Vec<Vec<f64>> = (0..k).map(|t| cols.iter().map(|&c| coef[t][c]).collect()).collect();
+            // P Hᵀ (2r × k): only the first r columns of P meet H.
+            let mut pht = vec![0.0; dim * k];
+            for q in 0..dim {
+                for t in 0..k {
+                    pht[q * k + t] = (0..r).map(|c| row.p[q * dim + c] * hrow[t][c]).sum();
                 }
             }
-            let Some(w) = solve(&mut gram, &r, k) else { continue };
-            let start = pattern.row_start(i);
-            for (p, &c) in cols.iter().enumerate() {
-                let delta: f64 = (0..k).map(|t| g[t][c] * w[t]).sum();
-                values[start + p] += delta / h[c];
+            let mut s = vec![0.0; k * k];
+            let noise = (4.0 * eps * row.size).powi(2);
+            for t in 0..k {
+                for u in 0..k {
+                    s[t * k + u] = (0..r).map(|c| hrow[t][c] * pht[c * k + u]).sum::<f64>() + if t == u { noise } else { 0.0 };
+                }
+            }
+            let innovation: Vec<f64> =
+                (0..k).map(|t| y[t][i] - (0..r).map(|c| hrow[t][c] * row.a[c]).sum::<f64>()).collect();
+            let Some(w) = solve(&mut s.clone(), &innovation, k) else { continue };
+            for q in 0..dim {
+                let delta: f64 = (0..k).map(|t| pht[q * k + t] * w[t]).sum();
+                if q < r { row.a[q] += delta } else { row.b[q - r] += delta }
+            }
+            // P ← P − (P Hᵀ) S⁻¹ (P Hᵀ)ᵀ, column by column of S⁻¹ (P Hᵀ)ᵀ.
+            let mut sinv_phtt = vec![0.0; k * dim];
+            for q in 0..dim {
+                let col: Vec<f64> = (0..k).map(|t| pht[q * k + t]).collect();
+                if let Some(z) = solve(&mut s.clone(), &col, k) {
+                    for t in 0..k {
+                        sinv_phtt[t * dim + q] = z[t];
+                    }
+                }
+            }
+            for q in 0..dim {
+                for o in 0..dim {
+                    row.p[q * dim + o] -= (0..k).map(|t| pht[q * k + t] * sinv_phtt[t * dim + o]).sum::<f64>();
+                }
             }
         }
         // Validation on the held-back directions.
@@ -157,43 +248,36 @@ impl Tracker {
         for t in k..k + v {
             let (mut err, mut norm) = (0.0, 0.0);
             for (i, yi) in y[t].iter().enumerate() {
-                let e = yi - predict(&values, t, i);
-                err += e * e;
+                let cols = pattern.row(i);
+                let predicted: f64 = cols.iter().zip(&rows[i].a).map(|(&c, a)| a * coef[t][c]).sum();
+                err += (yi - predicted).powi(2);
                 norm += yi * yi;
             }
             worst = worst.max(if norm > 0.0 { (err / norm).sqrt() } else if err > 0.0 { f64::INFINITY } else { 0.0 });
         }
         if worst <= self.tolerance() {
-            let jacobian = SparseMatrix::new(pattern, values)?;
-            self.before = self.prior.replace(jacobian.clone());
+            self.rows = rows;
+            self.last_full = None;
+            self.failures = 0;
+            let jacobian = self.jacobian(&pattern)?;
             Ok(Tracked { jacobian, calls, resensed: false, validation_error: Some(worst) })
         } else {
+            // The prediction of this step stays in the filters: its rates carry on.
+            self.rows = rows;
+            // Back off after repeated failures: 0, 1, 3, 7 steps (at most 8) of full
+            // senses before the prior is tried again.
+            self.failures += 1;
+            self.skip = ((1usize << (self.failures - 1).min(4)) - 1).min(8);
             self.resense(f, x0, Some(f0), calls, Some(worst))
         }
     }
 
-    /// The accepted relative prediction error: the setting, or 4 times the error of one
-    /// forward-difference measurement (truncation and rounding, `2√ε`, plus the noise
-    /// over the step) when that is larger.
-    pub fn tolerance(&self) -> f64 {
-        let s = self.scheme.settings();
-        let h0 = match s.step {
-            Step::Relative(h) => h,
-            _ => f64::EPSILON.sqrt(),
-        };
-        let floor = 4.0 * (2.0 * f64::EPSILON.sqrt() + s.noise / h0);
-        self.settings.tolerance.max(floor)
-    }
-
-    fn prediction(&self) -> Option<SparseMatrix> {
-        let last = self.prior.as_ref()?;
-        match (&self.before, self.settings.extrapolate) {
-            (Some(b), true) if b.pattern() == last.pattern() => {
-                let values = last.values().iter().zip(b.values()).map(|(a, b)| 2.0 * a - b).collect();
-                SparseMatrix::new(last.pattern().clone(), values).ok()
-            }
-            _ => Some(last.clone()),
+    fn jacobian(&self, pattern: &jacsense::Pattern) -> Result<SparseMatrix, Error> {
+        let mut values = Vec::with_capacity(pattern.nnz());
+        for (i, row) in self.rows.iter().enumerate() {
+            values.extend(pattern.row(i).iter().zip(&row.a).map(|(&c, a)| a / self.scale[c]));
         }
+        SparseMatrix::new(pattern.clone(), values)
     }
 
     fn resense<B: Blackbox + Sync + ?Sized>(
@@ -208,9 +292,39 @@ impl Tracker {
         let est = plan.evaluate(f)?.decode();
         let calls = calls + est.diagnostics().calls;
         let jacobian = est.jacobian().clone();
-        // A re-sense starts a new history: no extrapolation across it.
-        self.before = None;
-        self.prior = Some(jacobian.clone());
+        let pattern = jacobian.pattern().clone();
+        let eps = self.measurement_error();
+        let scale = steps(&self.scheme.settings().step, x0);
+        let mut rows = Vec::with_capacity(pattern.nrows());
+        for i in 0..pattern.nrows() {
+            let cols = pattern.row(i);
+            let r = cols.len();
+            let a: Vec<f64> = cols.iter().zip(jacobian.row_values(i)).map(|(&c, v)| v * scale[c]).collect();
+            let size = a.iter().map(|v| v * v).sum::<f64>().sqrt().max(f64::MIN_POSITIVE);
+            // The rate: from two full senses in a row, else what the filter had (in the
+            // new units), else unknown (a rate of 1% of the row per step).
+            let (b, var_b) = match (&self.last_full, self.rows.get(i)) {
+                (Some(prev), _) => {
+                    let b = cols.iter().zip(jacobian.row_values(i).iter().zip(prev.row_values(i))).map(|(&c, (v, w))| (v - w) * scale[c]).collect();
+                    (b, 2.0 * (eps * size).powi(2))
+                }
+                (None, Some(old)) if old.b.len() == r => {
+                    let b = cols.iter().zip(&old.b).map(|(&c, b)| b / self.scale[c] * scale[c]).collect();
+                    let var = (0..r).map(|c| old.p[(r + c) * 2 * r + r + c]).fold(0.0, f64::max);
+                    (b, var)
+                }
+                _ => (vec![0.0; r], (1e-2 * size).powi(2)),
+            };
+            let mut p = vec![0.0; 4 * r * r];
+            for c in 0..r {
+                p[c * 2 * r + c] = (eps * size).powi(2);
+                p[(r + c) * 2 * r + r + c] = var_b;
+            }
+            rows.push(RowFilter { a, b, p, size });
+        }
+        self.rows = rows;
+        self.scale = scale;
+        self.last_full = Some(jacobian.clone());
         Ok(Tracked { jacobian, calls, resensed: true, validation_error })
     }
 
@@ -230,6 +344,23 @@ impl Tracker {
     }
 }
 
+/// `P ← F P Fᵀ` for `F = [[I, I], [0, I]]` on a `2r × 2r` covariance.
+fn predict_covariance(p: &mut [f64], r: usize) {
+    let dim = 2 * r;
+    // Rows: the first block row gains the second (F P).
+    for q in 0..r {
+        for o in 0..dim {
+            p[q * dim + o] += p[(r + q) * dim + o];
+        }
+    }
+    // Columns: the first block column gains the second ((F P) Fᵀ).
+    for q in 0..dim {
+        for o in 0..r {
+            p[q * dim + o] += p[q * dim + r + o];
+        }
+    }
+}
+
 /// The forward-difference step per coordinate (DESIGN.md §1).
 fn steps(step: &Step, x0: &[f64]) -> Vec<f64> {
     let scaled = |h0: f64| x0.iter().map(|x| h0 * x.abs().max(1.0)).collect();
@@ -241,8 +372,8 @@ fn steps(step: &Step, x0: &[f64]) -> Vec<f64> {
     }
 }
 
-/// Solves the symmetric `k × k` system `a w = r` by Gaussian elimination with partial
-/// pivoting; `None` when it is singular.
+/// Solves the `k × k` system `a w = r` by Gaussian elimination with partial pivoting;
+/// `None` when it is singular.
 fn solve(a: &mut [f64], r: &[f64], k: usize) -> Option<Vec<f64>> {
     let mut b = r.to_vec();
     for col in 0..k {
