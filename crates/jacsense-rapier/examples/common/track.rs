@@ -262,8 +262,8 @@ impl Tracker {
             let jacobian = self.jacobian(&pattern)?;
             Ok(Tracked { jacobian, calls, resensed: false, validation_error: Some(worst) })
         } else {
-            // The prediction of this step stays in the filters: its rates carry on.
-            self.rows = rows;
+            // This step's update is dropped (its measurements may straddle a jump and
+            // would corrupt the rates); the re-sense keeps the rates from before.
             // Back off after repeated failures: 0, 1, 3, 7 steps (at most 8) of full
             // senses before the prior is tried again.
             self.failures += 1;
