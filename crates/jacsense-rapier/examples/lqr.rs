@@ -130,6 +130,10 @@ fn trials(d: &Dynamics, k: &Mat<f64>, runs: usize, steps: usize) -> usize {
     ok
 }
 
+/// A simulator (name, relative noise, fraction of garbage calls) and the
+/// linearizations tried on it.
+type Case = (&'static str, f64, f64, Vec<(&'static str, Structure, Settings)>);
+
 fn main() {
     let mut d = scenes::double_pendulums(1).expect("pendulum");
     // Upright: both angles π (the lower rod continues the upper one), at rest.
@@ -142,10 +146,13 @@ fn main() {
     let runs = 20;
     let steps = if quick() { 150 } else { 300 };
     let noise = 1e-6;
-    println!("upright double pendulum: nx = {nx}, nu = {nu}; {runs} initial perturbations (angles ±0.3 rad, rates ±0.5 rad/s), {steps} steps of {} s\n", d.dt());
+    println!(
+        "upright double pendulum: nx = {nx}, nu = {nu}; {runs} initial perturbations (angles ±0.3 rad, rates ±0.5 rad/s), {steps} steps of {} s\n",
+        d.dt()
+    );
     println!("| simulator | linearization | calls | rel. error [A B] | LQR successes |");
     println!("|---|---|---|---|---|");
-    let cases: Vec<(&str, f64, f64, Vec<(&str, Structure, Settings)>)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "clean",
             0.0,

@@ -9,7 +9,14 @@ use common::{forward_differences, join, quick, reference, rel_err};
 use jacsense::{Settings, Structure};
 use jacsense_rapier::{Dynamics, scenes};
 
-fn row(name: &str, d: &Dynamics, point: &[f64], structure: &Structure, settings: &Settings, r: &faer::Mat<f64>) -> (usize, f64) {
+fn row(
+    name: &str,
+    d: &Dynamics,
+    point: &[f64],
+    structure: &Structure,
+    settings: &Settings,
+    r: &faer::Mat<f64>,
+) -> (usize, f64) {
     let est = jacsense::jacobian_with(d, point, structure, settings).expect("estimate");
     let j = est.dense();
     let (nx, n) = (d.nx(), d.nx() + d.nu());
@@ -47,20 +54,58 @@ fn main() {
         let (n, m) = (d.nx() + d.nu(), d.nx());
         let structure = d.structure().expect("structure");
         let (_, groups) = d.groups();
-        println!("\n{name}: nx = {}, nu = {}, interaction groups {groups}, relations {}, unknowns {} of {}, ρ_max {}\n", d.nx(), d.nu(), d.relations().len(), structure.intrinsic_dimension(), m * n, structure.lower_bound());
+        println!(
+            "\n{name}: nx = {}, nu = {}, interaction groups {groups}, relations {}, unknowns {} of {}, ρ_max {}\n",
+            d.nx(),
+            d.nu(),
+            d.relations().len(),
+            structure.intrinsic_dimension(),
+            m * n,
+            structure.lower_bound()
+        );
         let r = reference(d, &point);
         println!("reference: central differences at relative step 1e-6, {} calls\n", 2 * n);
         println!("| method | calls | rel. error A | rel. error B | rel. error [A B] | design | status |");
         println!("|---|---|---|---|---|---|---|");
-        let (dense_calls, dense_err) = row("dense forward differences (1 + nx + nu)", d, &point, &Structure::dense(m, n), &forward_differences(), &r);
-        let (calls, err) = row("jacsense, derived structure (`jacsense_rapier::settings()`: colored)", d, &point, &structure, &jacsense_rapier::settings(), &r);
-        row("jacsense, derived structure, planner's choice (`Settings::default()`)", d, &point, &structure, &Settings::default(), &r);
-        row("jacsense told nothing (default plan, dense structure)", d, &point, &Structure::dense(m, n), &Settings::default(), &r);
+        let (dense_calls, dense_err) = row(
+            "dense forward differences (1 + nx + nu)",
+            d,
+            &point,
+            &Structure::dense(m, n),
+            &forward_differences(),
+            &r,
+        );
+        let (calls, err) = row(
+            "jacsense, derived structure (`jacsense_rapier::settings()`: colored)",
+            d,
+            &point,
+            &structure,
+            &jacsense_rapier::settings(),
+            &r,
+        );
+        row(
+            "jacsense, derived structure, planner's choice (`Settings::default()`)",
+            d,
+            &point,
+            &structure,
+            &Settings::default(),
+            &r,
+        );
+        row(
+            "jacsense told nothing (default plan, dense structure)",
+            d,
+            &point,
+            &Structure::dense(m, n),
+            &Settings::default(),
+            &r,
+        );
         if name.starts_with("(b)") {
             b_target = Some((calls, dense_calls, err, dense_err));
         }
     }
-    println!("\njacsense told nothing: main has no adaptive sensing yet (branch `adaptive`); the default plan on a dense structure is a coloring with n colors, the same calls as differences.");
+    println!(
+        "\njacsense told nothing: main has no adaptive sensing yet (branch `adaptive`); the default plan on a dense structure is a coloring with n colors, the same calls as differences."
+    );
     if let Some((calls, dense_calls, err, dense_err)) = b_target {
         println!(
             "\ntarget (b): derived structure {calls} calls = {:.1}% of dense forward differences' {dense_calls} (≤ 10%: {}), error {err:.1e} = {:.2}× theirs {dense_err:.1e} (≤ 2×: {})",

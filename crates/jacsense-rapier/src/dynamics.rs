@@ -106,16 +106,22 @@ enum ResolvedControl {
 ///
 /// ```
 /// use jacsense::Blackbox;
-/// use jacsense_rapier::{scenes, Dynamics};
-/// let scene = scenes::double_pendulums(1);
-/// let dynamics = Dynamics::new(scene.world, scene.controls)?;
-/// assert_eq!((dynamics.nx(), dynamics.nu()), (4, 2)); // two angles, two rates; two torques
-/// let mut x1 = vec![0.0; 4];
-/// dynamics.call(&dynamics.point(), &mut x1).unwrap();
-/// // q' = q + dt·q̇' (one substep of semi-implicit Euler)
-/// let x0 = dynamics.x0();
-/// let dt = dynamics.dt();
-/// assert!((x1[0] - (x0[0] + dt * x1[2])).abs() < 1e-12);
+/// use jacsense_rapier::rapier3d_f64::prelude::*;
+/// use jacsense_rapier::{Control, Dynamics};
+/// // A pendulum: a rod hinged about Z to a fixed anchor, pushed by a joint torque.
+/// let mut world = PhysicsWorld::new();
+/// world.integration_parameters = jacsense_rapier::scenes::integration_parameters(0.01);
+/// let anchor = world.bodies.insert(RigidBodyBuilder::fixed());
+/// let rod = world.bodies.insert(RigidBodyBuilder::dynamic().translation(Vector::new(0.0, -0.5, 0.0)));
+/// world.colliders.insert_with_parent(ColliderBuilder::cuboid(0.05, 0.5, 0.05), rod, &mut world.bodies);
+/// let hinge = RevoluteJointBuilder::new(Vector::Z).local_anchor2(Vector::new(0.0, 0.5, 0.0));
+/// world.multibody_joints.insert(anchor, rod, hinge, true);
+/// let dynamics = Dynamics::new(world, vec![Control::JointTorque { link: rod }])?;
+/// assert_eq!((dynamics.nx(), dynamics.nu()), (2, 1)); // angle and rate; one torque
+/// let mut x1 = vec![0.0; 2];
+/// dynamics.call(&[0.3, 0.0, 0.0], &mut x1).unwrap(); // from 0.3 rad, at rest, no torque
+/// assert!(x1[1] < 0.0); // it starts to swing back
+/// assert!((x1[0] - (0.3 + dynamics.dt() * x1[1])).abs() < 1e-12); // q' = q + dt·q̇'
 /// # Ok::<(), jacsense_rapier::Error>(())
 /// ```
 #[derive(Clone)]
@@ -151,7 +157,7 @@ impl Dynamics {
             ccd_solver,
             ..
         } = world;
-        if soft_bodies.len() > 0 {
+        if !soft_bodies.is_empty() {
             return Err(Error::Unsupported("soft bodies have no state layout here".into()));
         }
         for (_, rb) in bodies.iter_mut() {
@@ -565,7 +571,11 @@ impl Dynamics {
         if let Some(index) = x.iter().position(|v| !v.is_finite()) {
             let e = self.entries[index % nq];
             let kind = if index < nq { "position" } else { "velocity" };
-            return Err(Error::Diverged { index, entry: format!("{kind} {:?} axis {} of {:?}", e.quantity, e.axis, e.body), value: x[index] });
+            return Err(Error::Diverged {
+                index,
+                entry: format!("{kind} {:?} axis {} of {:?}", e.quantity, e.axis, e.body),
+                value: x[index],
+            });
         }
         Ok(x)
     }

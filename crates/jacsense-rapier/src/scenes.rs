@@ -107,8 +107,7 @@ pub fn double_pendulums(count: usize) -> Result<Dynamics> {
         let anchor = world.bodies.insert(RigidBodyBuilder::fixed().translation(Vector::new(x, 2.0, 0.0)));
         let upper = world.bodies.insert(RigidBodyBuilder::dynamic().translation(Vector::new(x, 2.0 - half, 0.0)));
         world.colliders.insert_with_parent(rod(half), upper, &mut world.bodies);
-        let lower =
-            world.bodies.insert(RigidBodyBuilder::dynamic().translation(Vector::new(x, 2.0 - 3.0 * half, 0.0)));
+        let lower = world.bodies.insert(RigidBodyBuilder::dynamic().translation(Vector::new(x, 2.0 - 3.0 * half, 0.0)));
         world.colliders.insert_with_parent(rod(half), lower, &mut world.bodies);
         let hinge = |a1: Vector| {
             RevoluteJointBuilder::new(Vector::Z)
@@ -155,9 +154,11 @@ pub fn boxes(count: usize) -> Result<Dynamics> {
     for k in 0..count {
         let z = 2.0 * k as f64;
         let body = world.bodies.insert(
-            RigidBodyBuilder::dynamic()
-                .translation(Vector::new(0.0, 0.22, z))
-                .angvel(Vector::new(0.0, 0.3 + 0.1 * k as f64, 0.0)),
+            RigidBodyBuilder::dynamic().translation(Vector::new(0.0, 0.22, z)).angvel(Vector::new(
+                0.0,
+                0.3 + 0.1 * k as f64,
+                0.0,
+            )),
         );
         world.colliders.insert_with_parent(
             ColliderBuilder::cuboid(0.2, 0.2, 0.2).density(125.0).friction(0.5),

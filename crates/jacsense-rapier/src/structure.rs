@@ -42,9 +42,12 @@ impl Dynamics {
                     owner.insert(*body, k);
                 }
                 Unit::Multibody { root, .. } => {
-                    if let Some(mb) = self.world.multibody_joints.rigid_body_link(*root).and_then(|l| {
-                        self.world.multibody_joints.get_multibody(l.multibody)
-                    }) {
+                    if let Some(mb) = self
+                        .world
+                        .multibody_joints
+                        .rigid_body_link(*root)
+                        .and_then(|l| self.world.multibody_joints.get_multibody(l.multibody))
+                    {
                         for link in mb.links() {
                             owner.insert(link.rigid_body_handle(), k);
                         }
@@ -75,7 +78,8 @@ impl Dynamics {
             &(),
             &(),
         );
-        let unit_of = |c: ColliderHandle| world.colliders.get(c).and_then(|c| c.parent()).and_then(|b| owner.get(&b).copied());
+        let unit_of =
+            |c: ColliderHandle| world.colliders.get(c).and_then(|c| c.parent()).and_then(|b| owner.get(&b).copied());
         for pair in world.narrow_phase.contact_pairs() {
             if pair.has_any_active_contact() || pair.manifolds().iter().any(|m| !m.points.is_empty()) {
                 link(unit_of(pair.collider1), unit_of(pair.collider2));
@@ -164,9 +168,8 @@ impl Dynamics {
         let (group, _) = self.groups();
         let nq = self.dofs();
         let controls = self.control_groups(&group);
-        let group_of_col = |j: usize| -> Option<usize> {
-            if j < 2 * nq { Some(group[j % nq]) } else { controls[j - 2 * nq] }
-        };
+        let group_of_col =
+            |j: usize| -> Option<usize> { if j < 2 * nq { Some(group[j % nq]) } else { controls[j - 2 * nq] } };
         let n = self.nx() + self.nu();
         let mut cols_of_group: Vec<Vec<usize>> = Vec::new();
         for j in 0..n {
@@ -222,7 +225,9 @@ impl Dynamics {
     /// let d = scenes::double_pendulums(20)?;
     /// let s = d.structure()?;
     /// assert_eq!(s.dims(), (120, 80)); // n = 80 states + 40 torques, m = 80
-    /// assert_eq!(s.lower_bound(), 6);  // a pendulum's velocity row: 4 states, 2 torques
+    /// assert_eq!(s.pattern().max_row_count(), 6); // a pendulum's 4 states and 2 torques
+    /// // 40 angle rows are relations (q' = q + dt·q̇'): only the 40 rate rows are unknown.
+    /// assert_eq!(s.intrinsic_dimension(), 40 * 6);
     /// # Ok::<(), jacsense_rapier::Error>(())
     /// ```
     pub fn structure(&self) -> Result<Structure> {

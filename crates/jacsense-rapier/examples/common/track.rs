@@ -89,7 +89,9 @@ impl Tracker {
     /// A tracker for `structure`; `settings` are those of the full re-sense (its seed
     /// also seeds the tracker's directions).
     pub fn new(structure: &Structure, settings: &Settings, track: TrackSettings) -> Result<Tracker, Error> {
-        if track.validation == 0 || !(track.tolerance > 0.0) || !(track.drift >= 0.0) {
+        let positive = track.tolerance > 0.0 && track.tolerance.is_finite();
+        let drift_ok = track.drift >= 0.0 && track.drift.is_finite();
+        if track.validation == 0 || !positive || !drift_ok {
             return Err(Error::InvalidSetting {
                 name: "track",
                 value: format!("{track:?}"),
@@ -141,7 +143,12 @@ impl Tracker {
 
     /// `J` at `x0`, from the prior when it validates; `f0 = f(x0)` when the caller has it
     /// (a rollout does), else one call makes it.
-    pub fn estimate<B: Blackbox + Sync + ?Sized>(&mut self, f: &B, x0: &[f64], f0: Option<&[f64]>) -> Result<Tracked, Error> {
+    pub fn estimate<B: Blackbox + Sync + ?Sized>(
+        &mut self,
+        f: &B,
+        x0: &[f64],
+        f0: Option<&[f64]>,
+    ) -> Result<Tracked, Error> {
         let (n, m) = f.dims();
         let mut calls = 0;
         let f0: Vec<f64> = match f0 {
@@ -178,7 +185,9 @@ impl Tracker {
             let mut out = vec![0.0; m];
             calls += 1;
             match f.call(&x, &mut out) {
-                Ok(()) if out.iter().all(|v| v.is_finite()) => y.push(out.iter().zip(&f0).map(|(a, b)| a - b).collect()),
+                Ok(()) if out.iter().all(|v| v.is_finite()) => {
+                    y.push(out.iter().zip(&f0).map(|(a, b)| a - b).collect())
+                }
                 _ => return self.resense(f, x0, Some(f0), calls, None),
             }
         }
@@ -217,7 +226,8 @@ impl Tracker {
             let noise = (4.0 * eps * row.size).powi(2);
             for t in 0..k {
                 for u in 0..k {
-                    s[t * k + u] = (0..r).map(|c| hrow[t][c] * pht[c * k + u]).sum::<f64>() + if t == u { noise } else { 0.0 };
+                    s[t * k + u] =
+                        (0..r).map(|c| hrow[t][c] * pht[c * k + u]).sum::<f64>() + if t == u { noise } else { 0.0 };
                 }
             }
             let innovation: Vec<f64> =
@@ -253,7 +263,13 @@ impl Tracker {
                 err += (yi - predicted).powi(2);
                 norm += yi * yi;
             }
-            worst = worst.max(if norm > 0.0 { (err / norm).sqrt() } else if err > 0.0 { f64::INFINITY } else { 0.0 });
+            worst = worst.max(if norm > 0.0 {
+                (err / norm).sqrt()
+            } else if err > 0.0 {
+                f64::INFINITY
+            } else {
+                0.0
+            });
         }
         if worst <= self.tolerance() {
             self.rows = rows;
@@ -305,7 +321,11 @@ impl Tracker {
             // new units), else unknown (a rate of 1% of the row per step).
             let (b, var_b) = match (&self.last_full, self.rows.get(i)) {
                 (Some(prev), _) => {
-                    let b = cols.iter().zip(jacobian.row_values(i).iter().zip(prev.row_values(i))).map(|(&c, (v, w))| (v - w) * scale[c]).collect();
+                    let b = cols
+                        .iter()
+                        .zip(jacobian.row_values(i).iter().zip(prev.row_values(i)))
+                        .map(|(&c, (v, w))| (v - w) * scale[c])
+                        .collect();
                     (b, 2.0 * (eps * size).powi(2))
                 }
                 (None, Some(old)) if old.b.len() == r => {
