@@ -71,6 +71,18 @@ impl Blackbox for Spoiled<'_> {
     }
 }
 
+/// Relative error of rows `rows` (all `n` columns).
+fn rel_rows(j: &Mat<f64>, r: &Mat<f64>, rows: std::ops::Range<usize>, n: usize) -> f64 {
+    let (mut e, mut s) = (0.0, 0.0);
+    for i in rows {
+        for c in 0..n {
+            e += (j[(i, c)] - r[(i, c)]).powi(2);
+            s += r[(i, c)].powi(2);
+        }
+    }
+    (e / s).sqrt()
+}
+
 /// `K` of the discrete LQR, from the Riccati equation iterated to convergence.
 fn lqr(a: &Mat<f64>, b: &Mat<f64>) -> Option<Mat<f64>> {
     let (nx, nu) = (a.nrows(), b.ncols());
@@ -150,8 +162,10 @@ fn main() {
         "upright double pendulum: nx = {nx}, nu = {nu}; {runs} initial perturbations (angles ±0.3 rad, rates ±0.5 rad/s), {steps} steps of {} s\n",
         d.dt()
     );
-    println!("| simulator | linearization | calls | rel. error [A B] | LQR successes |");
-    println!("|---|---|---|---|---|");
+    println!(
+        "| simulator | linearization | calls | rel. error [A B] | its position rows | its velocity rows | LQR successes |"
+    );
+    println!("|---|---|---|---|---|---|---|");
     let cases: Vec<Case> = vec![
         (
             "clean",
@@ -211,14 +225,16 @@ fn main() {
                 Some(k) if k.norm_l2().is_finite() => format!("{}/{runs}", trials(&d, &k, runs, steps)),
                 _ => "no LQR (Riccati iteration diverged)".into(),
             };
-            println!("| {sim} | {name} | {} | {err:.1e} | {successes} |", est.diagnostics().calls);
+            let q = rel_rows(&j, &r, 0..nx / 2, n);
+            let v = rel_rows(&j, &r, nx / 2..nx, n);
+            println!("| {sim} | {name} | {} | {err:.1e} | {q:.1e} | {v:.1e} | {successes} |", est.diagnostics().calls);
         }
     }
     // The exact-enough linearization as a yardstick.
     let (a, b) = jacsense_rapier::split(&r, nx);
     let k = lqr(&a, &b).expect("lqr on the reference");
     println!(
-        "| — | reference (central differences, step 1e-6) | {} | 0 | {}/{runs} |",
+        "| — | reference (central differences, step 1e-6) | {} | 0 | 0 | 0 | {}/{runs} |",
         2 * n,
         trials(&d, &k, runs, steps)
     );
