@@ -588,6 +588,14 @@ impl jacsense::Blackbox for Dynamics {
 
     fn call(&self, x: &[f64], y: &mut [f64]) -> std::result::Result<(), jacsense::CallError> {
         let nx = self.nx();
+        if x.len() != nx + self.nu() || y.len() != nx {
+            return Err(jacsense::CallError(format!(
+                "a call takes [x; u] of length {} and writes x' of length {nx}, not {} and {}",
+                nx + self.nu(),
+                x.len(),
+                y.len()
+            )));
+        }
         let out = self.step(&x[..nx], &x[nx..]).map_err(|e| jacsense::CallError(e.to_string()))?;
         y.copy_from_slice(&out);
         Ok(())
@@ -650,8 +658,14 @@ fn units(world: &Snapshot) -> Result<Vec<Unit>> {
                     )));
                 }
             };
+            // The link's offset in the generalized vector (rapier keeps it private): where
+            // its view of the velocities starts.
             let offset = mb.joint_velocity(link).as_ptr() as usize;
-            let assembly = (offset - base) / std::mem::size_of::<f64>();
+            let assembly = offset
+                .checked_sub(base)
+                .map(|b| b / std::mem::size_of::<f64>())
+                .filter(|a| a + joint.ndofs() <= mb.ndofs())
+                .ok_or_else(|| Error::Unsupported("a multibody link's coordinates could not be located".into()))?;
             let l = LinkDofs { body: link.rigid_body_handle(), assembly, linear, angles };
             ndofs += l.ndofs();
             links.push(l);

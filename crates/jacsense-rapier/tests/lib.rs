@@ -202,6 +202,10 @@ fn bad_inputs_are_errors() {
     let d = scenes::double_pendulums(1).unwrap();
     assert!(d.step(&[0.0; 3], &[0.0; 2]).is_err());
     assert!(d.step(&[f64::NAN, 0.0, 0.0, 0.0], &[0.0; 2]).is_err());
+    use jacsense::Blackbox;
+    assert!(d.call(&[0.0; 3], &mut [0.0; 4]).is_err());
+    assert!(d.call(&[0.0; 6], &mut [0.0; 3]).is_err());
+    assert!(d.clone().with_steps(0).is_err());
     let mut world = PhysicsWorld::new();
     let fixed = world.bodies.insert(RigidBodyBuilder::fixed());
     let err = Dynamics::new(world, vec![jacsense_rapier::Control::Force { body: fixed, direction: Vector::X }]);
