@@ -161,13 +161,14 @@ fn table(runs: &[SceneRun]) {
     println!(
         "| scene | steps where the reference J jumped by >1e-2 | of them flagged (re-sensed) by the prior | steps re-sensed | updates off by >1e-3 before validation | accepted steps with error >1e-3 |"
     );
-    println!("|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|");
     for run in runs {
         let s = &run.series[2];
         let caught = run.jumps.iter().filter(|&&t| s.flagged[t]).count();
         println!(
-            "| {} | {} | {caught} | {} | {} | {} |",
+            "| {} | {} | {} | {caught} | {} | {} | {} |",
             run.name,
+            run.n,
             run.jumps.len(),
             s.flagged.iter().filter(|&&f| f).count(),
             run.bad_updates.len(),
