@@ -159,7 +159,7 @@ fn table(runs: &[SceneRun]) {
     }
     println!();
     println!(
-        "| scene | steps where the reference J jumped by >1e-2 | of them flagged (re-sensed) by the prior | steps re-sensed | updates off by >1e-3 before validation | accepted steps with error >1e-3 |"
+        "| scene | n = nx + nu | steps where the reference J jumped by >1e-2 | of them flagged (re-sensed) by the prior | steps re-sensed | updates off by >1e-3 before validation | accepted steps with error >1e-3 |"
     );
     println!("|---|---|---|---|---|---|---|");
     for run in runs {

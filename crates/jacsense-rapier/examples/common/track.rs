@@ -13,8 +13,12 @@
 //! must stay within the tolerance (at least a few times the finite-difference error of
 //! one measurement). When validation fails — a contact appears or breaks, a regime
 //! switches — `J` is sensed from scratch with the full scheme (given `f(x0)`, which is
-//! not called again), and the filter restarts from it; two full senses in a row give
-//! the rate again.
+//! not called again), and the filter restarts from it: its entries from the full
+//! sense, its rates from the polynomial through the latest full senses (up to three,
+//! Newton's divided differences), or, when the sensed `J` jumped away from the
+//! prediction (by more than 1e-3, relative), from before the jump; two full senses in
+//! a row give the rate by their difference. After repeated failures the tracker backs
+//! off (senses in full for 1, 3, 7 steps before trying the prior again).
 //!
 //! Only the core's public API is used: the scheme and plan for the full re-sense,
 //! `SparseMatrix` for the estimates.
@@ -38,7 +42,7 @@ pub struct TrackSettings {
 
 impl Default for TrackSettings {
     fn default() -> Self {
-        TrackSettings { directions: 2, validation: 1, tolerance: 3e-6, drift: 1e-6 }
+        TrackSettings { directions: 3, validation: 1, tolerance: 3e-6, drift: 1e-6 }
     }
 }
 
@@ -75,8 +79,14 @@ pub struct Tracker {
     /// Per coordinate, the step that scales the filters' units (set at a full sense).
     scale: Vec<f64>,
     rows: Vec<RowFilter>,
-    /// The last full sense, when the step before this one was one (for the rate).
-    last_full: Option<SparseMatrix>,
+    /// The latest full senses (at most 3) with the step they were made at: the rate
+    /// after a re-sense is the derivative of the polynomial through them.
+    fulls: Vec<(u64, SparseMatrix)>,
+    /// Steps so far (calls of `estimate`).
+    step: u64,
+    /// Whether the filters' rates come from full senses (else they are a guess, and a
+    /// difference from their prediction says nothing of a jump).
+    rate_known: bool,
     /// Validations failed in a row, and steps still to sense in full without trying the
     /// prior (a back-off: where `J` changes too fast for the prior, trying it every step
     /// would cost `k + v` calls more than sensing from scratch).
@@ -104,7 +114,9 @@ impl Tracker {
             settings: track,
             scale: Vec::new(),
             rows: Vec::new(),
-            last_full: None,
+            fulls: Vec::new(),
+            step: 0,
+            rate_known: false,
             failures: 0,
             skip: 0,
             rng: settings.seed ^ 0x9e37_79b9_7f4a_7c15,
@@ -119,7 +131,8 @@ impl Tracker {
     /// Forgets the prior: the next estimate senses from scratch.
     pub fn reset(&mut self) {
         self.rows.clear();
-        self.last_full = None;
+        self.fulls.clear();
+        self.rate_known = false;
         self.failures = 0;
         self.skip = 0;
     }
@@ -150,6 +163,7 @@ impl Tracker {
         f0: Option<&[f64]>,
     ) -> Result<Tracked, Error> {
         let (n, m) = f.dims();
+        self.step += 1;
         let mut calls = 0;
         let f0: Vec<f64> = match f0 {
             Some(v) => v.to_vec(),
@@ -273,7 +287,6 @@ impl Tracker {
         }
         if worst <= self.tolerance() {
             self.rows = rows;
-            self.last_full = None;
             self.failures = 0;
             let jacobian = self.jacobian(&pattern)?;
             Ok(Tracked { jacobian, calls, resensed: false, validation_error: Some(worst) })
@@ -311,21 +324,31 @@ impl Tracker {
         let pattern = jacobian.pattern().clone();
         let eps = self.measurement_error();
         let scale = steps(&self.scheme.settings().step, x0);
+        // A jump (the sensed J more than 1e-3 away from the prediction, relative): the
+        // older full senses are of the other side of it, and no polynomial through
+        // them says anything of the rate now; the filter's rate from before is kept.
+        // Two full senses in a row need no such check: their difference is the rate
+        // (after a jump between them, the next step fails and the pair after it is
+        // on one side).
+        let consecutive = self.fulls.last().is_some_and(|(t, _)| *t + 1 == self.step);
+        if !consecutive && self.rate_known && self.jumped(&jacobian) {
+            self.fulls.clear();
+        }
+        let rates = self.rates(&jacobian);
+        self.rate_known |= rates.is_some();
         let mut rows = Vec::with_capacity(pattern.nrows());
         for i in 0..pattern.nrows() {
             let cols = pattern.row(i);
             let r = cols.len();
             let a: Vec<f64> = cols.iter().zip(jacobian.row_values(i)).map(|(&c, v)| v * scale[c]).collect();
             let size = a.iter().map(|v| v * v).sum::<f64>().sqrt().max(f64::MIN_POSITIVE);
-            // The rate: from two full senses in a row, else what the filter had (in the
+            // The rate: the derivative now of the polynomial through the latest full
+            // senses (two in a row: their difference), else what the filter had (in the
             // new units), else unknown (a rate of 1% of the row per step).
-            let (b, var_b) = match (&self.last_full, self.rows.get(i)) {
-                (Some(prev), _) => {
-                    let b = cols
-                        .iter()
-                        .zip(jacobian.row_values(i).iter().zip(prev.row_values(i)))
-                        .map(|(&c, (v, w))| (v - w) * scale[c])
-                        .collect();
+            let (b, var_b) = match (rates.as_ref(), self.rows.get(i)) {
+                (Some(rate), _) => {
+                    let range = pattern.row_range(i);
+                    let b = cols.iter().zip(&rate[range]).map(|(&c, v)| v * scale[c]).collect();
                     (b, 2.0 * (eps * size).powi(2))
                 }
                 (None, Some(old)) if old.b.len() == r => {
@@ -344,8 +367,62 @@ impl Tracker {
         }
         self.rows = rows;
         self.scale = scale;
-        self.last_full = Some(jacobian.clone());
+        // Two full senses in a row usually mean a jump: the older ones are of the other
+        // side of it.
+        if consecutive {
+            self.fulls.drain(..self.fulls.len() - 1);
+        }
+        self.fulls.push((self.step, jacobian.clone()));
+        if self.fulls.len() > 3 {
+            self.fulls.remove(0);
+        }
         Ok(Tracked { jacobian, calls, resensed: true, validation_error })
+    }
+
+    /// Whether `j`, sensed in full, is more than 1e-3 (relative) away from the filters'
+    /// prediction for this step.
+    fn jumped(&self, j: &SparseMatrix) -> bool {
+        if self.rows.len() != j.pattern().nrows() {
+            return false;
+        }
+        let (mut diff, mut size) = (0.0, 0.0);
+        for (i, row) in self.rows.iter().enumerate() {
+            let cols = j.pattern().row(i);
+            if row.a.len() != cols.len() {
+                return false;
+            }
+            for (p, (&c, v)) in cols.iter().zip(j.row_values(i)).enumerate() {
+                let predicted = (row.a[p] + row.b[p]) / self.scale[c];
+                diff += (v - predicted).powi(2);
+                size += v * v;
+            }
+        }
+        diff > 1e-6 * size
+    }
+
+    /// The rate of change per step of `J` now (`j`, sensed in full at this step), from
+    /// the latest full senses within 64 steps: the derivative of the interpolating
+    /// polynomial (Newton's divided differences), `None` without an earlier one.
+    fn rates(&self, j: &SparseMatrix) -> Option<Vec<f64>> {
+        let now = self.step;
+        let earlier: Vec<&(u64, SparseMatrix)> =
+            self.fulls.iter().filter(|(t, m)| now - t <= 64 && m.pattern() == j.pattern()).collect();
+        let t2 = now as f64;
+        let (&&(t1, ref j1), before) = earlier.split_last()?;
+        let t1 = t1 as f64;
+        let f12: Vec<f64> = j.values().iter().zip(j1.values()).map(|(a, b)| (a - b) / (t2 - t1)).collect();
+        match before.last() {
+            Some(&&(t0, ref j0)) if t1 + 1.0 < t2 => {
+                let t0 = t0 as f64;
+                Some(
+                    f12.iter()
+                        .zip(j1.values().iter().zip(j0.values()))
+                        .map(|(f12, (a, b))| f12 + (f12 - (a - b) / (t1 - t0)) / (t2 - t0) * (t2 - t1))
+                        .collect(),
+                )
+            }
+            _ => Some(f12),
+        }
     }
 
     /// A standard normal draw (splitmix64 and Box–Muller): seeded, the same bits on
