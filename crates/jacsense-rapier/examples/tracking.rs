@@ -35,6 +35,9 @@ struct SceneRun {
     series: [Series; 4],
     /// Steps where the reference `J` jumped (relative change above 1e-2): contact changes.
     jumps: Vec<usize>,
+    /// Relative first and second differences of the reference `J` from step to step.
+    first: Vec<f64>,
+    second: Vec<f64>,
     /// Steps where the tracker's update (before validation) was off by more than 1e-3.
     bad_updates: Vec<usize>,
     unflagged_above: Vec<usize>,
@@ -68,6 +71,8 @@ fn run(scene: &str, mut d: Dynamics, steps: usize, track: &TrackSettings) -> Sce
     let mut series: [Series; 4] = Default::default();
     let mut broyden: Option<(faer::Mat<f64>, Vec<f64>, Vec<f64>)> = None; // (J, z, f(z))
     let mut previous_ref: Option<faer::Mat<f64>> = None;
+    let mut before_previous: Option<faer::Mat<f64>> = None;
+    let (mut first, mut second) = (Vec::new(), Vec::new());
     let (mut jumps, mut bad_updates, mut unflagged_above) = (Vec::new(), Vec::new(), Vec::new());
     for t in 0..steps {
         let u = controls(scene, t, steps, d.dt(), nu);
@@ -75,8 +80,13 @@ fn run(scene: &str, mut d: Dynamics, steps: usize, track: &TrackSettings) -> Sce
         let z = join(&x, &u);
         let f0 = d.step(&x, &u).expect("step");
         let r = reference(&d, &z);
+        if let (Some(p), Some(q)) = (&previous_ref, &before_previous) {
+            let extrapolated = faer::Mat::from_fn(r.nrows(), r.ncols(), |i, c| 2.0 * p[(i, c)] - q[(i, c)]);
+            second.push(rel_err(&extrapolated, &r, 0..n));
+        }
         if let Some(p) = &previous_ref {
             let change = rel_err(p, &r, 0..n);
+            first.push(change);
             if change > 1e-2 {
                 jumps.push(t);
             }
@@ -125,12 +135,12 @@ fn run(scene: &str, mut d: Dynamics, steps: usize, track: &TrackSettings) -> Sce
         // The snapshot's x_{t+1} is f0 in the old chart; z for the next secant pair is
         // in the new chart (equal for joint coordinates; rotations are re-centred).
         broyden = Some((jb, z, f0));
-        previous_ref = Some(r);
+        before_previous = previous_ref.replace(r);
         // Broyden's next secant pair mixes charts for the boxes' rotations (re-centred at
         // every step): part of its drift there.
         d.advance(&u).expect("advance");
     }
-    SceneRun { name: scene.into(), n, series, jumps, bad_updates, unflagged_above }
+    SceneRun { name: scene.into(), n, series, jumps, first, second, bad_updates, unflagged_above }
 }
 
 fn table(runs: &[SceneRun]) {
@@ -159,22 +169,30 @@ fn table(runs: &[SceneRun]) {
     }
     println!();
     println!(
-        "| scene | n = nx + nu | steps where the reference J jumped by >1e-2 | of them flagged (re-sensed) by the prior | steps re-sensed | updates off by >1e-3 before validation | accepted steps with error >1e-3 |"
+        "| scene | n = nx + nu | median change of J per step | median change of its rate per step | steps where the reference J jumped by >1e-2 | of them flagged (re-sensed) by the prior | steps re-sensed | updates off by >1e-3 before validation | accepted steps with error >1e-3 |"
     );
-    println!("|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     for run in runs {
         let s = &run.series[2];
         let caught = run.jumps.iter().filter(|&&t| s.flagged[t]).count();
         println!(
-            "| {} | {} | {} | {caught} | {} | {} | {} |",
+            "| {} | {} | {:.1e} | {:.1e} | {} | {caught} | {} | {} | {} |",
             run.name,
             run.n,
+            median(&run.first),
+            median(&run.second),
             run.jumps.len(),
             s.flagged.iter().filter(|&&f| f).count(),
             run.bad_updates.len(),
             run.unflagged_above.len()
         );
     }
+}
+
+fn median(v: &[f64]) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
 fn plot(runs: &[SceneRun], path: &str) -> Result<(), Box<dyn std::error::Error>> {
