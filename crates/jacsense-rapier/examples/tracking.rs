@@ -15,9 +15,8 @@
 
 mod common;
 
-use common::track::{TrackSettings, Tracker};
 use common::{forward_differences, join, quick, reference, rel_err, sense};
-use jacsense::Scheme;
+use jacsense::{Scheme, TrackSettings, Tracker};
 use jacsense_rapier::{Dynamics, scenes};
 use plotters::prelude::*;
 

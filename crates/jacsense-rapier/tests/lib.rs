@@ -212,44 +212,6 @@ fn bad_inputs_are_errors() {
     assert!(matches!(err, Err(jacsense_rapier::Error::InvalidControl { index: 0, .. })));
 }
 
-#[path = "../examples/common/track.rs"]
-#[allow(dead_code)]
-mod track;
-
-/// A map whose Jacobian jumps where `x[0]` crosses 0.5, walked across in steps.
-#[test]
-fn tracking_resenses_at_a_forced_discontinuity() {
-    let n = 6;
-    let f = jacsense::from_fn(n, n, move |x: &[f64], y: &mut [f64]| {
-        let gain = if x[0] < 0.5 { 1.0 } else { 3.0 };
-        for i in 0..n {
-            y[i] = gain * (i as f64 + 1.0) * x[i] + 0.5 * x[(i + 1) % n] + 0.1 * x[i] * x[i];
-        }
-    });
-    let structure = Structure::dense(n, n);
-    let mut tracker = track::Tracker::new(&structure, &Settings::default(), track::TrackSettings::default()).unwrap();
-    let mut resensed = Vec::new();
-    for t in 0..20 {
-        let x: Vec<f64> = (0..n).map(|i| 0.05 * t as f64 + 0.01 * i as f64).collect();
-        let est = tracker.estimate(&f, &x, None).unwrap();
-        if est.resensed {
-            resensed.push(t);
-        }
-        // Whatever happened, the estimate is right at this point (2x0 · 0.1 on the
-        // diagonal, the gain of the side x0 is on).
-        let gain = if x[0] < 0.5 { 1.0 } else { 3.0 };
-        let j = est.jacobian.to_dense();
-        for i in 0..n {
-            let expected = gain * (i as f64 + 1.0) + 0.2 * x[i];
-            assert!((j[(i, i)] - expected).abs() < 1e-5 * expected, "step {t} row {i}: {} vs {expected}", j[(i, i)]);
-        }
-    }
-    // x0 crosses 0.5 at step 10 (x0 = 0.5): the only re-senses are the first two
-    // points (no prior, then no rate yet) and the jump.
-    assert!(resensed.contains(&10), "re-sensed at {resensed:?}");
-    assert!(resensed.len() <= 4, "re-sensed at {resensed:?}");
-}
-
 /// The boxes land within the first steps (contact appears): every step whose update
 /// is off by more than 1e-3 is flagged by validation, and smooth steps are accepted.
 #[test]
@@ -257,7 +219,7 @@ fn tracking_flags_the_landing_of_boxes() {
     let mut d = scenes::boxes(1).unwrap();
     let structure = d.structure().unwrap();
     let mut tracker =
-        track::Tracker::new(&structure, &jacsense_rapier::settings(), track::TrackSettings::default()).unwrap();
+        jacsense::Tracker::new(&structure, &jacsense_rapier::settings(), jacsense::TrackSettings::default()).unwrap();
     let n = d.nx() + d.nu();
     let (mut accepted, mut flagged) = (0, 0);
     let reference = Settings {

@@ -1,7 +1,5 @@
-//! What the examples share: the reference Jacobian, errors, the tracker.
+//! What the examples share: the reference Jacobian, errors, the settings compared.
 #![allow(dead_code)]
-
-pub mod track;
 
 use jacsense::{Design, Difference, PlanOptions, Scheme, Settings, Step, Structure};
 use jacsense_rapier::Dynamics;

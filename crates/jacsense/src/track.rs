@@ -20,12 +20,49 @@
 //! a row give the rate by their difference. After repeated failures the tracker backs
 //! off (senses in full for 1, 3, 7 steps before trying the prior again).
 //!
-//! Only the core's public API is used: the scheme and plan for the full re-sense,
-//! `SparseMatrix` for the estimates.
+//! The full re-sense is the scheme's plan at the point (given `f(x0)`); the tracker's
+//! own calls go through the same guard as a plan's (an error, a panic or a non-finite
+//! output fails the step's update, which then re-senses).
+//!
+//! ```
+//! use jacsense::{from_fn, Settings, Structure, TrackSettings, Tracker};
+//! // f(x) = A x + 0.1 x³ (A dense) along x(t) = (0.5 + 1e-4 t, …): J = A + 0.3 diag(x²)
+//! // changes a little from step to step.
+//! let n = 30;
+//! let f = from_fn(n, n, move |x: &[f64], y: &mut [f64]| {
+//!     for i in 0..n {
+//!         y[i] = (0..n).map(|j| x[j] / (1.0 + i.abs_diff(j) as f64)).sum::<f64>() + 0.1 * x[i].powi(3);
+//!     }
+//! });
+//! let mut tracker = Tracker::new(&Structure::dense(n, n), &Settings::default(), TrackSettings::default())?;
+//! let (mut calls, mut resensed) = (0, 0);
+//! for step in 0..50 {
+//!     let x = vec![0.5 + 1e-4 * step as f64; n];
+//!     let est = tracker.estimate(&f, &x, None)?;
+//!     calls += est.calls;
+//!     resensed += usize::from(est.resensed);
+//!     let expected = 1.0 + 0.3 * x[3] * x[3]; // ∂f₃/∂x₃
+//!     assert!((est.jacobian.get(3, 3) - expected).abs() < 1e-5);
+//! }
+//! assert!(resensed <= 5);     // the prior held at most steps…
+//! assert!(calls < 50 * 31 / 3); // …at a fraction of the calls of a full sense (31) per step
+//! # Ok::<(), jacsense::Error>(())
+//! ```
 
-use jacsense::{Blackbox, Difference, Error, PlanOptions, Scheme, Settings, SparseMatrix, Step, Structure};
+use crate::blackbox::{Blackbox, call_guarded};
+use crate::design::{Difference, Step, steps};
+use crate::error::{Error, Result};
+use crate::pattern::{Pattern, SparseMatrix};
+use crate::plan::{PlanOptions, Scheme, check_f0, check_x0};
+use crate::settings::Settings;
+use crate::structure::Structure;
 
 /// How the tracker senses the change of `J`.
+///
+/// ```
+/// let s = jacsense::TrackSettings::default();
+/// assert_eq!((s.directions, s.validation, s.tolerance), (3, 1, 3e-6));
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrackSettings {
     /// Random directions for the update (`k`).
@@ -72,7 +109,17 @@ struct RowFilter {
     size: f64,
 }
 
-/// Tracks `J` along a trajectory: one [`Tracker::estimate`] per point.
+/// Tracks `J` along a trajectory: one [`Tracker::estimate`] per point (module docs:
+/// how).
+///
+/// ```
+/// use jacsense::{Pattern, Settings, Structure, TrackSettings, Tracker};
+/// let structure = Structure::sparse(Pattern::banded(50, 50, 1, 1));
+/// let tracker = Tracker::new(&structure, &Settings::default(), TrackSettings::default())?;
+/// assert_eq!(tracker.full_calls(), 3); // a re-sense: three colors, f(x0) given
+/// assert_eq!(tracker.tolerance(), 3e-6);
+/// # Ok::<(), jacsense::Error>(())
+/// ```
 pub struct Tracker {
     scheme: Scheme,
     settings: TrackSettings,
@@ -98,7 +145,7 @@ pub struct Tracker {
 impl Tracker {
     /// A tracker for `structure`; `settings` are those of the full re-sense (its seed
     /// also seeds the tracker's directions).
-    pub fn new(structure: &Structure, settings: &Settings, track: TrackSettings) -> Result<Tracker, Error> {
+    pub fn new(structure: &Structure, settings: &Settings, track: TrackSettings) -> Result<Tracker> {
         let positive = track.tolerance > 0.0 && track.tolerance.is_finite();
         let drift_ok = track.drift >= 0.0 && track.drift.is_finite();
         if track.validation == 0 || !positive || !drift_ok {
@@ -156,13 +203,13 @@ impl Tracker {
 
     /// `J` at `x0`, from the prior when it validates; `f0 = f(x0)` when the caller has it
     /// (a rollout does), else one call makes it.
-    pub fn estimate<B: Blackbox + Sync + ?Sized>(
-        &mut self,
-        f: &B,
-        x0: &[f64],
-        f0: Option<&[f64]>,
-    ) -> Result<Tracked, Error> {
+    pub fn estimate<B: Blackbox + Sync + ?Sized>(&mut self, f: &B, x0: &[f64], f0: Option<&[f64]>) -> Result<Tracked> {
         let (n, m) = f.dims();
+        self.scheme.check_blackbox(n, m)?;
+        check_x0(x0, n)?;
+        if let Some(f0) = f0 {
+            check_f0(f0, m)?;
+        }
         self.step += 1;
         let mut calls = 0;
         let f0: Vec<f64> = match f0 {
@@ -170,8 +217,8 @@ impl Tracker {
             None => {
                 let mut y = vec![0.0; m];
                 calls += 1;
-                match f.call(x0, &mut y) {
-                    Ok(()) if y.iter().all(|v| v.is_finite()) => y,
+                match call_guarded(f, x0, &mut y) {
+                    Ok(()) => y,
                     // No f(x0): the full scheme makes its own call at x0.
                     _ => return self.resense(f, x0, None, calls, None),
                 }
@@ -185,7 +232,7 @@ impl Tracker {
             return self.resense(f, x0, Some(f0), calls, None);
         }
         let pattern = self.scheme.structure().pattern().clone();
-        let h = steps(&self.scheme.settings().step, x0);
+        let h = steps(&self.scheme.settings().step, Difference::Forward, x0, 1.0)?;
         let (k, v) = (self.settings.directions, self.settings.validation);
         // Directions: g ~ N(0, 1) per coordinate, d = h ⊙ g; in the filters' units the
         // coefficient of coordinate c is d_c / scale_c.
@@ -198,10 +245,8 @@ impl Tracker {
             }
             let mut out = vec![0.0; m];
             calls += 1;
-            match f.call(&x, &mut out) {
-                Ok(()) if out.iter().all(|v| v.is_finite()) => {
-                    y.push(out.iter().zip(&f0).map(|(a, b)| a - b).collect())
-                }
+            match call_guarded(f, &x, &mut out) {
+                Ok(()) => y.push(out.iter().zip(&f0).map(|(a, b)| a - b).collect()),
                 _ => return self.resense(f, x0, Some(f0), calls, None),
             }
         }
@@ -301,7 +346,7 @@ impl Tracker {
         }
     }
 
-    fn jacobian(&self, pattern: &jacsense::Pattern) -> Result<SparseMatrix, Error> {
+    fn jacobian(&self, pattern: &Pattern) -> Result<SparseMatrix> {
         let mut values = Vec::with_capacity(pattern.nnz());
         for (i, row) in self.rows.iter().enumerate() {
             values.extend(pattern.row(i).iter().zip(&row.a).map(|(&c, a)| a / self.scale[c]));
@@ -316,14 +361,14 @@ impl Tracker {
         f0: Option<Vec<f64>>,
         calls: usize,
         validation_error: Option<f64>,
-    ) -> Result<Tracked, Error> {
+    ) -> Result<Tracked> {
         let plan = self.scheme.at_with(x0, &PlanOptions { f0, ..PlanOptions::default() })?;
         let est = plan.evaluate(f)?.decode();
         let calls = calls + est.diagnostics().calls;
         let jacobian = est.jacobian().clone();
         let pattern = jacobian.pattern().clone();
         let eps = self.measurement_error();
-        let scale = steps(&self.scheme.settings().step, x0);
+        let scale = steps(&self.scheme.settings().step, Difference::Forward, x0, 1.0)?;
         // A jump (the sensed J more than 1e-3 away from the prediction, relative): the
         // older full senses are of the other side of it, and no polynomial through
         // them says anything of the rate now; the filter's rate from before is kept.
@@ -455,17 +500,6 @@ fn predict_covariance(p: &mut [f64], r: usize) {
         for o in 0..r {
             p[q * dim + o] += p[q * dim + r + o];
         }
-    }
-}
-
-/// The forward-difference step per coordinate (DESIGN.md §1).
-fn steps(step: &Step, x0: &[f64]) -> Vec<f64> {
-    let scaled = |h0: f64| x0.iter().map(|x| h0 * x.abs().max(1.0)).collect();
-    match step {
-        Step::Relative(h0) => scaled(*h0),
-        Step::Absolute(h) => vec![*h; x0.len()],
-        Step::PerCoordinate(h) if h.len() == x0.len() => h.clone(),
-        _ => scaled(f64::EPSILON.sqrt()),
     }
 }
 
