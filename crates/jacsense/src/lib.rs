@@ -61,7 +61,8 @@ pub use pattern::{MAX_DIMENSION, MatrixMarketField, Pattern, SparseMatrix, read_
 pub use plan::{Bounds, Plan, PlanOptions, SAVED_FORMAT_VERSION, Scheme};
 pub use sense::{jacobian, jacobian_sequential, jacobian_with};
 pub use settings::{
-    CONDITION_FLOOR, DEFAULT_CONDITION_TOLERANCE, DecoderChoice, MAX_OUTLIER_FRACTION, Settings, SparseMethod,
+    CONDITION_FLOOR, ColoringSearch, DEFAULT_CONDITION_TOLERANCE, DEFAULT_SEARCH_MOVES, DecoderChoice,
+    MAX_OUTLIER_FRACTION, SEARCH_FRACTION, Settings, SparseMethod,
 };
 pub use status::Status;
 pub use structure::{Coupling, EntryTerms, Parametrization, Relation, Structure};

@@ -36,6 +36,7 @@
 
 use crate::coloring::{
     Coloring, Ordering, best_column_coloring, best_star_coloring, check_column_coloring, color_columns, color_star,
+    search_columns,
 };
 use crate::design::{
     Design, Difference, RandomDistribution, Step, check_directions_fit, colored_directions, coordinate_directions,
@@ -45,7 +46,7 @@ use crate::error::{Error, Result};
 use crate::pattern::Pattern;
 use crate::plan::{Plan, Scheme};
 use crate::projection::Projection;
-use crate::settings::{DecoderChoice, MAX_OUTLIER_FRACTION, Settings, SparseMethod};
+use crate::settings::{ColoringSearch, DecoderChoice, MAX_OUTLIER_FRACTION, Settings, SparseMethod};
 use crate::structure::{Coupling, Parametrization, Structure};
 
 mod rank;
@@ -110,7 +111,7 @@ impl Scheme {
         let mut colors = |ordering: &Option<Ordering>| match (known.take(), ordering) {
             (Some((o, c)), Some(wanted)) if o == *wanted => (o, c),
             (_, Some(o)) => (*o, color_columns(pattern, *o)),
-            (_, None) => best_column_coloring(pattern),
+            (_, None) => searched_coloring(pattern, settings),
         };
         let mut coloring = None;
         let mut star = None;
@@ -340,6 +341,16 @@ fn validate(settings: &Settings) -> Result<()> {
     if settings.budget == Some(0) {
         return bad("budget", 0.0, "must allow at least one call");
     }
+    if let ColoringSearch::Seconds(s) = settings.coloring_search
+        && !(s.is_finite() && s >= 0.0)
+    {
+        return bad("coloring_search", s, "seconds must be finite and non-negative");
+    }
+    if let Some(t) = settings.call_time
+        && !(t.is_finite() && t >= 0.0)
+    {
+        return bad("call_time", t, "must be finite and non-negative (seconds)");
+    }
     if settings.condition_tolerance.is_nan() || settings.condition_tolerance <= 0.0 {
         return bad("condition_tolerance", settings.condition_tolerance, "must be positive (infinity: never report)");
     }
@@ -397,7 +408,7 @@ pub(crate) fn choose(structure: &Structure, settings: &Settings) -> Result<Choic
             } else if noise > 0.0 {
                 Some((2 * rho + Design::RANDOM_OVERSAMPLING).max(cap.unwrap_or(0)))
             } else {
-                let (ordering, c) = best_column_coloring(structure.pattern());
+                let (ordering, c) = searched_coloring(structure.pattern(), settings);
                 let mut chi = c.num_colors();
                 coloring = Some((ordering, c));
                 if structure.symmetry_may_help() {
@@ -527,6 +538,24 @@ fn choose_coupled(structure: &Structure, param: &Parametrization, settings: &Set
         (step, _) => step.clone(),
     };
     Ok(Choice { design, decoder, step, coloring: None, joint_symmetric: false })
+}
+
+/// The planner's column coloring: [`best_column_coloring`] (every ordering, then
+/// recoloring), improved by local search ([`search_columns`]) within the budget of
+/// [`Settings::coloring_search`].
+fn searched_coloring(pattern: &Pattern, settings: &Settings) -> (Ordering, Coloring) {
+    let (ordering, coloring) = best_column_coloring(pattern);
+    let limit = settings.coloring_search.limit(
+        pattern.ncols(),
+        coloring.num_colors(),
+        pattern.max_row_count(),
+        settings.call_time,
+        settings.seed,
+    );
+    match limit {
+        Some(limit) => (ordering, search_columns(pattern, &coloring, limit).coloring),
+        None => (ordering, coloring),
+    }
 }
 
 /// The columns some row of `pattern` may depend on (ascending), `None` when that is all
