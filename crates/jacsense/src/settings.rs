@@ -202,6 +202,10 @@ pub enum DecoderChoice {
     L1,
     /// Sparse recovery of rows whose pattern is unknown ([`SparseRecovery`](crate::decode::SparseRecovery)).
     Sparse(SparseMethod),
+    /// Sparse recovery of rows whose pattern is unknown when some calls are garbage
+    /// ([`RobustSparse`](crate::decode::RobustSparse)): the outlier evidence pooled over
+    /// rows, the garbage calls named.
+    RobustSparse,
     /// Coupled structures: rows one at a time, fewest unknowns left first, solved
     /// unknowns substituted (Coleman & Moré's substitution idea); least squares for
     /// uncoupled ones.
@@ -218,6 +222,7 @@ impl DecoderChoice {
             DecoderChoice::Sparse(SparseMethod::Omp) => "sparse-omp",
             DecoderChoice::Sparse(SparseMethod::BasisPursuitDenoising) => "sparse-bpdn",
             DecoderChoice::Substitution => "substitution",
+            DecoderChoice::RobustSparse => "robust-sparse",
         }
     }
 }

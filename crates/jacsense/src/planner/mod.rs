@@ -131,7 +131,7 @@ impl Scheme {
             }
             Design::Random { distribution, directions } => {
                 // Sparse recovery needs about 2s measurements for s-sparse rows, not ρ_max.
-                let sparse = matches!(choice.decoder, DecoderChoice::Sparse(_));
+                let sparse = matches!(choice.decoder, DecoderChoice::Sparse(_) | DecoderChoice::RobustSparse);
                 let rho = structure.lower_bound();
                 let needed = match structure.row_sparsity() {
                     Some(s) if sparse => s.saturating_mul(2).min(rho),
@@ -212,9 +212,12 @@ fn calls_of(k: usize, difference: Difference) -> usize {
 /// [`robust_directions`], or [`joint_robust_directions`] for a coupled structure.
 fn robust_need(structure: &Structure, settings: &Settings) -> usize {
     let p = measurement_outliers(settings.outliers, settings.difference);
-    match structure.parametrization() {
-        Some(param) => joint_robust_directions(measurements_needed(param, settings.seed), p),
-        None => robust_directions(structure.lower_bound(), p),
+    match (structure.parametrization(), structure.row_sparsity()) {
+        (Some(param), _) => joint_robust_directions(measurements_needed(param, settings.seed), p),
+        (None, Some(s)) if robust_sparse_pays(structure, settings) => {
+            robust_sparse_directions(s, structure.lower_bound(), p)
+        }
+        (None, _) => robust_directions(structure.lower_bound(), p),
     }
 }
 
@@ -294,6 +297,25 @@ pub(crate) fn measurement_outliers(p: f64, difference: Difference) -> f64 {
         Difference::Forward => p,
         Difference::Central => 1.0 - (1.0 - p) * (1.0 - p),
     }
+}
+
+/// Directions robust sparse recovery ([`RobustSparse`](crate::decode::RobustSparse))
+/// needs for rows with at most `s` nonzeros among `rho` candidates when a fraction `p`
+/// of the measurements is wrong: [`sparse_directions`] on the clean ones, with room for
+/// twice the expected wrong ones, `⌈sparse_directions(s, ρ) / (1 − 2p)⌉ + 2`.
+pub(crate) fn robust_sparse_directions(s: usize, rho: usize, p: f64) -> usize {
+    (sparse_directions(s, rho) as f64 / (1.0 - 2.0 * p)).ceil() as usize + Design::RANDOM_OVERSAMPLING
+}
+
+/// Whether rows declared sparse are cheaper to recover robustly (outliers expected)
+/// by [`robust_sparse_directions`] than by L1 decoding on their allowed entries.
+fn robust_sparse_pays(structure: &Structure, settings: &Settings) -> bool {
+    let p = measurement_outliers(settings.outliers, settings.difference);
+    let rho = structure.lower_bound();
+    settings.outliers > 0.0
+        && structure.parametrization().is_none()
+        && matches!(settings.decoder, DecoderChoice::Auto | DecoderChoice::RobustSparse)
+        && structure.row_sparsity().is_some_and(|s| robust_sparse_directions(s, rho, p) < robust_directions(rho, p))
 }
 
 /// Directions an L1-decoded design needs for `rho` unknowns and a fraction `p` of
@@ -393,6 +415,15 @@ pub(crate) fn choose(structure: &Structure, settings: &Settings) -> Result<Choic
     let mut coloring = None;
     let mut star = None;
     let design = match &settings.design {
+        Design::Auto if robust_sparse_pays(structure, settings) => {
+            let s = structure.row_sparsity().expect("robust_sparse_pays checks it");
+            let k = robust_sparse_directions(s, rho, measurement_outliers(p, settings.difference));
+            let k = cap.map_or(k, |cap| k.min(cap));
+            if k < 2 * s {
+                return Err(too_few(k, 2 * s));
+            }
+            Design::Random { distribution: RandomDistribution::Gaussian, directions: Some(k) }
+        }
         Design::Auto if sparse_pays(structure, settings) => {
             let s = structure.row_sparsity().expect("sparse_pays checks it");
             let k = sparse_directions(s, rho);
@@ -466,6 +497,7 @@ pub(crate) fn choose(structure: &Structure, settings: &Settings) -> Result<Choic
         DecoderChoice::Auto if sparse_pays(structure, settings) && redundant => {
             DecoderChoice::Sparse(SparseMethod::Omp)
         }
+        DecoderChoice::Auto if robust_sparse_pays(structure, settings) && redundant => DecoderChoice::RobustSparse,
         DecoderChoice::Auto if p > 0.0 && redundant => DecoderChoice::L1,
         DecoderChoice::Auto => DecoderChoice::LeastSquares,
         chosen => chosen,
