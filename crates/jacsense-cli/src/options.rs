@@ -56,6 +56,9 @@ pub enum DecoderName {
     /// Coupled structures (`--ties`, `--known`): rows one at a time,
     /// solved unknowns substituted (fast; least squares for uncoupled structures).
     Substitution,
+    /// Robust sparse recovery (unknown pattern, `--row-sparsity`, with `--outliers`):
+    /// garbage calls found by pooling over rows, and named.
+    RobustSparse,
 }
 
 /// Structure and design options shared by `estimate`, `vjp`, `ask` and `plan`.
@@ -315,6 +318,7 @@ impl PlanOptions {
             DecoderName::Omp => DecoderChoice::Sparse(jacsense::SparseMethod::Omp),
             DecoderName::Bpdn => DecoderChoice::Sparse(jacsense::SparseMethod::BasisPursuitDenoising),
             DecoderName::Substitution => DecoderChoice::Substitution,
+            DecoderName::RobustSparse => DecoderChoice::RobustSparse,
         };
         let step = match (self.step, self.step_absolute) {
             (Some(h), _) => Step::Relative(h),
