@@ -135,7 +135,8 @@ pub fn color(args: &ColorArgs) -> Result<u8, Failure> {
         if check_recolored.is_ok() && best.as_ref().is_none_or(|(_, _, b)| coloring.num_colors() < b.num_colors()) {
             best = Some((ordering, "recolored", coloring.clone()));
         }
-        if let Some(limit) = limit {
+        // Nothing to search when the recoloring is already at the lower bound.
+        if let Some(limit) = limit.filter(|_| coloring.num_colors() > bound) {
             let out = search_columns(&columns, &coloring, limit);
             let check = check(&out.coloring);
             let what = format!("+ local search ({} moves{})", out.moves, if out.optimal { ", optimal" } else { "" });

@@ -129,7 +129,8 @@ pub(crate) fn local_search(g: &Bipartite<'_>, start: &Coloring, limit: SearchLim
         return outcome;
     }
     let adjacency = Adjacency::new(g);
-    let deadline = limit.time.map(|t| clock + t);
+    // A time too long to add to the clock is no limit.
+    let deadline = limit.time.and_then(|t| clock.checked_add(t));
     let mut moves = 0;
     if lower <= 64 {
         // Half of each limit, what is left of it counted from now.

@@ -121,3 +121,12 @@ fn the_planner_searches_within_the_settings_budget() {
         assert!(matches!(Plan::new(&structure, &x0, &bad), Err(Error::InvalidSetting { .. })), "{bad:?}");
     }
 }
+
+#[test]
+fn a_time_limit_beyond_the_clock_is_no_limit() {
+    let p = laplacian_2d(30);
+    let (_, start) = best_column_coloring(&p);
+    let out = search_columns(&p, &start, SearchLimit { moves: None, time: Some(std::time::Duration::MAX), seed: 1 });
+    assert_eq!(out.coloring.num_colors(), 5);
+    assert!(brute_force_valid(&p, out.coloring.colors()));
+}

@@ -150,3 +150,15 @@ fn fewer_directions_than_the_rule_are_refused() {
     };
     assert!(matches!(Plan::new(&structure, &f.x0(), &settings), Err(jacsense::Error::TooLittleRedundancy { .. })));
 }
+
+#[test]
+fn no_calls_or_no_unknowns_claim_nothing() {
+    let decoder = RobustSparse { max_support: Some(2), ..RobustSparse::default() };
+    let fit = decoder.decode_rows(Mat::<f64>::zeros(0, 5).as_ref(), Mat::<f64>::zeros(0, 3).as_ref());
+    assert!(fit.values.col(0).iter().all(|v| v.is_nan()));
+    assert!(fit.supports.iter().all(Option::is_none));
+    assert!(matches!(fit.rows[2].status, RowStatus::Underdetermined { determined: 0, unknowns: 5 }));
+    let fit = decoder.decode_rows(Mat::<f64>::zeros(4, 0).as_ref(), Mat::<f64>::zeros(4, 3).as_ref());
+    assert_eq!(fit.values.nrows(), 0);
+    assert!(fit.rows.iter().all(|r| r.status == RowStatus::Determined));
+}

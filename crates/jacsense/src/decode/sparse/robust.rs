@@ -143,6 +143,19 @@ impl RobustSparse {
     pub fn decode_rows(&self, a: MatRef<'_, f64>, y: MatRef<'_, f64>) -> RobustSparseFit {
         let (k, d) = a.shape();
         let r = y.ncols();
+        if k == 0 || d == 0 {
+            // No call, or no unknown: nothing to recover (every row undetermined, or
+            // trivially determined and empty).
+            let status =
+                if d == 0 { RowStatus::Determined } else { RowStatus::Underdetermined { determined: 0, unknowns: d } };
+            return RobustSparseFit {
+                values: Mat::from_fn(d, r, |_, _| f64::NAN),
+                supports: vec![if d == 0 { Some(Vec::new()) } else { None }; r],
+                outlier_calls: Vec::new(),
+                validation: vec![f64::INFINITY; r],
+                rows: vec![RowSolve { status, ..RowSolve::default() }; r],
+            };
+        }
         let s_max = self.max_support(k, d);
         // Pursuits may take up to twice the columns (a wrong early choice then does not
         // end the search); pruning takes them back to at most s_max.
