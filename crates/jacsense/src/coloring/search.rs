@@ -76,9 +76,19 @@ pub struct SearchOutcome {
     pub optimal: bool,
 }
 
-/// Improves a valid column coloring of `pattern` within `limit`: exact search at the
-/// lower bound, then tabu search (see the [module docs](self)). The result is valid
+/// Improves a valid column coloring of `pattern` within `limit`. The result is valid
 /// when `start` is, and never has more colors.
+///
+/// On the distance-2 graph of the columns (two are adjacent when a row holds both):
+/// first an exact search for a coloring with the lower bound's `ρ_max` colors (DSATUR
+/// with chronological backtracking, Brélaz 1979; half the budget), which stencil
+/// patterns reach with colors nearly forced; then tabu search (TabuCol, Hertz and de
+/// Werra 1987, with Galinier and Hao's tenure) from the best coloring so far, one color
+/// fewer at a time: the smallest class is removed, and conflicting vertices change
+/// color move by move, counted in a table of neighbour colors per vertex. The budget
+/// counts moves (a vertex colored by the exact search, or a tabu move) and wall time;
+/// with a move budget alone the result is a function of the pattern, `start` and the
+/// seed.
 ///
 /// # Panics
 /// When `start.len() != pattern.ncols()`.

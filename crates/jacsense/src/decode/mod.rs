@@ -29,7 +29,7 @@ mod sparse;
 pub use lad::{L1Reference, LeastAbsoluteDeviations, OutlierRule};
 pub use lstsq::LeastSquares;
 pub(crate) use report::{DecodedBy, Outlier, RowReport, RowStatus, SolverLimit};
-pub use sparse::{PASSES as ROBUST_SPARSE_PASSES, RobustSparse, RobustSparseFit, SparseRecovery};
+pub use sparse::{RobustSparse, RobustSparseFit, SparseRecovery};
 
 pub use joint::JointMethod;
 

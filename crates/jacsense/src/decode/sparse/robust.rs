@@ -34,7 +34,7 @@ use super::{Found, SparseRecovery};
 use crate::decode::{Decoder, LeastSquares, RowSolve, RowStatus};
 
 /// Passes of steps 3–4 at most.
-pub const PASSES: usize = 3;
+const PASSES: usize = 3;
 
 /// Rounding of a value, in units of `ε` times its size: a row's residual per call
 /// below this is never asked of a fit (rows whose change along the directions is tiny
@@ -45,7 +45,20 @@ const ROUNDING: f64 = 64.0;
 const SCREEN_ROWS: usize = 256;
 
 /// Robust sparse recovery of rows sharing one measurement matrix `A` (k calls × d
-/// unknowns), when some calls are grossly wrong: see the [module docs](self).
+/// unknowns), when some calls are grossly wrong.
+///
+/// A garbage call spoils its measurement in every row, so the evidence is pooled over
+/// rows: (1) on a sample of up to 256 rows, orthogonal matching pursuit over `A`'s
+/// unit-norm columns, one unit vector per call (its gross error) and a constant (the
+/// offset a wrong `f(x0)` adds), a named call being deleted from the row's problem;
+/// (2) a call is garbage when at least half the rows that found a fit named it;
+/// (3) every row is recovered by OMP with the offset on the clean calls (a row that
+/// does not fit names its own wrong calls the same way), its support pruned and
+/// refitted by least squares; (4) a call whose residual is more than
+/// [`outlier_threshold`](Self::outlier_threshold) robust noise levels off in at least
+/// half the rows is garbage too, and (3) runs again, at most 3 times in all;
+/// (5) each row is refitted without every tenth clean call and predicts those: its
+/// validation residual.
 ///
 /// As a [`Decoder`] it returns, per row, the recovered values (zero off the support,
 /// NaN when the row did not fit), the support, and as outliers the calls judged
@@ -139,7 +152,7 @@ impl RobustSparse {
     }
 
     /// Decodes every column of `y` (k × r) against `a` (k × d): values, supports, the
-    /// garbage calls, and validation residuals (see the [module docs](self)).
+    /// garbage calls, and validation residuals (see [`RobustSparse`]).
     pub fn decode_rows(&self, a: MatRef<'_, f64>, y: MatRef<'_, f64>) -> RobustSparseFit {
         let (k, d) = a.shape();
         let r = y.ncols();
