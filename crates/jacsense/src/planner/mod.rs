@@ -322,7 +322,7 @@ pub fn robust_coordinate_calls(n: usize, outliers: f64) -> Option<usize> {
     if outliers <= 0.0 {
         return Some(calls);
     }
-    if !(outliers < 0.5) {
+    if outliers.is_nan() || outliers >= 0.5 {
         return None;
     }
     let (p, q) = (outliers, 1.0 - outliers);
