@@ -47,6 +47,7 @@ mod sense;
 mod settings;
 mod status;
 mod structure;
+mod track;
 mod vjp;
 
 // One path per item: the flow's types and functions here, graph coloring in
@@ -67,6 +68,7 @@ pub use settings::{
 };
 pub use status::Status;
 pub use structure::{Coupling, EntryTerms, Parametrization, Relation, Structure};
+pub use track::{TrackSettings, Tracked, Tracker};
 pub use vjp::{Route, VjpEstimate, VjpMeasurements, VjpPlan, VjpSettings, gradient, vjp, vjp_batch};
 
 /// The README's Rust examples run as doctests.

@@ -11,6 +11,7 @@ mod planner;
 mod robust;
 mod saved;
 mod status;
+mod track;
 mod vjp;
 
 use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
