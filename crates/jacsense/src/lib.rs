@@ -48,6 +48,7 @@ mod session;
 mod settings;
 mod status;
 mod structure;
+mod track;
 mod vjp;
 
 // One path per item: the flow's types and functions here, graph coloring in
@@ -60,13 +61,16 @@ pub use estimate::{Diagnostics, Estimate};
 pub use measurements::Measurements;
 pub use pattern::{MAX_DIMENSION, MatrixMarketField, Pattern, SparseMatrix, read_matrix_market, write_matrix_market};
 pub use plan::{Bounds, Plan, PlanOptions, SAVED_FORMAT_VERSION, Scheme};
+pub use planner::robust_coordinate_calls;
 pub use sense::{jacobian, jacobian_sequential, jacobian_with};
 pub use session::{DEFAULT_PRIOR_TOLERANCE, Prior, Progress, Round, Session, SessionOptions};
 pub use settings::{
-    CONDITION_FLOOR, DEFAULT_CONDITION_TOLERANCE, DecoderChoice, MAX_OUTLIER_FRACTION, Settings, SparseMethod,
+    CONDITION_FLOOR, ColoringSearch, DEFAULT_CONDITION_TOLERANCE, DEFAULT_SEARCH_MOVES, DecoderChoice,
+    MAX_OUTLIER_FRACTION, SEARCH_FRACTION, Settings, SparseMethod,
 };
 pub use status::Status;
 pub use structure::{Coupling, EntryTerms, Parametrization, Relation, Structure};
+pub use track::{TrackSettings, Tracked, Tracker};
 pub use vjp::{Route, VjpEstimate, VjpMeasurements, VjpPlan, VjpSettings, gradient, vjp, vjp_batch};
 
 /// The README's Rust examples run as doctests.

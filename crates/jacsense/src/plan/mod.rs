@@ -269,7 +269,7 @@ pub(crate) fn check_x0(x0: &[f64], n: usize) -> Result<()> {
 }
 
 /// Checks a known `f(x0)` for a blackbox with `m` outputs: its length, every value finite.
-fn check_f0(f0: &[f64], m: usize) -> Result<()> {
+pub(crate) fn check_f0(f0: &[f64], m: usize) -> Result<()> {
     if f0.len() != m {
         return Err(Error::DimensionMismatch { what: "f0 length (outputs m)", expected: m, found: f0.len() });
     }

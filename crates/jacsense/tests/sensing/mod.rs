@@ -12,6 +12,7 @@ mod robust;
 mod saved;
 mod sessions;
 mod status;
+mod track;
 mod vjp;
 
 use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};

@@ -1,0 +1,262 @@
+//! Issue 13, point 4: tracking `J = [A B]` along a rollout of each scene.
+//!
+//! Four ways to have `J` at every step, all given the rollout's own step `f(x_t, u_t)`
+//! (counted as one call in every method):
+//! - dense forward differences at every step (`1 + nx + nu` calls);
+//! - jacsense from scratch at every step (derived structure, colored design);
+//! - jacsense with a prior: the previous estimates predict `J`, `k` random calls update
+//!   it, held-back calls validate it, and a failed validation re-senses from scratch;
+//! - Broyden's update from the rollout's own secant pairs (no extra call; drifts).
+//!
+//! Errors are relative Frobenius errors of `[A B]` against central differences at a
+//! small step, at every step. Writes a plot (SVG) of error and calls per step.
+//!
+//! `cargo run --release -p jacsense-rapier --example tracking [-- --quick] [--steps N] [--plot FILE]`
+
+mod common;
+
+use common::{forward_differences, join, quick, reference, rel_err, sense};
+use jacsense::{Scheme, TrackSettings, Tracker};
+use jacsense_rapier::{Dynamics, scenes};
+use plotters::prelude::*;
+
+/// One method's record along the rollout.
+#[derive(Default, Clone)]
+struct Series {
+    calls: Vec<usize>,
+    error: Vec<f64>,
+    flagged: Vec<bool>,
+}
+
+struct SceneRun {
+    name: String,
+    n: usize,
+    series: [Series; 4],
+    /// Steps where the reference `J` jumped (relative change above 1e-2): contact changes.
+    jumps: Vec<usize>,
+    /// Relative first and second differences of the reference `J` from step to step.
+    first: Vec<f64>,
+    second: Vec<f64>,
+    /// Steps where the tracker's update (before validation) was off by more than 1e-3.
+    bad_updates: Vec<usize>,
+    unflagged_above: Vec<usize>,
+}
+
+const METHODS: [&str; 4] =
+    ["differences every step", "jacsense from scratch every step", "jacsense with the prior", "Broyden's update"];
+
+fn controls(scene: &str, t: usize, steps: usize, dt: f64, nu: usize) -> Vec<f64> {
+    match scene {
+        // The arm follows motor targets 0.4 sin(2 s⁻¹ · time + j) rad.
+        s if s.starts_with("arm") => (0..nu).map(|j| 0.4 * (2.0 * t as f64 * dt + j as f64).sin()).collect(),
+        // Boxes: a push along X ramping from 0 to (30 + 10k) N · 4/3 over the rollout:
+        // static friction holds up to about 39 N, so each box starts sliding at its own
+        // step; nothing along Z.
+        s if s.starts_with("boxes") => (0..nu)
+            .map(|j| if j % 2 == 0 { (30.0 + 10.0 * (j / 2) as f64) * t as f64 / (0.75 * steps as f64) } else { 0.0 })
+            .collect(),
+        _ => vec![0.0; nu],
+    }
+}
+
+fn run(scene: &str, mut d: Dynamics, steps: usize, track: &TrackSettings) -> SceneRun {
+    let (nx, nu) = (d.nx(), d.nu());
+    let n = nx + nu;
+    let structure = d.structure().expect("structure");
+    let settings = jacsense_rapier::settings();
+    let scratch = Scheme::new(&structure, &settings).expect("scheme");
+    let differences = Scheme::new(&jacsense::Structure::dense(nx, n), &forward_differences()).expect("scheme");
+    let mut tracker = Tracker::new(&structure, &settings, track.clone()).expect("tracker");
+    let mut series: [Series; 4] = Default::default();
+    let mut broyden: Option<(faer::Mat<f64>, Vec<f64>, Vec<f64>)> = None; // (J, z, f(z))
+    let mut previous_ref: Option<faer::Mat<f64>> = None;
+    let mut before_previous: Option<faer::Mat<f64>> = None;
+    let (mut first, mut second) = (Vec::new(), Vec::new());
+    let (mut jumps, mut bad_updates, mut unflagged_above) = (Vec::new(), Vec::new(), Vec::new());
+    for t in 0..steps {
+        let u = controls(scene, t, steps, d.dt(), nu);
+        let x = d.x0();
+        let z = join(&x, &u);
+        let f0 = d.step(&x, &u).expect("step");
+        let r = reference(&d, &z);
+        if let (Some(p), Some(q)) = (&previous_ref, &before_previous) {
+            let extrapolated = faer::Mat::from_fn(r.nrows(), r.ncols(), |i, c| 2.0 * p[(i, c)] - q[(i, c)]);
+            second.push(rel_err(&extrapolated, &r, 0..n));
+        }
+        if let Some(p) = &previous_ref {
+            let change = rel_err(p, &r, 0..n);
+            first.push(change);
+            if change > 1e-2 {
+                jumps.push(t);
+            }
+        }
+        // Differences and scratch.
+        for (k, scheme) in [(0, &differences), (1, &scratch)] {
+            let (j, calls, _) = sense(&d, scheme, &z, &f0);
+            series[k].calls.push(calls + 1);
+            series[k].error.push(rel_err(&j, &r, 0..n));
+            series[k].flagged.push(false);
+        }
+        // The prior.
+        let tracked = tracker.estimate(&d, &z, Some(&f0)).expect("tracker");
+        let j = tracked.jacobian.to_dense();
+        let err = rel_err(&j, &r, 0..n);
+        series[2].calls.push(tracked.calls + 1);
+        series[2].error.push(err);
+        series[2].flagged.push(tracked.resensed && t > 0);
+        if tracked.resensed && t > 0 && tracked.validation_error.is_some_and(|e| e > 1e-3) {
+            bad_updates.push(t);
+        }
+        if !tracked.resensed && err > 1e-3 {
+            unflagged_above.push(t);
+        }
+        // Broyden: secant pair from the previous step (z_{t−1} → z_t, f(z_{t−1}) → f(z_t)).
+        let jb = match broyden.take() {
+            None => sense(&d, &scratch, &z, &f0).0,
+            Some((mut jb, zp, fp)) => {
+                let s: Vec<f64> = z.iter().zip(&zp).map(|(a, b)| a - b).collect();
+                let ss: f64 = s.iter().map(|v| v * v).sum();
+                if ss > 0.0 {
+                    for i in 0..nx {
+                        let js: f64 = (0..n).map(|c| jb[(i, c)] * s[c]).sum();
+                        let resid = (f0[i] - fp[i]) - js;
+                        for c in 0..n {
+                            jb[(i, c)] += resid * s[c] / ss;
+                        }
+                    }
+                }
+                jb
+            }
+        };
+        series[3].calls.push(if t == 0 { scratch.calls() } else { 1 });
+        series[3].error.push(rel_err(&jb, &r, 0..n));
+        series[3].flagged.push(false);
+        // The snapshot's x_{t+1} is f0 in the old chart; z for the next secant pair is
+        // in the new chart (equal for joint coordinates; rotations are re-centred).
+        broyden = Some((jb, z, f0));
+        before_previous = previous_ref.replace(r);
+        // Broyden's next secant pair mixes charts for the boxes' rotations (re-centred at
+        // every step): part of its drift there.
+        d.advance(&u).expect("advance");
+    }
+    SceneRun { name: scene.into(), n, series, jumps, first, second, bad_updates, unflagged_above }
+}
+
+fn table(runs: &[SceneRun]) {
+    println!(
+        "| scene | method | calls | calls per step | % of differences | max error | median error | steps re-sensed |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    for run in runs {
+        let base: usize = run.series[0].calls.iter().sum();
+        for (k, s) in run.series.iter().enumerate() {
+            let total: usize = s.calls.iter().sum();
+            let mut e = s.error.clone();
+            e.sort_by(f64::total_cmp);
+            let steps = s.calls.len() as f64;
+            println!(
+                "| {} | {} | {total} | {:.1} | {:.1}% | {:.1e} | {:.1e} | {} |",
+                run.name,
+                METHODS[k],
+                total as f64 / steps,
+                100.0 * total as f64 / base as f64,
+                e.last().copied().unwrap_or(0.0),
+                e[e.len() / 2],
+                if k == 2 { s.flagged.iter().filter(|&&f| f).count().to_string() } else { "—".into() },
+            );
+        }
+    }
+    println!();
+    println!(
+        "| scene | n = nx + nu | median change of J per step | median change of its rate per step | steps where the reference J jumped by >1e-2 | of them flagged (re-sensed) by the prior | steps re-sensed | updates off by >1e-3 before validation | accepted steps with error >1e-3 |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for run in runs {
+        let s = &run.series[2];
+        let caught = run.jumps.iter().filter(|&&t| s.flagged[t]).count();
+        println!(
+            "| {} | {} | {:.1e} | {:.1e} | {} | {caught} | {} | {} | {} |",
+            run.name,
+            run.n,
+            median(&run.first),
+            median(&run.second),
+            run.jumps.len(),
+            s.flagged.iter().filter(|&&f| f).count(),
+            run.bad_updates.len(),
+            run.unflagged_above.len()
+        );
+    }
+}
+
+fn median(v: &[f64]) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+fn plot(runs: &[SceneRun], path: &str) -> Result<(), Box<dyn std::error::Error>> {
+    let root = SVGBackend::new(path, (1200, 380 * runs.len() as u32)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let rows = root.split_evenly((runs.len(), 2));
+    let colors = [RED, BLUE, GREEN, MAGENTA];
+    for (r, run) in runs.iter().enumerate() {
+        let steps = run.series[0].error.len();
+        let emin =
+            run.series.iter().flat_map(|s| s.error.iter()).copied().filter(|e| *e > 0.0).fold(f64::INFINITY, f64::min);
+        let emax = run.series.iter().flat_map(|s| s.error.iter()).copied().fold(0.0, f64::max);
+        let mut chart = ChartBuilder::on(&rows[2 * r])
+            .caption(format!("{}: relative error of [A B] per step", run.name), ("sans-serif", 18))
+            .margin(10)
+            .x_label_area_size(30)
+            .y_label_area_size(60)
+            .build_cartesian_2d(0..steps, (emin.max(1e-14) / 2.0..emax.max(1e-12) * 2.0).log_scale())?;
+        chart.configure_mesh().x_desc("step").y_desc("error").draw()?;
+        for (k, s) in run.series.iter().enumerate() {
+            let c = colors[k];
+            chart
+                .draw_series(LineSeries::new(s.error.iter().enumerate().map(|(t, e)| (t, e.max(1e-14))), c))?
+                .label(METHODS[k])
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c));
+        }
+        chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).draw()?;
+        let cmax = run.series.iter().flat_map(|s| s.calls.iter()).copied().max().unwrap_or(1);
+        let mut chart = ChartBuilder::on(&rows[2 * r + 1])
+            .caption(format!("{}: calls per step", run.name), ("sans-serif", 18))
+            .margin(10)
+            .x_label_area_size(30)
+            .y_label_area_size(50)
+            .build_cartesian_2d(0..steps, 0..cmax + 2)?;
+        chart.configure_mesh().x_desc("step").y_desc("calls").draw()?;
+        for (k, s) in run.series.iter().enumerate() {
+            chart.draw_series(LineSeries::new(s.calls.iter().enumerate().map(|(t, &c)| (t, c)), colors[k]))?;
+        }
+    }
+    root.present()?;
+    Ok(())
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let value = |flag: &str| args.iter().position(|a| a == flag).and_then(|i| args.get(i + 1)).cloned();
+    let steps: usize = value("--steps").and_then(|s| s.parse().ok()).unwrap_or(if quick() { 60 } else { 200 });
+    let plot_path = value("--plot").unwrap_or_else(|| {
+        if quick() {
+            std::env::temp_dir().join("jacsense-rapier-tracking.svg").display().to_string()
+        } else {
+            concat!(env!("CARGO_MANIFEST_DIR"), "/tracking.svg").to_string()
+        }
+    });
+    let track = TrackSettings::default();
+    println!("{steps}-step rollouts; prior: {track:?}\n");
+    let runs = vec![
+        run("arm (dt 10 ms)", scenes::arm().expect("arm"), steps, &track),
+        run("arm (dt 1 ms)", scenes::arm_with_dt(0.001).expect("arm"), steps, &track),
+        run("pendulums", scenes::double_pendulums(if quick() { 5 } else { 20 }).expect("pendulums"), steps, &track),
+        run("boxes (contact)", scenes::boxes(if quick() { 2 } else { 4 }).expect("boxes"), steps, &track),
+    ];
+    table(&runs);
+    match plot(&runs, &plot_path) {
+        Ok(()) => println!("\nplot: {plot_path}"),
+        Err(e) => eprintln!("plot not written: {e}"),
+    }
+}
