@@ -30,7 +30,7 @@ fn pool(mode: &[&str], per_call: bool, workers: usize) -> Pool {
 
 /// Calls per second of `calls` calls of n inputs through the pool.
 fn through(pool: &Pool, n: usize, calls: usize) -> f64 {
-    let options = RunOptions { max_failures: 1, progress: false, log: String::new() };
+    let options = RunOptions { max_failures: 1, progress: false, log: String::new(), label: String::new() };
     let point = |j: usize, x: &mut [f64]| {
         for (c, v) in x.iter_mut().enumerate() {
             *v = 1.0 + (j * n + c) as f64 * 1e-7;

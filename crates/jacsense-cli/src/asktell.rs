@@ -34,13 +34,13 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::{Args, ValueEnum};
-use jacsense::{ErasureReason, Measurements, Plan};
+use jacsense::{ErasureReason, Measurements, Plan, Progress, Session};
 use npyz::WriterBuilder;
 
-use crate::error::{EXIT_OK, Failure};
+use crate::error::{EXIT_MORE_CALLS, EXIT_OK, Failure};
 use crate::formats::{Format, PointWriter, parse_numbers, read_npy, read_vector};
 use crate::input_error;
-use crate::options::PlanOptions;
+use crate::options::{PlanOptions, SessionArgs};
 use crate::report::{OutputArgs, RunFacts, Timing, finish_estimate};
 
 /// `jacsense ask`.
@@ -54,6 +54,8 @@ pub struct AskArgs {
     pub out: PathBuf,
     #[command(flatten)]
     pub plan: PlanOptions,
+    #[command(flatten)]
+    pub session: SessionArgs,
     /// No summary on stderr.
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -100,14 +102,55 @@ pub fn ask(args: &AskArgs) -> Result<u8, Failure> {
         .known_m(&known)
         .ok_or_else(|| input_error!("ask makes no call, so m must be given: --pattern FILE or --outputs M"))?;
     let spec = args.plan.structure_spec(&known, n, m)?;
-    let plan = Plan::new(&spec.build()?, &x0, &args.plan.settings()?)?;
+    let session = Session::new(&spec.build()?, &x0, &args.plan.settings()?, &args.session.options(None))?;
+    let plan = session.ask().expect("a new session asks").clone();
     std::fs::create_dir_all(&args.out)
         .map_err(|e| input_error!("cannot create the directory {}: {e}", args.out.display()))?;
+    let (points_txt, points_npy) = write_points(&args.out, &plan, 0)?;
+    write_session(&args.out, &session)?;
 
-    // Both files are written point by point: a plan can have far more calls × n
-    // numbers than fit in memory (coordinate differences on n = 10⁶ inputs).
-    let points_txt = args.out.join("points.txt");
-    let points_npy = args.out.join("points.npy");
+    let plan_json = args.out.join("plan.json");
+    std::fs::write(&plan_json, plan.to_json())
+        .map_err(|e| input_error!("cannot write {}: {e}", plan_json.display()))?;
+    if !args.quiet {
+        eprintln!(
+            "jacsense: {} calls (design {}, decoder {}; lower bound ρ_max = {}) for n = {n}, m = {m}. Wrote {} \
+             (one point per line; line j+1 is call j), {} and {}. Evaluate the points and write the m numbers \
+             of call j to DIR/j.txt, or to line j+1 of a single file (e.g. PROGRAM < points.txt > \
+             values.txt), or as a line 'j y1 ... ym' in any order; missing calls are erasures. Then run: \
+             jacsense tell {} --values DIR|FILE --output J.mtx (it decodes, or writes the next round's points \
+             beside these and says how many).",
+            plan.calls(),
+            plan.settings().design.name(),
+            plan.settings().decoder.name(),
+            plan.lower_bound(),
+            points_txt.display(),
+            points_npy.display(),
+            plan_json.display(),
+            args.out.display()
+        );
+    }
+    Ok(EXIT_OK)
+}
+
+/// The names of round `round`'s points (`round` from 0): `points.txt` and `points.npy`
+/// for the first, `points-R.txt` and `points-R.npy` for the `R`-th (from 2) after it.
+fn points_names(round: usize) -> (String, String) {
+    if round == 0 {
+        ("points.txt".into(), "points.npy".into())
+    } else {
+        (format!("points-{}.txt", round + 1), format!("points-{}.npy", round + 1))
+    }
+}
+
+/// Writes the points of `plan` (round `round` of a session) into `dir`, point by point:
+/// a plan can have far more calls × n numbers than fit in memory (coordinate
+/// differences on n = 10⁶ inputs).
+fn write_points(dir: &Path, plan: &Plan, round: usize) -> Result<(PathBuf, PathBuf), Failure> {
+    let n = plan.x0().len();
+    let (txt_name, npy_name) = points_names(round);
+    let points_txt = dir.join(txt_name);
+    let points_npy = dir.join(npy_name);
     let txt_err = |e: std::io::Error| input_error!("cannot write {}: {e}", points_txt.display());
     let npy_err = |e: std::io::Error| input_error!("cannot write {}: {e}", points_npy.display());
     let mut txt = BufWriter::new(File::create(&points_txt).map_err(txt_err)?);
@@ -130,28 +173,24 @@ pub fn ask(args: &AskArgs) -> Result<u8, Failure> {
     }
     txt.flush().map_err(txt_err)?;
     npy.finish().map_err(npy_err)?;
+    Ok((points_txt, points_npy))
+}
 
-    let plan_json = args.out.join("plan.json");
-    std::fs::write(&plan_json, plan.to_json())
-        .map_err(|e| input_error!("cannot write {}: {e}", plan_json.display()))?;
-    if !args.quiet {
-        eprintln!(
-            "jacsense: {} calls (design {}, decoder {}; lower bound ρ_max = {}) for n = {n}, m = {m}. Wrote {} \
-             (one point per line; line j+1 is call j), {} and {}. Evaluate the points and write the m numbers \
-             of call j to DIR/j.txt, or to line j+1 of a single file (e.g. PROGRAM < points.txt > \
-             values.txt), or as a line 'j y1 ... ym' in any order; missing calls are erasures. Then run: \
-             jacsense tell {} --values DIR|FILE --output J.mtx",
-            plan.calls(),
-            plan.settings().design.name(),
-            plan.settings().decoder.name(),
-            plan.lower_bound(),
-            points_txt.display(),
-            points_npy.display(),
-            plan_json.display(),
-            args.out.display()
-        );
+/// Writes the session (its rounds and the values told so far) to `DIR/session.json`.
+fn write_session(dir: &Path, session: &Session) -> Result<(), Failure> {
+    let path = dir.join("session.json");
+    std::fs::write(&path, session.to_json()).map_err(|e| input_error!("cannot write {}: {e}", path.display()))
+}
+
+/// Reads the session `ask` (or a `tell` that asked for more) wrote, when there is one.
+fn load_session(dir: &Path) -> Result<Option<Session>, Failure> {
+    let path = dir.join("session.json");
+    if !path.exists() {
+        return Ok(None);
     }
-    Ok(EXIT_OK)
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| input_error!("cannot read the session file {}: {e}", path.display()))?;
+    Session::from_json(&text).map(Some).map_err(|e| input_error!("{}: {e}", path.display()))
 }
 
 /// Reads the plan `ask` wrote to `DIR/plan.json`.
@@ -322,9 +361,76 @@ fn read_ordered(text: &str, shown: &str, calls: usize, m: usize) -> Result<Told,
     Ok(told)
 }
 
-/// Runs `jacsense tell`.
+/// Runs `jacsense tell`: the values of the current round of the session `ask` started.
+/// The session then either decodes (the estimate is written as for `estimate`), or asks
+/// for another round, whose points are written beside the first (`points-R.txt`,
+/// `points-R.npy`) with the session updated; a later `tell` with their values decodes
+/// every round together. A directory without `session.json` (written by an older `ask`)
+/// is decoded from `plan.json` alone.
 pub fn tell(args: &TellArgs) -> Result<u8, Failure> {
     let start = Instant::now();
+    let Some(mut session) = load_session(&args.dir)? else { return tell_plan(args, start) };
+    // The plan file beside it is checked as well: a damaged or edited one is refused.
+    if args.dir.join("plan.json").exists() {
+        load_plan(&args.dir)?;
+    }
+    let Some(plan) = session.ask().cloned() else {
+        return Err(input_error!(
+            "the session in {} is done: its estimate was written by the tell that finished it",
+            args.dir.display()
+        ));
+    };
+    let round = session.round();
+    let (_, m) = plan.structure().dims();
+    let told = read_values(&args.values, plan.calls(), m, args.values_format)?;
+    let timing_plan = start.elapsed().as_secs_f64();
+    for (call, value) in told {
+        match value {
+            Ok(y) => session.tell(call, &y)?,
+            Err(reason) => session.erase(call, ErasureReason::Failed(reason))?,
+        }
+    }
+    let decode_start = Instant::now();
+    let progress = session.finish_round()?;
+    let decode = decode_start.elapsed().as_secs_f64();
+    match progress {
+        Progress::More { calls } => {
+            let next = session.round();
+            let next_plan = session.ask().expect("more is asked").clone();
+            let (txt, npy) = write_points(&args.dir, &next_plan, next)?;
+            write_session(&args.dir, &session)?;
+            let last = session.rounds();
+            let showed = last.get(round).map_or(String::new(), |r| r.showed.clone());
+            let why = last.get(next).map_or(String::new(), |r| r.why.clone());
+            if !args.output.quiet {
+                eprintln!(
+                    "jacsense: round {} decoded ({showed}). Not done: {why}. Wrote the {calls} calls of round {} to {} \
+                     and {} (line j+1 is call j of this round) and updated {}. Evaluate them as before and run: \
+                     jacsense tell {} --values VALUES (the values of these {calls} calls; the earlier rounds' values \
+                     are kept in the session).",
+                    round + 1,
+                    next + 1,
+                    txt.display(),
+                    npy.display(),
+                    args.dir.join("session.json").display(),
+                    args.dir.display()
+                );
+            }
+            Ok(EXIT_MORE_CALLS)
+        }
+        Progress::Done => {
+            // The session file stays as it was before these values: telling the last
+            // round again (other values, more of them) decodes again, as with a plan.
+            let first = session.plan(0).expect("a first round").clone();
+            let est = session.into_estimate().expect("the session is done");
+            let timing = Timing { plan: timing_plan, calls: 0.0, decode, total: start.elapsed().as_secs_f64() };
+            finish_estimate("tell", &first, &est, &timing, &RunFacts::default(), &args.output)
+        }
+    }
+}
+
+/// `tell` on a directory holding only a plan: one round, decoded.
+fn tell_plan(args: &TellArgs, start: Instant) -> Result<u8, Failure> {
     let plan = load_plan(&args.dir)?;
     let (_, m) = plan.structure().dims();
     let told = read_values(&args.values, plan.calls(), m, args.values_format)?;

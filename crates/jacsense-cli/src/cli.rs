@@ -25,6 +25,8 @@ which rows and why):
        --condition-tolerance
   6    unverified although --outliers was given: some rows had no redundancy left
        (e.g. after erasures) to find garbage calls
+  7    tell: the session needs another round; its points were written beside the
+       first (points-R.txt) and the summary says how many
   130  interrupted (Ctrl-C): workers stopped, nothing written";
 
 const ESTIMATE_HELP: &str = "\
@@ -40,6 +42,11 @@ and must print its answer and exit with status 0. JACSENSE_WORKER holds the work
 Example:
   jacsense estimate --x0 @x0.npy --pattern J.mtx --workers 4 --timeout 30s \\
       --output J.mtx --report report.json -- python3 model.py
+
+Without --pattern (nothing known), the calls go in rounds: random directions until every
+row of J is recovered and checked by calls held back from its fit (--max-calls bounds
+them; --tol adds calls until the standard errors meet it). The summary and the report's
+\"rounds\" say what each round called, why, and what it showed.
 
 Exit codes: 0 solved (or unverified without --outliers), 1 bad input, 2 blackbox failures,
 3 incomplete, 4 solver limit, 5 ill-conditioned, 6 unverified with --outliers, 130 interrupted.";

@@ -31,6 +31,9 @@ pub const EXIT_ILL_CONDITIONED: u8 = 5;
 /// unverified estimate exits with 0 and a warning: a script that does not expect
 /// garbage calls still gets its Jacobian.
 pub const EXIT_UNVERIFIED: u8 = 6;
+/// `tell`: the session asks for another round; its points were written beside the
+/// first round's (`points-R.txt`), and nothing was decoded yet.
+pub const EXIT_MORE_CALLS: u8 = 7;
 /// Interrupted (Ctrl-C): the workers were stopped and nothing was written.
 pub const EXIT_INTERRUPTED: u8 = 130;
 

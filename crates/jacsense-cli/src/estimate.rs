@@ -1,19 +1,22 @@
-//! `jacsense estimate`: the Jacobian of an external program at `x0`.
+//! `jacsense estimate`: the Jacobian of an external program at `x0`, by a session.
 //!
-//! The program is called once at `x0` (its answer tells `m`, and is the plan's call 0
-//! for forward differences, so it is not repeated), then the plan's calls go to the
-//! workers; failed calls are erasures, told to the decoder as such.
+//! The program is called once at `x0` (its answer tells `m`, and is call 0 of the first
+//! round for forward differences, so it is not repeated), then every round of the session
+//! ([`jacsense::Session`]) goes to the workers: the planner's plan when a structure is
+//! given, rounds of random directions validated on held-back calls when nothing is;
+//! failed calls are erasures, told to the session as such, and may be topped up by a
+//! later round.
 
 use std::time::Instant;
 
 use clap::Args;
-use jacsense::{Difference, ErasureReason, Measurements, Plan};
+use jacsense::{Difference, ErasureReason, Progress, Session};
 
 use crate::error::Failure;
 use crate::formats::read_vector;
-use crate::options::PlanOptions;
+use crate::options::{PlanOptions, SessionArgs};
 use crate::report::{OutputArgs, RunFacts, Timing, finish_estimate};
-use crate::session::{RunArgs, Session};
+use crate::session::{RunArgs, Session as Workers};
 
 /// `jacsense estimate`.
 #[derive(Args, Clone, Debug)]
@@ -24,6 +27,8 @@ pub struct EstimateArgs {
     pub x0: String,
     #[command(flatten)]
     pub plan: PlanOptions,
+    #[command(flatten)]
+    pub session: SessionArgs,
     #[command(flatten)]
     pub output: OutputArgs,
     #[command(flatten)]
@@ -37,59 +42,68 @@ pub fn estimate(args: &EstimateArgs) -> Result<u8, Failure> {
     let n = x0.len();
     let known = args.plan.read_files(n)?;
     let settings = args.plan.settings()?;
-    // With m known, plan before starting anything, so that a bad option costs no call.
-    let early_plan = match args.plan.known_m(&known) {
-        Some(m) => Some(Plan::new(&args.plan.structure_spec(&known, n, m)?.build()?, &x0, &settings)?),
+    // With m known, start the session before anything, so that a bad option costs no call.
+    let early = match args.plan.known_m(&known) {
+        Some(m) => {
+            let structure = args.plan.structure_spec(&known, n, m)?.build()?;
+            Some(Session::new(&structure, &x0, &settings, &args.session.options(None))?)
+        }
         None => None,
     };
-    let session = Session::start(&args.run, args.output.quiet)?;
-    let f0 = match &early_plan {
-        Some(_) => None,
-        None => Some(session.learn_m(&x0)?),
-    };
-    let plan = match early_plan {
-        Some(plan) => plan,
+    let mut workers = Workers::start(&args.run, args.output.quiet)?;
+    let (mut session, f0) = match early {
+        Some(session) => (session, None),
         None => {
-            let m = f0.as_ref().expect("learned above").len();
-            Plan::new(&args.plan.structure_spec(&known, n, m)?.build()?, &x0, &settings)?
+            let f0 = workers.learn_m(&x0)?;
+            let structure = args.plan.structure_spec(&known, n, f0.len())?.build()?;
+            (Session::new(&structure, &x0, &settings, &args.session.options(None))?, Some(f0))
         }
     };
-    let (_, m) = plan.structure().dims();
-    let mut timing = Timing { plan: start.elapsed().as_secs_f64(), ..Timing::default() };
-
-    let mut measurements = Measurements::new(&plan)?;
-    // Forward differences: call 0 is x0 (Plan::point), already made.
+    // Forward differences: the call at x0 is call 0 of the first round, already made.
     let mut extra_calls = 0;
-    let first = match (&f0, plan.settings().difference) {
-        (Some(y), Difference::Forward) => {
-            measurements.tell(0, y)?;
-            1
+    let mut first = 0;
+    if let Some(y) = &f0 {
+        match session.ask().map(|plan| plan.settings().difference) {
+            Some(Difference::Forward) => {
+                session.tell(0, y)?;
+                first = 1;
+            }
+            _ => extra_calls = 1,
         }
-        (Some(_), Difference::Central) => {
-            extra_calls = 1;
-            0
+    }
+    let (_, m) = session.structure().dims();
+    let mut timing = Timing { plan: start.elapsed().as_secs_f64(), ..Timing::default() };
+    let mut decode = 0.0;
+    while let Some(plan) = session.ask().cloned() {
+        let round = session.round();
+        workers.set_label(if round > 0 { format!("round {} · ", round + 1) } else { String::new() });
+        let calls: Vec<usize> = (std::mem::take(&mut first)..plan.calls()).collect();
+        let point = |j: usize, x: &mut [f64]| plan.point(j, x).expect("call index and length are in range");
+        let mut told = Vec::with_capacity(calls.len());
+        // On a failure, dropping the workers stops them.
+        let stats = workers.run(&calls, n, m, &point, |j, outcome| told.push((j, outcome)))?;
+        timing.calls += stats.seconds;
+        for (j, outcome) in told {
+            match outcome {
+                Ok(y) => session.tell(j, &y),
+                Err(reason) => session.erase(j, ErasureReason::Failed(reason)),
+            }
+            .expect("the call belongs to the round and has m values");
         }
-        (None, _) => 0,
-    };
-    let calls: Vec<usize> = (first..plan.calls()).collect();
-    let point = |j: usize, x: &mut [f64]| plan.point(j, x).expect("call index and length are in range");
-    let stats = session.run(&calls, n, m, &point, |j, outcome| {
-        match outcome {
-            Ok(y) => measurements.tell(j, &y),
-            Err(reason) => measurements.erase(j, ErasureReason::Failed(reason)),
+        let decode_start = Instant::now();
+        let progress = session.finish_round()?;
+        decode += decode_start.elapsed().as_secs_f64();
+        if progress == Progress::Done {
+            break;
         }
-        .expect("the call belongs to the plan and has m values");
-    });
-    // On a failure, dropping the session stops the workers.
-    let stats = stats?;
-    let workers = session.workers();
-    let command = session.command.clone();
-    timing.calls = stats.seconds;
-    let decode_start = Instant::now();
-    let est = measurements.decode();
-    timing.decode = decode_start.elapsed().as_secs_f64();
-    let log = session.finish();
+    }
+    timing.decode = decode;
+    let count = workers.workers();
+    let command = workers.command.clone();
+    let log = workers.finish();
     timing.total = start.elapsed().as_secs_f64();
-    let facts = RunFacts { program: command, workers, log, extra_calls };
+    let facts = RunFacts { program: command, workers: count, log, extra_calls };
+    let plan = session.plan(0).expect("a session has a first round").clone();
+    let est = session.into_estimate().expect("the session is done");
     finish_estimate("estimate", &plan, &est, &timing, &facts, &args.output)
 }

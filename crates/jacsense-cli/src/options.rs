@@ -461,3 +461,29 @@ pub fn settings_json(s: &Settings) -> serde_json::Value {
         "condition_tolerance": json_number(s.condition_tolerance),
     })
 }
+
+/// How long a session may go on (`estimate`, `ask`/`tell`): its limits.
+#[derive(Args, Clone, Debug, Default)]
+pub struct SessionArgs {
+    /// The most calls in all rounds (default: no limit beyond the session's own; told
+    /// nothing, a dense J costs at most n + ⌈0.05 n⌉ + 3 calls). A session that reaches it
+    /// stops and reports the rows left open.
+    #[arg(long, value_name = "N", help_heading = "Session")]
+    pub max_calls: Option<usize>,
+    /// Add calls until the standard error of every entry of J is at most TOL (absolute, in
+    /// the units of J); with --noise, the step follows the noise level.
+    #[arg(long, value_name = "TOL", help_heading = "Session")]
+    pub tol: Option<f64>,
+}
+
+impl SessionArgs {
+    /// The library's session options, with `f(x0)` when it is known.
+    pub fn options(&self, f0: Option<Vec<f64>>) -> jacsense::SessionOptions {
+        jacsense::SessionOptions {
+            point: jacsense::PlanOptions { f0, bounds: None },
+            max_calls: self.max_calls,
+            tol: self.tol,
+            prior: None,
+        }
+    }
+}

@@ -155,6 +155,15 @@ pub fn estimate_json(command: &str, plan: &Plan, est: &Estimate, timing: &Timing
         },
         "std_errors": est.std_errors().map(|s| s.iter().map(|v| json_number(*v)).collect::<Vec<_>>()),
         "f0": d.f0.as_ref().map(|f| f.iter().map(|v| json_number(*v)).collect::<Vec<_>>()),
+        "rounds": d.rounds.iter().map(|r| json!({
+            "calls": r.calls,
+            "measurements": r.measurements,
+            "erasures": r.erasures,
+            "design": r.design,
+            "why": r.why,
+            "showed": r.showed,
+            "open_rows": r.open_rows,
+        })).collect::<Vec<_>>(),
     });
     report_json(shared, timing, facts, specific)
 }
@@ -263,6 +272,10 @@ pub fn estimate_summary(plan: &Plan, est: &Estimate, timing: &Timing, facts: &Ru
     );
     if facts.workers > 0 {
         s += &format!(" with {} worker{}", facts.workers, if facts.workers == 1 { "" } else { "s" });
+    }
+    if d.rounds.len() > 1 {
+        let per: Vec<String> = d.rounds.iter().map(|r| r.calls.to_string()).collect();
+        s += &format!(", in {} rounds ({} calls)", d.rounds.len(), per.join(" + "));
     }
     s += &format!(" (design {}", d.design.name());
     if let Some((o, colors)) = d.colors {

@@ -129,6 +129,7 @@ impl Session {
             max_failures: run.max_failures,
             progress: !quiet && std::io::stderr().is_terminal(),
             log: log.display().to_string(),
+            label: String::new(),
         };
         Ok(Session {
             pool: Some(Pool::new(program, workers, file)),
@@ -155,6 +156,11 @@ impl Session {
                 self.log.display()
             ))
         })
+    }
+
+    /// Sets what the progress bar says before its counts (the round of a session).
+    pub fn set_label(&mut self, label: String) {
+        self.options.label = label;
     }
 
     /// Runs `calls` with answers of length `m`.

@@ -10,13 +10,13 @@
 use std::time::Instant;
 
 use clap::{Args, ValueEnum};
-use jacsense::{Difference, ErasureReason, Route, RowStatus, VjpMeasurements, VjpPlan, VjpSettings};
+use jacsense::{Difference, ErasureReason, Route, RowStatus, VjpEstimate, VjpMeasurements, VjpPlan, VjpSettings};
 use serde_json::json;
 
 use crate::error::{Failure, row_exit_code};
 use crate::formats::{json_number, read_vector, write_json, write_vector};
 use crate::input_error;
-use crate::options::{PlanOptions, settings_json};
+use crate::options::{PlanOptions, SessionArgs, settings_json};
 use crate::report::{
     OutputArgs, RunFacts, Shared, Timing, describe_output, finish_summary, list_erasures, list_outliers, report_json,
 };
@@ -52,6 +52,8 @@ pub struct VjpArgs {
     #[command(flatten)]
     pub plan: PlanOptions,
     #[command(flatten)]
+    pub session: SessionArgs,
+    #[command(flatten)]
     pub output: OutputArgs,
     #[command(flatten)]
     pub run: RunArgs,
@@ -83,7 +85,7 @@ pub fn vjp(args: &VjpArgs) -> Result<u8, Failure> {
         jacobian,
         ..VjpSettings::default()
     };
-    let session = Session::start(&args.run, args.output.quiet)?;
+    let mut session = Session::start(&args.run, args.output.quiet)?;
     // On a failure, dropping the session stops the workers.
     let f0 = session.learn_m(&x0)?;
     let m = f0.len();
@@ -92,37 +94,18 @@ pub fn vjp(args: &VjpArgs) -> Result<u8, Failure> {
     }
     let structure = args.plan.structure_spec(&known, n, m)?.build()?;
     let plan = VjpPlan::new(&structure, &x0, std::slice::from_ref(&v), &settings)?;
-    let mut measurements = VjpMeasurements::new(&plan)?;
-    // Forward differences on either route: call 0 is x0 (VjpPlan::point), already made.
-    let difference = match plan.jacobian_plan() {
-        Some(jacobian) => jacobian.settings().difference,
-        None => settings.difference,
-    };
-    let first = usize::from(difference == Difference::Forward && plan.calls() > 0);
-    if first == 1 {
-        measurements.tell(0, &f0)?;
-    }
-    let calls: Vec<usize> = (first..plan.calls()).collect();
-    let point = |j: usize, x: &mut [f64]| plan.point(j, x).expect("call index and length are in range");
     let mut timing = Timing { plan: start.elapsed().as_secs_f64(), ..Timing::default() };
-    let stats = session.run(&calls, n, m, &point, |j, outcome| {
-        match outcome {
-            Ok(y) => measurements.tell(j, &y),
-            Err(reason) => measurements.erase(j, ErasureReason::Failed(reason)),
-        }
-        .expect("the call belongs to the plan and has m values");
-    });
+    let (est, extra_calls) = if plan.route() == Route::SenseJacobian {
+        // The Jacobian route is a session: rounds, --max-calls, --tol, top-ups.
+        jacobian_route(args, &mut session, &structure, &x0, &v, &settings.jacobian, &f0, &mut timing)?
+    } else {
+        direct_route(&plan, &mut session, &x0, &f0, settings.difference, &mut timing)?
+    };
     let workers = session.workers();
     let command = session.command.clone();
     let log = session.finish();
-    timing.calls = stats?.seconds;
-    let decode_start = Instant::now();
-    let est = measurements.decode().remove(0);
-    timing.decode = decode_start.elapsed().as_secs_f64();
     timing.total = start.elapsed().as_secs_f64();
     let total = timing.total;
-    // The call at x0 that told m, when it is not one of the plan's.
-    let extra_calls = 1 - first;
     let facts = RunFacts { program: command, workers, log, extra_calls };
 
     crate::workers::check_interrupted()?;
@@ -179,4 +162,109 @@ pub fn vjp(args: &VjpArgs) -> Result<u8, Failure> {
         eprintln!("{}", finish_summary(s, &written, &facts));
     }
     Ok(row_exit_code(&est.status, settings.jacobian.outliers > 0.0))
+}
+
+/// The direct route: one plan of scalar measurements, its calls through the workers.
+fn direct_route(
+    plan: &VjpPlan,
+    session: &mut Session,
+    x0: &[f64],
+    f0: &[f64],
+    difference: Difference,
+    timing: &mut Timing,
+) -> Result<(VjpEstimate, usize), Failure> {
+    let (n, m) = (x0.len(), f0.len());
+    let mut measurements = VjpMeasurements::new(plan)?;
+    // Forward differences: call 0 is x0 (VjpPlan::point), already made.
+    let first = usize::from(difference == Difference::Forward && plan.calls() > 0);
+    if first == 1 {
+        measurements.tell(0, f0)?;
+    }
+    let calls: Vec<usize> = (first..plan.calls()).collect();
+    let point = |j: usize, x: &mut [f64]| plan.point(j, x).expect("call index and length are in range");
+    let stats = session.run(&calls, n, m, &point, |j, outcome| {
+        match outcome {
+            Ok(y) => measurements.tell(j, &y),
+            Err(reason) => measurements.erase(j, ErasureReason::Failed(reason)),
+        }
+        .expect("the call belongs to the plan and has m values");
+    })?;
+    timing.calls = stats.seconds;
+    let decode_start = Instant::now();
+    let est = measurements.decode().remove(0);
+    timing.decode = decode_start.elapsed().as_secs_f64();
+    // The call at x0 that told m, when it is not one of the plan's.
+    Ok((est, 1 - first))
+}
+
+/// The Jacobian route: a session for `J` (as `estimate` runs it), then `w = Jᵀv`.
+#[allow(clippy::too_many_arguments)]
+fn jacobian_route(
+    args: &VjpArgs,
+    workers: &mut Session,
+    structure: &jacsense::Structure,
+    x0: &[f64],
+    v: &[f64],
+    settings: &jacsense::Settings,
+    f0: &[f64],
+    timing: &mut Timing,
+) -> Result<(VjpEstimate, usize), Failure> {
+    let (n, m) = (x0.len(), f0.len());
+    let mut session = jacsense::Session::new(structure, x0, settings, &args.session.options(None))?;
+    let (mut first, mut extra_calls) = (0, 0);
+    match session.ask().map(|plan| plan.settings().difference) {
+        Some(Difference::Forward) => {
+            session.tell(0, f0)?;
+            first = 1;
+        }
+        _ => extra_calls = 1,
+    }
+    while let Some(plan) = session.ask().cloned() {
+        let round = session.round();
+        workers.set_label(if round > 0 { format!("round {} · ", round + 1) } else { String::new() });
+        let calls: Vec<usize> = (std::mem::take(&mut first)..plan.calls()).collect();
+        let point = |j: usize, x: &mut [f64]| plan.point(j, x).expect("call index and length are in range");
+        let mut told = Vec::with_capacity(calls.len());
+        let stats = workers.run(&calls, n, m, &point, |j, outcome| told.push((j, outcome)))?;
+        timing.calls += stats.seconds;
+        for (j, outcome) in told {
+            match outcome {
+                Ok(y) => session.tell(j, &y),
+                Err(reason) => session.erase(j, ErasureReason::Failed(reason)),
+            }
+            .expect("the call belongs to the round and has m values");
+        }
+        let decode_start = Instant::now();
+        let progress = session.finish_round()?;
+        timing.decode += decode_start.elapsed().as_secs_f64();
+        if progress == jacsense::Progress::Done {
+            break;
+        }
+    }
+    let j = session.into_estimate().expect("the session is done");
+    let mut w = vec![0.0; n];
+    j.jacobian().mul_transpose_vec(v, &mut w);
+    let determined = w.iter().filter(|x| !x.is_nan()).count();
+    let status = match j.status() {
+        jacsense::Status::Solved => RowStatus::Determined,
+        jacsense::Status::Unverified { .. } => RowStatus::Unverified,
+        jacsense::Status::IllConditioned { condition, predicted_error, .. } => {
+            RowStatus::IllConditioned { condition, predicted_error }
+        }
+        jacsense::Status::SolverLimit { limit, .. } => RowStatus::SolverLimit(limit),
+        _ => RowStatus::Underdetermined { determined, unknowns: n },
+    };
+    let d = j.diagnostics();
+    let est = VjpEstimate {
+        w,
+        route: Route::SenseJacobian,
+        calls: d.calls,
+        support: None,
+        status,
+        residual: None,
+        erasures: d.erasures.clone(),
+        outliers: d.outliers.iter().map(|o| o.call).collect(),
+        decoder: d.decoder,
+    };
+    Ok((est, extra_calls))
 }

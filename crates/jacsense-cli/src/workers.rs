@@ -410,6 +410,8 @@ pub struct RunOptions {
     pub progress: bool,
     /// The worker log, named in messages.
     pub log: String,
+    /// What the progress bar says before its counts (e.g. "round 2").
+    pub label: String,
 }
 
 /// Runs the calls `calls` (indices) through the pool, `W` at a time: `point(j, x)`
@@ -429,7 +431,7 @@ pub fn run_calls(
 ) -> Result<RunStats, Failure> {
     let start = Instant::now();
     let next = AtomicUsize::new(0);
-    let bar = progress_bar(options.progress, calls.len());
+    let bar = progress_bar(options.progress, calls.len(), &options.label);
     let (report, results) = mpsc::channel::<(usize, Result<Vec<f64>, CallFault>)>();
     let threads = pool.workers().min(calls.len());
     let mut stats = RunStats::default();
@@ -497,7 +499,7 @@ pub fn run_calls(
             }
             sink(call, outcome);
             bar.set_position(stats.calls as u64);
-            bar.set_message(format!("{} erasures", stats.failed));
+            bar.set_message(format!("{}{} erasures", options.label, stats.failed));
             if failed && in_a_row >= options.max_failures {
                 pool.kill_all();
                 stopped = Some(Failure::Blackbox(format!(
@@ -518,7 +520,7 @@ pub fn run_calls(
     }
 }
 
-fn progress_bar(draw: bool, len: usize) -> ProgressBar {
+fn progress_bar(draw: bool, len: usize, label: &str) -> ProgressBar {
     if !draw {
         return ProgressBar::hidden();
     }
@@ -527,7 +529,7 @@ fn progress_bar(draw: bool, len: usize) -> ProgressBar {
         ProgressStyle::with_template("{bar:30} {pos}/{len} calls · {msg} · {elapsed} elapsed · ETA {eta}")
             .expect("a valid template"),
     );
-    bar.set_message("0 erasures");
+    bar.set_message(format!("{label}0 erasures"));
     bar
 }
 

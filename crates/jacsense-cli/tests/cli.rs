@@ -95,6 +95,8 @@ fn well_behaved_worker_gives_the_jacobian_with_m_learned_at_x0() {
         &x0_arg(),
         "--workers",
         "2",
+        "--design",
+        "colored",
         "--output",
         "-",
         "--report",
@@ -108,7 +110,8 @@ fn well_behaved_worker_gives_the_jacobian_with_m_learned_at_x0() {
     let j: Value = serde_json::from_slice(&out.stdout).expect("stdout is the JSON of J");
     assert_jacobian_json(&j);
     let r = read_json(&report);
-    // Dense 6×6: f(x0) and one call per column; the call at x0 that told m is call 0.
+    // Dense 6×6 colored (asked for; told nothing is a session: `estimate_told_nothing…`):
+    // f(x0) and one call per column; the call at x0 that told m is call 0.
     assert_eq!(r["calls"], 7);
     assert_eq!(r["erasures"].as_array().unwrap().len(), 0);
     assert_eq!(r["complete"], true);
@@ -459,6 +462,9 @@ fn too_many_erasures_leave_rows_undetermined_with_exit_code_3() {
         "colored",
         "--workers",
         "1",
+        // No calls beyond the plan's: a session would top the lost entries up.
+        "--max-calls",
+        "4",
         "--report",
         report.to_str().unwrap(),
         "--output",
@@ -1104,4 +1110,83 @@ fn ctrl_c_stops_the_workers_and_exits_130() {
     assert!(!output.exists(), "nothing written");
     let hung = std::fs::read_to_string(&log).unwrap();
     assert!(hung.contains("hanging on request 1"), "workers' stderr goes to the log: {hung}");
+}
+
+/// Told nothing, ask/tell go in rounds: each `tell` either decodes or writes the next
+/// round's points beside the first (exit code 7), and the last one decodes them all.
+#[test]
+fn ask_and_tell_go_in_rounds_when_nothing_is_known() {
+    let dir = scratch("rounds");
+    let run_dir = dir.join("run");
+    let n = 200;
+    let x0: Vec<f64> = (0..n).map(|i| -1.0 + 0.001 * i as f64).collect();
+    let x0_text = x0.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(" ");
+    let out = run(&["ask", "--x0", &x0_text, "--outputs", "200", "--out", run_dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(run_dir.join("session.json").exists());
+    let mut points = run_dir.join("points.txt");
+    let mut rounds = 0;
+    let report = dir.join("r.json");
+    loop {
+        rounds += 1;
+        let input = std::fs::File::open(&points).unwrap();
+        let answer = Command::new(WORKER).stdin(input).output().unwrap();
+        let values = dir.join(format!("values-{rounds}.txt"));
+        std::fs::write(&values, answer.stdout).unwrap();
+        let out = run(&[
+            "tell",
+            run_dir.to_str().unwrap(),
+            "--values",
+            values.to_str().unwrap(),
+            "--report",
+            report.to_str().unwrap(),
+        ]);
+        match out.status.code() {
+            Some(7) => {
+                points = run_dir.join(format!("points-{}.txt", rounds + 1));
+                assert!(points.exists(), "{}", stderr(&out));
+                assert!(stderr(&out).contains(&format!("round {}", rounds + 1)), "{}", stderr(&out));
+            }
+            Some(0) => break,
+            other => panic!("exit {other:?}: {}", stderr(&out)),
+        }
+        assert!(rounds < 10);
+    }
+    assert!(rounds >= 2, "told nothing, n = 200 takes more than one round");
+    let r = read_json(&report);
+    assert_eq!(r["status"], "solved");
+    assert_eq!(r["rounds"].as_array().unwrap().len(), rounds);
+    assert!(r["calls"].as_u64().unwrap() < 100, "{}", r["calls"]);
+    // A session that is done takes nothing more.
+    let out = run(&["tell", run_dir.to_str().unwrap(), "--values", dir.join("values-1.txt").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+}
+
+/// `estimate` without a pattern runs a session: rounds in the report, fewer calls than
+/// coordinate differences, and `--max-calls` bounds them.
+#[test]
+fn estimate_told_nothing_runs_rounds_and_respects_max_calls() {
+    let dir = scratch("session-estimate");
+    let n = 200;
+    let x0: Vec<f64> = (0..n).map(|i| -1.0 + 0.001 * i as f64).collect();
+    let x0_text = x0.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(" ");
+    let report = dir.join("r.json");
+    let out = run(&["estimate", "--x0", &x0_text, "--report", report.to_str().unwrap(), "-w", "2", "--", WORKER]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let r = read_json(&report);
+    assert!(r["rounds"].as_array().unwrap().len() >= 2);
+    assert!(r["calls"].as_u64().unwrap() < 100);
+    assert!(stderr(&out).contains("rounds"), "{}", stderr(&out));
+    let out =
+        run(&["estimate", "--x0", &x0_text, "--max-calls", "20", "--report", report.to_str().unwrap(), "--", WORKER]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(read_json(&report)["calls"].as_u64().unwrap() <= 20);
+    // vjp's Jacobian route is the same session.
+    let v = vec!["1"; n].join(" ");
+    let args = ["vjp", "--x0", &x0_text, "--v", &v, "--route", "jacobian", "--report", report.to_str().unwrap()];
+    let out = run(&[&args[..], &["--", WORKER]].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let r = read_json(&report);
+    assert!(r["calls"].as_u64().unwrap() < 100, "{}", r["calls"]);
+    assert_eq!(r["status"], "solved");
 }

@@ -44,6 +44,7 @@ mod plan;
 mod planner;
 mod projection;
 mod sense;
+mod session;
 mod settings;
 mod status;
 mod structure;
@@ -62,6 +63,7 @@ pub use pattern::{MAX_DIMENSION, MatrixMarketField, Pattern, SparseMatrix, read_
 pub use plan::{Bounds, Plan, PlanOptions, SAVED_FORMAT_VERSION, Scheme};
 pub use planner::robust_coordinate_calls;
 pub use sense::{jacobian, jacobian_sequential, jacobian_with};
+pub use session::{DEFAULT_PRIOR_TOLERANCE, Prior, Progress, Round, Session, SessionOptions};
 pub use settings::{
     CONDITION_FLOOR, ColoringSearch, DEFAULT_CONDITION_TOLERANCE, DEFAULT_SEARCH_MOVES, DecoderChoice,
     MAX_OUTLIER_FRACTION, SEARCH_FRACTION, Settings, SparseMethod,

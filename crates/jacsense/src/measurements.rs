@@ -61,17 +61,7 @@ impl<'p> Measurements<'p> {
     /// ```
     pub fn new(plan: &'p Plan) -> Result<Self> {
         check_measurements_fit(plan)?;
-        let (_, m) = plan.structure().dims();
-        let k = plan.measurements();
-        let sides = if plan.calls_of(0).1.is_some() { 2 } else { 1 };
-        let base = match (plan.given_f0(), plan.scheme().projection()) {
-            _ if sides == 2 => Vec::new(),
-            (Some(f0), Some(projection)) => projection.apply(f0),
-            (Some(f0), None) => f0.to_vec(),
-            (None, _) => vec![f64::NAN; m],
-        };
-        let values = vec![f64::NAN; plan.index().num_slots(m, k) * sides];
-        Ok(Measurements { plan, base, values, state: vec![CallState::Pending; plan.calls()] })
+        Ok(Measurements::unchecked(plan))
     }
 
     /// The plan these measurements belong to.
@@ -206,6 +196,44 @@ impl<'p> Measurements<'p> {
     /// plan senses `VᵀJ`).
     pub fn f0(&self) -> Option<&[f64]> {
         (!self.base.is_empty() && self.base_told()).then_some(self.base.as_slice())
+    }
+}
+
+/// What was told for a plan, owned apart from it: a session keeps one per round beside
+/// the round's plan and lends them to a [`Measurements`] when it decodes.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Told {
+    pub(crate) base: Vec<f64>,
+    pub(crate) values: Vec<f64>,
+    pub(crate) state: Vec<CallState>,
+}
+
+impl<'p> Measurements<'p> {
+    /// Empty measurements for `plan` without the memory check of [`Measurements::new`]
+    /// (which counts a decode of every entry of the pattern): for a session's rounds,
+    /// whose values the session has checked itself.
+    pub(crate) fn unchecked(plan: &'p Plan) -> Self {
+        let (_, m) = plan.structure().dims();
+        let k = plan.measurements();
+        let sides = if plan.calls_of(0).1.is_some() { 2 } else { 1 };
+        let base = match (plan.given_f0(), plan.scheme().projection()) {
+            _ if sides == 2 => Vec::new(),
+            (Some(f0), Some(projection)) => projection.apply(f0),
+            (Some(f0), None) => f0.to_vec(),
+            (None, _) => vec![f64::NAN; m],
+        };
+        let values = vec![f64::NAN; plan.index().num_slots(m, k) * sides];
+        Measurements { plan, base, values, state: vec![CallState::Pending; plan.calls()] }
+    }
+
+    /// The measurements of `plan` holding what `told` holds.
+    pub(crate) fn from_told(plan: &'p Plan, told: Told) -> Self {
+        Measurements { plan, base: told.base, values: told.values, state: told.state }
+    }
+
+    /// What was told, apart from the plan.
+    pub(crate) fn into_told(self) -> Told {
+        Told { base: self.base, values: self.values, state: self.state }
     }
 }
 

@@ -218,9 +218,14 @@ pub(crate) fn step_errors(plan: &Plan) -> Vec<f64> {
 /// Judges every determined row of a decode of `plan` (module docs): ill-conditioned
 /// or unverified, or left determined (solved).
 pub(crate) fn judge_rows(plan: &Plan, rows: &mut [RowReport]) {
+    judge_rows_in(plan, plan.structure().pattern(), rows);
+}
+
+/// As [`judge_rows`], for rows whose unknowns are the entries of `pattern` (a
+/// session's recovered supports) rather than of the plan's structure.
+pub(crate) fn judge_rows_in(plan: &Plan, pattern: &crate::pattern::Pattern, rows: &mut [RowReport]) {
     let tolerance = plan.settings().condition_tolerance;
     let errors = step_errors(plan);
-    let pattern = plan.structure().pattern();
     for (i, r) in rows.iter_mut().enumerate() {
         if r.status != RowStatus::Determined || r.measurements == 0 {
             continue;

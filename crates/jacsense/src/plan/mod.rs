@@ -13,7 +13,7 @@
 //! cluster, another process); [`Measurements`](crate::Measurements) takes the values
 //! back in any order.
 
-mod save;
+pub(crate) mod save;
 
 pub use save::SAVED_FORMAT_VERSION;
 

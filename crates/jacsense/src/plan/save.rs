@@ -383,7 +383,7 @@ struct Envelope<'a> {
     data: &'a serde_json::value::RawValue,
 }
 
-fn wrap(format: &str, data: String) -> String {
+pub(crate) fn wrap(format: &str, data: String) -> String {
     format!(
         "{{\"format\":\"{format}\",\"version\":{SAVED_FORMAT_VERSION},\"jacsense\":\"{}\",\"checksum\":\"{}\",\"data\":{data}}}\n",
         env!("CARGO_PKG_VERSION"),
@@ -391,7 +391,7 @@ fn wrap(format: &str, data: String) -> String {
     )
 }
 
-fn unwrap<T: for<'de> Deserialize<'de>>(format: &str, text: &str) -> Result<T> {
+pub(crate) fn unwrap<T: for<'de> Deserialize<'de>>(format: &str, text: &str) -> Result<T> {
     let saved = |message: String| Error::Saved(message);
     let envelope: Envelope<'_> =
         serde_json::from_str(text).map_err(|e| saved(format!("not a saved jacsense {format}: {e}")))?;

@@ -45,7 +45,8 @@ fn dense_jacobians_are_read_off_exactly_and_erasures_blank_their_column() {
     let lin = LinearMap { a: random_matrix(Pattern::dense(m, n), 3) };
     let x0 = lin.x0();
     for difference in [Difference::Forward, Difference::Central] {
-        let settings = Settings { difference, ..Settings::default() };
+        // Asked for read-off (told nothing, the default is an adaptive session).
+        let settings = Settings { difference, design: Design::Colored { ordering: None }, ..Settings::default() };
         let est = jacobian_with(&lin, &x0, &Structure::dense(m, n), &settings).unwrap();
         assert_eq!(est.diagnostics().design.name(), "colored");
         let tol = 1e-6 * if difference == Difference::Central { 1e-2 } else { 1.0 };

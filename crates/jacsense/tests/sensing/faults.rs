@@ -2,8 +2,8 @@
 //! never a crash; rows that lose too much say so.
 
 use jacsense::{
-    Blackbox, Design, ErasureReason, RandomDistribution, RowStatus, Settings, Step, Structure, jacobian_sequential,
-    jacobian_with, try_from_fn,
+    Blackbox, Design, ErasureReason, RandomDistribution, RowStatus, Settings, Step, Structure, jacobian_with,
+    try_from_fn,
 };
 use jacsense_problems::{BroydenTridiagonal, LinearMap, Problem, random_matrix, random_pattern};
 
@@ -78,7 +78,8 @@ fn an_erased_color_leaves_exactly_its_entries_undetermined() {
     plan.point(2, &mut x).unwrap(); // the call of color 1
     let lost = (0..30).find(|&c| x[c] != x0[c]).unwrap();
     let f = faulty(p.clone(), vec![(lost, x[lost])]);
-    let est = jacobian_sequential(&f, &x0, &structure, &Settings::default()).unwrap();
+    // One plan's decode (a session would top the lost color up: `sessions.rs`).
+    let est = plan.evaluate_sequential(&f).unwrap().decode();
     let truth = p.jacobian(&x0);
     for i in 0..30 {
         let row = structure.pattern().row(i);
@@ -151,7 +152,7 @@ fn an_erased_base_call_leaves_every_row_undetermined() {
         let mut bad = vec![(0, f64::NAN); kind];
         bad.push((c, x0[c]));
         let f = faulty(p.clone(), bad);
-        let est = jacobian_with(&f, &x0, &structure, &Settings::default()).unwrap();
+        let est = plan.evaluate(&f).unwrap().decode();
         let d = est.diagnostics();
         let erased: Vec<usize> = d.erasures.iter().map(|e| e.call).collect();
         assert_eq!(erased, failing(c), "failure kind {kind}");

@@ -10,6 +10,7 @@ mod pattern_io;
 mod planner;
 mod robust;
 mod saved;
+mod sessions;
 mod status;
 mod track;
 mod vjp;
