@@ -1,5 +1,6 @@
 """A real Dask cluster (2 worker processes) with one worker killed mid-run."""
 
+import logging
 import os
 import pathlib
 
@@ -43,7 +44,7 @@ def test_dask_cluster_survives_a_killed_worker(tmp_path):
         (d / f"done-{uuid.uuid4().hex}").touch()
         return y
 
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR) as cluster:
         with distributed.Client(cluster) as client:
             est = jacsense.jacobian(f, x0, pattern=tridiagonal(n), outliers=0.1, seed=3, executor=client)
     assert (tmp_path / "killed").exists(), "no worker was killed"
