@@ -493,6 +493,8 @@ def _run(native, f, calls, vectorized, executor, progress, owner):
     ):
         if value is None:
             native.erase(j, reason)
+        elif isinstance(j, list):  # a whole batch
+            native.tell_rows(j, value)
         else:
             native.tell(j, value)
     if owner is not None:

@@ -95,7 +95,9 @@ class Progress:
 
 def evaluate(f, points, calls, m, *, vectorized=False, executor=None, progress=False):
     """Calls ``f`` at ``points[j]`` for each ``j`` in ``calls`` and yields
-    ``(j, value, reason)``: the value (``m`` numbers) or ``None`` with the reason."""
+    ``(j, value, reason)``: the value (``m`` numbers) or ``None`` with the reason; a
+    batch that succeeded comes whole, as ``(calls, values, None)`` with a list of calls
+    and their ``len(calls) × m`` values."""
     calls = list(calls)
     bar = Progress(len(calls), progress)
 
@@ -173,9 +175,9 @@ def _batch_results(batch, run, m, bar):
             bar.step(True)
             yield j, None, reason
         return
-    for j, y in zip(batch, Y):
-        bar.step(False)
-        yield j, np.ascontiguousarray(y), None
+    bar.done += len(batch) - 1
+    bar.step(False)
+    yield batch, np.ascontiguousarray(Y), None
 
 
 def _cancel(executor, futures):

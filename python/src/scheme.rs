@@ -254,6 +254,20 @@ impl PyPlan {
         Ok(())
     }
 
+    /// The values of some calls at once: row `r` of `values` is call `calls[r]`'s.
+    fn tell_rows(&mut self, calls: Vec<usize>, values: PyReadonlyArray2<'_, f64>) -> PyResult<()> {
+        let a = values.as_array();
+        let m = self.plan.structure().dims().1;
+        if a.shape() != [calls.len(), m] {
+            return Err(message(format!("values of shape {:?}, expected ({}, {m})", a.shape(), calls.len())));
+        }
+        for (&call, row) in calls.iter().zip(a.outer_iter()) {
+            self.check_call(call)?;
+            self.told[call] = Told::Value(row.to_vec());
+        }
+        Ok(())
+    }
+
     /// Marks `call` as failed, with the reason.
     #[pyo3(signature = (call, reason=None))]
     fn erase(&mut self, call: usize, reason: Option<String>) -> PyResult<()> {
@@ -351,7 +365,9 @@ fn estimate_dict<'py>(
     let outliers: Vec<(usize, String)> = d
         .outliers
         .iter()
-        .map(|o| (o.call, format!("judged grossly wrong by {} of the {} rows that used it", o.rows_flagged, o.rows_seen)))
+        .map(|o| {
+            (o.call, format!("judged grossly wrong by {} of the {} rows that used it", o.rows_flagged, o.rows_seen))
+        })
         .collect();
     out.set_item("outliers", outliers)?;
     out.set_item("undetermined_rows", est.undetermined_rows())?;

@@ -141,6 +141,21 @@ impl PyVjpPlan {
         Ok(())
     }
 
+    /// The values of some calls at once: row `r` of `values` is call `calls[r]`'s.
+    fn tell_rows(&mut self, calls: Vec<usize>, values: PyReadonlyArray2<'_, f64>) -> PyResult<()> {
+        let a = values.as_array();
+        if a.shape() != [calls.len(), self.m] {
+            return Err(message(format!("values of shape {:?}, expected ({}, {})", a.shape(), calls.len(), self.m)));
+        }
+        for (&call, row) in calls.iter().zip(a.outer_iter()) {
+            if call >= self.told.len() {
+                return Err(to_py(jacsense::Error::UnknownCall { index: call, calls: self.told.len() }));
+            }
+            self.told[call] = Told::Value(row.to_vec());
+        }
+        Ok(())
+    }
+
     /// Marks `call` as failed, with the reason.
     #[pyo3(signature = (call, reason=None))]
     fn erase(&mut self, call: usize, reason: Option<String>) -> PyResult<()> {
