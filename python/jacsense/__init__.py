@@ -131,7 +131,14 @@ class Estimate:
         self.decoder = raw["decoder"]
         self.noise = raw["noise"]
         self.f0 = raw["f0"]
-        self.report = json.loads(raw["report"])
+        self._report = raw["report"]
+
+    @property
+    def report(self):
+        """The ``jacsense`` command's ``--report`` JSON, as a dict (parsed on first use)."""
+        if isinstance(self._report, str):
+            self._report = json.loads(self._report)
+        return self._report
 
     @property
     def shape(self):
@@ -203,7 +210,14 @@ class VjpEstimate:
         self.outliers = [tuple(o) for o in raw["outliers"]]
         self.support = raw["support"]
         self.residual = raw["residual"]
-        self.report = json.loads(raw["report"])
+        self._report = raw["report"]
+
+    @property
+    def report(self):
+        """The ``jacsense vjp`` command's ``--report`` JSON, as a dict (parsed on first use)."""
+        if isinstance(self._report, str):
+            self._report = json.loads(self._report)
+        return self._report
 
     def __array__(self, dtype=None, copy=None):
         return self.w if dtype is None else self.w.astype(dtype)

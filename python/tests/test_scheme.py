@@ -69,3 +69,37 @@ def test_dense_scheme_needs_a_shape():
     J = plan.estimate().jacobian
     assert isinstance(J, np.ndarray) and np.allclose(J, [[1, 1, 0], [0, 0, 2]], atol=1e-6)
     assert isinstance(jacsense.Scheme(sp.eye_array(3)).at(np.ones(3)), jacsense.Plan)
+
+
+def test_decoding_releases_the_gil():
+    import threading
+
+    n = 3000
+    rng = np.random.default_rng(5)
+    a = sp.random_array((n, n), density=6 / n, rng=rng, format="csr") + sp.eye_array(n)
+    plan = jacsense.Scheme(a, outliers=0.1).at(np.zeros(n))
+    X = plan.points()
+    plan.tell_all(X @ a.T)
+    import time
+
+    ticks, stop = [], threading.Event()
+
+    def count():  # timestamps of a Python thread's progress
+        while not stop.is_set():
+            ticks.append(time.perf_counter())
+
+    thread = threading.Thread(target=count)
+    thread.start()
+    try:
+        time.sleep(0.05)
+        start = time.perf_counter()
+        raw = plan._plan.estimate()  # the native call alone: L1 decoding of 3000 rows
+        end = time.perf_counter()
+    finally:
+        stop.set()
+        thread.join()
+    assert raw["status"] == "solved"
+    # With the GIL held for the whole decode, the other thread could make no progress
+    # inside the call: none of its timestamps could fall in the middle half of it.
+    lo, hi = start + 0.25 * (end - start), start + 0.75 * (end - start)
+    assert sum(lo < t < hi for t in ticks) > 0
