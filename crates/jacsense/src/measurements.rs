@@ -114,7 +114,7 @@ impl<'p> Measurements<'p> {
                         self.values[(i * k + t) * sides + side] = v;
                     }
                 } else {
-                    for &i in &index.rows[index.meas_ptr[t]..index.meas_ptr[t + 1]] {
+                    for i in index.rows_of(t) {
                         self.values[index.slot(i, t, k) * sides + side] = y[i];
                     }
                 }

@@ -1,15 +1,17 @@
 //! In-process sensing: evaluate a plan's calls on a blackbox and decode.
 //!
 //! Built on the same ask/tell API an external evaluator uses ([`Plan::point`],
-//! [`Measurements::tell`]): calls are evaluated in chunks (in parallel with rayon when
-//! the blackbox is `Sync`) and told in call order, so the parallel and sequential paths
-//! give the same bits.
+//! [`Measurements::tell`]): each call is told as soon as it returns (in parallel with
+//! rayon when the blackbox is `Sync`), from point and output buffers that the calls
+//! reuse, so no more than one output per thread is held at once. A call's
+//! value goes to slots of its own, so the order of telling changes no bit: the
+//! parallel and sequential paths give the same measurements.
 
-use std::ops::Range;
+use std::sync::{Mutex, PoisonError};
 
 use rayon::prelude::*;
 
-use crate::blackbox::{Blackbox, ErasureReason, call_guarded};
+use crate::blackbox::{Blackbox, call_guarded};
 use crate::error::Result;
 use crate::estimate::Estimate;
 use crate::measurements::Measurements;
@@ -17,27 +19,8 @@ use crate::plan::Plan;
 use crate::settings::Settings;
 use crate::structure::Structure;
 
-/// Calls evaluated before their values are told: bounds the memory held for outputs.
-const CHUNK: usize = 256;
-
-/// A call's output, or why there is none.
-pub(crate) type CallOutcome = std::result::Result<Vec<f64>, ErasureReason>;
-
-/// Runs calls `0..calls` in chunks with `run` and hands each outcome to `record` in call
-/// order (the bits do not depend on how `run` schedules a chunk).
-pub(crate) fn in_chunks(
-    calls: usize,
-    mut run: impl FnMut(Range<usize>) -> Vec<CallOutcome>,
-    mut record: impl FnMut(usize, CallOutcome) -> Result<()>,
-) -> Result<()> {
-    for start in (0..calls).step_by(CHUNK) {
-        let range = start..(start + CHUNK).min(calls);
-        for (call, out) in range.clone().zip(run(range)) {
-            record(call, out)?;
-        }
-    }
-    Ok(())
-}
+/// A thread's point and output buffers.
+type Buffers = (Vec<f64>, Vec<f64>);
 
 impl Plan {
     /// Evaluates every call of the plan on `f`, in parallel.
@@ -51,7 +34,24 @@ impl Plan {
     /// # Ok::<(), jacsense::Error>(())
     /// ```
     pub fn evaluate<B: Blackbox + Sync + ?Sized>(&self, f: &B) -> Result<Measurements<'_>> {
-        self.evaluate_chunks(f, |range| range.into_par_iter().map(|call| self.call_once(f, call)).collect())
+        let (n, m) = f.dims();
+        self.scheme().check_blackbox(n, m)?;
+        let meas = Mutex::new(Measurements::new(self)?);
+        // One pair of buffers per thread, made here and lent to the calls: not a pair
+        // per rayon job, and freed where they were made (memory freed in a worker
+        // thread's arena tends to stay resident).
+        let fresh = || (vec![0.0; n], vec![0.0; m]);
+        let pool = Mutex::new((0..rayon::current_num_threads().min(self.calls())).map(|_| fresh()).collect::<Vec<_>>());
+        let lock = |pool: &Mutex<Vec<Buffers>>| pool.lock().unwrap_or_else(PoisonError::into_inner).pop();
+        (0..self.calls()).into_par_iter().try_for_each(|call| {
+            // (More calls than threads run at once only if `f` itself waits on rayon.)
+            let mut buffers = lock(&pool).unwrap_or_else(fresh);
+            let outcome = self.call_once(f, call, &mut buffers);
+            let told = record(&mut meas.lock().unwrap_or_else(PoisonError::into_inner), call, outcome, &buffers.1);
+            pool.lock().unwrap_or_else(PoisonError::into_inner).push(buffers);
+            told
+        })?;
+        Ok(meas.into_inner().unwrap_or_else(PoisonError::into_inner))
     }
 
     /// Evaluates every call of the plan on `f`, one after another (for blackboxes that
@@ -69,31 +69,41 @@ impl Plan {
     /// # Ok::<(), jacsense::Error>(())
     /// ```
     pub fn evaluate_sequential<B: Blackbox + ?Sized>(&self, f: &B) -> Result<Measurements<'_>> {
-        self.evaluate_chunks(f, |range| range.map(|call| self.call_once(f, call)).collect())
-    }
-
-    /// Runs the calls in chunks with `run` and tells their values in call order.
-    fn evaluate_chunks<B: Blackbox + ?Sized>(
-        &self,
-        f: &B,
-        run: impl FnMut(Range<usize>) -> Vec<CallOutcome>,
-    ) -> Result<Measurements<'_>> {
         let (n, m) = f.dims();
         self.scheme().check_blackbox(n, m)?;
         let mut meas = Measurements::new(self)?;
-        in_chunks(self.calls(), run, |call, out| match out {
-            Ok(y) => meas.tell(call, &y),
-            Err(reason) => meas.erase(call, reason),
-        })?;
+        let mut buffers = (vec![0.0; n], vec![0.0; m]);
+        for call in 0..self.calls() {
+            let outcome = self.call_once(f, call, &mut buffers);
+            record(&mut meas, call, outcome, &buffers.1)?;
+        }
         Ok(meas)
     }
 
-    fn call_once<B: Blackbox + ?Sized>(&self, f: &B, call: usize) -> CallOutcome {
-        let (n, m) = f.dims();
-        let mut x = vec![0.0; n];
-        self.point(call, &mut x).expect("call index and dimensions were checked");
-        let mut y = vec![0.0; m];
-        call_guarded(f, &x, &mut y).map(|()| y)
+    /// Makes `call` on `f` with the point in `buffers.0` and its output in `buffers.1`
+    /// (zeroed first, as a fresh buffer would be).
+    fn call_once<B: Blackbox + ?Sized>(
+        &self,
+        f: &B,
+        call: usize,
+        (x, y): &mut Buffers,
+    ) -> std::result::Result<(), crate::blackbox::ErasureReason> {
+        self.point(call, x).expect("call index and dimensions were checked");
+        y.fill(0.0);
+        call_guarded(f, x, y)
+    }
+}
+
+/// Tells `meas` the output `y` of `call`, or erases it.
+fn record(
+    meas: &mut Measurements<'_>,
+    call: usize,
+    outcome: std::result::Result<(), crate::blackbox::ErasureReason>,
+    y: &[f64],
+) -> Result<()> {
+    match outcome {
+        Ok(()) => meas.tell(call, y),
+        Err(reason) => meas.erase(call, reason),
     }
 }
 

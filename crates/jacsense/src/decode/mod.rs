@@ -34,6 +34,7 @@ pub use sparse::SparseRecovery;
 pub use joint::JointMethod;
 
 use std::collections::HashMap;
+use std::sync::Mutex;
 
 use faer::{Mat, MatMut, MatRef};
 use rayon::prelude::*;
@@ -226,87 +227,107 @@ pub(crate) fn decode(meas: &Measurements<'_>, using: Using<'_>) -> Result<Decode
     };
     // Rows are read off only with the plan's own decoder.
     let read_off = choice == Some(own);
-    let groups = row_groups(meas);
+    let groups = RowGroups::of(meas);
     let run = |valid: &[bool], base_valid: bool| {
-        let mut results: Vec<RowResult> = match plan.star_coloring() {
-            Some(star) => read_star(meas, star, valid, base_valid),
-            None => groups
-                .par_iter()
-                .flat_map_iter(|rows| solve_group(meas, decoder, read_off, rows, valid, base_valid))
-                .collect(),
-        };
-        results.sort_unstable_by_key(|r| r.row);
-        results
+        let gathered = Mutex::new(Gathered::new(pattern, k));
+        let blocks = groups.len().div_ceil(BLOCK);
+        (0..blocks).into_par_iter().for_each(|b| {
+            let range = b * BLOCK..((b + 1) * BLOCK).min(groups.len());
+            let results: Vec<RowResult> = match plan.star_coloring() {
+                Some(star) => range.map(|i| read_star(meas, star, i, valid, base_valid)).collect(),
+                None => range
+                    .flat_map(|g| {
+                        groups.with_rows(g, |rows| solve_group(meas, decoder, read_off, rows, valid, base_valid))
+                    })
+                    .collect(),
+            };
+            let mut gathered = gathered.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            results.into_iter().for_each(|r| gathered.absorb(pattern, r));
+        });
+        gathered.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner)
     };
-    let mut results = run(&valid, meas.base_valid());
+    let mut gathered = run(&valid, meas.base_valid());
 
     // Outliers: a call is grossly wrong when most rows that used it say so.
-    let votes = Votes::count(&results, k);
-    let outliers = votes.outliers(plan);
+    let outliers = gathered.votes.outliers(plan);
     // A wrong call corrupts every row that sees it, but a row may miss it (the error can
     // look plausible for that one output): decode again without the calls the
     // majority judged wrong, so that every row benefits from every row's judgement.
     if !outliers.is_empty() {
-        let base_wrong = votes.base_wrong();
-        for t in votes.wrong_measurements() {
+        let base_wrong = gathered.votes.base_wrong();
+        let first_valid = valid.clone();
+        for t in gathered.votes.wrong_measurements() {
             valid[t] = false;
         }
-        let first = std::mem::replace(&mut results, run(&valid, meas.base_valid() && !base_wrong));
-        for (r, f) in results.iter_mut().zip(first) {
-            let removed = f.used.iter().filter(|&&t| !valid[t] && meas.measurement_valid(t)).count();
-            r.report.outliers += removed + usize::from(base_wrong && f.report.offset);
+        let first_flags = std::mem::take(&mut gathered.flags);
+        drop(gathered);
+        gathered = run(&valid, meas.base_valid() && !base_wrong);
+        let index = plan.index();
+        let removed = |i: usize| {
+            let newly_invalid = |&t: &usize| first_valid[t] && !valid[t];
+            if index.all {
+                (0..k).filter(newly_invalid).count()
+            } else {
+                index.seen(i, k).iter().filter(|t| newly_invalid(t)).count()
+            }
+        };
+        for (i, (r, &flags)) in gathered.reports.iter_mut().zip(&first_flags).enumerate() {
+            // A row that solved a system used the valid measurements it sees.
+            let removed = if flags & SOLVED_SYSTEM != 0 { removed(i) } else { 0 };
+            r.outliers += removed + usize::from(base_wrong && flags & HAD_OFFSET != 0);
         }
     }
 
     // Noise: pool the rows' residuals, relative to each row's max(1, |f_i|) as
     // Settings::noise is, then shrink each row's estimate towards the pool (in its units).
-    let (rss, dof): (f64, usize) =
-        results.iter().map(|r| (r.rss / (r.unit * r.unit), r.report.dof)).fold((0.0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+    let Gathered { values, variance, mut reports, mut supports, rss, dof, noisy, .. } = gathered;
     let pooled = (dof > 0).then(|| rss / dof as f64);
     let noise_scale = match plan.settings().difference {
         Difference::Forward => 1.0,
         Difference::Central => std::f64::consts::SQRT_2,
     };
-    let mut std_errors = vec![f64::NAN; pattern.nnz()];
-    let mut any_std_error = false;
-    for r in &mut results {
-        let Some(pooled) = pooled else { break };
-        let var = (r.rss + POOLED_DOF * pooled * r.unit * r.unit) / (r.report.dof as f64 + POOLED_DOF);
-        if r.variance.is_empty() {
-            continue;
+    // The variance factors become standard errors in place.
+    let std_errors = match (pooled, variance) {
+        (Some(pooled), Some(mut std_errors)) => {
+            for (row, rss, unit) in noisy {
+                let report = &mut reports[row];
+                let var = (rss + POOLED_DOF * pooled * unit * unit) / (report.dof as f64 + POOLED_DOF);
+                report.noise = Some(var.sqrt() * noise_scale);
+                std_errors[pattern.row_range(row)].iter_mut().for_each(|v| *v = (var * *v).sqrt());
+            }
+            Some(std_errors)
         }
-        r.report.noise = Some(var.sqrt() * noise_scale);
-        let p = pattern.row_start(r.row);
-        for (j, &v) in r.variance.iter().enumerate() {
-            std_errors[p + j] = (var * v).sqrt();
-        }
-        any_std_error = true;
-    }
+        _ => None,
+    };
 
     // Assemble J: on the structure's pattern, or on the recovered supports.
-    let recovered = results.iter().any(|r| r.support.is_some());
-    let (out_pattern, values, std_errors) = if recovered {
-        let mut rows_cols = Vec::with_capacity(results.len());
-        let (mut values, mut errs) = (Vec::new(), Vec::new());
-        for r in &results {
-            let cols = pattern.row(r.row);
-            let p = pattern.row_start(r.row);
-            let keep: Vec<usize> = r.support.clone().unwrap_or_else(|| (0..cols.len()).collect());
+    let (jacobian, std_errors) = if supports.is_empty() {
+        (SparseMatrix::new(pattern.clone(), values).expect("one value per pattern entry"), std_errors)
+    } else {
+        supports.sort_unstable_by_key(|s| s.0);
+        let mut supports = supports.into_iter().peekable();
+        let mut rows_cols = Vec::with_capacity(pattern.nrows());
+        let (mut kept, mut errs) = (Vec::new(), Vec::new());
+        for i in 0..pattern.nrows() {
+            let cols = pattern.row(i);
+            let range = pattern.row_range(i);
+            let keep: Vec<usize> = match supports.next_if(|s| s.0 == i) {
+                Some((_, support)) => support,
+                None => (0..cols.len()).collect(),
+            };
             rows_cols.push(keep.iter().map(|&j| cols[j]).collect::<Vec<_>>());
-            values.extend(keep.iter().map(|&j| r.values[j]));
-            errs.extend(keep.iter().map(|&j| std_errors[p + j]));
+            kept.extend(keep.iter().map(|&j| values[range.start + j]));
+            if let Some(se) = &std_errors {
+                errs.extend(keep.iter().map(|&j| se[range.start + j]));
+            }
         }
         let out = Pattern::from_rows(pattern.ncols(), &rows_cols).expect("supports lie in the pattern");
-        (out, values, errs)
-    } else {
-        let values = results.iter().flat_map(|r| r.values.iter().copied()).collect();
-        (pattern.clone(), values, std_errors)
+        (SparseMatrix::new(out, kept).expect("one value per kept entry"), std_errors.map(|_| errs))
     };
-    let jacobian = SparseMatrix::new(out_pattern, values).expect("one value per pattern entry");
     Ok(Decoded {
         jacobian,
-        std_errors: any_std_error.then_some(std_errors),
-        rows: results.into_iter().map(|r| r.report).collect(),
+        std_errors,
+        rows: reports,
         outliers,
         noise: pooled.map(|v| v.sqrt() * noise_scale),
         valid_measurements: valid.iter().filter(|&&v| v).count(),
@@ -315,6 +336,116 @@ pub(crate) fn decode(meas: &Measurements<'_>, using: Using<'_>) -> Result<Decode
             _ => DecodedBy::Rows(choice.unwrap_or(own)),
         },
     })
+}
+
+/// Groups decoded by one task: results are gathered (and their per-row vectors freed)
+/// after each block, so no more than a few blocks of rows' results exist at once.
+const BLOCK: usize = 256;
+
+/// [`Gathered::flags`]: the row solved a system over the valid measurements it sees
+/// (not read off), and it carried an offset unknown.
+const SOLVED_SYSTEM: u8 = 1;
+const HAD_OFFSET: u8 = 2;
+
+/// The rows' results, gathered into arrays the size of the output as they are decoded.
+struct Gathered {
+    /// Each row's values, on the structure's pattern (NaN where undetermined).
+    values: Vec<f64>,
+    /// Variance factor of each entry, allocated with the first row that has them (NaN
+    /// for the others).
+    variance: Option<Vec<f64>>,
+    reports: Vec<RowReport>,
+    /// Rows whose decoder recovered a support: the kept unknowns.
+    supports: Vec<(usize, Vec<usize>)>,
+    votes: Votes,
+    /// Sum over rows of the residual sum of squares in units of `max(1, |f_i|)²`, and
+    /// of the degrees of freedom.
+    rss: f64,
+    dof: usize,
+    /// Rows with variance factors: `(row, rss, unit)`, for their noise.
+    noisy: Vec<(usize, f64, f64)>,
+    /// Per row, [`SOLVED_SYSTEM`] and [`HAD_OFFSET`].
+    flags: Vec<u8>,
+}
+
+impl Gathered {
+    fn new(pattern: &Pattern, k: usize) -> Self {
+        Gathered {
+            values: vec![f64::NAN; pattern.nnz()],
+            variance: None,
+            reports: vec![RowReport::empty(); pattern.nrows()],
+            supports: Vec::new(),
+            votes: Votes::new(k),
+            rss: 0.0,
+            dof: 0,
+            noisy: Vec::new(),
+            flags: vec![0; pattern.nrows()],
+        }
+    }
+
+    fn absorb(&mut self, pattern: &Pattern, r: RowResult) {
+        let range = pattern.row_range(r.row);
+        if !r.values.is_empty() {
+            self.values[range.clone()].copy_from_slice(&r.values);
+        }
+        if !r.variance.is_empty() {
+            let nnz = pattern.nnz();
+            self.variance.get_or_insert_with(|| vec![f64::NAN; nnz])[range].copy_from_slice(&r.variance);
+            self.noisy.push((r.row, r.rss, r.unit));
+        }
+        self.votes.add(&r);
+        self.rss += r.rss / (r.unit * r.unit);
+        self.dof += r.report.dof;
+        self.flags[r.row] =
+            if r.used.is_empty() { 0 } else { SOLVED_SYSTEM } | if r.report.offset { HAD_OFFSET } else { 0 };
+        if let Some(support) = r.support {
+            self.supports.push((r.row, support));
+        }
+        self.reports[r.row] = r.report;
+    }
+}
+
+/// Rows that share one measurement matrix: with dense directions, rows with the same
+/// columns; otherwise (grouped directions, which are read off, included) every row alone.
+enum RowGroups {
+    /// Every row alone (`nrows` of them).
+    Each(usize),
+    Shared(Vec<Vec<usize>>),
+}
+
+impl RowGroups {
+    fn of(meas: &Measurements<'_>) -> Self {
+        let plan = meas.plan();
+        let pattern = plan.structure().pattern();
+        if !plan.index().all || plan.directions().is_grouped() {
+            return RowGroups::Each(pattern.nrows());
+        }
+        let mut id: HashMap<&[usize], usize> = HashMap::new();
+        let mut groups: Vec<Vec<usize>> = Vec::new();
+        for i in 0..pattern.nrows() {
+            let g = *id.entry(pattern.row(i)).or_insert_with(|| {
+                groups.push(Vec::new());
+                groups.len() - 1
+            });
+            groups[g].push(i);
+        }
+        RowGroups::Shared(groups)
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            RowGroups::Each(rows) => *rows,
+            RowGroups::Shared(groups) => groups.len(),
+        }
+    }
+
+    /// `f` of the rows of group `g`.
+    fn with_rows<R>(&self, g: usize, f: impl FnOnce(&[usize]) -> R) -> R {
+        match self {
+            RowGroups::Each(_) => f(&[g]),
+            RowGroups::Shared(groups) => f(&groups[g]),
+        }
+    }
 }
 
 /// `max(1, |f_i(x0)|)` for an output, the unit of relative noise
@@ -327,26 +458,6 @@ pub(crate) fn noise_unit(meas: &Measurements<'_>, slots: impl Iterator<Item = us
     }
     let mid = levels.len() / 2;
     levels.select_nth_unstable_by(mid, f64::total_cmp).1.abs().max(1.0)
-}
-
-/// Rows that share one measurement matrix: with dense directions, rows with the same
-/// columns; otherwise (grouped directions, which are read off, included) every row alone.
-fn row_groups(meas: &Measurements<'_>) -> Vec<Vec<usize>> {
-    let plan = meas.plan();
-    let pattern = plan.structure().pattern();
-    if !plan.index().all || plan.directions().is_grouped() {
-        return (0..pattern.nrows()).map(|i| vec![i]).collect();
-    }
-    let mut id: HashMap<&[usize], usize> = HashMap::new();
-    let mut groups: Vec<Vec<usize>> = Vec::new();
-    for i in 0..pattern.nrows() {
-        let g = *id.entry(pattern.row(i)).or_insert_with(|| {
-            groups.push(Vec::new());
-            groups.len() - 1
-        });
-        groups[g].push(i);
-    }
-    groups
 }
 
 /// A structure with a parametrization: all rows at once ([`joint`]).
@@ -386,17 +497,18 @@ struct Votes {
 }
 
 impl Votes {
-    fn count(results: &[RowResult], k: usize) -> Votes {
-        let mut v = Votes { flagged: vec![0; k], seen: vec![0; k], base_flagged: 0, base_seen: 0 };
-        for r in results {
-            r.flagged.iter().for_each(|&t| v.flagged[t] += 1);
-            r.used.iter().for_each(|&t| v.seen[t] += 1);
-            if r.report.offset {
-                v.base_seen += 1;
-                v.base_flagged += usize::from(r.base_flagged);
-            }
+    fn new(k: usize) -> Votes {
+        Votes { flagged: vec![0; k], seen: vec![0; k], base_flagged: 0, base_seen: 0 }
+    }
+
+    /// Counts one row's verdicts.
+    fn add(&mut self, r: &RowResult) {
+        r.flagged.iter().for_each(|&t| self.flagged[t] += 1);
+        r.used.iter().for_each(|&t| self.seen[t] += 1);
+        if r.report.offset {
+            self.base_seen += 1;
+            self.base_flagged += usize::from(r.base_flagged);
         }
-        v
     }
 
     fn majority(flagged: usize, seen: usize) -> bool {
@@ -436,44 +548,38 @@ fn status_of(values: &[f64]) -> RowStatus {
     }
 }
 
-/// Star-colored design: every entry read off from its own row or its mirror's
+/// Star-colored design, row `i`: every entry read off from its own row or its mirror's
 /// ([`StarColoring::direct_recovery`]).
-fn read_star(meas: &Measurements<'_>, star: &StarColoring, valid: &[bool], base_valid: bool) -> Vec<RowResult> {
+fn read_star(meas: &Measurements<'_>, star: &StarColoring, i: usize, valid: &[bool], base_valid: bool) -> RowResult {
     let plan = meas.plan();
     let pattern = plan.structure().pattern();
     let index = plan.index();
     let steps = plan.steps();
     let reads = star.direct_recovery();
-    (0..pattern.nrows())
-        .into_par_iter()
-        .map(|i| {
-            let p0 = pattern.row_start(i);
-            let values: Vec<f64> = pattern
-                .row(i)
-                .iter()
-                .enumerate()
-                .map(|(q, &j)| {
-                    let read = reads[p0 + q];
-                    // The column whose step scales the read entry: j in row i, i in row j.
-                    let k = if read.row == i { j } else { i };
-                    let seen = &index.meas[index.row_ptr[read.row]..index.row_ptr[read.row + 1]];
-                    let p = seen.binary_search(&read.color).expect("a row sees the colors of its columns");
-                    if valid[read.color] && base_valid {
-                        meas.difference(read.row, index.row_ptr[read.row] + p, true)
-                            / (plan.effective_coefficient(k, 1.0) * steps[k])
-                    } else {
-                        f64::NAN
-                    }
-                })
-                .collect();
-            let report = RowReport {
-                status: status_of(&values),
-                measurements: values.iter().filter(|v| !v.is_nan()).count(),
-                ..RowReport::empty()
-            };
-            RowResult::new(i, values, report)
+    let p0 = pattern.row_start(i);
+    let values: Vec<f64> = pattern
+        .row(i)
+        .iter()
+        .enumerate()
+        .map(|(q, &j)| {
+            let read = reads[p0 + q];
+            // The column whose step scales the read entry: j in row i, i in row j.
+            let k = if read.row == i { j } else { i };
+            let p = index.position(read.row, read.color).expect("a row sees the colors of its columns");
+            if valid[read.color] && base_valid {
+                meas.difference(read.row, index.row_ptr[read.row] + p, true)
+                    / (plan.effective_coefficient(k, 1.0) * steps[k])
+            } else {
+                f64::NAN
+            }
         })
-        .collect()
+        .collect();
+    let report = RowReport {
+        status: status_of(&values),
+        measurements: values.iter().filter(|v| !v.is_nan()).count(),
+        ..RowReport::empty()
+    };
+    RowResult::new(i, values, report)
 }
 
 fn solve_group(
@@ -493,13 +599,7 @@ fn solve_group(
     let k = plan.measurements();
 
     // The measurements this group sees, and where row `i`'s value of the p-th is stored.
-    let all: Vec<usize>;
-    let seen: &[usize] = if index.all {
-        all = (0..k).collect();
-        &all
-    } else {
-        &index.meas[index.row_ptr[rows[0]]..index.row_ptr[rows[0] + 1]]
-    };
+    let seen = index.seen(rows[0], k);
     let slot = |i: usize, p: usize| if index.all { i * k + p } else { index.row_ptr[i] + p };
 
     if d == 0 {

@@ -26,6 +26,17 @@ use crate::projection::Projection;
 use crate::settings::Settings;
 use crate::structure::Structure;
 
+/// Most directions a scheme may have: the row index stores measurement numbers as `u32`.
+pub(crate) const MAX_DIRECTIONS: usize = u32::MAX as usize;
+
+/// Refuses more than [`MAX_DIRECTIONS`] directions.
+pub(crate) fn check_directions_count(k: usize) -> Result<()> {
+    if k > MAX_DIRECTIONS {
+        return Err(Error::OverLimit { what: "directions".into(), size: k as u128, limit: MAX_DIRECTIONS });
+    }
+    Ok(())
+}
+
 /// Which measurements see each row, and where their values are stored.
 #[derive(Clone, Debug)]
 pub(crate) struct RowIndex {
@@ -33,13 +44,15 @@ pub(crate) struct RowIndex {
     /// measurement `t` is `i * k + t`; the vectors below are empty.
     pub(crate) all: bool,
     /// Row `i` sees measurements `meas[row_ptr[i]..row_ptr[i + 1]]` (sorted); its slot
-    /// for the `p`-th of them is `row_ptr[i] + p`.
+    /// for the `p`-th of them is `row_ptr[i] + p`. (Measurements and rows are stored as
+    /// `u32`, 4 bytes per entry of `J` each: [`MAX_DIRECTIONS`] and
+    /// [`MAX_DIMENSION`](crate::MAX_DIMENSION) keep them in range.)
     pub(crate) row_ptr: Vec<usize>,
-    pub(crate) meas: Vec<usize>,
+    pub(crate) meas: Vec<u32>,
     /// Measurement `t` is seen by rows `rows[meas_ptr[t]..meas_ptr[t + 1]]` (their
     /// slots are found in `meas`: [`RowIndex::slot`]).
     pub(crate) meas_ptr: Vec<usize>,
-    pub(crate) rows: Vec<usize>,
+    pub(crate) rows: Vec<u32>,
 }
 
 /// How to sense `J` for a structure, at any point: the planner's decisions (design,
@@ -572,7 +585,7 @@ fn row_index(structure: &Structure, directions: &Directions, star: bool) -> RowI
             directions.for_each_in_coordinate(c, |t, _| {
                 if seen[t] != i {
                     seen[t] = i;
-                    meas.push(t);
+                    meas.push(t as u32);
                 }
             });
         }
@@ -581,17 +594,17 @@ fn row_index(structure: &Structure, directions: &Directions, star: bool) -> RowI
     }
     let mut meas_ptr = vec![0usize; k + 1];
     for &t in &meas {
-        meas_ptr[t + 1] += 1;
+        meas_ptr[t as usize + 1] += 1;
     }
     for t in 0..k {
         meas_ptr[t + 1] += meas_ptr[t];
     }
     let mut next = meas_ptr.clone();
-    let mut rows = vec![0usize; meas.len()];
+    let mut rows = vec![0u32; meas.len()];
     for i in 0..pattern.nrows() {
         for &t in &meas[row_ptr[i]..row_ptr[i + 1]] {
-            rows[next[t]] = i;
-            next[t] += 1;
+            rows[next[t as usize]] = i as u32;
+            next[t as usize] += 1;
         }
     }
     RowIndex { all: false, row_ptr, meas, meas_ptr, rows }
@@ -605,8 +618,27 @@ impl RowIndex {
         if self.all {
             return i * k + t;
         }
+        self.row_ptr[i] + self.position(i, t).expect("the row sees the measurement")
+    }
+
+    /// Where measurement `t` is among those row `i` sees (an index), if it is.
+    pub(crate) fn position(&self, i: usize, t: usize) -> Option<usize> {
         let seen = &self.meas[self.row_ptr[i]..self.row_ptr[i + 1]];
-        self.row_ptr[i] + seen.binary_search(&t).expect("the row sees the measurement")
+        u32::try_from(t).ok().and_then(|t| seen.binary_search(&t).ok())
+    }
+
+    /// The measurements row `i` sees, ascending (`0..k` without an index).
+    pub(crate) fn seen(&self, i: usize, k: usize) -> Vec<usize> {
+        if self.all {
+            (0..k).collect()
+        } else {
+            self.meas[self.row_ptr[i]..self.row_ptr[i + 1]].iter().map(|&t| t as usize).collect()
+        }
+    }
+
+    /// The rows that see measurement `t` (with an index).
+    pub(crate) fn rows_of(&self, t: usize) -> impl Iterator<Item = usize> + '_ {
+        self.rows[self.meas_ptr[t]..self.meas_ptr[t + 1]].iter().map(|&i| i as usize)
     }
 
     /// Total number of stored measurement values.

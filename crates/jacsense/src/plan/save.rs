@@ -290,6 +290,7 @@ impl<'de> Deserialize<'de> for Scheme {
                 settings.design.name()
             )));
         }
+        crate::plan::check_directions_count(directions.len()).map_err(D::Error::custom)?;
         let scheme = Scheme::from_parts(structure, settings, coloring, star, directions);
         match projection {
             None => Ok(scheme),

@@ -181,6 +181,7 @@ impl Scheme {
             }
         };
         check_budget(directions.len(), settings, &choice.design)?;
+        crate::plan::check_directions_count(directions.len())?;
         if settings.outliers > 0.0 && settings.design != Design::Auto {
             check_redundancy(structure, settings, &choice.design, directions.len(), directions.is_grouped())?;
         }

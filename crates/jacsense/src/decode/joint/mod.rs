@@ -113,8 +113,7 @@ pub(crate) fn decode(
         if index.all {
             i * k + t
         } else {
-            let seen = &index.meas[index.row_ptr[i]..index.row_ptr[i + 1]];
-            index.row_ptr[i] + seen.binary_search(&t).expect("a row sees the measurements of its columns")
+            index.row_ptr[i] + index.position(i, t).expect("a row sees the measurements of its columns")
         }
     };
     let mut sys = system(
@@ -133,11 +132,7 @@ pub(crate) fn decode(
     // weighted by the inverse of that unit, so that least squares weighs rows by their
     // noise and the residual pools in relative terms.
     let unit: Vec<f64> = (0..pattern.nrows())
-        .map(|i| {
-            let seen: Vec<usize> =
-                if index.all { (0..k).collect() } else { index.meas[index.row_ptr[i]..index.row_ptr[i + 1]].to_vec() };
-            noise_unit(meas, seen.into_iter().filter(|&t| valid[t]).map(|t| slot_of(i, t)))
-        })
+        .map(|i| noise_unit(meas, index.seen(i, k).into_iter().filter(|&t| valid[t]).map(|t| slot_of(i, t))))
         .collect();
     for (e, (i, terms)) in sys.rows.iter_mut().enumerate() {
         let w = 1.0 / unit[*i];
