@@ -229,3 +229,49 @@ def test_color():
     p = tridiagonal(30).toarray()
     for group in c.groups():  # no two columns of one color share a row
         assert np.all((p[:, group] != 0).sum(axis=1) <= 1)
+
+
+def test_structures_symmetric_row_sparsity_ties_known():
+    # A Hessian from a gradient: H = A + Aᵀ, tridiagonal.
+    n = 30
+    H = sp.diags_array([np.full(n - 1, 0.5), np.linspace(2, 3, n), np.full(n - 1, 0.5)], offsets=[-1, 0, 1]).toarray()
+    est = jacsense.jacobian(lambda x: H @ x, np.ones(n), pattern=H != 0, symmetric=True)
+    assert np.allclose(est.jacobian.toarray(), H, atol=1e-6) and est.calls <= 4
+    # Unknown pattern, rows with at most 2 nonzeros: fewer calls than n + 1.
+    n = 200
+    A = sp.diags_array([np.linspace(1, 2, n), np.full(n - 7, -1.5)], offsets=[0, 7]).toarray()
+    est = jacsense.jacobian(lambda x: A @ x, np.zeros(n), row_sparsity=2)
+    assert isinstance(est.jacobian, np.ndarray) and est.calls < n // 2
+    # Sparse recovery from so few calls may leave a row undetermined; the status says
+    # which, its entries are NaN, and every other row is right.
+    bad = est.undetermined_rows
+    assert len(bad) < 5 and (bad == []) == (est.status is not jacsense.Status.INCOMPLETE)
+    assert np.all(np.isnan(est.jacobian[bad]).any(axis=1))
+    good = np.setdiff1d(np.arange(n), bad)
+    assert np.allclose(est.jacobian[good], A[good], atol=1e-6)
+    # Ties: a convolution's diagonals; known: the first row.
+    n = 12
+    C = sp.diags_array([np.full(n - 1, 0.3), np.full(n, 2.0), np.full(n - 1, -0.7)], offsets=[-1, 0, 1]).toarray()
+    ties = [[(i, i + d) for i in range(n) if 0 <= i + d < n] for d in (-1, 0, 1)]
+    est = jacsense.jacobian(lambda x: C @ x, np.zeros(n), pattern=C != 0, ties=ties)
+    assert np.allclose(est.jacobian.toarray(), C, atol=1e-6) and est.calls == 2
+    est = jacsense.jacobian(lambda x: C @ x, np.zeros(n), pattern=C != 0, known=[(0, 0, 2.0), (0, 1, -0.7)])
+    assert np.allclose(est.jacobian.toarray(), C, atol=1e-6)
+
+
+def test_progress_line_and_spy(capsys):
+    n = 20
+    points = jacsense.Scheme(tridiagonal(n)).at(-np.ones(n)).points()
+
+    def f(x):
+        if np.array_equal(x, points[1]):
+            raise RuntimeError("lost")
+        return broyden(x)
+
+    est = jacsense.jacobian(f, -np.ones(n), pattern=tridiagonal(n), progress=True)
+    assert "jacsense: 4/4 calls, 1 erasures" in capsys.readouterr().err
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    ax = est.spy()
+    assert f"{len(est.undetermined_rows)} undetermined rows" in ax.get_title()
+    assert "erased calls: 1" in ax.get_title()
