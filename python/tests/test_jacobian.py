@@ -275,3 +275,40 @@ def test_progress_line_and_spy(capsys):
     ax = est.spy()
     assert f"{len(est.undetermined_rows)} undetermined rows" in ax.get_title()
     assert "erased calls: 1" in ax.get_title()
+
+
+def test_ctrl_c_while_waiting_on_an_executor_cancels_the_rest():
+    import os
+    import threading
+    import time
+
+    n = 50
+    made = []
+
+    def f(x):
+        made.append(1)
+        time.sleep(0.05)
+        return broyden(x)
+
+    timer = threading.Timer(0.2, lambda: os.kill(os.getpid(), signal.SIGINT))
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        timer.start()
+        with pytest.raises(KeyboardInterrupt):
+            jacsense.jacobian(f, -np.ones(n), executor=pool)  # 51 calls of 50 ms
+    timer.cancel()
+    assert len(made) < n // 2  # the pending calls were cancelled, not run
+
+
+def test_a_broken_process_pool_costs_calls_not_the_run():
+    import multiprocessing
+
+    from blackboxes import dies_at_third_input_step
+
+    n = 10
+    with concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        est = jacsense.jacobian(dies_at_third_input_step, -np.ones(n), executor=pool)
+    # The standard library's pool is broken once a worker dies: the call that killed it
+    # and every call still pending are erasures; those done before it are kept.
+    calls = [c for c, _ in est.erasures]
+    assert 3 in calls and all(r.startswith("the blackbox failed: BrokenProcessPool") for _, r in est.erasures)
+    assert est.status is jacsense.Status.INCOMPLETE and 0 not in calls and 1 not in calls
