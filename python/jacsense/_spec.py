@@ -159,6 +159,6 @@ def spec(
     if pattern is not None:
         if pattern.shape != (m, n):
             raise Error(f"the pattern is {pattern.shape[0]}×{pattern.shape[1]} (m × n) but J is {m}×{n}")
-        d["indptr"] = pattern.indptr.astype(np.int64).tolist()
-        d["indices"] = pattern.indices.astype(np.int64).tolist()
+        d["indptr"] = np.ascontiguousarray(pattern.indptr, dtype=np.int64)
+        d["indices"] = np.ascontiguousarray(pattern.indices, dtype=np.int64)
     return d

@@ -9,6 +9,7 @@ use jacsense::coloring::Ordering;
 use jacsense::{
     Coupling, DecoderChoice, Design, Difference, Pattern, RandomDistribution, Settings, SparseMethod, Step, Structure,
 };
+use numpy::{PyArray1, PyArrayMethods};
 use pyo3::conversion::FromPyObjectOwned;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -60,7 +61,7 @@ pub fn structure(d: &Bound<'_, PyDict>) -> PyResult<Structure> {
     check_keys(d)?;
     let m: usize = get(d, "m")?.ok_or_else(|| message("the spec has no m"))?;
     let n: usize = get(d, "n")?.ok_or_else(|| message("the spec has no n"))?;
-    let pattern = match (get::<Vec<usize>>(d, "indptr")?, get::<Vec<usize>>(d, "indices")?) {
+    let pattern = match (indices(d, "indptr")?, indices(d, "indices")?) {
         (Some(indptr), Some(indices)) => Pattern::from_csr(m, n, indptr, indices).map_err(to_py)?,
         (None, None) => Pattern::try_dense(m, n).map_err(to_py)?,
         _ => return Err(message("a pattern needs both indptr and indices")),
@@ -76,6 +77,24 @@ pub fn structure(d: &Bound<'_, PyDict>) -> PyResult<Structure> {
         s = s.with_coupling(Coupling { symmetric, ties, known, ..Coupling::default() }).map_err(to_py)?;
     }
     Ok(s)
+}
+
+/// An index array: a numpy int64 array (read without a Python list in between) or a
+/// sequence of ints; a negative entry is refused, naming it.
+fn indices(d: &Bound<'_, PyDict>, key: &str) -> PyResult<Option<Vec<usize>>> {
+    let Some(v) = d.get_item(key)? else { return Ok(None) };
+    if v.is_none() {
+        return Ok(None);
+    }
+    if let Ok(a) = v.cast::<PyArray1<i64>>() {
+        let a = a.readonly();
+        let view = a.as_array();
+        if let Some((i, x)) = view.iter().enumerate().find(|(_, x)| **x < 0) {
+            return Err(message(format!("{key}[{i}] = {x} is not an index")));
+        }
+        return Ok(Some(view.iter().map(|&x| x as usize).collect()));
+    }
+    get::<Vec<usize>>(d, key)
 }
 
 fn check_keys(d: &Bound<'_, PyDict>) -> PyResult<()> {

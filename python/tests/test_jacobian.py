@@ -312,3 +312,14 @@ def test_a_broken_process_pool_costs_calls_not_the_run():
     calls = [c for c, _ in est.erasures]
     assert 3 in calls and all(r.startswith("the blackbox failed: BrokenProcessPool") for _, r in est.erasures)
     assert est.status is jacsense.Status.INCOMPLETE and 0 not in calls and 1 not in calls
+
+
+def test_nothing_known_batched_learns_m_from_a_batch_of_one():
+    x0 = np.linspace(-1, 1, 9)
+    batched = jacsense.jacobian(broyden_batch, x0, vectorized=True)
+    serial = jacsense.jacobian(broyden, x0)
+    assert batched.calls == serial.calls == 10
+    np.testing.assert_array_equal(batched.jacobian, serial.jacobian)
+    central = jacsense.jacobian(broyden, x0, method="3-point")
+    assert central.calls == 2 * 9 + 1  # f(x0), which told m, is one call more
+    assert central.report["calls"] == central.calls
