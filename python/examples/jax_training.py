@@ -4,7 +4,7 @@ A model ``y = W₂ · sim(W₁ x)`` whose middle layer ``sim`` is a blackbox (he
 stand-in: a nonlinear elementwise "simulator" with a neighbour coupling, evaluated in
 numpy, that JAX cannot trace). ``jacsense.jax.blackbox`` makes it differentiable: the
 forward pass calls it through ``jax.pure_callback``, the backward pass senses
-``vᵀJ`` from a few calls (its tridiagonal pattern is known). Training runs under
+``vᵀJ`` from a few calls (its bidiagonal pattern is known). Training runs under
 ``jax.jit`` with ``jax.vmap`` over the batch; the table prints the loss and the
 simulator calls per backward pass, with the error of the gradient against JAX's own
 on a traceable copy of the simulator.
@@ -60,7 +60,7 @@ def main():
     loss = jax.jit(jax.value_and_grad(loss_with(layer)))
     reference = jax.jit(jax.grad(loss_with(simulator_jax)))
     params = (jnp.asarray(rng.standard_normal((H, 4)) * 0.5), jnp.asarray(rng.standard_normal((2, H)) * 0.3))
-    print(f"8 examples, a {H}-wide blackbox layer (tridiagonal pattern), SGD, {steps} steps\n")
+    print(f"8 examples, a {H}-wide blackbox layer (bidiagonal pattern), SGD, {steps} steps\n")
     print("| step | loss | simulator calls per example's backward | gradient error vs JAX autodiff |")
     print("|---|---|---|---|")
     for step in range(steps):
