@@ -2,7 +2,8 @@
 
 The 2D Bratu problem Δu + λeᵘ = 0 on a grid (zero boundary), its residual a blackbox.
 SciPy's trust-region solver asks for J at every iterate; jacsense gives it from the
-pattern (5-point stencil) with one call per color, where ``jac="2-point"`` without a
+pattern (5-point stencil) with one call per color (a ``Scheme`` colors it once; each
+iterate gets its plan with ``scheme.at(u)``), where ``jac="2-point"`` without a
 sparsity pays n + 1 calls and with ``jac_sparsity`` its own coloring. The table counts
 the residual's calls of each way to the same solution.
 
@@ -55,8 +56,10 @@ def main():
         jac_calls = [0]
 
         if name.startswith("jacsense"):
-            def jac(u):
-                est = jacsense.jacobian(f, u, pattern=pattern)
+            scheme = jacsense.Scheme(pattern)  # the coloring, once; scheme.at(u) per iterate
+
+            def jac(u, scheme=scheme, f=f):
+                est = scheme.at(u).evaluate(f).estimate()
                 jac_calls[0] += est.calls
                 last["est"] = est
                 return est.jacobian
