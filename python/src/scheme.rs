@@ -221,14 +221,7 @@ impl PyPlan {
     /// Every point, a `calls × n` array (row `j` is call `j`).
     fn points<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<f64>>> {
         let (k, n) = (self.plan.calls(), self.plan.structure().dims().0);
-        let mut flat = vec![0.0; k * n];
-        if n > 0 {
-            for (call, x) in flat.chunks_exact_mut(n).enumerate() {
-                self.plan.point(call, x).map_err(to_py)?;
-            }
-        }
-        let array = Array2::from_shape_vec((k, n), flat).map_err(|e| message(e.to_string()))?;
-        Ok(array.into_pyarray(py))
+        points_array(py, k, n, |call, x| self.plan.point(call, x))
     }
 
     /// The value `y = f(points[call])` (`m` numbers). A NaN or infinite output makes
@@ -377,6 +370,28 @@ fn estimate_dict<'py>(
     out.set_item("f0", d.f0.as_ref().map(|f| PyArray1::from_slice(py, f)))?;
     out.set_item("report", report.to_string())?;
     Ok(out)
+}
+
+/// The `k × n` array of a plan's points, refused with a `jacsense.Error` naming the
+/// sizes (not an abort) when it cannot be allocated.
+pub fn points_array<'py>(
+    py: Python<'py>,
+    k: usize,
+    n: usize,
+    point: impl Fn(usize, &mut [f64]) -> jacsense::Result<()>,
+) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    let too_large = || message(format!("the points of {k} calls × n = {n} inputs do not fit in memory"));
+    let len = k.checked_mul(n).ok_or_else(too_large)?;
+    let mut flat = Vec::new();
+    flat.try_reserve_exact(len).map_err(|_| too_large())?;
+    flat.resize(len, 0.0);
+    if n > 0 {
+        for (call, x) in flat.chunks_exact_mut(n).enumerate() {
+            point(call, x).map_err(to_py)?;
+        }
+    }
+    let array = Array2::from_shape_vec((k, n), flat).map_err(|e| message(e.to_string()))?;
+    Ok(array.into_pyarray(py))
 }
 
 /// Erasures as `(call, reason)`.

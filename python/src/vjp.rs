@@ -6,13 +6,12 @@ use std::time::Instant;
 
 use jacsense::{ErasureReason, Route, VjpEstimate, VjpMeasurements, VjpPlan, VjpSettings};
 use jacsense_cli::report::{RunFacts, Timing, vjp_json};
-use numpy::ndarray::Array2;
-use numpy::{IntoPyArray, PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2};
+use numpy::{PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use crate::error::{message, to_py};
-use crate::scheme::{Told, erasure_list};
+use crate::scheme::{Told, erasure_list, points_array};
 use crate::spec;
 
 /// The calls of a left action `Jᵀv` at one point, and the values told back.
@@ -113,15 +112,7 @@ impl PyVjpPlan {
 
     /// Every point, a `calls × n` array.
     fn points<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<f64>>> {
-        let (k, n) = (self.plan.calls(), self.n);
-        let mut flat = vec![0.0; k * n];
-        if n > 0 {
-            for (call, x) in flat.chunks_exact_mut(n).enumerate() {
-                self.plan.point(call, x).map_err(to_py)?;
-            }
-        }
-        let array = Array2::from_shape_vec((k, n), flat).map_err(|e| message(e.to_string()))?;
-        Ok(array.into_pyarray(py))
+        points_array(py, self.plan.calls(), self.n, |call, x| self.plan.point(call, x))
     }
 
     /// The value of call `call` (`m` numbers).

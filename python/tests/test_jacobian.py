@@ -323,3 +323,10 @@ def test_nothing_known_batched_learns_m_from_a_batch_of_one():
     central = jacsense.jacobian(broyden, x0, method="3-point")
     assert central.calls == 2 * 9 + 1  # f(x0), which told m, is one call more
     assert central.report["calls"] == central.calls
+
+
+def test_points_beyond_memory_are_an_error_not_an_abort():
+    n = 10**6
+    plan = jacsense.Scheme(shape=(n, n)).at(np.zeros(n))  # planning a dense J is cheap
+    with pytest.raises(jacsense.Error, match=r"the points of 1000001 calls × n = 1000000 inputs do not fit in memory"):
+        plan.points()
