@@ -61,6 +61,56 @@ pub fn write_numbers(out: &mut String, x: &[f64]) {
     }
 }
 
+/// Writes points as [`write_numbers`] does, formatting only the coordinates that differ
+/// from the previous point it wrote: the points of a difference design perturb a few
+/// coordinates of `x0` each, so most of a line is copied from the last one.
+#[derive(Debug, Default)]
+pub struct PointWriter {
+    last: Vec<f64>,
+    /// The last line, and where its `i`-th number starts.
+    text: String,
+    starts: Vec<usize>,
+}
+
+impl PointWriter {
+    /// Appends `x` to `out`, as [`write_numbers`] would.
+    pub fn write(&mut self, out: &mut String, x: &[f64]) {
+        let same_length = self.last.len() == x.len();
+        let mut text = String::with_capacity(self.text.len() + 32);
+        let mut starts = Vec::with_capacity(x.len());
+        let mut buffer = ryu::Buffer::new();
+        let mut i = 0;
+        while i < x.len() {
+            if i > 0 {
+                text.push(' ');
+            }
+            let same = |i: usize| same_length && x[i].to_bits() == self.last[i].to_bits();
+            if same(i) {
+                // A run of unchanged numbers: copied whole, spaces included.
+                let mut j = i + 1;
+                while j < x.len() && same(j) {
+                    j += 1;
+                }
+                let end = if j < x.len() { self.starts[j] - 1 } else { self.text.len() };
+                let shift = text.len() as isize - self.starts[i] as isize;
+                starts.extend(self.starts[i..j].iter().map(|&s| (s as isize + shift) as usize));
+                text.push_str(&self.text[self.starts[i]..end]);
+                i = j;
+            } else {
+                starts.push(text.len());
+                let v = x[i];
+                text.push_str(if v.is_finite() { buffer.format_finite(v) } else { non_finite(v) });
+                i += 1;
+            }
+        }
+        out.push_str(&text);
+        self.last.clear();
+        self.last.extend_from_slice(x);
+        self.text = text;
+        self.starts = starts;
+    }
+}
+
 fn non_finite(v: f64) -> &'static str {
     if v.is_nan() {
         "NaN"
@@ -79,11 +129,14 @@ pub fn parse_numbers(line: &str) -> Result<Vec<f64>, (usize, String)> {
     if let Some(inner) = t.strip_prefix('[') {
         t = inner.strip_suffix(']').unwrap_or(inner);
     }
-    t.split(|c: char| c.is_whitespace() || c == ',')
-        .filter(|s| !s.is_empty())
-        .enumerate()
-        .map(|(i, s)| s.parse::<f64>().map_err(|_| (i, s.to_string())))
-        .collect()
+    let parse = |(i, s): (usize, &str)| s.parse::<f64>().map_err(|_| (i, s.to_string()));
+    // The common line (ASCII, spaces only) splits by bytes, without decoding characters
+    // (the vertical tab is whitespace to `char` but not to `split_ascii_whitespace`).
+    if t.bytes().all(|b| b.is_ascii() && b != b',' && b != 0x0B) {
+        t.split_ascii_whitespace().enumerate().map(parse).collect()
+    } else {
+        t.split(|c: char| c.is_whitespace() || c == ',').filter(|s| !s.is_empty()).enumerate().map(parse).collect()
+    }
 }
 
 fn open(path: &Path, what: &str) -> Result<File, Failure> {
@@ -562,6 +615,53 @@ mod tests {
         assert_eq!(parse_numbers("[1, 2,3]").unwrap(), vec![1.0, 2.0, 3.0]);
         assert_eq!(parse_numbers("1 two 3").unwrap_err(), (1, "two".to_string()));
         assert!(parse_numbers("nan inf").unwrap().iter().all(|v| !v.is_finite()));
+    }
+
+    /// The general splitting of [`parse_numbers`], without its fast path.
+    fn parse_by_chars(line: &str) -> Result<Vec<f64>, (usize, String)> {
+        let mut t = line.trim();
+        if let Some(inner) = t.strip_prefix('[') {
+            t = inner.strip_suffix(']').unwrap_or(inner);
+        }
+        t.split(|c: char| c.is_whitespace() || c == ',')
+            .filter(|s| !s.is_empty())
+            .enumerate()
+            .map(|(i, s)| s.parse::<f64>().map_err(|_| (i, s.to_string())))
+            .collect()
+    }
+
+    fn bits(r: Result<Vec<f64>, (usize, String)>) -> Result<Vec<u64>, (usize, String)> {
+        r.map(|v| v.iter().map(|x| x.to_bits()).collect())
+    }
+
+    proptest::proptest! {
+        /// The byte-splitting fast path reads every line as the general path does.
+        #[test]
+        fn the_fast_path_parses_as_the_general_one(
+            line in "[ 0-9eE+.,\\-\t\u{0B}\u{0C}\r\u{A0}\u{2003}a-z\\[\\]]{0,40}",
+        ) {
+            proptest::prop_assert_eq!(bits(parse_numbers(&line)), bits(parse_by_chars(&line)));
+        }
+
+        /// A point writer writes what `write_numbers` writes, whatever it wrote before
+        /// (points of other lengths, repeated or changed coordinates, non-finite ones).
+        #[test]
+        fn point_writer_lines_are_write_numbers_lines(
+            points in proptest::collection::vec(
+                proptest::collection::vec(proptest::sample::select(vec![
+                    0.0, -0.0, 1.0, -1.0, 0.1, 1e-300, 6.02e23, f64::NAN, f64::INFINITY, f64::NEG_INFINITY,
+                ]), 0..8),
+                1..12,
+            ),
+        ) {
+            let mut writer = PointWriter::default();
+            for x in &points {
+                let (mut fast, mut plain) = (String::from("["), String::from("["));
+                writer.write(&mut fast, x);
+                write_numbers(&mut plain, x);
+                proptest::prop_assert_eq!(&fast, &plain);
+            }
+        }
     }
 
     /// A version-1 `.npy` file with the given header literal and data.

@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::error::Failure;
-use crate::formats::{parse_numbers, write_numbers};
+use crate::formats::{PointWriter, parse_numbers};
 
 /// Set by the Ctrl-C handler; every loop checks it.
 pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
@@ -167,12 +167,19 @@ impl Pool {
 
     /// One call on slot `slot`. `m: None` accepts any count (the call at `x0` that
     /// tells `m`).
-    fn call(&self, slot: usize, call: usize, x: &[f64], m: Option<usize>) -> Result<Vec<f64>, CallFault> {
+    fn call(
+        &self,
+        slot: usize,
+        call: usize,
+        x: &[f64],
+        m: Option<usize>,
+        writer: &mut PointWriter,
+    ) -> Result<Vec<f64>, CallFault> {
         let mut line = String::with_capacity(x.len() * 24 + 3);
         if self.program.request == RequestFormat::Json {
             line.push('[');
         }
-        write_numbers(&mut line, x);
+        writer.write(&mut line, x);
         if self.program.request != RequestFormat::Spaces {
             line = line.replace(' ', ",");
         }
@@ -432,11 +439,12 @@ pub fn run_calls(
             let next = &next;
             scope.spawn(move || {
                 let mut x = vec![0.0; n];
+                let mut writer = PointWriter::default();
                 while !pool.stop.load(Ordering::SeqCst) {
                     let k = next.fetch_add(1, Ordering::SeqCst);
                     let Some(&call) = calls.get(k) else { return };
                     point(call, &mut x);
-                    let outcome = pool.call(slot, call, &x, m);
+                    let outcome = pool.call(slot, call, &x, m, &mut writer);
                     if report.send((call, outcome)).is_err() {
                         return;
                     }

@@ -615,7 +615,11 @@ fn solve_group(
         let values: Vec<f64> = cols
             .iter()
             .map(|&c| {
-                let p = seen.binary_search(&group[c]).expect("a column's group is among the row's measurements");
+                let p = if index.all {
+                    group[c]
+                } else {
+                    seen.binary_search(&group[c]).expect("a column's group is among the row's measurements")
+                };
                 if valid[group[c]] && base_valid {
                     meas.difference(i, slot(i, p), base_valid) / (plan.effective_coefficient(c, 1.0) * steps[c])
                 } else {
