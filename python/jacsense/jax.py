@@ -50,6 +50,7 @@ def blackbox(f, out_shape, **options):
         return y.astype(x.dtype)
 
     def host_backward(x, v):
+        dtype = np.asarray(x).dtype  # JAX's (float32 unless jax_enable_x64)
         x = np.asarray(x, dtype=np.float64)
         shape = x.shape
 
@@ -58,7 +59,7 @@ def blackbox(f, out_shape, **options):
 
         est = jacsense.vjp(flat, x.reshape(-1), np.asarray(v, dtype=np.float64).reshape(m), **options)
         calls.append(est.calls)
-        return est.w.reshape(shape).astype(v.dtype if v.dtype == x.dtype else x.dtype)
+        return est.w.reshape(shape).astype(dtype)
 
     @jax.custom_vjp
     def apply(x):

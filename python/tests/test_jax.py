@@ -47,3 +47,13 @@ def test_vmap_over_a_leading_axis():
         analytic = A.T @ (1 - np.tanh(A @ x) ** 2)
         assert np.linalg.norm(g - analytic) / np.linalg.norm(analytic) < 1e-6
     assert len(layer.calls_per_backward) == 3
+
+
+def test_float32_in_float32_out():
+    layer = jacsense.jax.blackbox(lambda x: np.tanh(x) * 2.0, (3,), pattern=np.eye(3))
+    x = jnp.array([0.1, -0.2, 0.3], dtype=jnp.float32)
+    g = jax.jit(jax.grad(lambda x: jnp.sum(layer(x) ** 2)))(x)
+    assert g.dtype == jnp.float32 and layer(x).dtype == jnp.float32
+    x64 = np.asarray(x, dtype=np.float64)
+    # float32 output: the error of the rounding to float32, a few ulps.
+    assert np.allclose(g, 8 * np.tanh(x64) / np.cosh(x64) ** 2, rtol=8 * np.finfo(np.float32).eps)
