@@ -276,7 +276,6 @@ def color(pattern, ordering="best", kind="column"):
     return Coloring(raw)
 
 
-_HOW = ("vectorized", "executor", "progress")
 
 
 def _method(method, central):

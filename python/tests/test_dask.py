@@ -1,14 +1,13 @@
 """A real Dask cluster (2 worker processes) with one worker killed mid-run."""
 
 import logging
-import os
 import pathlib
 
 import numpy as np
 import pytest
 
 import jacsense
-from blackboxes import broyden, broyden_jacobian, tridiagonal
+from blackboxes import broyden_jacobian, tridiagonal
 
 distributed = pytest.importorskip("distributed")
 
@@ -23,8 +22,6 @@ def test_dask_cluster_survives_a_killed_worker(tmp_path):
         import os
         import time
         import uuid
-
-        import numpy as np
 
         d = pathlib.Path(marks)
         (d / f"start-{uuid.uuid4().hex}").touch()
