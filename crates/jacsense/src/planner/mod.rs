@@ -565,6 +565,24 @@ impl Scheme {
         directions: Option<usize>,
         method: SparseMethod,
     ) -> Result<Scheme> {
+        let (k, decoder) = Scheme::projected_directions(structure, settings, directions, method)?;
+        let settings = Settings {
+            design: Design::Random { distribution: RandomDistribution::Gaussian, directions: Some(k) },
+            decoder,
+            ..settings.clone()
+        };
+        Ok(Scheme::new(structure, &settings)?.with_projection(projection))
+    }
+
+    /// How many directions [`Scheme::projected`] draws, and its decoder: decided from
+    /// the structure alone, without drawing them (the `vᵀJ` route choice compares calls
+    /// before building either plan).
+    pub(crate) fn projected_directions(
+        structure: &Structure,
+        settings: &Settings,
+        directions: Option<usize>,
+        method: SparseMethod,
+    ) -> Result<(usize, DecoderChoice)> {
         validate(settings)?;
         let rho = structure.lower_bound();
         let p = settings.outliers;
@@ -597,11 +615,6 @@ impl Scheme {
                 (None, _) => (rho + Design::RANDOM_OVERSAMPLING, DecoderChoice::LeastSquares),
             }
         };
-        let settings = Settings {
-            design: Design::Random { distribution: RandomDistribution::Gaussian, directions: Some(k) },
-            decoder,
-            ..settings.clone()
-        };
-        Ok(Scheme::new(structure, &settings)?.with_projection(projection))
+        Ok((k, decoder))
     }
 }

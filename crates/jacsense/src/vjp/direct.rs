@@ -36,8 +36,27 @@ use super::{Route, VjpEstimate, VjpSettings};
 
 /// The scheme of `VᵀJ` for `vs` (each of length `m`, checked by the caller).
 pub(super) fn scheme(structure: &Structure, vs: &[Vec<f64>], settings: &VjpSettings) -> Result<Scheme> {
+    let (projected, route) = projected(structure, vs, settings)?;
+    let m = structure.dims().1;
+    Scheme::projected(&projected, Projection::new(m, vs.to_vec()), &route, settings.directions, settings.sparse_method)
+}
+
+/// The calls the plan of [`scheme`] makes, counted without drawing its directions (the
+/// plan of a dense `J` would draw `n × (n + 2)` of them).
+pub(super) fn calls(structure: &Structure, vs: &[Vec<f64>], settings: &VjpSettings) -> Result<usize> {
+    let (projected, route) = projected(structure, vs, settings)?;
+    let (k, _) = Scheme::projected_directions(&projected, &route, settings.directions, settings.sparse_method)?;
+    Ok(match (k, route.difference) {
+        (0, _) => 0,
+        (k, crate::design::Difference::Forward) => k + 1,
+        (k, crate::design::Difference::Central) => 2 * k,
+    })
+}
+
+/// The structure of `VᵀJ` and the direct route's settings.
+fn projected(structure: &Structure, vs: &[Vec<f64>], settings: &VjpSettings) -> Result<(Structure, Settings)> {
     let pattern = structure.pattern();
-    let (n, m) = structure.dims();
+    let n = structure.dims().0;
     let rows: Vec<Vec<usize>> = vs
         .iter()
         .map(|v| {
@@ -61,7 +80,7 @@ pub(super) fn scheme(structure: &Structure, vs: &[Vec<f64>], settings: &VjpSetti
         outliers: settings.jacobian.outliers,
         ..Settings::default()
     };
-    Scheme::projected(&projected, Projection::new(m, vs.to_vec()), &route, settings.directions, settings.sparse_method)
+    Ok((projected, route))
 }
 
 /// Whether the direct plan decodes by sparse recovery.

@@ -216,8 +216,7 @@ impl VjpPlan {
             Route::Direct => (Route::Direct, direct()?),
             Route::SenseJacobian => (Route::SenseJacobian, jacobian()?),
             Route::Auto => {
-                let d = direct()?;
-                let direct_calls = calls_of(Route::Direct, &d);
+                let direct_calls = direct::calls(structure, vs, settings)?;
                 // No Jacobian design has fewer measurements than ρ_max (2s for rows
                 // declared s-sparse): when the direct route beats that, the Jacobian
                 // plan (a coloring of a possibly dense pattern) is not even built.
@@ -228,11 +227,11 @@ impl VjpPlan {
                     Difference::Central => 2 * floor,
                 };
                 if direct_calls < fewest {
-                    (Route::Direct, d)
+                    (Route::Direct, direct()?)
                 } else {
                     match jacobian() {
                         Ok(j) if j.calls() <= direct_calls => (Route::SenseJacobian, j),
-                        _ => (Route::Direct, d),
+                        _ => (Route::Direct, direct()?),
                     }
                 }
             }
