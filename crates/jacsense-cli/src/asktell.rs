@@ -38,7 +38,7 @@ use jacsense::{ErasureReason, Measurements, Plan};
 use npyz::WriterBuilder;
 
 use crate::error::{EXIT_OK, Failure};
-use crate::formats::{Format, parse_numbers, read_npy, read_vector, write_numbers};
+use crate::formats::{Format, PointWriter, parse_numbers, read_npy, read_vector};
 use crate::input_error;
 use crate::options::PlanOptions;
 use crate::report::{OutputArgs, RunFacts, Timing, finish_estimate};
@@ -120,10 +120,11 @@ pub fn ask(args: &AskArgs) -> Result<u8, Failure> {
         .map_err(npy_err)?;
     let mut x = vec![0.0; n];
     let mut line = String::new();
+    let mut writer = PointWriter::default();
     for j in 0..plan.calls() {
         plan.point(j, &mut x).expect("in range");
         line.clear();
-        write_numbers(&mut line, &x);
+        writer.write(&mut line, &x);
         writeln!(txt, "{line}").map_err(txt_err)?;
         npy.extend(x.iter().copied()).map_err(npy_err)?;
     }

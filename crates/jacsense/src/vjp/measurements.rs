@@ -117,6 +117,36 @@ impl<'p> VjpMeasurements<'p> {
     }
 }
 
+impl Estimate {
+    /// `w = Jᵀv` for every `v` in `vs`, from this estimate of `J`: the
+    /// [`Route::SenseJacobian`] route's multiply, for an estimate decoded elsewhere —
+    /// e.g. from a [`Scheme`](crate::Scheme) made once and placed at every sample of a
+    /// training batch ([`Scheme::at_with`](crate::Scheme::at_with), with the forward
+    /// pass's value as `f(x0)`). `w_c` is NaN where an undetermined entry of `J` meets
+    /// a nonzero `v_i`, and the estimate's status says so.
+    ///
+    /// ```
+    /// use jacsense::{from_fn, Pattern, PlanOptions, Scheme, Settings, Structure};
+    /// // y_i = x_i²: a diagonal J, one call per point once f(x0) is known.
+    /// let f = from_fn(3, 3, |x: &[f64], y: &mut [f64]| (0..3).for_each(|i| y[i] = x[i] * x[i]));
+    /// let scheme = Scheme::new(&Structure::sparse(Pattern::banded(3, 3, 0, 0)), &Settings::default())?;
+    /// for x0 in [[1.0, 2.0, 3.0], [-1.0, 0.5, 0.0]] {
+    ///     let f0: Vec<f64> = x0.iter().map(|x| x * x).collect();
+    ///     let plan = scheme.at_with(&x0, &PlanOptions { f0: Some(f0), ..PlanOptions::default() })?;
+    ///     assert_eq!(plan.calls(), 1);
+    ///     let w = &plan.evaluate(&f)?.decode().vjp(&[vec![1.0, 1.0, 2.0]])?[0].w;
+    ///     assert!((w[2] - 4.0 * x0[2]).abs() < 1e-6); // 2·x_2·v_2
+    /// }
+    /// # Ok::<(), jacsense::Error>(())
+    /// ```
+    ///
+    /// Errors: some `v` not of length `m` or not finite.
+    pub fn vjp(&self, vs: &[Vec<f64>]) -> Result<Vec<VjpEstimate>> {
+        super::check_vs(vs, self.jacobian().pattern().nrows())?;
+        Ok(multiply(self, vs))
+    }
+}
+
 /// `w = Jᵀv` for every `v` from a decoded Jacobian; `w_c` is NaN where an undetermined
 /// entry of `J` meets a nonzero `v_i`.
 fn multiply(est: &Estimate, vs: &[Vec<f64>]) -> Vec<VjpEstimate> {

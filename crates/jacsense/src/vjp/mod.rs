@@ -28,6 +28,10 @@
 //! for calls evaluated elsewhere). A batch of `v` at one `x0` shares the calls of either route
 //! ([`vjp_batch`]); the gradient of a scalar function is `v = [1]` ([`gradient`]).
 //!
+//! A Jacobian decoded elsewhere — from one [`Scheme`](crate::Scheme) placed at every
+//! sample of a training batch, with the forward pass's value as `f(x0)` — gives `w`
+//! through [`Estimate::vjp`](crate::Estimate::vjp), the Jacobian route's multiply.
+//!
 //! The direct route pays when `v` weights few rows (few candidates) or `w` is sparse;
 //! sensing `J` pays when `v` is dense over a sparse `J`, and for many `v` spread over
 //! several points of the same structure.
@@ -191,18 +195,7 @@ impl VjpPlan {
     pub fn new(structure: &Structure, x0: &[f64], vs: &[Vec<f64>], settings: &VjpSettings) -> Result<VjpPlan> {
         let (n, m) = structure.dims();
         check_x0(x0, n)?;
-        for v in vs {
-            if v.len() != m {
-                return Err(Error::DimensionMismatch { what: "v length (outputs m)", expected: m, found: v.len() });
-            }
-            if let Some(i) = v.iter().position(|x| !x.is_finite()) {
-                return Err(Error::InvalidSetting {
-                    name: "v",
-                    value: format!("v[{i}] = {}", v[i]),
-                    reason: "every entry of v must be finite",
-                });
-            }
-        }
+        check_vs(vs, m)?;
         if settings.sparsity == Some(0) {
             return Err(Error::InvalidSetting {
                 name: "sparsity",
@@ -336,6 +329,24 @@ impl VjpPlan {
         self.plan.scheme().check_blackbox(n, m)?;
         Ok(VjpMeasurements::new(self)?.decode())
     }
+}
+
+/// Checks upstream vectors for a blackbox with `m` outputs: their lengths, every entry
+/// finite.
+pub(crate) fn check_vs(vs: &[Vec<f64>], m: usize) -> Result<()> {
+    for v in vs {
+        if v.len() != m {
+            return Err(Error::DimensionMismatch { what: "v length (outputs m)", expected: m, found: v.len() });
+        }
+        if let Some(i) = v.iter().position(|x| !x.is_finite()) {
+            return Err(Error::InvalidSetting {
+                name: "v",
+                value: format!("v[{i}] = {}", v[i]),
+                reason: "every entry of v must be finite",
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Calls of `plan` on `route`: none when the direct route has nothing to sense.

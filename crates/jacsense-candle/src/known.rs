@@ -1,0 +1,167 @@
+//! What the user knows about a layer's Jacobian, in the words of neural nets, and the
+//! core [`Structure`] it compiles to (DESIGN.md §2).
+//!
+//! The layer's input to jacsense is the point `(x, θ)`: the Jacobian is
+//! `[∂y/∂x  ∂y/∂θ]`, `m × (n + p)`. What is declared here is the `∂y/∂x` part; the `p`
+//! parameter columns are added to every row (every output may depend on every
+//! parameter), untied, so a coloring gives each of them a color of its own: `χ + p`
+//! calls per sample for a colored design.
+
+use jacsense::{Coupling, Pattern, Structure};
+
+use crate::blackbox::LayerDims;
+use crate::error::{Error, Result};
+
+/// What is known about `∂y/∂x`, the `m × n` Jacobian of a layer with respect to its
+/// input.
+///
+/// ```
+/// use jacsense_candle::{Known, LayerDims};
+/// let dims = LayerDims { inputs: 8, parameters: 2, outputs: 8 };
+/// let s = Known::Banded { lower: 2, upper: 2 }.structure(dims)?;
+/// assert_eq!(s.dims(), (10, 8)); // (n + p, m)
+/// assert_eq!(s.lower_bound(), 7); // 5 inputs and 2 parameters per output
+/// # Ok::<(), jacsense_candle::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Known {
+    /// Elementwise (`m = n`): `y_i` depends on `x_i` only — a diagonal Jacobian, one call
+    /// per sample (plus one per parameter).
+    Elementwise,
+    /// Local: `y_i` depends on `x_j` for `i − lower ≤ j ≤ i + upper` only (a band; `m`
+    /// and `n` may differ, the band follows the diagonal `j = i`).
+    Banded {
+        /// Inputs below the diagonal.
+        lower: usize,
+        /// Inputs above the diagonal.
+        upper: usize,
+    },
+    /// Local on a given pattern (`m × n`): `y_i` depends on the inputs of row `i` only.
+    Pattern(Pattern),
+    /// Tied across positions (convolution-like, `m = n`): a band whose every diagonal
+    /// is one unknown, `∂y_i/∂x_{i+o} = k_o` for every `i` — the Jacobian of a linear
+    /// convolution with zero padding. The rows are decoded jointly.
+    Tied {
+        /// Inputs below the diagonal.
+        lower: usize,
+        /// Inputs above the diagonal.
+        upper: usize,
+    },
+    /// Sparse at places nobody knows: every output depends on at most `nonzeros`
+    /// inputs, which ones unknown (decoded by sparse recovery). Knowing nothing at all
+    /// would need adaptive sensing, which the core does not have yet: declare
+    /// [`Known::Dense`] then.
+    ///
+    /// The planner's number of directions, `⌈2 s ln(n/s)⌉ + s`, recovers nearly every
+    /// row, not every one: at `s = 2` about one row in 200–300 is left undetermined
+    /// (measured on 64- to 256-wide layers), and the scheme, reused at every sample,
+    /// leaves the same row undetermined at every sample, so no step is applied. Give
+    /// such a layer more directions (`Design::Random { directions: Some(k), .. }` in
+    /// the Jacobian settings; 28 left no row of 5120 undetermined at `n = 256`). At
+    /// `s = 1` the rule's directions left none of 2560.
+    RowSparse {
+        /// The most inputs one output depends on.
+        nonzeros: usize,
+    },
+    /// Nothing is known: every output may depend on every input (`n` calls per sample
+    /// at least).
+    Dense,
+    /// Any structure of the core over `∂y/∂x` (`m × n`: pattern, ties, known entries,
+    /// row sparsity); symmetry is for square Jacobians without parameters. Boxed: a
+    /// structure is large beside the other declarations.
+    Structure(Box<Structure>),
+}
+
+impl Known {
+    /// The name of the declaration, for messages.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Known::Elementwise => "Known::Elementwise",
+            Known::Banded { .. } => "Known::Banded",
+            Known::Pattern(_) => "Known::Pattern",
+            Known::Tied { .. } => "Known::Tied",
+            Known::RowSparse { .. } => "Known::RowSparse",
+            Known::Dense => "Known::Dense",
+            Known::Structure(_) => "Known::Structure",
+        }
+    }
+
+    /// The structure of the full Jacobian `[∂y/∂x  ∂y/∂θ]` (`m × (n + p)`).
+    ///
+    /// Errors: a declaration that does not fit `dims` (elementwise or tied with
+    /// `m ≠ n`, a pattern of other dimensions, zero nonzeros), or one the core refuses.
+    pub fn structure(&self, dims: LayerDims) -> Result<Structure> {
+        let LayerDims { inputs: n, parameters: p, outputs: m } = dims;
+        let mismatch = |what| Error::StructureMismatch { known: self.name(), what, inputs: n, outputs: m };
+        let square = || if m == n { Ok(()) } else { Err(mismatch("as many outputs as inputs")) };
+        let x_structure = match self {
+            Known::Elementwise => {
+                square()?;
+                Structure::sparse(Pattern::banded(m, n, 0, 0))
+            }
+            Known::Banded { lower, upper } => Structure::sparse(Pattern::banded(m, n, *lower, *upper)),
+            Known::Pattern(pattern) => {
+                if (pattern.nrows(), pattern.ncols()) != (m, n) {
+                    return Err(mismatch("a pattern of outputs × inputs"));
+                }
+                Structure::sparse(pattern.clone())
+            }
+            Known::Tied { lower, upper } => {
+                square()?;
+                let ties = (0..=lower + upper)
+                    .map(|d| {
+                        (0..m)
+                            .filter_map(|i| (i + d).checked_sub(*lower).filter(|&j| j < n).map(|j| (i, j, 1.0)))
+                            .collect()
+                    })
+                    .collect();
+                Structure::sparse(Pattern::banded(m, n, *lower, *upper))
+                    .with_coupling(Coupling { ties, ..Coupling::default() })?
+            }
+            Known::RowSparse { nonzeros } => {
+                if *nonzeros == 0 {
+                    return Err(mismatch("at least one nonzero per row"));
+                }
+                Structure::dense(m, n).with_row_sparsity(*nonzeros)
+            }
+            Known::Dense => Structure::dense(m, n),
+            Known::Structure(s) => {
+                if s.dims() != (n, m) {
+                    return Err(mismatch("a structure of outputs × inputs"));
+                }
+                Structure::clone(s)
+            }
+        };
+        with_parameters(&x_structure, p)
+    }
+}
+
+/// `structure` (m × n) with `p` parameter columns appended to every row; row sparsity
+/// grows by `p`, ties and known entries keep their places.
+fn with_parameters(structure: &Structure, p: usize) -> Result<Structure> {
+    if p == 0 {
+        return Ok(structure.clone());
+    }
+    let (n, m) = structure.dims();
+    let pattern = structure.pattern();
+    let mut full = if pattern.is_dense() {
+        Structure::dense(m, n + p)
+    } else {
+        let rows: Vec<Vec<usize>> = (0..m).map(|i| pattern.row(i).iter().copied().chain(n..n + p).collect()).collect();
+        Structure::sparse(Pattern::from_rows(n + p, &rows)?)
+    };
+    if let Some(s) = structure.row_sparsity() {
+        full = full.with_row_sparsity(s + p);
+    }
+    match structure.coupling() {
+        Some(coupling) => Ok(full.with_coupling(coupling.clone())?),
+        None if structure.is_symmetric() => Err(Error::StructureMismatch {
+            known: "a symmetric structure",
+            what: "a square Jacobian, which parameters make non-square",
+            inputs: n,
+            outputs: m,
+        }),
+        None => Ok(full),
+    }
+}
