@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use clap::{Args, ValueEnum};
 use jacsense::Coupling;
 use jacsense::coloring::Ordering;
-use jacsense::{DecoderChoice, Design, Difference, Pattern, RandomDistribution, Settings, Step, Structure};
+use jacsense::{
+    ColoringSearch, DecoderChoice, Design, Difference, Pattern, RandomDistribution, Settings, Step, Structure,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Failure;
@@ -54,6 +56,9 @@ pub enum DecoderName {
     /// Coupled structures (`--ties`, `--known`): rows one at a time,
     /// solved unknowns substituted (fast; least squares for uncoupled structures).
     Substitution,
+    /// Robust sparse recovery (unknown pattern, `--row-sparsity`, with `--outliers`):
+    /// garbage calls found by pooling over rows, and named.
+    RobustSparse,
 }
 
 /// Structure and design options shared by `estimate`, `vjp`, `ask` and `plan`.
@@ -123,6 +128,39 @@ pub struct PlanOptions {
     /// Seed of every random choice.
     #[arg(long, default_value_t = 0, help_heading = "Design")]
     pub seed: u64,
+    /// Local search on the column coloring after greedy and recoloring (exact search
+    /// at the lower bound, then tabu search): `auto` (a tenth of what the calls it can
+    /// save cost, from --call-time or the call at x0 when estimate makes it first;
+    /// without a call time 100000 + 2n moves), `off`, SECONDS (`2.5`) or N moves
+    /// (`50000moves`).
+    #[arg(long, value_name = "auto|off|SECONDS|Nmoves", help_heading = "Design")]
+    #[serde(default)]
+    pub coloring_search: Option<String>,
+    /// Seconds one call of the program takes, for the `auto` coloring search budget.
+    #[arg(long, value_name = "SECONDS", help_heading = "Design")]
+    #[serde(default)]
+    pub call_time: Option<f64>,
+}
+
+/// Parses `--coloring-search`: `auto`, `off`, SECONDS or N`moves`.
+pub fn parse_coloring_search(text: &str) -> Result<ColoringSearch, Failure> {
+    let t = text.trim();
+    let bad = || {
+        input_error!(
+            "--coloring-search '{text}': expected auto, off, a number of seconds (2.5) or of moves (50000moves)"
+        )
+    };
+    match t {
+        "auto" => Ok(ColoringSearch::Auto),
+        "off" => Ok(ColoringSearch::Off),
+        _ => match t.strip_suffix("moves") {
+            Some(m) => m.trim().parse::<u64>().map(ColoringSearch::Moves).map_err(|_| bad()),
+            None => match t.trim_end_matches('s').parse::<f64>() {
+                Ok(s) if s.is_finite() && s >= 0.0 => Ok(ColoringSearch::Seconds(s)),
+                _ => Err(bad()),
+            },
+        },
+    }
 }
 
 fn default_condition_tolerance() -> f64 {
@@ -280,6 +318,7 @@ impl PlanOptions {
             DecoderName::Omp => DecoderChoice::Sparse(jacsense::SparseMethod::Omp),
             DecoderName::Bpdn => DecoderChoice::Sparse(jacsense::SparseMethod::BasisPursuitDenoising),
             DecoderName::Substitution => DecoderChoice::Substitution,
+            DecoderName::RobustSparse => DecoderChoice::RobustSparse,
         };
         let step = match (self.step, self.step_absolute) {
             (Some(h), _) => Step::Relative(h),
@@ -296,6 +335,8 @@ impl PlanOptions {
             outliers: self.outliers,
             budget: self.budget,
             condition_tolerance: self.condition_tolerance,
+            coloring_search: self.coloring_search.as_deref().map_or(Ok(ColoringSearch::Auto), parse_coloring_search)?,
+            call_time: self.call_time,
             ..Settings::default()
         })
     }

@@ -59,6 +59,7 @@ pub fn plan(args: &PlanArgs) -> Result<u8, Failure> {
             "intrinsic_dimension": structure.intrinsic_dimension(),
             "coloring": coloring.map(|(o, k)| json!({ "ordering": o, "colors": k })),
             "coordinate_calls": n + 1,
+            "coordinate_calls_as_robust": jacsense::robust_coordinate_calls(n, plan.settings().outliers),
         });
         println!("{value}");
         return Ok(EXIT_OK);
@@ -76,5 +77,15 @@ pub fn plan(args: &PlanArgs) -> Result<u8, Failure> {
     println!("calls:         {}", plan.calls());
     println!("lower bound:   {} measurements (ρ_max, the most unknowns in one row)", plan.lower_bound());
     println!("coordinate differences would make {} calls", n + 1);
+    if s.outliers > 0.0 {
+        // Read-off designs outvote a wrong call only by repeating every call.
+        match jacsense::robust_coordinate_calls(n, s.outliers) {
+            Some(calls) => println!(
+                "  and {calls} as robust to {} of the calls garbage (every call repeated, the median kept)",
+                s.outliers
+            ),
+            None => println!("  and cannot be made as robust to {} of the calls garbage", s.outliers),
+        }
+    }
     Ok(EXIT_OK)
 }

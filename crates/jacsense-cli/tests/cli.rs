@@ -950,8 +950,9 @@ fn color_and_plan_print_without_calling() {
 }
 
 /// The 5-point Laplacian of a 20×20 grid: every greedy ordering needs 7 colors,
-/// iterated greedy recoloring 6. `color` must report the χ `plan` uses, both with
-/// every ordering and with one.
+/// iterated greedy recoloring 6, and the local search after it 5 (the lower bound).
+/// `color` must report the χ `plan` uses, both with every ordering and with one, and
+/// with the local search off.
 #[test]
 fn color_reports_the_colors_plan_uses() {
     let dir = scratch("recolor");
@@ -985,10 +986,18 @@ fn color_reports_the_colors_plan_uses() {
     let best = colors_of(&table, "best + recolor");
     assert_eq!(best.len(), 1, "{table}");
     assert!(best[0] < *greedy.iter().min().unwrap(), "recoloring helps on this pattern: {table}");
-    assert_eq!(best[0], plan_colors(&[]), "color and plan agree: {table}");
+    let searched = colors_of(&table, "+ local search");
+    assert_eq!(searched, vec![5], "the local search reaches the lower bound: {table}");
+    assert_eq!(searched[0], plan_colors(&[]), "color and plan agree: {table}");
+    let off = String::from_utf8(run(&["color", file, "--coloring-search", "off"]).stdout).unwrap();
+    assert!(colors_of(&off, "+ local search").is_empty(), "{off}");
+    assert_eq!(best[0], plan_colors(&["--coloring-search", "off"]), "color and plan agree: {off}");
     let out = run(&["color", file, "--output", "-"]);
     let c: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!((c["num_colors"].as_u64(), c["recolored"].as_bool()), (Some(best[0]), Some(true)));
+    assert_eq!(
+        (c["num_colors"].as_u64(), c["recolored"].as_bool(), c["searched"].as_bool()),
+        (Some(searched[0]), Some(true), Some(true))
+    );
     let colors: Vec<usize> = c["colors"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect();
     jacsense::coloring::check_column_coloring(&pattern, &jacsense::coloring::Coloring::new(colors)).unwrap();
 

@@ -59,9 +59,11 @@ pub use estimate::{Diagnostics, Estimate};
 pub use measurements::Measurements;
 pub use pattern::{MAX_DIMENSION, MatrixMarketField, Pattern, SparseMatrix, read_matrix_market, write_matrix_market};
 pub use plan::{Bounds, Plan, PlanOptions, SAVED_FORMAT_VERSION, Scheme};
+pub use planner::robust_coordinate_calls;
 pub use sense::{jacobian, jacobian_sequential, jacobian_with};
 pub use settings::{
-    CONDITION_FLOOR, DEFAULT_CONDITION_TOLERANCE, DecoderChoice, MAX_OUTLIER_FRACTION, Settings, SparseMethod,
+    CONDITION_FLOOR, ColoringSearch, DEFAULT_CONDITION_TOLERANCE, DEFAULT_SEARCH_MOVES, DecoderChoice,
+    MAX_OUTLIER_FRACTION, SEARCH_FRACTION, Settings, SparseMethod,
 };
 pub use status::Status;
 pub use structure::{Coupling, EntryTerms, Parametrization, Relation, Structure};

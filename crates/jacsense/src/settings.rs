@@ -61,7 +61,101 @@ pub struct Settings {
     /// [`DEFAULT_CONDITION_TOLERANCE`] (`1e-4`); must be positive (`∞`: never).
     #[serde(default = "default_condition_tolerance")]
     pub condition_tolerance: f64,
+    /// How long the column coloring's local search
+    /// ([`search_columns`](crate::coloring::search_columns): exact search at the lower
+    /// bound, then tabu search) may run after greedy coloring and recoloring, when the
+    /// planner colors. Default [`ColoringSearch::Auto`].
+    #[serde(default)]
+    pub coloring_search: ColoringSearch,
+    /// The time one call of the blackbox takes, in seconds, when known (measured, or
+    /// told): it sets the [`ColoringSearch::Auto`] budget. `None`: unknown.
+    #[serde(default)]
+    pub call_time: Option<f64>,
 }
+
+/// The budget of the column coloring's local search ([`Settings::coloring_search`]).
+///
+/// ```
+/// use jacsense::{ColoringSearch, Settings};
+/// let settings = Settings { coloring_search: ColoringSearch::Seconds(2.0), ..Settings::default() };
+/// assert_eq!(Settings::default().coloring_search, ColoringSearch::Auto);
+/// # let _ = settings;
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub enum ColoringSearch {
+    /// With [`Settings::call_time`] known: [`SEARCH_FRACTION`] of the time the calls it
+    /// could save would take, `call_time · (χ − ρ_max)` (χ after recoloring, `ρ_max`
+    /// the lower bound: one call per color saved), so the search costs a small fraction
+    /// of what it can win per point, and nothing where calls are cheap. With no call
+    /// time (plan-only, ask/tell): [`DEFAULT_SEARCH_MOVES`] `+ 2n` moves, deterministic.
+    #[default]
+    Auto,
+    /// No local search: the coloring of greedy and recoloring.
+    Off,
+    /// At most this wall time (the coloring then depends on the machine's speed).
+    Seconds(f64),
+    /// At most this many moves (deterministic).
+    Moves(u64),
+}
+
+/// The fraction of the cost of the calls it could save that [`ColoringSearch::Auto`]
+/// spends on the search when the call time is known: a tenth.
+pub const SEARCH_FRACTION: f64 = 0.1;
+
+/// Moves of [`ColoringSearch::Auto`] with no call time known, beyond `2n`: the exact
+/// search gets `n + 50,000` (enough to color every vertex once, with backtracks to
+/// spare), tabu search the rest. About 0.1–0.3 s beyond the recoloring on patterns that
+/// do not reach the lower bound (`examples/coloring.rs`).
+pub const DEFAULT_SEARCH_MOVES: u64 = 100_000;
+
+impl ColoringSearch {
+    /// The limit for a coloring of `n` columns with `chi` colors after recoloring and a
+    /// lower bound `rho`, given the call time (seconds) when known; `None`: no search.
+    ///
+    /// ```
+    /// use jacsense::ColoringSearch;
+    /// let auto = ColoringSearch::Auto.limit(10_000, 7, 5, Some(1.0), 0).unwrap();
+    /// assert_eq!(auto.time, Some(std::time::Duration::from_secs_f64(0.2)));
+    /// assert_eq!(ColoringSearch::Auto.limit(10_000, 7, 5, None, 0).unwrap().moves, Some(120_000));
+    /// assert!(ColoringSearch::Off.limit(10_000, 7, 5, None, 0).is_none());
+    /// ```
+    pub fn limit(
+        &self,
+        n: usize,
+        chi: usize,
+        rho: usize,
+        call_time: Option<f64>,
+        seed: u64,
+    ) -> Option<crate::coloring::SearchLimit> {
+        use crate::coloring::SearchLimit;
+        use std::time::Duration;
+        // (Seconds are validated by the planner; anything else searches for no time.)
+        let seconds = |s: f64| {
+            Some(SearchLimit {
+                moves: None,
+                time: Some(Duration::try_from_secs_f64(s).unwrap_or(Duration::ZERO)),
+                seed,
+            })
+        };
+        match *self {
+            ColoringSearch::Off => None,
+            ColoringSearch::Seconds(s) => seconds(s),
+            ColoringSearch::Moves(m) => Some(SearchLimit { moves: Some(m), time: None, seed }),
+            ColoringSearch::Auto => match call_time {
+                Some(t) => seconds((SEARCH_FRACTION * t * chi.saturating_sub(rho) as f64).min(MAX_AUTO_SECONDS)),
+                None => Some(SearchLimit {
+                    moves: Some(DEFAULT_SEARCH_MOVES.saturating_add((n as u64).saturating_mul(2))),
+                    time: None,
+                    seed,
+                }),
+            },
+        }
+    }
+}
+
+/// The longest [`ColoringSearch::Auto`] budget from a call time: ten minutes.
+const MAX_AUTO_SECONDS: f64 = 600.0;
 
 /// The default [`Settings::condition_tolerance`]: `1e-4`, a quarter of the digits
 /// forward differences give (`κ` up to about 3000 at the default step).
@@ -89,6 +183,8 @@ impl Default for Settings {
             budget: None,
             max_error_growth: 10.0,
             condition_tolerance: DEFAULT_CONDITION_TOLERANCE,
+            coloring_search: ColoringSearch::Auto,
+            call_time: None,
         }
     }
 }
@@ -106,6 +202,10 @@ pub enum DecoderChoice {
     L1,
     /// Sparse recovery of rows whose pattern is unknown ([`SparseRecovery`](crate::decode::SparseRecovery)).
     Sparse(SparseMethod),
+    /// Sparse recovery of rows whose pattern is unknown when some calls are garbage
+    /// ([`RobustSparse`](crate::decode::RobustSparse)): the outlier evidence pooled over
+    /// rows, the garbage calls named.
+    RobustSparse,
     /// Coupled structures: rows one at a time, fewest unknowns left first, solved
     /// unknowns substituted (Coleman & Moré's substitution idea); least squares for
     /// uncoupled ones.
@@ -122,6 +222,7 @@ impl DecoderChoice {
             DecoderChoice::Sparse(SparseMethod::Omp) => "sparse-omp",
             DecoderChoice::Sparse(SparseMethod::BasisPursuitDenoising) => "sparse-bpdn",
             DecoderChoice::Substitution => "substitution",
+            DecoderChoice::RobustSparse => "robust-sparse",
         }
     }
 }

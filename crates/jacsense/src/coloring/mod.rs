@@ -34,6 +34,7 @@ mod column;
 mod order;
 mod recolor;
 mod row;
+mod search;
 mod star;
 
 pub use check::{check_column_coloring, check_row_coloring};
@@ -41,6 +42,7 @@ pub use column::{best_column_coloring, color_columns, lower_bound};
 pub use order::{Ordering, column_order};
 pub use recolor::{recolor_columns, recolor_rows};
 pub use row::color_rows;
+pub use search::{SearchLimit, SearchOutcome, search_columns};
 pub use star::{DirectRead, StarColoring, best_star_coloring, check_star_coloring, color_star};
 
 use crate::pattern::Pattern;

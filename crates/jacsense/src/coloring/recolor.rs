@@ -217,10 +217,10 @@ impl ClassOrders {
 
 /// Steele, Lea and Flood's splitmix64 (the seeding generator of xoshiro): a tiny
 /// generator whose stream is fixed by its seed.
-struct SplitMix64(u64);
+pub(super) struct SplitMix64(pub(super) u64);
 
 impl SplitMix64 {
-    fn next_u64(&mut self) -> u64 {
+    pub(super) fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -230,7 +230,7 @@ impl SplitMix64 {
 
     /// Uniform-enough in `0..n` for shuffling a few classes (`n ≥ 1`): the high bits
     /// scaled, whose bias is below `n / 2⁶⁴`.
-    fn below(&mut self, n: usize) -> usize {
+    pub(super) fn below(&mut self, n: usize) -> usize {
         ((u128::from(self.next_u64()) * n as u128) >> 64) as usize
     }
 }

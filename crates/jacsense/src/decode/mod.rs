@@ -29,7 +29,7 @@ mod sparse;
 pub use lad::{L1Reference, LeastAbsoluteDeviations, OutlierRule};
 pub use lstsq::LeastSquares;
 pub(crate) use report::{DecodedBy, Outlier, RowReport, RowStatus, SolverLimit};
-pub use sparse::SparseRecovery;
+pub use sparse::{RobustSparse, RobustSparseFit, SparseRecovery};
 
 pub use joint::JointMethod;
 
@@ -94,6 +94,20 @@ pub trait Decoder: Sync {
     fn accepts_offset(&self) -> bool {
         true
     }
+
+    /// Whether the decoder already pools outlier evidence over the rows it is given
+    /// (then the driver does not decode again without the calls most rows flagged).
+    fn pools_rows(&self) -> bool {
+        false
+    }
+
+    /// Whether the decoder fits an offset per row of its own (a constant it never
+    /// reports): then forward differences reach it as raw values, without `f(x0)`
+    /// subtracted (a grossly wrong `f(x0)` would cost them their digits), and the
+    /// driver judges `f(x0)` from the offset the values imply.
+    fn own_offset(&self) -> bool {
+        false
+    }
 }
 
 /// The decoder of a resolved choice (least squares for `Auto`).
@@ -104,6 +118,7 @@ pub(crate) fn decoder_for(choice: DecoderChoice) -> Box<dyn Decoder> {
         }
         DecoderChoice::L1 => Box::new(LeastAbsoluteDeviations::default()),
         DecoderChoice::Sparse(method) => Box::new(SparseRecovery { method, ..SparseRecovery::default() }),
+        DecoderChoice::RobustSparse => Box::new(RobustSparse::default()),
     }
 }
 
@@ -203,9 +218,9 @@ pub(crate) fn decode(meas: &Measurements<'_>, using: Using<'_>) -> Result<Decode
             }
             (_, Some(DecoderChoice::L1)) => JointMethod::L1,
             (_, Some(DecoderChoice::Substitution)) => JointMethod::Substitution,
-            (_, Some(DecoderChoice::Sparse(m))) => {
+            (_, Some(c @ (DecoderChoice::Sparse(_) | DecoderChoice::RobustSparse))) => {
                 return refuse(
-                    DecoderChoice::Sparse(m).name().into(),
+                    c.name().into(),
                     "coupled structures have a known pattern: decode them by least squares, L1 or substitution",
                 );
             }
@@ -220,7 +235,15 @@ pub(crate) fn decode(meas: &Measurements<'_>, using: Using<'_>) -> Result<Decode
             "a star-colored design reads entries from their mirror rows, which a row decoder cannot do: decode with the plan's decoder",
         );
     }
-    let built_in = decoder_for(choice.unwrap_or(own));
+    let built_in: Box<dyn Decoder> = match choice.unwrap_or(own) {
+        // The row sparsity and the outlier fraction come from the plan.
+        DecoderChoice::RobustSparse => Box::new(RobustSparse {
+            max_support: plan.structure().row_sparsity(),
+            outliers: plan.settings().outliers,
+            ..RobustSparse::default()
+        }),
+        other => decoder_for(other),
+    };
     let decoder = match using {
         Using::Custom(custom) => custom,
         _ => built_in.as_ref(),
@@ -253,7 +276,7 @@ pub(crate) fn decode(meas: &Measurements<'_>, using: Using<'_>) -> Result<Decode
     // A wrong call corrupts every row that sees it, but a row may miss it (the error can
     // look plausible for that one output): decode again without the calls the
     // majority judged wrong, so that every row benefits from every row's judgement.
-    if !outliers.is_empty() {
+    if !outliers.is_empty() && !decoder.pools_rows() {
         let base_wrong = gathered.votes.base_wrong();
         let first_valid = valid.clone();
         for t in gathered.votes.wrong_measurements() {
@@ -662,8 +685,9 @@ fn solve_group(
     if offset {
         a.col_mut(d).fill(1.0);
     }
+    let raw = forward && decoder.own_offset();
     let mut y = Mat::<f64>::from_fn(used.len(), rows.len(), |r, g| {
-        meas.difference(rows[g], slot(rows[g], used[r]), base_valid)
+        meas.difference(rows[g], slot(rows[g], used[r]), base_valid && !raw)
     });
     // With an offset, shift each row's data by its median first: the offset absorbs any
     // constant, and a grossly wrong f(x0) then does not inflate the scale of the
@@ -700,6 +724,23 @@ fn solve_group(
                 let c = (z[(d, g)] + shift[g]).abs();
                 let se = (noise_var * s.variance_factors.get(d).copied().unwrap_or(f64::NAN)).sqrt();
                 c > OFFSET_OUTLIER_SE * se && c > OFFSET_OUTLIER_NOISE * noise_var.sqrt()
+            } || raw && base_valid && s.dof > 0 && {
+                // The offset the values imply (median over the clean measurements) against
+                // the f(x0) told.
+                let mut implied: Vec<f64> = (0..used.len())
+                    .filter(|r| !s.outliers.contains(r))
+                    .map(|r| {
+                        let support = s.support.as_deref().unwrap_or(&[]);
+                        y[(r, g)] - support.iter().filter(|&&j| j < d).map(|&j| a[(r, j)] * z[(j, g)]).sum::<f64>()
+                    })
+                    .filter(|v| v.is_finite())
+                    .collect();
+                let f0 = meas.f0().map_or(f64::NAN, |f0| f0[row]);
+                let mid = implied.len() / 2;
+                !implied.is_empty() && {
+                    let c = (*implied.select_nth_unstable_by(mid, f64::total_cmp).1 - f0).abs();
+                    c > OFFSET_OUTLIER_NOISE * noise_var.sqrt()
+                }
             };
             let support = s.support.map(|sup| sup.into_iter().filter(|&j| j < d).collect());
             // Determinedness from the row's own values (the decoder's counts the offset
@@ -715,7 +756,7 @@ fn solve_group(
                 measurements: used.len(),
                 dof: s.dof,
                 outliers: s.outliers.len(),
-                offset,
+                offset: offset || raw,
                 noise: None,
             };
             RowResult {

@@ -2,6 +2,7 @@
 //! check, naive quadratic reference orderings and greedy coloring, and patterns whose
 //! optimal number of colors is known.
 
+mod search;
 mod star;
 
 use std::collections::BTreeSet;

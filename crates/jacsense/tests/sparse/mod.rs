@@ -1,6 +1,8 @@
 //! Sparse recovery: rows with a few nonzeros among many candidates, from fewer
 //! measurements than candidates.
 
+mod robust;
+
 use faer::{Mat, MatRef};
 use jacsense::decode::{Decoder, RowSolve, SparseRecovery};
 use jacsense::{RowStatus, SparseMethod};

@@ -23,6 +23,7 @@
 
 mod bpdn;
 mod omp;
+mod robust;
 
 use faer::{Mat, MatMut, MatRef};
 use rayon::prelude::*;
@@ -30,6 +31,7 @@ use rayon::prelude::*;
 use super::{Decoder, LeastSquares, RowSolve};
 use crate::decode::{RowStatus, SolverLimit};
 pub use crate::settings::SparseMethod;
+pub use robust::{RobustSparse, RobustSparseFit};
 
 /// Sparse recovery of each row: find the few unknowns that are nonzero, then refit
 /// them by least squares.
