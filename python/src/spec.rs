@@ -187,5 +187,6 @@ pub fn settings(d: &Bound<'_, PyDict>) -> PyResult<Settings> {
         budget: get(d, "budget")?,
         condition_tolerance: get(d, "condition_tolerance")?.unwrap_or(defaults.condition_tolerance),
         max_error_growth: get(d, "max_error_growth")?.unwrap_or(defaults.max_error_growth),
+        ..defaults
     })
 }
