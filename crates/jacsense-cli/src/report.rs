@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use jacsense::{Erasure, Estimate, Plan, RowStatus, Status};
+use jacsense::{Erasure, Estimate, Plan, RowStatus, Status, VjpEstimate, VjpPlan, VjpSettings};
 use serde_json::{Value, json};
 
 use crate::error::{Failure, status_exit_code};
@@ -165,6 +165,42 @@ pub fn estimate_json(command: &str, plan: &Plan, est: &Estimate, timing: &Timing
             "open_rows": r.open_rows,
         })).collect::<Vec<_>>(),
     });
+    report_json(shared, timing, facts, specific)
+}
+
+/// The `--report` JSON of a left action `w = Jᵀv` (`vjp`; also the Python package's
+/// `VjpEstimate.report`): `settings` are the ones the plan was made with, `m` the
+/// outputs of the blackbox.
+pub fn vjp_json(
+    plan: &VjpPlan,
+    settings: &VjpSettings,
+    est: &VjpEstimate,
+    m: usize,
+    timing: &Timing,
+    facts: &RunFacts,
+) -> Value {
+    let planned = plan.jacobian_plan().map_or(&settings.jacobian, |p| p.settings());
+    let n = est.w.len();
+    let shared = Shared {
+        command: "vjp",
+        n,
+        m,
+        plan: json!({
+            "route": est.route.name(),
+            "settings": settings_json(planned),
+            "measurements": plan.measurements(),
+            "calls": plan.calls(),
+            "lower_bound": plan.lower_bound(),
+        }),
+        decoder: est.decoder.to_string(),
+        calls: est.calls + facts.extra_calls,
+        erasures: &est.erasures,
+        outliers: est.outliers.iter().map(|call| json!({ "call": call })).collect(),
+        complete: est.status.is_determined(),
+        status: est.status.name().to_string(),
+        status_detail: row_status_json(&est.status),
+    };
+    let specific = json!({ "support": est.support, "residual": est.residual.map(json_number) });
     report_json(shared, timing, facts, specific)
 }
 

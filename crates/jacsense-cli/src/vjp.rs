@@ -11,14 +11,13 @@ use std::time::Instant;
 
 use clap::{Args, ValueEnum};
 use jacsense::{Difference, ErasureReason, Route, RowStatus, VjpEstimate, VjpMeasurements, VjpPlan, VjpSettings};
-use serde_json::json;
 
 use crate::error::{Failure, row_exit_code};
-use crate::formats::{json_number, read_vector, write_json, write_vector};
+use crate::formats::{read_vector, write_json, write_vector};
 use crate::input_error;
-use crate::options::{PlanOptions, SessionArgs, settings_json};
+use crate::options::{PlanOptions, SessionArgs};
 use crate::report::{
-    OutputArgs, RunFacts, Shared, Timing, describe_output, finish_summary, list_erasures, list_outliers, report_json,
+    OutputArgs, RunFacts, Timing, describe_output, finish_summary, list_erasures, list_outliers, vjp_json,
 };
 use crate::session::{RunArgs, Session};
 
@@ -115,28 +114,7 @@ pub fn vjp(args: &VjpArgs) -> Result<u8, Failure> {
         written.push(describe_output("w", path));
     }
     if let Some(path) = &args.output.report {
-        let planned = plan.jacobian_plan().map_or(&settings.jacobian, |p| p.settings());
-        let shared = Shared {
-            command: "vjp",
-            n,
-            m,
-            plan: json!({
-                "route": est.route.name(),
-                "settings": settings_json(planned),
-                "measurements": plan.measurements(),
-                "calls": plan.calls(),
-                "lower_bound": plan.lower_bound(),
-            }),
-            decoder: est.decoder.to_string(),
-            calls: est.calls + extra_calls,
-            erasures: &est.erasures,
-            outliers: est.outliers.iter().map(|call| json!({ "call": call })).collect(),
-            complete: est.status.is_determined(),
-            status: est.status.name().to_string(),
-            status_detail: crate::report::row_status_json(&est.status),
-        };
-        let specific = json!({ "support": est.support, "residual": est.residual.map(json_number) });
-        write_json(path, &report_json(shared, &timing, &facts, specific))?;
+        write_json(path, &vjp_json(&plan, &settings, &est, m, &timing, &facts))?;
         written.push(format!("the report to {}", path.display()));
     }
     if !args.output.quiet {

@@ -1,0 +1,400 @@
+//! `Scheme` and `Plan`: the planner's decisions, and the calls at one point (ask/tell).
+//!
+//! Python asks a plan for its points, evaluates them wherever it likes and tells the
+//! values back; the values are kept here until `estimate()`, which fills the core's
+//! [`Measurements`] and decodes with the GIL released. Pickling goes through the
+//! core's `to_json`/`from_json` (a checksummed envelope), so a plan sent to another
+//! process is exactly the plan that was made.
+
+use std::time::Instant;
+
+use jacsense::{Bounds, ErasureReason, Estimate, Measurements, Plan, PlanOptions, Scheme};
+use jacsense_cli::report::{RunFacts, Timing, estimate_json};
+use numpy::ndarray::Array2;
+use numpy::{IntoPyArray, PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use crate::error::{message, to_py};
+use crate::spec;
+
+/// What is known of one call.
+#[derive(Clone, Debug)]
+pub enum Told {
+    /// Not told yet (an erasure if never told).
+    Pending,
+    /// Its value, `m` numbers (non-finite ones make it an erasure when decoded).
+    Value(Vec<f64>),
+    /// It failed, for this reason.
+    Erased(String),
+}
+
+/// How to sense `J` for a structure, at any point (the core's [`Scheme`]).
+#[pyclass(module = "jacsense._jacsense", name = "Scheme", frozen)]
+pub struct PyScheme {
+    /// The core's scheme.
+    pub scheme: Scheme,
+}
+
+#[pymethods]
+impl PyScheme {
+    /// Plans from a spec dict (structure and settings; see `jacsense.Scheme`).
+    #[new]
+    fn new(py: Python<'_>, spec: &Bound<'_, PyDict>) -> PyResult<Self> {
+        let structure = spec::structure(spec)?;
+        let settings = spec::settings(spec)?;
+        let scheme = py.detach(|| Scheme::new(&structure, &settings)).map_err(to_py)?;
+        Ok(PyScheme { scheme })
+    }
+
+    /// The plan at `x0`, with a known `f(x0)` and bounds on the inputs.
+    #[pyo3(signature = (x0, f0=None, lower=None, upper=None))]
+    fn at(
+        &self,
+        x0: PyReadonlyArray1<'_, f64>,
+        f0: Option<PyReadonlyArray1<'_, f64>>,
+        lower: Option<PyReadonlyArray1<'_, f64>>,
+        upper: Option<PyReadonlyArray1<'_, f64>>,
+    ) -> PyResult<PyPlan> {
+        let bounds = match (lower, upper) {
+            (Some(l), Some(u)) => Some(Bounds::new(l.as_array().to_vec(), u.as_array().to_vec()).map_err(to_py)?),
+            (None, None) => None,
+            _ => return Err(message("bounds need both a lower and an upper array")),
+        };
+        let options = PlanOptions { f0: f0.map(|f| f.as_array().to_vec()), bounds };
+        let plan = self.scheme.at_with(&x0.as_array().to_vec(), &options).map_err(to_py)?;
+        Ok(PyPlan::new(plan))
+    }
+
+    /// The scheme as JSON (the core's envelope with version and checksum).
+    fn to_json(&self) -> String {
+        self.scheme.to_json()
+    }
+
+    /// A scheme saved by `to_json`.
+    #[staticmethod]
+    fn from_json(text: &str) -> PyResult<Self> {
+        Ok(PyScheme { scheme: Scheme::from_json(text).map_err(to_py)? })
+    }
+
+    /// Inputs `n`.
+    #[getter]
+    fn n(&self) -> usize {
+        self.scheme.structure().dims().0
+    }
+
+    /// Outputs `m`.
+    #[getter]
+    fn m(&self) -> usize {
+        self.scheme.structure().dims().1
+    }
+
+    /// Calls of a plan not given `f(x0)`.
+    #[getter]
+    fn calls(&self) -> usize {
+        self.scheme.calls()
+    }
+
+    /// Measurements (directions).
+    #[getter]
+    fn measurements(&self) -> usize {
+        self.scheme.measurements()
+    }
+
+    /// The lower bound `ρ_max` on measurements of row-wise decoding.
+    #[getter]
+    fn lower_bound(&self) -> usize {
+        self.scheme.lower_bound()
+    }
+
+    /// The design the planner chose.
+    #[getter]
+    fn design(&self) -> &'static str {
+        self.scheme.settings().design.name()
+    }
+
+    /// The decoder the planner chose.
+    #[getter]
+    fn decoder(&self) -> &'static str {
+        self.scheme.settings().decoder.name()
+    }
+
+    /// `(ordering, colors)` of the design's column coloring, if any.
+    #[getter]
+    fn coloring(&self) -> Option<(&'static str, usize)> {
+        self.scheme.coloring().map(|(o, c)| (o.name(), c.num_colors()))
+    }
+
+    /// Whether the structure's pattern is dense (nothing known about `J`).
+    #[getter]
+    fn dense(&self) -> bool {
+        self.scheme.structure().pattern().is_dense()
+    }
+}
+
+/// The calls at one point, and the values told back (the core's [`Plan`]).
+#[pyclass(module = "jacsense._jacsense", name = "Plan")]
+pub struct PyPlan {
+    plan: Plan,
+    told: Vec<Told>,
+}
+
+impl PyPlan {
+    fn new(plan: Plan) -> Self {
+        let told = vec![Told::Pending; plan.calls()];
+        PyPlan { plan, told }
+    }
+
+    fn check_call(&self, call: usize) -> PyResult<()> {
+        if call >= self.told.len() {
+            return Err(to_py(jacsense::Error::UnknownCall { index: call, calls: self.told.len() }));
+        }
+        Ok(())
+    }
+
+    fn check_value(&self, y: &[f64]) -> PyResult<()> {
+        let m = self.plan.structure().dims().1;
+        if y.len() != m {
+            return Err(to_py(jacsense::Error::DimensionMismatch {
+                what: "value length (outputs m)",
+                expected: m,
+                found: y.len(),
+            }));
+        }
+        Ok(())
+    }
+}
+
+/// Fills the core's measurements with what was told and decodes.
+fn decode(plan: &Plan, told: &[Told]) -> jacsense::Result<Estimate> {
+    let mut measurements = Measurements::new(plan)?;
+    for (call, t) in told.iter().enumerate() {
+        match t {
+            Told::Pending => {}
+            Told::Value(y) => measurements.tell(call, y)?,
+            Told::Erased(reason) => measurements.erase(call, ErasureReason::Failed(reason.clone()))?,
+        }
+    }
+    Ok(measurements.decode())
+}
+
+#[pymethods]
+impl PyPlan {
+    /// Calls of the blackbox this plan makes.
+    #[getter]
+    fn calls(&self) -> usize {
+        self.plan.calls()
+    }
+
+    /// Inputs `n`.
+    #[getter]
+    fn n(&self) -> usize {
+        self.plan.structure().dims().0
+    }
+
+    /// Outputs `m`.
+    #[getter]
+    fn m(&self) -> usize {
+        self.plan.structure().dims().1
+    }
+
+    /// The point of linearization.
+    #[getter]
+    fn x0<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
+        PyArray1::from_slice(py, self.plan.x0())
+    }
+
+    /// The call whose point is `x0` itself (call 0 of forward differences without a
+    /// given `f(x0)`), or None.
+    #[getter]
+    fn x0_call(&self) -> Option<usize> {
+        let forward = self.plan.settings().difference == jacsense::Difference::Forward;
+        (forward && self.plan.given_f0().is_none() && self.plan.calls() > 0).then_some(0)
+    }
+
+    /// The scheme this plan is made of.
+    #[getter]
+    fn scheme(&self) -> PyScheme {
+        PyScheme { scheme: self.plan.scheme().clone() }
+    }
+
+    /// Every point, a `calls × n` array (row `j` is call `j`).
+    fn points<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<f64>>> {
+        let (k, n) = (self.plan.calls(), self.plan.structure().dims().0);
+        points_array(py, k, n, |call, x| self.plan.point(call, x))
+    }
+
+    /// The value `y = f(points[call])` (`m` numbers). A NaN or infinite output makes
+    /// the call an erasure when decoded.
+    fn tell(&mut self, call: usize, y: PyReadonlyArray1<'_, f64>) -> PyResult<()> {
+        self.check_call(call)?;
+        let y = y.as_array().to_vec();
+        self.check_value(&y)?;
+        self.told[call] = Told::Value(y);
+        Ok(())
+    }
+
+    /// Every value at once: row `j` of `values` (`calls × m`) is call `j`'s value.
+    fn tell_all(&mut self, values: PyReadonlyArray2<'_, f64>) -> PyResult<()> {
+        let a = values.as_array();
+        let (k, m) = (self.plan.calls(), self.plan.structure().dims().1);
+        if a.shape() != [k, m] {
+            return Err(message(format!("values of shape {:?}, expected (calls, m) = ({k}, {m})", a.shape())));
+        }
+        for (call, row) in a.outer_iter().enumerate() {
+            self.told[call] = Told::Value(row.to_vec());
+        }
+        Ok(())
+    }
+
+    /// The values of some calls at once: row `r` of `values` is call `calls[r]`'s.
+    fn tell_rows(&mut self, calls: Vec<usize>, values: PyReadonlyArray2<'_, f64>) -> PyResult<()> {
+        let a = values.as_array();
+        let m = self.plan.structure().dims().1;
+        if a.shape() != [calls.len(), m] {
+            return Err(message(format!("values of shape {:?}, expected ({}, {m})", a.shape(), calls.len())));
+        }
+        for (&call, row) in calls.iter().zip(a.outer_iter()) {
+            self.check_call(call)?;
+            self.told[call] = Told::Value(row.to_vec());
+        }
+        Ok(())
+    }
+
+    /// Marks `call` as failed, with the reason.
+    #[pyo3(signature = (call, reason=None))]
+    fn erase(&mut self, call: usize, reason: Option<String>) -> PyResult<()> {
+        self.check_call(call)?;
+        self.told[call] = Told::Erased(reason.unwrap_or_else(|| "erased by the caller".into()));
+        Ok(())
+    }
+
+    /// The calls not told yet.
+    fn pending(&self) -> Vec<usize> {
+        self.told.iter().enumerate().filter(|(_, t)| matches!(t, Told::Pending)).map(|(i, _)| i).collect()
+    }
+
+    /// What was told: per call None (pending), an array (a value) or a str (erased).
+    fn told<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyAny>>> {
+        self.told
+            .iter()
+            .map(|t| match t {
+                Told::Pending => Ok(py.None().into_bound(py)),
+                Told::Value(y) => Ok(PyArray1::from_slice(py, y).into_any()),
+                Told::Erased(r) => Ok(r.into_pyobject(py)?.into_any()),
+            })
+            .collect()
+    }
+
+    /// The plan as JSON (the core's envelope with version and checksum).
+    fn to_json(&self) -> String {
+        self.plan.to_json()
+    }
+
+    /// A plan saved by `to_json`, nothing told.
+    #[staticmethod]
+    fn from_json(text: &str) -> PyResult<Self> {
+        Ok(PyPlan::new(Plan::from_json(text).map_err(to_py)?))
+    }
+
+    /// Decodes what was told (calls never told are erasures), with the GIL released.
+    /// Returns a dict: the CSR arrays of `J`, standard errors, status, diagnostics and
+    /// the report of the command (`timing`: seconds planning and calling; `extra_calls`:
+    /// calls made beyond the plan's, e.g. the one at `x0` that told `m`).
+    #[pyo3(signature = (plan_seconds=0.0, calls_seconds=0.0, extra_calls=0, workers=0))]
+    fn estimate<'py>(
+        &self,
+        py: Python<'py>,
+        plan_seconds: f64,
+        calls_seconds: f64,
+        extra_calls: usize,
+        workers: usize,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let start = Instant::now();
+        let (plan, told) = (&self.plan, &self.told);
+        let est = py.detach(|| decode(plan, told)).map_err(to_py)?;
+        let decode_seconds = start.elapsed().as_secs_f64();
+        let timing = Timing {
+            plan: plan_seconds,
+            calls: calls_seconds,
+            decode: decode_seconds,
+            total: plan_seconds + calls_seconds + decode_seconds,
+        };
+        let facts = RunFacts { program: Vec::new(), workers, log: None, extra_calls };
+        let report = estimate_json("estimate", plan, &est, &timing, &facts);
+        estimate_dict(py, &est, extra_calls, &report)
+    }
+}
+
+/// The estimate as a dict of plain values and numpy arrays.
+fn estimate_dict<'py>(
+    py: Python<'py>,
+    est: &Estimate,
+    extra_calls: usize,
+    report: &serde_json::Value,
+) -> PyResult<Bound<'py, PyDict>> {
+    let j = est.jacobian();
+    let p = j.pattern();
+    let mut indptr = Vec::with_capacity(p.nrows() + 1);
+    indptr.push(0i64);
+    let mut indices = Vec::with_capacity(p.nnz());
+    for i in 0..p.nrows() {
+        indices.extend(p.row(i).iter().map(|&c| c as i64));
+        indptr.push(indices.len() as i64);
+    }
+    let d = est.diagnostics();
+    let status = est.status();
+    let out = PyDict::new(py);
+    out.set_item("shape", (p.nrows(), p.ncols()))?;
+    out.set_item("indptr", PyArray1::from_vec(py, indptr))?;
+    out.set_item("indices", PyArray1::from_vec(py, indices))?;
+    out.set_item("data", PyArray1::from_slice(py, j.values()))?;
+    out.set_item("std_errors", est.std_errors().map(|s| PyArray1::from_slice(py, s)))?;
+    out.set_item("status", status.name())?;
+    out.set_item("message", status.to_string())?;
+    out.set_item("status_rows", status.rows().to_vec())?;
+    out.set_item("calls", d.calls + extra_calls)?;
+    out.set_item("erasures", erasure_list(&d.erasures))?;
+    let outliers: Vec<(usize, String)> = d
+        .outliers
+        .iter()
+        .map(|o| {
+            (o.call, format!("judged grossly wrong by {} of the {} rows that used it", o.rows_flagged, o.rows_seen))
+        })
+        .collect();
+    out.set_item("outliers", outliers)?;
+    out.set_item("undetermined_rows", est.undetermined_rows())?;
+    out.set_item("design", d.design.name())?;
+    out.set_item("decoder", d.decoder.name())?;
+    out.set_item("noise", d.noise)?;
+    out.set_item("f0", d.f0.as_ref().map(|f| PyArray1::from_slice(py, f)))?;
+    out.set_item("report", report.to_string())?;
+    Ok(out)
+}
+
+/// The `k × n` array of a plan's points, refused with a `jacsense.Error` naming the
+/// sizes (not an abort) when it cannot be allocated.
+pub fn points_array<'py>(
+    py: Python<'py>,
+    k: usize,
+    n: usize,
+    point: impl Fn(usize, &mut [f64]) -> jacsense::Result<()>,
+) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    let too_large = || message(format!("the points of {k} calls × n = {n} inputs do not fit in memory"));
+    let len = k.checked_mul(n).ok_or_else(too_large)?;
+    let mut flat = Vec::new();
+    flat.try_reserve_exact(len).map_err(|_| too_large())?;
+    flat.resize(len, 0.0);
+    if n > 0 {
+        for (call, x) in flat.chunks_exact_mut(n).enumerate() {
+            point(call, x).map_err(to_py)?;
+        }
+    }
+    let array = Array2::from_shape_vec((k, n), flat).map_err(|e| message(e.to_string()))?;
+    Ok(array.into_pyarray(py))
+}
+
+/// Erasures as `(call, reason)`.
+pub fn erasure_list(erasures: &[jacsense::Erasure]) -> Vec<(usize, String)> {
+    erasures.iter().map(|e| (e.call, e.reason.to_string())).collect()
+}
