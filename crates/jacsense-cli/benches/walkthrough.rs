@@ -1,4 +1,7 @@
-//! The README walk-through with nothing known about J, against its worker calls alone.
+//! The README walk-through with nothing known about J, against its worker calls alone,
+//! on the one-round plan of a dense J (`--design colored`: 1001 calls, one per column and
+//! `f(x0)`; told nothing, the README command now runs an adaptive session of 49 calls in
+//! rounds, whose points are not known before it runs).
 //!
 //! Run: `cargo bench -p jacsense-cli --bench walkthrough` (add `-- --jacsense PATH` to
 //! time another build of the command, e.g. an older one, with the same baselines, and
@@ -79,7 +82,7 @@ fn main() {
     std::fs::write(dir.join("model.py"), MODEL).expect("model.py");
     std::fs::write(dir.join("x0.txt"), format!("{}\n", vec!["-1"; n].join(" "))).expect("x0.txt");
     let ask = Command::new(&jacsense)
-        .args(["ask", "--x0", "@x0.txt", "-m", &n.to_string(), "--out", "run", "-q"])
+        .args(["ask", "--x0", "@x0.txt", "-m", &n.to_string(), "--design", "colored", "--out", "run", "-q"])
         .current_dir(&dir)
         .status()
         .expect("jacsense ask");
@@ -98,7 +101,8 @@ fn main() {
         one.push(workers_alone(&dir, &[dir.join("run/points.txt")]));
         two.push(workers_alone(&dir, &[dir.join("half1.txt"), dir.join("half2.txt")]));
         wall.push(run(Command::new(&jacsense)
-            .args(["estimate", "--x0", "@x0.txt", "--workers", "2", "-o", "J.mtx", "--report", "report.json", "-q"])
+            .args(["estimate", "--x0", "@x0.txt", "--design", "colored", "--workers", "2", "-o", "J.mtx"])
+            .args(["--report", "report.json", "-q"])
             .args(["--", "python3", "model.py"])
             .current_dir(&dir)));
         let report: serde_json::Value =
