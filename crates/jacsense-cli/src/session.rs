@@ -144,6 +144,7 @@ impl Session {
     pub fn call_x0(&self, x0: &[f64]) -> Result<Outcome, Failure> {
         let mut outcome = None;
         let quiet = RunOptions { progress: false, ..self.options.clone() };
+        self.pool().prestart();
         run_calls(self.pool(), &[0], x0.len(), None, &|_, x| x.copy_from_slice(x0), &quiet, |_, o| outcome = Some(o))?;
         Ok(outcome.expect("one call was made"))
     }

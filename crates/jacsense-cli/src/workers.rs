@@ -230,6 +230,21 @@ impl Pool {
         })
     }
 
+    /// Starts every persistent worker not yet running, so that their programs start
+    /// together while the first call runs rather than one after another. A worker that
+    /// cannot start is left to its first call, which reports why.
+    pub fn prestart(&self) {
+        if self.program.per_call {
+            return;
+        }
+        for (slot, worker) in self.slots.iter().enumerate() {
+            let mut worker = worker.lock().expect("one thread per slot");
+            if worker.is_none() {
+                *worker = self.start_worker(slot).ok();
+            }
+        }
+    }
+
     fn start_worker(&self, slot: usize) -> Result<Worker, CallFault> {
         let mut child = self.spawn(&mut self.command(slot)?)?;
         let stdin = child.stdin.take().expect("piped");
