@@ -155,7 +155,7 @@ pub fn jacobian_with<B: Blackbox + Sync + ?Sized>(
     structure: &Structure,
     settings: &Settings,
 ) -> Result<Estimate> {
-    Session::new(structure, x0, settings, &SessionOptions::default())?.run(f)
+    Session::new(structure, x0, settings, &SessionOptions::default())?.run_into(f)
 }
 
 /// As [`jacobian_with`], for a blackbox that is not `Sync`: calls run one after another.
@@ -175,5 +175,5 @@ pub fn jacobian_sequential<B: Blackbox + ?Sized>(
     structure: &Structure,
     settings: &Settings,
 ) -> Result<Estimate> {
-    Session::new(structure, x0, settings, &SessionOptions::default())?.run_sequential(f)
+    Session::new(structure, x0, settings, &SessionOptions::default())?.run_sequential_into(f)
 }

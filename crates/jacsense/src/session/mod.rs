@@ -248,6 +248,7 @@ impl Session {
         } else {
             Mode::Structured
         };
+        let structured = mode == Mode::Structured;
         let mut session = Session {
             structure: structure.clone(),
             settings: settings.clone(),
@@ -256,7 +257,8 @@ impl Session {
             mode,
             rounds: Vec::new(),
             base: options.point.f0.clone(),
-            fits: vec![RowFit::Open; m],
+            // Row fits belong to told-nothing and prior rounds (24 bytes per row).
+            fits: if structured { Vec::new() } else { vec![RowFit::Open; m] },
             estimate: None,
             done: false,
             pending_columns: None,
@@ -523,31 +525,66 @@ impl Session {
     /// # Ok::<(), jacsense::Error>(())
     /// ```
     pub fn run<B: Blackbox + Sync + ?Sized>(&mut self, f: &B) -> Result<Estimate> {
-        self.run_with(f, |plan| Ok(plan.evaluate(f)?.into_told()))
+        self.run_with(f, |plan| Ok(plan.evaluate(f)?.into_told()))?;
+        self.done_estimate().cloned()
     }
 
     /// As [`Session::run`], calls one after another (for blackboxes that are not `Sync`).
     pub fn run_sequential<B: Blackbox + ?Sized>(&mut self, f: &B) -> Result<Estimate> {
-        self.run_with(f, |plan| Ok(plan.evaluate_sequential(f)?.into_told()))
+        self.run_with(f, |plan| Ok(plan.evaluate_sequential(f)?.into_told()))?;
+        self.done_estimate().cloned()
+    }
+
+    /// As [`Session::run`], giving the session's estimate up instead of a copy (for
+    /// [`jacobian_with`](crate::jacobian_with): a large `J` is not held twice).
+    pub(crate) fn run_into<B: Blackbox + Sync + ?Sized>(mut self, f: &B) -> Result<Estimate> {
+        self.run_with(f, |plan| Ok(plan.evaluate(f)?.into_told()))?;
+        self.done_estimate()?;
+        Ok(self.estimate.take().expect("checked above"))
+    }
+
+    /// As [`Session::run_into`], calls one after another.
+    pub(crate) fn run_sequential_into<B: Blackbox + ?Sized>(mut self, f: &B) -> Result<Estimate> {
+        self.run_with(f, |plan| Ok(plan.evaluate_sequential(f)?.into_told()))?;
+        self.done_estimate()?;
+        Ok(self.estimate.take().expect("checked above"))
+    }
+
+    /// The estimate of a session run to its end.
+    fn done_estimate(&self) -> Result<&Estimate> {
+        self.estimate.as_ref().ok_or_else(|| Error::InvalidSetting {
+            name: "session",
+            value: "done".into(),
+            reason: "the session was loaded done, without its estimate (an estimate is not saved)",
+        })
     }
 
     /// Every round's calls by `evaluate` (all of them: values told before are replaced),
     /// until the session is done.
-    fn run_with<B: Blackbox + ?Sized>(&mut self, f: &B, evaluate: impl Fn(&Plan) -> Result<Told>) -> Result<Estimate> {
+    fn run_with<B: Blackbox + ?Sized>(&mut self, f: &B, evaluate: impl Fn(&Plan) -> Result<Told>) -> Result<()> {
         let (n, m) = f.dims();
         self.structure.check_dims(n, m)?;
-        while let Some(plan) = self.ask().cloned() {
-            let told = evaluate(&plan)?;
+        while self.ask().is_some() {
+            // `evaluate` tells every call anew: the round's empty values go first, so a
+            // large J's measurements are not held twice.
+            let round = self.rounds.last_mut().expect("a round is asked");
+            drop(std::mem::take(&mut round.told));
+            let plan = &self.rounds.last().expect("a round is asked").plan;
+            let told = match evaluate(plan) {
+                Ok(told) => told,
+                Err(e) => {
+                    // Nothing told: the round stays as it was asked.
+                    let empty = Measurements::unchecked(plan).into_told();
+                    self.rounds.last_mut().expect("a round is asked").told = empty;
+                    return Err(e);
+                }
+            };
             self.rounds.last_mut().expect("a round is asked").told = told;
             if self.finish_round()? == Progress::Done {
                 break;
             }
         }
-        self.estimate.clone().ok_or_else(|| Error::InvalidSetting {
-            name: "session",
-            value: "done".into(),
-            reason: "the session was loaded done, without its estimate (an estimate is not saved)",
-        })
+        Ok(())
     }
 
     // ---- rounds ----
@@ -1062,9 +1099,12 @@ impl Session {
     fn finish_structured(&mut self) -> Result<Option<(usize, String)>> {
         let (_, m) = self.structure.dims();
         if self.rounds.len() == 1 {
-            let r = &self.rounds[0];
-            let meas = Measurements::from_told(&r.plan, r.told.clone());
+            // The values move into the measurements and back (a large J's are not copied).
+            let told = std::mem::take(&mut self.rounds[0].told);
+            let meas = Measurements::from_told(&self.rounds[0].plan, told);
             let mut est = meas.decode();
+            let told = meas.into_told();
+            self.rounds[0].told = told;
             est.parts_mut().2.rounds = Vec::new();
             self.estimate = Some(est);
         } else {
