@@ -44,7 +44,7 @@ use faer::Mat;
 use rayon::prelude::*;
 
 use crate::blackbox::{Blackbox, Erasure, ErasureReason};
-use crate::decode::{DecodedBy, Decoder, LeastSquares, RowReport, RowStatus, SparseRecovery};
+use crate::decode::{DecodedBy, Decoder, LeastSquares, Outlier, RobustSparse, RowReport, RowStatus, SparseRecovery};
 use crate::design::{Design, Difference, RandomDistribution};
 use crate::error::{Error, Result};
 use crate::estimate::{Diagnostics, Estimate};
@@ -210,6 +210,8 @@ pub struct Session {
     done: bool,
     /// Structured: the columns the next top-up round perturbs.
     pending_columns: Option<Vec<usize>>,
+    /// Told nothing with `outliers > 0`: the calls the robust decoder judged garbage.
+    garbage: Vec<Outlier>,
 }
 
 /// The first round of a told-nothing session (or all of it when `n` is smaller).
@@ -237,11 +239,12 @@ impl Session {
             && settings.design == Design::Auto
             && structure.row_sparsity().is_none()
             && structure.parametrization().is_none()
-            && settings.outliers == 0.0
             && n > 0
             && m > 0;
         let row_wise = structure.parametrization().is_none() && n > 0 && m > 0;
-        let mode = if options.prior.is_some() && (told_nothing || (row_wise && settings.design == Design::Auto)) {
+        let mode = if options.prior.is_some()
+            && ((told_nothing && settings.outliers == 0.0) || (row_wise && settings.design == Design::Auto))
+        {
             Mode::Prior
         } else if told_nothing {
             Mode::ToldNothing
@@ -262,6 +265,7 @@ impl Session {
             estimate: None,
             done: false,
             pending_columns: None,
+            garbage: Vec::new(),
         };
         if let Some(f0) = &options.point.f0
             && f0.len() != m
@@ -730,6 +734,8 @@ impl Session {
         let mut rows_a: Vec<Vec<f64>> = Vec::new();
         let mut rows_y: Vec<Vec<f64>> = Vec::new();
         let mut level = vec![0.0f64; m];
+        let mut calls = Vec::new();
+        let mut offset = 0;
         if let Some(b) = base {
             level.iter_mut().zip(b).for_each(|(l, v)| *l = l.max(v.abs()));
         }
@@ -761,10 +767,18 @@ impl Session {
                 }
                 rows_a.push(coefs);
                 rows_y.push(y);
+                let (plus, minus) = plan.calls_of(t);
+                calls.push((offset + plus, minus.map(|c| offset + c)));
             }
+            offset += plan.calls();
         }
         let kk = rows_a.len();
-        System { a: Mat::from_fn(kk, n, |t, c| rows_a[t][c]), y: Mat::from_fn(kk, m, |t, i| rows_y[t][i]), level }
+        System {
+            a: Mat::from_fn(kk, n, |t, c| rows_a[t][c]),
+            y: Mat::from_fn(kk, m, |t, i| rows_y[t][i]),
+            level,
+            calls,
+        }
     }
 
     fn finish_told_nothing(&mut self) -> Result<Option<(usize, String)>> {
@@ -779,6 +793,8 @@ impl Session {
                 self.fits[i] = RowFit::Dense;
             }
             showed = format!("{k} valid measurements ≥ n + 2: {} rows by least squares on every column", open.len());
+        } else if k > 0 && self.settings.outliers > 0.0 {
+            return self.finish_told_nothing_robust(system);
         } else if k > 0 {
             let held = sparse::holdback(k);
             let found = sparse::search(&system, &open, held);
@@ -825,6 +841,85 @@ impl Session {
         }
         self.set_showed(showed, open);
         Ok(Some((want, format!("{open} rows not validated: {want} more directions, {} in all", k + want))))
+    }
+
+    /// Told nothing with `outliers > 0`: every row by [`RobustSparse`] on all
+    /// measurements so far. Rows that validate on held-back clean calls are kept; the
+    /// calls named garbage are left out of the refit and reported. More measurements
+    /// when rows are left open, or when more calls were judged wrong than planned for.
+    fn finish_told_nothing_robust(&mut self, system: System) -> Result<Option<(usize, String)>> {
+        let (n, m) = self.structure.dims();
+        let k = system.a.nrows();
+        let outliers = self.settings.outliers;
+        let robust =
+            RobustSparse { max_support: Some(sparse::sparsity_limit(k, n)), outliers, ..RobustSparse::default() };
+        let fit = robust.decode_rows(system.a.as_ref(), system.y.as_ref());
+        let bad: Vec<usize> = fit.outlier_calls.clone();
+        let mut validated = 0;
+        for i in 0..m {
+            self.fits[i] = match &fit.supports[i] {
+                Some(s) if fit.validation[i] <= sparse::VALIDATION_FACTOR * sparse::FIT_TOLERANCE => {
+                    validated += 1;
+                    RowFit::Sparse(s.clone())
+                }
+                _ => RowFit::Open,
+            };
+        }
+        let is_bad = {
+            let mut v = vec![false; k];
+            bad.iter().for_each(|&t| v[t] = true);
+            v
+        };
+        let keep: Vec<usize> = (0..k).filter(|&t| !is_bad[t]).collect();
+        let clean = System {
+            a: Mat::from_fn(keep.len(), n, |r, c| system.a[(keep[r], c)]),
+            y: Mat::from_fn(keep.len(), m, |r, i| system.y[(keep[r], i)]),
+            level: system.level.clone(),
+            calls: keep.iter().map(|&t| system.calls[t]).collect(),
+        };
+        self.garbage = bad
+            .iter()
+            .flat_map(|&t| {
+                let (p, q) = system.calls[t];
+                std::iter::once(p).chain(q)
+            })
+            .map(|call| Outlier { call, rows_flagged: validated, rows_seen: m })
+            .collect();
+        let open = m - validated;
+        let planned = (outliers * k as f64).ceil() as usize;
+        let mut showed = format!(
+            "{k} valid measurements, robust sparse: {validated} rows validated, {} measurements judged garbage \
+             (planned for {planned})",
+            bad.len()
+        );
+        self.estimate = Some(self.assemble_told_nothing(&clean));
+        if open == 0 && bad.len() <= planned {
+            if let Some(more) = self.more_for_tol(k) {
+                self.set_showed(format!("{showed}; {}", more.1), m);
+                return Ok(Some(more));
+            }
+            self.set_showed(showed, 0);
+            return Ok(None);
+        }
+        let growth = if open == m { 2.0 } else { GROWTH };
+        let target = ((k as f64 * growth).ceil() as usize).max(k + 4).min(self.dense_cap());
+        let want = self.within_budget(target.saturating_sub(k));
+        if want == 0 {
+            showed.push_str(&format!("; the budget is spent: {open} rows left undetermined"));
+            self.set_showed(showed, open);
+            return Ok(None);
+        }
+        self.set_showed(showed, open);
+        let why = if open > 0 {
+            format!("{open} rows not validated: {want} more directions, {} in all", k + want)
+        } else {
+            format!(
+                "{} measurements judged garbage > {planned} planned for: {want} more directions, {} in all",
+                bad.len(),
+                k + want
+            )
+        };
+        Ok(Some((want, why)))
     }
 
     /// With `tol`: more measurements when the standard errors exceed it.
@@ -961,7 +1056,7 @@ impl Session {
             valid_measurements: valid,
             colors: None,
             erasures: self.erasures(),
-            outliers: Vec::new(),
+            outliers: self.garbage.clone(),
             noise,
             rows,
             f0: self.base.clone(),

@@ -229,6 +229,7 @@ impl Session {
             estimate: None,
             done: data.done,
             pending_columns: data.pending_columns,
+            garbage: Vec::new(),
         })
     }
 }

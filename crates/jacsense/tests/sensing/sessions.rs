@@ -328,3 +328,37 @@ fn a_saved_session_continues_where_it_stopped() {
     assert_eq!(est.jacobian(), run.jacobian());
     assert!(rel_err(est.jacobian(), &p.jacobian(&x0)) < 1e-6);
 }
+
+/// Told nothing with `outliers > 0` and 5% of the calls garbage (a spoiled `f(x0)`
+/// possible): the rounds decode with the robust sparse decoder, `J` is recovered, the
+/// garbage calls are named, and far fewer than `n` calls are made.
+#[test]
+fn told_nothing_with_garbage_calls_recovers_robustly() {
+    use jacsense_problems::{PatternFunction, corrupt_calls, evaluate_calls, outlier_scores, random_matrix};
+    let (blocks, s) = (50, 4);
+    let n = blocks * s;
+    let f = PatternFunction { a: random_matrix(Pattern::block_diagonal(&vec![(s, s); blocks]), 7) };
+    let x0 = f.x0();
+    let truth = f.jacobian(&x0);
+    let settings = Settings { outliers: 0.1, ..Settings::default() };
+    let mut session = Session::new(&Structure::dense(n, n), &x0, &settings, &SessionOptions::default()).unwrap();
+    let (mut offset, mut bad) = (0, Vec::new());
+    while let Some(plan) = session.ask() {
+        let mut values = evaluate_calls(plan, &f);
+        let spoiled = corrupt_calls(&mut values, 0.05, 3 + offset as u64);
+        bad.extend(spoiled.iter().map(|c| c + offset));
+        offset += values.len();
+        for (j, y) in values.iter().enumerate() {
+            session.tell(j, y).unwrap();
+        }
+        session.finish_round().unwrap();
+    }
+    let est = session.into_estimate().unwrap();
+    assert!(!bad.is_empty());
+    let err = rel_err(est.jacobian(), &truth);
+    assert!(err <= 1e-6, "relative error {err:.2e}");
+    let named: Vec<usize> = est.diagnostics().outliers.iter().map(|o| o.call).collect();
+    let (precision, recall) = outlier_scores(&named, &bad);
+    assert_eq!((precision, recall), (1.0, 1.0), "named {named:?}, spoiled {bad:?}");
+    assert!(est.diagnostics().calls < n / 2, "{} calls", est.diagnostics().calls);
+}
