@@ -109,6 +109,9 @@ class Estimate:
         Standard error per entry, when the design had redundancy (``noise=``).
     report : dict
         The same content as the ``jacsense`` command's ``--report`` JSON.
+    rounds : list of dict
+        The session's rounds (calls, measurements, erasures, design, why, showed,
+        open_rows), as the report's ``"rounds"``; empty for :meth:`Plan.estimate`.
     """
 
     def __init__(self, raw, dense):
@@ -132,6 +135,7 @@ class Estimate:
         self.noise = raw["noise"]
         self.f0 = raw["f0"]
         self._report = raw["report"]
+        self.rounds = []  # filled by jacobian(): one dict per round of the session
 
     @property
     def report(self):
@@ -681,10 +685,10 @@ def jacobian(
     p = None if pattern is None else _spec.as_pattern(pattern)
     if p is not None and p.shape[1] != n:
         raise Error(f"the pattern is {p.shape[0]}×{p.shape[1]} (m × n) but x0 has n = {n} entries")
-    if tol is not None:
-        _spec.spec(0, 0, None, tol=tol)  # raises, before any call
-    learned = None
+    if tol is not None and not (float(tol) > 0 and np.isfinite(tol)):
+        raise Error(f"tol={tol}: expected a positive finite standard error")
     extra_calls = 0
+    learned = None
     if f0 is not None:
         f0 = np.ascontiguousarray(np.atleast_1d(np.asarray(f0, dtype=float)).ravel())
     if p is not None:
@@ -700,20 +704,39 @@ def jacobian(
         central=central, step=step, abs_step=abs_step, seed=seed, condition_tolerance=condition_tolerance,
     )
     lb, ub = _spec.bounds_arrays(bounds, n)
-    scheme = _jacsense.Scheme(d)
-    native = scheme.at(x0, f0, lb, ub)
-    todo = list(range(native.calls))
+    session = _jacsense.Session(
+        d, x0, f0, lb, ub, None if max_calls is None else int(max_calls), None if tol is None else float(tol)
+    )
+    todo = list(range(session.calls))
     if learned is not None:
-        if native.x0_call is not None:
-            native.tell(native.x0_call, learned)
-            todo.remove(native.x0_call)
+        if session.x0_call is not None:
+            session.tell(session.x0_call, learned)
+            todo.remove(session.x0_call)
         else:
             extra_calls = 1  # central differences do not use f(x0)
     plan_seconds = time.perf_counter() - start
-    plan = Plan._wrap(native, p is None)
-    _run(native, f, todo, vectorized, executor, progress, plan)
-    raw = native.estimate(plan_seconds, plan._seconds, extra_calls, plan._workers)
-    return Estimate(raw, p is None)
+    timer = _Timer()
+    decode_seconds = 0.0
+    while True:
+        _run(session, f, todo, vectorized, executor, progress, timer)
+        t = time.perf_counter()
+        more = session.finish_round()
+        decode_seconds += time.perf_counter() - t
+        if more is None:
+            break
+        todo = list(range(more))
+    raw = session.estimate(plan_seconds, timer._seconds, decode_seconds, extra_calls, timer._workers)
+    est = Estimate(raw, p is None)
+    est.rounds = session.rounds()
+    return est
+
+
+class _Timer:
+    """Seconds calling and workers used, over a session's rounds."""
+
+    def __init__(self):
+        self._seconds = 0.0
+        self._workers = 0
 
 
 def vjp(
