@@ -613,8 +613,9 @@ def jacobian(
     calls : int, optional
         Calls of a random or rainbow design (``f(x0)`` included).
     max_calls : int, optional
-        The most calls the planner may use (the core's call budget); too few for the
-        structure is an :class:`Error` naming the calls needed.
+        The most calls in all rounds (the core's call budget and the session's
+        ``SessionOptions.max_calls``); a session that reaches it stops and reports the
+        rows left open. Too few for the structure is an :class:`Error`.
     outliers : float
         Expected fraction of grossly wrong calls (up to 0.35): redundant calls, L1
         decoding, the wrong calls named in ``Estimate.outliers``.
@@ -622,8 +623,9 @@ def jacobian(
         Expected noise level of ``f`` (relative to ``max(1, |f|)``): redundant calls,
         least squares, ``Estimate.std_errors``.
     tol : float, optional
-        Reserved for sensing in rounds until the standard errors are below ``tol``;
-        the core has no sessions yet, so any value raises :class:`Error`.
+        Target on every entry's standard error (absolute, units of ``J``): the
+        core's session adds rounds of calls until ``Estimate.std_errors`` meet it (or
+        ``max_calls`` is reached).
     central, method : bool, str
         Central differences (2 calls per direction, error O(h²)); SciPy's
         ``method="3-point"`` is ``central=True``, ``"2-point"`` forward.
@@ -700,10 +702,11 @@ def jacobian(
         m = learned.shape[0]
     d = _spec.spec(
         m, n, p, symmetric=symmetric, row_sparsity=row_sparsity, ties=ties, known=known, design=design,
-        decoder=decoder, ordering=ordering, calls=calls, max_calls=max_calls, outliers=outliers, noise=noise,
+        decoder=decoder, ordering=ordering, calls=calls, max_calls=None, outliers=outliers, noise=noise,
         central=central, step=step, abs_step=abs_step, seed=seed, condition_tolerance=condition_tolerance,
     )
     lb, ub = _spec.bounds_arrays(bounds, n)
+    # max_calls goes to the session (as the command's --max-calls), not the planner.
     session = _jacsense.Session(
         d, x0, f0, lb, ub, None if max_calls is None else int(max_calls), None if tol is None else float(tol)
     )

@@ -8,7 +8,9 @@
 
 use std::time::Instant;
 
-use jacsense::{Bounds, ErasureReason, Estimate, Measurements, Plan, PlanOptions, Progress, Scheme, Session, SessionOptions};
+use jacsense::{
+    Bounds, ErasureReason, Estimate, Measurements, Plan, PlanOptions, Progress, Scheme, Session, SessionOptions,
+};
 use jacsense_cli::report::{RunFacts, Timing, estimate_json};
 use numpy::ndarray::Array2;
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2};
