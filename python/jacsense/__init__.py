@@ -658,12 +658,13 @@ def jacobian(
 
     Examples
     --------
-    Nothing known about ``J``: one call per input, plus ``f(x0)``.
+    Nothing known about ``J``: the core's session senses in adaptive rounds
+    (``est.rounds``), far fewer calls than ``n + 1`` when ``J`` turns out sparse.
 
     >>> import numpy as np, jacsense
     >>> est = jacsense.jacobian(lambda x: np.array([x[0] * x[1], np.sin(x[0])]), [1.0, 2.0])
-    >>> est.calls, est.jacobian.shape
-    (3, (2, 2))
+    >>> est.calls == sum(r["calls"] for r in est.rounds), est.jacobian.shape
+    (True, (2, 2))
     >>> np.allclose(est.jacobian, [[2, 1], [np.cos(1), 0]], atol=1e-6)
     True
 
@@ -673,9 +674,9 @@ def jacobian(
     ...     if x[1] != 2.0:
     ...         raise RuntimeError("solver diverged")
     ...     return x ** 2
-    >>> est = jacsense.jacobian(fragile, [1.0, 2.0])
-    >>> est.erasures
-    [(2, 'the blackbox failed: RuntimeError: solver diverged')]
+    >>> est = jacsense.jacobian(fragile, [1.0, 2.0], pattern=np.array([[True, True], [False, True]]))
+    >>> est.erasures[0]                  # later rounds retry the lost column, and fail too
+    (2, 'the blackbox failed: RuntimeError: solver diverged')
     >>> str(est.status), est.undetermined_rows
     ('incomplete', [0, 1])
     """
@@ -702,11 +703,13 @@ def jacobian(
         m = learned.shape[0]
     d = _spec.spec(
         m, n, p, symmetric=symmetric, row_sparsity=row_sparsity, ties=ties, known=known, design=design,
-        decoder=decoder, ordering=ordering, calls=calls, max_calls=None, outliers=outliers, noise=noise,
+        decoder=decoder, ordering=ordering, calls=calls,
+        max_calls=max_calls if p is not None else None,  # a known pattern: the planner plans within it
+        outliers=outliers, noise=noise,
         central=central, step=step, abs_step=abs_step, seed=seed, condition_tolerance=condition_tolerance,
     )
     lb, ub = _spec.bounds_arrays(bounds, n)
-    # max_calls goes to the session (as the command's --max-calls), not the planner.
+    # max_calls goes to the session (as the command's --max-calls) in every case.
     session = _jacsense.Session(
         d, x0, f0, lb, ub, None if max_calls is None else int(max_calls), None if tol is None else float(tol)
     )
