@@ -300,8 +300,8 @@ class Scheme:
     Keywords as :func:`jacobian`'s structure and design keywords; without a
     ``pattern``, ``shape=(m, n)`` says the size. Picklable (the core's checksummed
     JSON), so the planner's work travels to other processes. A plan is one round of
-    calls: the core has no adaptive sessions (rounds until validated) yet, so there is
-    no next round to ask for.
+    calls: :func:`jacobian` runs the core's sessions (rounds until done), but a
+    :class:`Plan` is not session-backed yet, so there is no next round to ask for.
 
     >>> import numpy as np, scipy.sparse as sp, pickle, jacsense
     >>> scheme = jacsense.Scheme(pattern=sp.eye_array(3))
