@@ -31,6 +31,38 @@ pub enum Told {
     Erased(String),
 }
 
+impl Told {
+    /// Hands each told call to `record`: its value, or why it failed (pending calls are
+    /// left out: erasures when decoded).
+    pub fn replay(
+        told: &[Told],
+        mut record: impl FnMut(usize, Result<&[f64], ErasureReason>) -> jacsense::Result<()>,
+    ) -> jacsense::Result<()> {
+        for (call, t) in told.iter().enumerate() {
+            match t {
+                Told::Pending => {}
+                Told::Value(y) => record(call, Ok(y))?,
+                Told::Erased(reason) => record(call, Err(ErasureReason::Failed(reason.clone())))?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A known `f(x0)` and bounds on the inputs, from Python's optional arrays.
+fn point_options(
+    f0: Option<PyReadonlyArray1<'_, f64>>,
+    lower: Option<PyReadonlyArray1<'_, f64>>,
+    upper: Option<PyReadonlyArray1<'_, f64>>,
+) -> PyResult<PlanOptions> {
+    let bounds = match (lower, upper) {
+        (Some(l), Some(u)) => Some(Bounds::new(l.as_array().to_vec(), u.as_array().to_vec()).map_err(to_py)?),
+        (None, None) => None,
+        _ => return Err(message("bounds need both a lower and an upper array")),
+    };
+    Ok(PlanOptions { f0: f0.map(|f| f.as_array().to_vec()), bounds })
+}
+
 /// How to sense `J` for a structure, at any point (the core's [`Scheme`]).
 #[pyclass(module = "jacsense._jacsense", name = "Scheme", frozen)]
 pub struct PyScheme {
@@ -58,12 +90,7 @@ impl PyScheme {
         lower: Option<PyReadonlyArray1<'_, f64>>,
         upper: Option<PyReadonlyArray1<'_, f64>>,
     ) -> PyResult<PyPlan> {
-        let bounds = match (lower, upper) {
-            (Some(l), Some(u)) => Some(Bounds::new(l.as_array().to_vec(), u.as_array().to_vec()).map_err(to_py)?),
-            (None, None) => None,
-            _ => return Err(message("bounds need both a lower and an upper array")),
-        };
-        let options = PlanOptions { f0: f0.map(|f| f.as_array().to_vec()), bounds };
+        let options = point_options(f0, lower, upper)?;
         let plan = self.scheme.at_with(&x0.as_array().to_vec(), &options).map_err(to_py)?;
         Ok(PyPlan::new(plan))
     }
@@ -170,13 +197,10 @@ impl PyPlan {
 /// Fills the core's measurements with what was told and decodes.
 fn decode(plan: &Plan, told: &[Told]) -> jacsense::Result<Estimate> {
     let mut measurements = Measurements::new(plan)?;
-    for (call, t) in told.iter().enumerate() {
-        match t {
-            Told::Pending => {}
-            Told::Value(y) => measurements.tell(call, y)?,
-            Told::Erased(reason) => measurements.erase(call, ErasureReason::Failed(reason.clone()))?,
-        }
-    }
+    Told::replay(told, |call, value| match value {
+        Ok(y) => measurements.tell(call, y),
+        Err(reason) => measurements.erase(call, reason),
+    })?;
     Ok(measurements.decode())
 }
 
@@ -426,17 +450,7 @@ impl PySession {
     ) -> PyResult<Self> {
         let structure = spec::structure(spec)?;
         let settings = spec::settings(spec)?;
-        let bounds = match (lower, upper) {
-            (Some(l), Some(u)) => Some(Bounds::new(l.as_array().to_vec(), u.as_array().to_vec()).map_err(to_py)?),
-            (None, None) => None,
-            _ => return Err(message("bounds need both a lower and an upper array")),
-        };
-        let options = SessionOptions {
-            point: PlanOptions { f0: f0.map(|f| f.as_array().to_vec()), bounds },
-            max_calls,
-            tol,
-            prior: None,
-        };
+        let options = SessionOptions { point: point_options(f0, lower, upper)?, max_calls, tol, prior: None };
         let x0 = x0.as_array().to_vec();
         let session = py.detach(|| Session::new(&structure, &x0, &settings, &options)).map_err(to_py)?;
         Ok(PySession { session })

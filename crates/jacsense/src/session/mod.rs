@@ -44,7 +44,10 @@ use faer::Mat;
 use rayon::prelude::*;
 
 use crate::blackbox::{Blackbox, Erasure, ErasureReason};
-use crate::decode::{DecodedBy, Decoder, LeastSquares, Outlier, RobustSparse, RowReport, RowStatus, SparseRecovery};
+use crate::decode::{
+    DecodedBy, Decoder, LeastSquares, Outlier, RobustSparse, RowReport, RowStatus, SparseRecovery, shrunk_variance,
+    status_of,
+};
 use crate::design::{Design, Difference, RandomDistribution};
 use crate::error::{Error, Result};
 use crate::estimate::{Diagnostics, Estimate};
@@ -166,6 +169,15 @@ enum RowFit {
     Sparse(Vec<usize>),
     /// Every column, by least squares over at least `n + 2` measurements.
     Dense,
+}
+
+/// A session run to its end has no estimate only when it was loaded done.
+fn estimate_not_saved() -> Error {
+    Error::InvalidSetting {
+        name: "session",
+        value: "done".into(),
+        reason: "the session was loaded done, without its estimate (an estimate is not saved)",
+    }
 }
 
 /// Sensing in rounds until validated (module docs).
@@ -543,24 +555,18 @@ impl Session {
     /// [`jacobian_with`](crate::jacobian_with): a large `J` is not held twice).
     pub(crate) fn run_into<B: Blackbox + Sync + ?Sized>(mut self, f: &B) -> Result<Estimate> {
         self.run_with(f, |plan| Ok(plan.evaluate(f)?.into_told()))?;
-        self.done_estimate()?;
-        Ok(self.estimate.take().expect("checked above"))
+        self.estimate.ok_or_else(estimate_not_saved)
     }
 
     /// As [`Session::run_into`], calls one after another.
     pub(crate) fn run_sequential_into<B: Blackbox + ?Sized>(mut self, f: &B) -> Result<Estimate> {
         self.run_with(f, |plan| Ok(plan.evaluate_sequential(f)?.into_told()))?;
-        self.done_estimate()?;
-        Ok(self.estimate.take().expect("checked above"))
+        self.estimate.ok_or_else(estimate_not_saved)
     }
 
     /// The estimate of a session run to its end.
     fn done_estimate(&self) -> Result<&Estimate> {
-        self.estimate.as_ref().ok_or_else(|| Error::InvalidSetting {
-            name: "session",
-            value: "done".into(),
-            reason: "the session was loaded done, without its estimate (an estimate is not saved)",
-        })
+        self.estimate.as_ref().ok_or_else(estimate_not_saved)
     }
 
     /// Every round's calls by `evaluate` (all of them: values told before are replaced),
@@ -821,18 +827,9 @@ impl Session {
         let open = self.fits.iter().filter(|f| **f == RowFit::Open).count();
         if open == 0 || k >= n + 2 {
             self.estimate = Some(self.assemble_told_nothing(&system));
-            if let Some(more) = self.more_for_tol(k) {
-                self.set_showed(format!("{showed}; {}", more.1), m);
-                return Ok(Some(more));
-            }
-            self.set_showed(showed, 0);
-            return Ok(None);
+            return Ok(self.done_unless_tol(k, showed));
         }
-        // Half again, or twice when no row validated yet (the rows are denser than
-        // these measurements can recover: none is near its end).
-        let growth = if open == m { 2.0 } else { GROWTH };
-        let target = ((k as f64 * growth).ceil() as usize).max(k + 4).min(self.dense_cap());
-        let want = self.within_budget(target.saturating_sub(k));
+        let want = self.next_round(k, open);
         if want == 0 {
             showed.push_str(&format!("; the budget is spent: {open} rows left undetermined"));
             self.estimate = Some(self.assemble_told_nothing(&system));
@@ -854,7 +851,6 @@ impl Session {
         let robust =
             RobustSparse { max_support: Some(sparse::sparsity_limit(k, n)), outliers, ..RobustSparse::default() };
         let fit = robust.decode_rows(system.a.as_ref(), system.y.as_ref());
-        let bad: Vec<usize> = fit.outlier_calls.clone();
         let mut validated = 0;
         for i in 0..m {
             self.fits[i] = match &fit.supports[i] {
@@ -865,6 +861,7 @@ impl Session {
                 _ => RowFit::Open,
             };
         }
+        let bad = fit.outlier_calls;
         let is_bad = {
             let mut v = vec![false; k];
             bad.iter().for_each(|&t| v[t] = true);
@@ -894,16 +891,9 @@ impl Session {
         );
         self.estimate = Some(self.assemble_told_nothing(&clean));
         if open == 0 && bad.len() <= planned {
-            if let Some(more) = self.more_for_tol(k) {
-                self.set_showed(format!("{showed}; {}", more.1), m);
-                return Ok(Some(more));
-            }
-            self.set_showed(showed, 0);
-            return Ok(None);
+            return Ok(self.done_unless_tol(k, showed));
         }
-        let growth = if open == m { 2.0 } else { GROWTH };
-        let target = ((k as f64 * growth).ceil() as usize).max(k + 4).min(self.dense_cap());
-        let want = self.within_budget(target.saturating_sub(k));
+        let want = self.next_round(k, open);
         if want == 0 {
             showed.push_str(&format!("; the budget is spent: {open} rows left undetermined"));
             self.set_showed(showed, open);
@@ -920,6 +910,31 @@ impl Session {
             )
         };
         Ok(Some((want, why)))
+    }
+
+    /// Every row fitted after `k` measurements: done, unless the standard errors exceed
+    /// `tol` ([`Session::more_for_tol`]). Records what the round showed.
+    fn done_unless_tol(&mut self, k: usize, showed: String) -> Option<(usize, String)> {
+        match self.more_for_tol(k) {
+            Some(more) => {
+                let m = self.structure.dims().1;
+                self.set_showed(format!("{showed}; {}", more.1), m);
+                Some(more)
+            }
+            None => {
+                self.set_showed(showed, 0);
+                None
+            }
+        }
+    }
+
+    /// Measurements to add to `k` while `open` rows are not validated: half again, or
+    /// twice when no row validated yet (the rows are denser than these measurements can
+    /// recover: none is near its end), within the dense cap and the budget.
+    fn next_round(&self, k: usize, open: usize) -> usize {
+        let growth = if open == self.structure.dims().1 { 2.0 } else { GROWTH };
+        let target = ((k as f64 * growth).ceil() as usize).max(k + 4).min(self.dense_cap());
+        self.within_budget(target.saturating_sub(k))
     }
 
     /// With `tol`: more measurements when the standard errors exceed it.
@@ -1016,20 +1031,14 @@ impl Session {
                 });
                 continue;
             }
-            let var = pooled.map(|p| (s.residual.powi(2) + 4.0 * p * units[i].powi(2)) / (s.dof as f64 + 4.0));
+            let var = pooled.map(|p| shrunk_variance(s.residual.powi(2), s.dof, p, units[i]));
             for (p, &c) in support.iter().enumerate() {
                 values.push(z[p] / scale[c]);
                 let vf = s.variance_factors.get(p).copied().unwrap_or(f64::NAN);
                 std_errors.push(var.map_or(f64::NAN, |v| (v * vf).sqrt() / scale[c]));
             }
-            let status = if z.iter().any(|v| v.is_nan()) {
-                let determined = z.iter().filter(|v| !v.is_nan()).count();
-                RowStatus::Underdetermined { determined, unknowns: z.len() }
-            } else {
-                RowStatus::Determined
-            };
             rows.push(RowReport {
-                status,
+                status: status_of(&z),
                 residual: s.residual,
                 condition: s.condition,
                 measurements: k,

@@ -2,11 +2,12 @@
 //! against an analytic Jacobian.
 
 use jacsense::{
-    Blackbox, CallError, Design, ErasureReason, Pattern, Prior, Progress, Session, SessionOptions, Settings,
-    SparseMatrix, Step, Structure, jacobian, jacobian_with, try_from_fn,
+    Blackbox, Design, ErasureReason, Pattern, Prior, Progress, Session, SessionOptions, Settings, SparseMatrix, Step,
+    Structure, jacobian, jacobian_with, try_from_fn,
 };
 use jacsense_problems::{
-    Bratu2d, BroydenTridiagonal, LinearMap, Noisy, PatternFunction, Problem, random_matrix, random_pattern,
+    Bratu2d, BroydenTridiagonal, Crashing, LinearMap, Noisy, PatternFunction, Problem, hub_pattern, random_matrix,
+    random_pattern,
 };
 
 use super::rel_err;
@@ -100,51 +101,13 @@ fn a_spent_budget_stops_and_says_which_rows_are_open() {
     assert!(est.diagnostics().rounds.last().unwrap().showed.contains("budget"));
 }
 
-/// Fails on about `1/every` of the points, chosen by a hash of the point.
-struct Crashing<P> {
-    inner: P,
-    every: u64,
-}
-
-impl<P: Blackbox> Blackbox for Crashing<P> {
-    fn dims(&self) -> (usize, usize) {
-        self.inner.dims()
-    }
-    fn call(&self, x: &[f64], y: &mut [f64]) -> Result<(), CallError> {
-        // splitmix64 over the bits of the point.
-        let mut h: u64 = 0;
-        for v in x {
-            h = (h ^ v.to_bits()).wrapping_add(0x9e37_79b9_7f4a_7c15);
-            h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            h ^= h >> 31;
-        }
-        if h.is_multiple_of(self.every) && x.iter().any(|v| *v != 0.3) {
-            return Err(CallError("simulated crash".into()));
-        }
-        self.inner.call(x, y)
-    }
-}
-
-/// A few dense rows (201 nonzeros) over a tridiagonal band: coloring needs 201 colors.
-fn hub_pattern(n: usize) -> Pattern {
-    let band = Pattern::banded(n, n, 1, 1);
-    let mut entries: Vec<(usize, usize)> = band.entries().collect();
-    let hubs = random_pattern(5, n, 201, 4);
-    entries.retain(|(i, _)| i % (n / 5) != 0);
-    for (i, j) in hubs.entries() {
-        entries.push((i * (n / 5), j));
-    }
-    Pattern::from_triplets(n, n, &entries).unwrap()
-}
-
 #[test]
 fn erasures_are_finished_by_top_ups() {
     let n = 1000;
     let pattern = hub_pattern(n);
     assert_eq!(pattern.max_row_count(), 201);
     let inner = PatternFunction { a: random_matrix(pattern.clone(), 5) };
-    let f = Crashing { inner: inner.clone(), every: 20 };
+    let f = Crashing { inner: inner.clone(), every: 20, spare: None };
     let x0 = inner.x0();
     let structure = Structure::sparse(pattern);
     let est = jacobian_with(&f, &x0, &structure, &Settings::default()).unwrap();
@@ -163,8 +126,8 @@ fn erasures_are_finished_by_top_ups() {
 #[test]
 fn failing_calls_of_a_told_nothing_session_are_replaced() {
     let p = BroydenTridiagonal { n: 300 };
-    let f = Crashing { inner: p.clone(), every: 10 };
-    let x0 = vec![0.3; 300]; // f(x0) itself never crashes
+    let x0 = vec![0.3; 300];
+    let f = Crashing { inner: p.clone(), every: 10, spare: Some(x0.clone()) }; // f(x0) itself never crashes
     let est = jacobian(&f, &x0).unwrap();
     assert!(!est.diagnostics().erasures.is_empty());
     assert!(est.status().is_solved(), "{}", est.status());
