@@ -129,14 +129,74 @@ pub fn parse_numbers(line: &str) -> Result<Vec<f64>, (usize, String)> {
     if let Some(inner) = t.strip_prefix('[') {
         t = inner.strip_suffix(']').unwrap_or(inner);
     }
-    let parse = |(i, s): (usize, &str)| s.parse::<f64>().map_err(|_| (i, s.to_string()));
-    // The common line (ASCII, spaces only) splits by bytes, without decoding characters
-    // (the vertical tab is whitespace to `char` but not to `split_ascii_whitespace`).
-    if t.bytes().all(|b| b.is_ascii() && b != b',' && b != 0x0B) {
-        t.split_ascii_whitespace().enumerate().map(parse).collect()
-    } else {
-        t.split(|c: char| c.is_whitespace() || c == ',').filter(|s| !s.is_empty()).enumerate().map(parse).collect()
+    // The common line (ASCII, separated by ASCII whitespace) is split by bytes, without
+    // decoding characters; a comma, a vertical tab (whitespace to `char` but not to
+    // `u8::is_ascii_whitespace`) or any non-ASCII byte sends the line to the general path.
+    let bytes = t.as_bytes();
+    if !t.is_ascii() || bytes.contains(&b',') || bytes.contains(&0x0B) {
+        return parse_by_chars(t);
     }
+    let mut out = Vec::with_capacity(bytes.len() / 4 + 1);
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i].is_ascii_whitespace() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && !bytes[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        let token = &t[start..i];
+        match short_decimal(token.as_bytes()).or_else(|| token.parse().ok()) {
+            Some(v) => out.push(v),
+            None => return Err((out.len(), token.to_string())),
+        }
+    }
+    Ok(out)
+}
+
+/// Splits on any whitespace character or comma.
+fn parse_by_chars(t: &str) -> Result<Vec<f64>, (usize, String)> {
+    t.split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|s| !s.is_empty())
+        .enumerate()
+        .map(|(i, s)| s.parse::<f64>().map_err(|_| (i, s.to_string())))
+        .collect()
+}
+
+/// A plain decimal (`-1.0`, `0.25`, `17`) of at most 19 digits whose digits, read as an
+/// integer, are at most 2⁵³, with at most 22 after the point: then the integer and the
+/// power of ten are exact doubles and their quotient, one correctly rounded division,
+/// is the correctly rounded value (Clinger's fast path), as `str::parse` gives.
+/// Anything else (exponents, more digits, `inf`) is `None`, for `str::parse`.
+fn short_decimal(s: &[u8]) -> Option<f64> {
+    const POWERS: [f64; 23] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19,
+        1e20, 1e21, 1e22,
+    ];
+    let (negative, digits) = match s.first()? {
+        b'-' => (true, &s[1..]),
+        b'+' => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let (mut mantissa, mut count, mut scale, mut point) = (0u64, 0usize, 0usize, false);
+    for &b in digits {
+        match b {
+            b'0'..=b'9' if count < 19 => {
+                mantissa = 10 * mantissa + u64::from(b - b'0');
+                count += 1;
+                scale += usize::from(point);
+            }
+            b'.' if !point => point = true,
+            _ => return None,
+        }
+    }
+    if count == 0 || mantissa > 1 << 53 || scale >= POWERS.len() {
+        return None;
+    }
+    let v = mantissa as f64 / POWERS[scale];
+    Some(if negative { -v } else { v })
 }
 
 fn open(path: &Path, what: &str) -> Result<File, Failure> {
@@ -617,19 +677,6 @@ mod tests {
         assert!(parse_numbers("nan inf").unwrap().iter().all(|v| !v.is_finite()));
     }
 
-    /// The general splitting of [`parse_numbers`], without its fast path.
-    fn parse_by_chars(line: &str) -> Result<Vec<f64>, (usize, String)> {
-        let mut t = line.trim();
-        if let Some(inner) = t.strip_prefix('[') {
-            t = inner.strip_suffix(']').unwrap_or(inner);
-        }
-        t.split(|c: char| c.is_whitespace() || c == ',')
-            .filter(|s| !s.is_empty())
-            .enumerate()
-            .map(|(i, s)| s.parse::<f64>().map_err(|_| (i, s.to_string())))
-            .collect()
-    }
-
     fn bits(r: Result<Vec<f64>, (usize, String)>) -> Result<Vec<u64>, (usize, String)> {
         r.map(|v| v.iter().map(|x| x.to_bits()).collect())
     }
@@ -640,7 +687,29 @@ mod tests {
         fn the_fast_path_parses_as_the_general_one(
             line in "[ 0-9eE+.,\\-\t\u{0B}\u{0C}\r\u{A0}\u{2003}a-z\\[\\]]{0,40}",
         ) {
-            proptest::prop_assert_eq!(bits(parse_numbers(&line)), bits(parse_by_chars(&line)));
+            let mut t = line.trim();
+            if let Some(inner) = t.strip_prefix('[') {
+                t = inner.strip_suffix(']').unwrap_or(inner);
+            }
+            proptest::prop_assert_eq!(bits(parse_numbers(&line)), bits(parse_by_chars(t)));
+        }
+
+        /// Plain decimals, the fast path's tokens (near 2⁵³ and 22 places after the
+        /// point too), read as `str::parse` reads them.
+        #[test]
+        fn short_decimals_parse_as_std_parses_them(
+            token in "[+-]?[0-9]{0,20}(\\.[0-9]{0,25})?",
+            near in 9_007_199_254_740_000u64..9_007_199_254_741_000,
+            places in 0usize..25,
+        ) {
+            let digits = near.to_string();
+            let split = digits.len() - places.min(digits.len());
+            let near = format!("{}.{}", &digits[..split], &digits[split..]);
+            for token in [token, near].into_iter().filter(|t| !t.is_empty()) {
+                let line = format!("1 {token} 2");
+                let expected = token.parse::<f64>().map(|v| vec![1.0, v, 2.0]).map_err(|_| (1, token.clone()));
+                proptest::prop_assert_eq!(bits(parse_numbers(&line)), bits(expected));
+            }
         }
 
         /// A point writer writes what `write_numbers` writes, whatever it wrote before

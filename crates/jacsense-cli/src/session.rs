@@ -234,10 +234,11 @@ impl Session {
         self.pool.as_ref().expect("the pool lives until the session finishes")
     }
 
-    /// Stops the workers; returns the log's path when it holds anything (an empty
-    /// default log is removed).
-    pub fn finish(mut self) -> Option<PathBuf> {
-        self.stop();
+    /// Ends the calls: closes the workers' input, so that they exit while the caller
+    /// decodes and writes (dropping `self` waits for them, and removes an empty default
+    /// log). Returns the log's path when it holds anything.
+    pub fn finish(&mut self) -> Option<PathBuf> {
+        self.pool().release();
         let empty = std::fs::metadata(&self.log).map_or(true, |m| m.len() == 0);
         (!empty).then(|| self.log.clone())
     }

@@ -18,7 +18,7 @@
 //! loop stops. Workers' stderr goes to a log file, with a line from jacsense for every
 //! fault.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
@@ -165,16 +165,8 @@ impl Pool {
         }
     }
 
-    /// One call on slot `slot`. `m: None` accepts any count (the call at `x0` that
-    /// tells `m`).
-    fn call(
-        &self,
-        slot: usize,
-        call: usize,
-        x: &[f64],
-        m: Option<usize>,
-        writer: &mut PointWriter,
-    ) -> Result<Vec<f64>, CallFault> {
+    /// The request line of the point `x`.
+    fn request(&self, x: &[f64], writer: &mut PointWriter) -> String {
         let mut line = String::with_capacity(x.len() * 24 + 3);
         if self.program.request == RequestFormat::Json {
             line.push('[');
@@ -187,34 +179,34 @@ impl Pool {
             line.push(']');
         }
         line.push('\n');
-        let result = if self.program.per_call {
-            self.call_once(slot, call, line, m)
-        } else {
-            let mut guard = self.slots[slot].lock().expect("one thread per slot");
-            self.call_worker(&mut guard, slot, line, m)
-        };
-        if let Err(CallFault::Failed(reason)) = &result {
-            self.note(&format!("call {call} (worker {slot}) failed: {reason}"));
-        }
-        result
+        line
     }
 
-    fn call_worker(
-        &self,
-        worker: &mut Option<Worker>,
-        slot: usize,
-        line: String,
-        m: Option<usize>,
-    ) -> Result<Vec<f64>, CallFault> {
+    /// Sends a request to slot `slot`'s persistent worker, starting one if none runs.
+    /// A worker that died takes the request with it: its answer then fails.
+    fn send(&self, slot: usize, line: String) -> Result<(), CallFault> {
+        let mut worker = self.slots[slot].lock().expect("one thread per slot");
         if worker.is_none() {
             *worker = Some(self.start_worker(slot)?);
         }
-        let w = worker.as_mut().expect("started above");
-        let sent = w.requests.as_ref().is_some_and(|r| r.send(line).is_ok());
-        let answer = match (sent, self.program.timeout) {
-            (false, _) => Err(RecvTimeoutError::Disconnected),
-            (true, Some(t)) => w.answers.recv_timeout(t),
-            (true, None) => w.answers.recv().map_err(|_| RecvTimeoutError::Disconnected),
+        if let Some(requests) = &worker.as_ref().expect("started above").requests {
+            let _ = requests.send(line);
+        }
+        Ok(())
+    }
+
+    /// The answer to the oldest request sent to slot `slot`'s worker, within the
+    /// timeout (counted from now: a request sent ahead starts when the one before it is
+    /// answered). A failed answer kills the worker, and every request sent after it is
+    /// lost with it.
+    fn receive(&self, slot: usize, call: usize, m: Option<usize>) -> Result<Vec<f64>, CallFault> {
+        let mut guard = self.slots[slot].lock().expect("one thread per slot");
+        let Some(w) = guard.as_mut() else {
+            return Err(CallFault::Failed("the worker was stopped".into()));
+        };
+        let answer = match self.program.timeout {
+            Some(t) => w.answers.recv_timeout(t),
+            None => w.answers.recv().map_err(|_| RecvTimeoutError::Disconnected),
         };
         let result = match answer {
             Ok(Some(text)) => parse_answer(&text, m),
@@ -224,10 +216,21 @@ impl Pool {
             Err(RecvTimeoutError::Timeout) => Err(format!("no answer within {}", show_duration(self.timeout()))),
         };
         result.map_err(|reason| {
-            let mut dead = worker.take().expect("present");
+            let mut dead = guard.take().expect("present");
             self.kill(&mut dead.child);
+            self.note(&format!("call {call} (worker {slot}) failed: {reason}"));
             CallFault::Failed(reason)
         })
+    }
+
+    /// One call on slot `slot` in per-call mode. `m: None` accepts any count (the call
+    /// at `x0` that tells `m`).
+    fn call_per_call(&self, slot: usize, call: usize, line: String, m: Option<usize>) -> Result<Vec<f64>, CallFault> {
+        let result = self.call_once(slot, call, line, m);
+        if let Err(CallFault::Failed(reason)) = &result {
+            self.note(&format!("call {call} (worker {slot}) failed: {reason}"));
+        }
+        result
     }
 
     /// Starts every persistent worker not yet running, so that their programs start
@@ -309,6 +312,22 @@ impl Pool {
 
     fn timeout(&self) -> Duration {
         self.program.timeout.unwrap_or(Duration::MAX)
+    }
+}
+
+impl Pool {
+    /// Closes every persistent worker's input, so that the workers end (a well-behaved
+    /// worker exits at end of input) while jacsense decodes and writes; dropping the
+    /// pool then waits for them. The pool makes no more calls.
+    pub fn release(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+        for slot in &self.slots {
+            if let Ok(mut worker) = slot.lock()
+                && let Some(w) = worker.as_mut()
+            {
+                w.requests = None;
+            }
+        }
     }
 }
 
@@ -429,6 +448,9 @@ pub struct RunOptions {
     pub label: String,
 }
 
+/// A call answered within this is quick: its worker gets the next request ahead.
+const QUICK_CALL: Duration = Duration::from_millis(20);
+
 /// Runs the calls `calls` (indices) through the pool, `W` at a time: `point(j, x)`
 /// writes the input of call `j`, `m` is the expected answer length (`None`: any), and
 /// `sink(j, outcome)` receives every outcome on the calling thread, in completion order.
@@ -457,11 +479,44 @@ pub fn run_calls(
             scope.spawn(move || {
                 let mut x = vec![0.0; n];
                 let mut writer = PointWriter::default();
+                // Calls sent to this slot's worker and not yet answered, with their lines.
+                let mut sent: VecDeque<(usize, String)> = VecDeque::new();
+                let mut quick = false;
                 while !pool.stop.load(Ordering::SeqCst) {
-                    let k = next.fetch_add(1, Ordering::SeqCst);
-                    let Some(&call) = calls.get(k) else { return };
-                    point(call, &mut x);
-                    let outcome = pool.call(slot, call, &x, m, &mut writer);
+                    // A persistent worker whose calls are quick gets the next request
+                    // before it answers the last, so that it never waits for jacsense
+                    // between calls (a slow call is not held behind another).
+                    let depth = if quick && !pool.program.per_call { 2 } else { 1 };
+                    while sent.len() < depth {
+                        let Some(&call) = calls.get(next.fetch_add(1, Ordering::SeqCst)) else { break };
+                        point(call, &mut x);
+                        let line = pool.request(&x, &mut writer);
+                        if !pool.program.per_call
+                            && let Err(fault) = pool.send(slot, line.clone())
+                        {
+                            let _ = report.send((call, Err(fault)));
+                            return;
+                        }
+                        sent.push_back((call, line));
+                    }
+                    let Some((call, line)) = sent.pop_front() else { return };
+                    let waited = Instant::now();
+                    let outcome = if pool.program.per_call {
+                        pool.call_per_call(slot, call, line, m)
+                    } else {
+                        pool.receive(slot, call, m)
+                    };
+                    quick = waited.elapsed() < QUICK_CALL;
+                    if outcome.is_err() {
+                        // The worker was killed with the requests sent after this one:
+                        // they go to its successor.
+                        for (_, line) in &sent {
+                            if let Err(fault) = pool.send(slot, line.clone()) {
+                                let _ = report.send((call, Err(fault)));
+                                return;
+                            }
+                        }
+                    }
                     if report.send((call, outcome)).is_err() {
                         return;
                     }

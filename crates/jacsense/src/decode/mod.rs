@@ -255,8 +255,11 @@ pub(crate) fn decode(meas: &Measurements<'_>, using: Using<'_>) -> Result<Decode
         Using::Custom(custom) => custom,
         _ => built_in.as_ref(),
     };
-    // Rows are read off only with the plan's own decoder.
-    let read_off = choice == Some(own);
+    // Rows are read off only with the plan's own decoder, dividing by the perturbation
+    // each column's measurement actually made (computed once for every row).
+    let read_off = (choice == Some(own) && plan.directions().is_grouped()).then(|| {
+        (0..pattern.ncols()).map(|c| plan.effective_coefficient(c, 1.0) * plan.steps()[c]).collect::<Vec<f64>>()
+    });
     let groups = RowGroups::of(meas);
     let run = |valid: &[bool], base_valid: bool| {
         let gathered = Mutex::new(Gathered::new(pattern, k));
@@ -267,7 +270,9 @@ pub(crate) fn decode(meas: &Measurements<'_>, using: Using<'_>) -> Result<Decode
                 Some(star) => range.map(|i| read_star(meas, star, i, valid, base_valid)).collect(),
                 None => range
                     .flat_map(|g| {
-                        groups.with_rows(g, |rows| solve_group(meas, decoder, read_off, rows, valid, base_valid))
+                        groups.with_rows(g, |rows| {
+                            solve_group(meas, decoder, read_off.as_deref(), rows, valid, base_valid)
+                        })
                     })
                     .collect(),
             };
@@ -616,7 +621,7 @@ fn read_star(meas: &Measurements<'_>, star: &StarColoring, i: usize, valid: &[bo
 fn solve_group(
     meas: &Measurements<'_>,
     decoder: &dyn Decoder,
-    read_off: bool,
+    read_off: Option<&[f64]>,
     rows: &[usize],
     valid: &[bool],
     base_valid: bool,
@@ -629,30 +634,21 @@ fn solve_group(
     let d = cols.len();
     let k = plan.measurements();
 
-    // The measurements this group sees, and where row `i`'s value of the p-th is stored.
-    let seen = index.seen(rows[0], k);
-    let slot = |i: usize, p: usize| if index.all { i * k + p } else { index.row_ptr[i] + p };
-
     if d == 0 {
         return rows.iter().map(|&row| RowResult::new(row, Vec::new(), RowReport::empty())).collect();
     }
-    let forward = plan.settings().difference == Difference::Forward;
-    let used: Vec<usize> = (0..seen.len()).filter(|&p| valid[seen[p]]).collect();
-
     // Read-off: every column in its own measurement with nothing else of the row.
-    if read_off && plan.directions().is_grouped() && seen.len() == d {
-        let Directions::Grouped { group, .. } = plan.directions() else { unreachable!() };
+    if let Some(perturbation) = read_off
+        && let Directions::Grouped { group, .. } = plan.directions()
+        && index.seen_count(rows[0], k) == d
+    {
         let i = rows[0];
         let values: Vec<f64> = cols
             .iter()
             .map(|&c| {
-                let p = if index.all {
-                    group[c]
-                } else {
-                    seen.binary_search(&group[c]).expect("a column's group is among the row's measurements")
-                };
-                if valid[group[c]] && base_valid {
-                    meas.difference(i, slot(i, p), base_valid) / (plan.effective_coefficient(c, 1.0) * steps[c])
+                let t = group[c];
+                if valid[t] && base_valid {
+                    meas.difference(i, index.slot(i, t, k), base_valid) / perturbation[c]
                 } else {
                     f64::NAN
                 }
@@ -667,6 +663,12 @@ fn solve_group(
         };
         return vec![RowResult::new(i, values, report)];
     }
+
+    // The measurements this group sees, and where row `i`'s value of the p-th is stored.
+    let seen = index.seen(rows[0], k);
+    let slot = |i: usize, p: usize| if index.all { i * k + p } else { index.row_ptr[i] + p };
+    let forward = plan.settings().difference == Difference::Forward;
+    let used: Vec<usize> = (0..seen.len()).filter(|&p| valid[seen[p]]).collect();
 
     // General system over the valid measurements, with an offset column for forward
     // differences when there is room for it (or no f(x0) to subtract).

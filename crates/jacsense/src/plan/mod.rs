@@ -636,6 +636,11 @@ impl RowIndex {
         }
     }
 
+    /// How many measurements row `i` sees (`k` without an index).
+    pub(crate) fn seen_count(&self, i: usize, k: usize) -> usize {
+        if self.all { k } else { self.row_ptr[i + 1] - self.row_ptr[i] }
+    }
+
     /// The rows that see measurement `t` (with an index).
     pub(crate) fn rows_of(&self, t: usize) -> impl Iterator<Item = usize> + '_ {
         self.rows[self.meas_ptr[t]..self.meas_ptr[t + 1]].iter().map(|&i| i as usize)
