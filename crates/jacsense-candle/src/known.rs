@@ -49,9 +49,8 @@ pub enum Known {
         upper: usize,
     },
     /// Sparse at places nobody knows: every output depends on at most `nonzeros`
-    /// inputs, which ones unknown (decoded by sparse recovery). Knowing nothing at all
-    /// would need adaptive sensing, which the core does not have yet: declare
-    /// [`Known::Dense`] then.
+    /// inputs, which ones unknown (decoded by sparse recovery). Knowing nothing at all,
+    /// not even a bound on the nonzeros, is [`Known::Nothing`].
     ///
     /// The planner's number of directions, `⌈2 s ln(n/s)⌉ + s`, recovers nearly every
     /// row, not every one: at `s = 2` about one row in 200–300 is left undetermined
@@ -64,9 +63,20 @@ pub enum Known {
         /// The most inputs one output depends on.
         nonzeros: usize,
     },
-    /// Nothing is known: every output may depend on every input (`n` calls per sample
-    /// at least).
+    /// Every output depends on every input, and the entries are to be measured as such
+    /// (`n` calls per sample at least, one scheme reused at every sample).
     Dense,
+    /// Nothing is known, not even whether `J` is sparse: every sample of a backward
+    /// pass runs a told-nothing adaptive session ([`jacsense::Session`] on a dense
+    /// structure) at its point `(x_b, θ)` — random rounds, sparse recovery validated on
+    /// calls held back from the fit, more rounds until every row validates (a dense
+    /// `J` costs about `n + p` calls plus 5%). The calls per sample are adaptive: few
+    /// when `J` is sparse at whatever places, about `n + p` when it is dense; the
+    /// step's [`StepReport`](crate::StepReport) counts them. Each sample's rounds
+    /// depend on its point, so no scheme is shared across samples: a backward pass
+    /// costs one session per sample (the samples' calls of each round go to the
+    /// blackbox as one batch; samples that are done drop out).
+    Nothing,
     /// Any structure of the core over `∂y/∂x` (`m × n`: pattern, ties, known entries,
     /// row sparsity); symmetry is for square Jacobians without parameters. Boxed: a
     /// structure is large beside the other declarations.
@@ -83,6 +93,7 @@ impl Known {
             Known::Tied { .. } => "Known::Tied",
             Known::RowSparse { .. } => "Known::RowSparse",
             Known::Dense => "Known::Dense",
+            Known::Nothing => "Known::Nothing",
             Known::Structure(_) => "Known::Structure",
         }
     }
@@ -125,7 +136,7 @@ impl Known {
                 }
                 Structure::dense(m, n).with_row_sparsity(*nonzeros)
             }
-            Known::Dense => Structure::dense(m, n),
+            Known::Dense | Known::Nothing => Structure::dense(m, n),
             Known::Structure(s) => {
                 if s.dims() != (n, m) {
                     return Err(mismatch("a structure of outputs × inputs"));

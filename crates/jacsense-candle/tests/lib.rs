@@ -350,3 +350,30 @@ fn the_root_readme_shows_the_crate_readme_doctest() {
     };
     assert_eq!(block(root, "```rust,ignore\n"), block(crate_readme, "```rust\n"));
 }
+
+#[test]
+fn nothing_known_gradient_matches_autodiff_with_adaptive_calls() {
+    // A banded mixing layer declared as nothing known: a told-nothing session per
+    // sample finds the band's nonzeros and validates every row on held-back calls.
+    let n = 32;
+    let (g, mt) = mixing(n, n, band(n, n, 1, 1, 21));
+    let layer = BlackboxLayer::new(g, &Known::Nothing, &VjpSettings::default()).unwrap();
+    assert_eq!(layer.route(), Route::SenseJacobian);
+    assert!(layer.scheme().is_none()); // no scheme is shared across samples
+    assert_eq!(layer.calls_per_sample(), 0); // adaptive: none before the first step
+    let batch = 8;
+    let (error, _) = check(&layer, |x, _| x.matmul(&mt)?.tanh(), batch, 22);
+    assert!(error < 1e-5, "relative error {error:.2e}");
+    let step = layer.last_step().unwrap();
+    println!(
+        "Known::Nothing, n = {n}: {} calls for {batch} samples, {} per sample",
+        step.calls,
+        step.calls_per_sample()
+    );
+    assert!(step.determined());
+    assert_eq!((step.samples, step.erasures, step.outliers), (batch, 0, 0));
+    assert_eq!(step.route, Route::SenseJacobian);
+    // Clearly below coordinate differences (n + 1 calls with f(x0)).
+    assert!(step.calls_per_sample() < 0.75 * (n + 1) as f64, "{} calls per sample", step.calls_per_sample());
+    assert_eq!(layer.calls_per_sample(), step.calls_per_sample().ceil() as usize);
+}
