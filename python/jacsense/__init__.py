@@ -109,6 +109,9 @@ class Estimate:
         Standard error per entry, when the design had redundancy (``noise=``).
     report : dict
         The same content as the ``jacsense`` command's ``--report`` JSON.
+    rounds : list of dict
+        The session's rounds (calls, measurements, erasures, design, why, showed,
+        open_rows), as the report's ``"rounds"``; empty for :meth:`Plan.estimate`.
     """
 
     def __init__(self, raw, dense):
@@ -132,6 +135,7 @@ class Estimate:
         self.noise = raw["noise"]
         self.f0 = raw["f0"]
         self._report = raw["report"]
+        self.rounds = []  # filled by jacobian(): one dict per round of the session
 
     @property
     def report(self):
@@ -296,8 +300,8 @@ class Scheme:
     Keywords as :func:`jacobian`'s structure and design keywords; without a
     ``pattern``, ``shape=(m, n)`` says the size. Picklable (the core's checksummed
     JSON), so the planner's work travels to other processes. A plan is one round of
-    calls: the core has no adaptive sessions (rounds until validated) yet, so there is
-    no next round to ask for.
+    calls: :func:`jacobian` runs the core's sessions (rounds until done), but a
+    :class:`Plan` is not session-backed yet, so there is no next round to ask for.
 
     >>> import numpy as np, scipy.sparse as sp, pickle, jacsense
     >>> scheme = jacsense.Scheme(pattern=sp.eye_array(3))
@@ -609,8 +613,9 @@ def jacobian(
     calls : int, optional
         Calls of a random or rainbow design (``f(x0)`` included).
     max_calls : int, optional
-        The most calls the planner may use (the core's call budget); too few for the
-        structure is an :class:`Error` naming the calls needed.
+        The most calls in all rounds (the core's call budget and the session's
+        ``SessionOptions.max_calls``); a session that reaches it stops and reports the
+        rows left open. Too few for the structure is an :class:`Error`.
     outliers : float
         Expected fraction of grossly wrong calls (up to 0.35): redundant calls, L1
         decoding, the wrong calls named in ``Estimate.outliers``.
@@ -618,8 +623,9 @@ def jacobian(
         Expected noise level of ``f`` (relative to ``max(1, |f|)``): redundant calls,
         least squares, ``Estimate.std_errors``.
     tol : float, optional
-        Reserved for sensing in rounds until the standard errors are below ``tol``;
-        the core has no sessions yet, so any value raises :class:`Error`.
+        Target on every entry's standard error (absolute, units of ``J``): the
+        core's session adds rounds of calls until ``Estimate.std_errors`` meet it (or
+        ``max_calls`` is reached).
     central, method : bool, str
         Central differences (2 calls per direction, error O(h²)); SciPy's
         ``method="3-point"`` is ``central=True``, ``"2-point"`` forward.
@@ -652,12 +658,13 @@ def jacobian(
 
     Examples
     --------
-    Nothing known about ``J``: one call per input, plus ``f(x0)``.
+    Nothing known about ``J``: the core's session senses in adaptive rounds
+    (``est.rounds``), far fewer calls than ``n + 1`` when ``J`` turns out sparse.
 
     >>> import numpy as np, jacsense
     >>> est = jacsense.jacobian(lambda x: np.array([x[0] * x[1], np.sin(x[0])]), [1.0, 2.0])
-    >>> est.calls, est.jacobian.shape
-    (3, (2, 2))
+    >>> est.calls == sum(r["calls"] for r in est.rounds), est.jacobian.shape
+    (True, (2, 2))
     >>> np.allclose(est.jacobian, [[2, 1], [np.cos(1), 0]], atol=1e-6)
     True
 
@@ -667,9 +674,9 @@ def jacobian(
     ...     if x[1] != 2.0:
     ...         raise RuntimeError("solver diverged")
     ...     return x ** 2
-    >>> est = jacsense.jacobian(fragile, [1.0, 2.0])
-    >>> est.erasures
-    [(2, 'the blackbox failed: RuntimeError: solver diverged')]
+    >>> est = jacsense.jacobian(fragile, [1.0, 2.0], pattern=np.array([[True, True], [False, True]]))
+    >>> est.erasures[0]                  # later rounds retry the lost column, and fail too
+    (2, 'the blackbox failed: RuntimeError: solver diverged')
     >>> str(est.status), est.undetermined_rows
     ('incomplete', [0, 1])
     """
@@ -681,10 +688,10 @@ def jacobian(
     p = None if pattern is None else _spec.as_pattern(pattern)
     if p is not None and p.shape[1] != n:
         raise Error(f"the pattern is {p.shape[0]}×{p.shape[1]} (m × n) but x0 has n = {n} entries")
-    if tol is not None:
-        _spec.spec(0, 0, None, tol=tol)  # raises, before any call
-    learned = None
+    if tol is not None and not (float(tol) > 0 and np.isfinite(tol)):
+        raise Error(f"tol={tol}: expected a positive finite standard error")
     extra_calls = 0
+    learned = None
     if f0 is not None:
         f0 = np.ascontiguousarray(np.atleast_1d(np.asarray(f0, dtype=float)).ravel())
     if p is not None:
@@ -696,24 +703,46 @@ def jacobian(
         m = learned.shape[0]
     d = _spec.spec(
         m, n, p, symmetric=symmetric, row_sparsity=row_sparsity, ties=ties, known=known, design=design,
-        decoder=decoder, ordering=ordering, calls=calls, max_calls=max_calls, outliers=outliers, noise=noise,
+        decoder=decoder, ordering=ordering, calls=calls,
+        max_calls=max_calls if p is not None else None,  # a known pattern: the planner plans within it
+        outliers=outliers, noise=noise,
         central=central, step=step, abs_step=abs_step, seed=seed, condition_tolerance=condition_tolerance,
     )
     lb, ub = _spec.bounds_arrays(bounds, n)
-    scheme = _jacsense.Scheme(d)
-    native = scheme.at(x0, f0, lb, ub)
-    todo = list(range(native.calls))
+    # max_calls goes to the session (as the command's --max-calls) in every case.
+    session = _jacsense.Session(
+        d, x0, f0, lb, ub, None if max_calls is None else int(max_calls), None if tol is None else float(tol)
+    )
+    todo = list(range(session.calls))
     if learned is not None:
-        if native.x0_call is not None:
-            native.tell(native.x0_call, learned)
-            todo.remove(native.x0_call)
+        if session.x0_call is not None:
+            session.tell(session.x0_call, learned)
+            todo.remove(session.x0_call)
         else:
             extra_calls = 1  # central differences do not use f(x0)
     plan_seconds = time.perf_counter() - start
-    plan = Plan._wrap(native, p is None)
-    _run(native, f, todo, vectorized, executor, progress, plan)
-    raw = native.estimate(plan_seconds, plan._seconds, extra_calls, plan._workers)
-    return Estimate(raw, p is None)
+    timer = _Timer()
+    decode_seconds = 0.0
+    while True:
+        _run(session, f, todo, vectorized, executor, progress, timer)
+        t = time.perf_counter()
+        more = session.finish_round()
+        decode_seconds += time.perf_counter() - t
+        if more is None:
+            break
+        todo = list(range(more))
+    raw = session.estimate(plan_seconds, timer._seconds, decode_seconds, extra_calls, timer._workers)
+    est = Estimate(raw, p is None)
+    est.rounds = session.rounds()
+    return est
+
+
+class _Timer:
+    """Seconds calling and workers used, over a session's rounds."""
+
+    def __init__(self):
+        self._seconds = 0.0
+        self._workers = 0
 
 
 def vjp(

@@ -38,6 +38,7 @@ class Estimate:
     noise: Optional[float]
     f0: Optional[np.ndarray]
     report: dict[str, Any]
+    rounds: list[dict[str, Any]]
     @property
     def shape(self) -> tuple[int, int]: ...
     def spy(self, ax: Any = None, markersize: Optional[float] = None) -> Any: ...

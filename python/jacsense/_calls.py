@@ -129,7 +129,7 @@ def evaluate(f, points, calls, m, *, vectorized=False, executor=None, progress=F
             for batch in batches:
                 yield from _batch_results(batch, lambda b=batch: f(points[b]), m, bar)
             return
-        futures = [executor.submit(f, points[b]) for b in batches]
+        futures = [_submit(executor, f, points[b]) for b in batches]
         try:
             for batch, fut in zip(batches, futures):
                 yield from _batch_results(batch, fut.result, m, bar)
@@ -137,7 +137,7 @@ def evaluate(f, points, calls, m, *, vectorized=False, executor=None, progress=F
             _cancel(executor, futures)
             raise
         return
-    futures = [executor.submit(f, points[j]) for j in calls]
+    futures = [_submit(executor, f, points[j]) for j in calls]
     index = {id(fut): j for fut, j in zip(futures, calls)}
     try:
         if all(isinstance(fut, concurrent.futures.Future) for fut in futures):
@@ -155,6 +155,17 @@ def evaluate(f, points, calls, m, *, vectorized=False, executor=None, progress=F
     except BaseException:
         _cancel(executor, futures)
         raise
+
+
+def _submit(executor, f, x):
+    """``executor.submit(f, x)``; an executor already broken (a worker died in an
+    earlier round) gives a failed future: the call is an erasure, not the run's end."""
+    try:
+        return executor.submit(f, x)
+    except concurrent.futures.BrokenExecutor as e:
+        fut = concurrent.futures.Future()
+        fut.set_exception(e)
+        return fut
 
 
 def _batch_results(batch, run, m, bar):

@@ -57,3 +57,35 @@ class VjpPlan:
     def estimate(self, plan_seconds: float = 0.0, calls_seconds: float = 0.0, extra_calls: int = 0, workers: int = 0) -> list[dict[str, Any]]: ...
 
 def color(m: int, n: int, indptr: list[int], indices: list[int], ordering: str = "best", kind: str = "column") -> dict[str, Any]: ...
+
+class Session:
+    def __init__(
+        self,
+        spec: dict[str, Any],
+        x0: np.ndarray,
+        f0: Optional[np.ndarray] = None,
+        lower: Optional[np.ndarray] = None,
+        upper: Optional[np.ndarray] = None,
+        max_calls: Optional[int] = None,
+        tol: Optional[float] = None,
+    ) -> None: ...
+    n: int
+    m: int
+    round: int
+    done: bool
+    calls: Optional[int]
+    x0_call: Optional[int]
+    def points(self) -> np.ndarray: ...
+    def tell(self, call: int, y: np.ndarray) -> None: ...
+    def tell_rows(self, calls: list[int], values: np.ndarray) -> None: ...
+    def erase(self, call: int, reason: Optional[str] = None) -> None: ...
+    def finish_round(self) -> Optional[int]: ...
+    def rounds(self) -> list[dict[str, Any]]: ...
+    def estimate(
+        self,
+        plan_seconds: float = 0.0,
+        calls_seconds: float = 0.0,
+        decode_seconds: float = 0.0,
+        extra_calls: int = 0,
+        workers: int = 0,
+    ) -> dict[str, Any]: ...

@@ -129,9 +129,9 @@ def spec(
     """The spec dict of the native module for an ``m × n`` Jacobian."""
     if tol is not None:
         raise Error(
-            f"tol={tol}: sensing in rounds until the standard errors are below tol needs the core's adaptive "
-            "sessions, which jacsense does not have yet; give noise= (redundant calls, standard errors in "
-            "Estimate.std_errors) or calls= instead"
+            f"tol={tol}: rounds of calls until the standard errors meet tol are run by jacsense.jacobian; "
+            "vjp, gradient and Scheme plan one round (not session-backed yet): give noise= (redundant calls, "
+            "standard errors in Estimate.std_errors) or calls= instead"
         )
     d = {
         "m": int(m),

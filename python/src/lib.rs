@@ -30,6 +30,7 @@ fn _jacsense(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("Error", m.py().get_type::<error::Error>())?;
     m.add_class::<scheme::PyScheme>()?;
     m.add_class::<scheme::PyPlan>()?;
+    m.add_class::<scheme::PySession>()?;
     m.add_class::<vjp::PyVjpPlan>()?;
     m.add_function(wrap_pyfunction!(color::color, m)?)?;
     Ok(())

@@ -8,7 +8,9 @@
 
 use std::time::Instant;
 
-use jacsense::{Bounds, ErasureReason, Estimate, Measurements, Plan, PlanOptions, Scheme};
+use jacsense::{
+    Bounds, ErasureReason, Estimate, Measurements, Plan, PlanOptions, Progress, Scheme, Session, SessionOptions,
+};
 use jacsense_cli::report::{RunFacts, Timing, estimate_json};
 use numpy::ndarray::Array2;
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2};
@@ -27,6 +29,38 @@ pub enum Told {
     Value(Vec<f64>),
     /// It failed, for this reason.
     Erased(String),
+}
+
+impl Told {
+    /// Hands each told call to `record`: its value, or why it failed (pending calls are
+    /// left out: erasures when decoded).
+    pub fn replay(
+        told: &[Told],
+        mut record: impl FnMut(usize, Result<&[f64], ErasureReason>) -> jacsense::Result<()>,
+    ) -> jacsense::Result<()> {
+        for (call, t) in told.iter().enumerate() {
+            match t {
+                Told::Pending => {}
+                Told::Value(y) => record(call, Ok(y))?,
+                Told::Erased(reason) => record(call, Err(ErasureReason::Failed(reason.clone())))?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A known `f(x0)` and bounds on the inputs, from Python's optional arrays.
+fn point_options(
+    f0: Option<PyReadonlyArray1<'_, f64>>,
+    lower: Option<PyReadonlyArray1<'_, f64>>,
+    upper: Option<PyReadonlyArray1<'_, f64>>,
+) -> PyResult<PlanOptions> {
+    let bounds = match (lower, upper) {
+        (Some(l), Some(u)) => Some(Bounds::new(l.as_array().to_vec(), u.as_array().to_vec()).map_err(to_py)?),
+        (None, None) => None,
+        _ => return Err(message("bounds need both a lower and an upper array")),
+    };
+    Ok(PlanOptions { f0: f0.map(|f| f.as_array().to_vec()), bounds })
 }
 
 /// How to sense `J` for a structure, at any point (the core's [`Scheme`]).
@@ -56,12 +90,7 @@ impl PyScheme {
         lower: Option<PyReadonlyArray1<'_, f64>>,
         upper: Option<PyReadonlyArray1<'_, f64>>,
     ) -> PyResult<PyPlan> {
-        let bounds = match (lower, upper) {
-            (Some(l), Some(u)) => Some(Bounds::new(l.as_array().to_vec(), u.as_array().to_vec()).map_err(to_py)?),
-            (None, None) => None,
-            _ => return Err(message("bounds need both a lower and an upper array")),
-        };
-        let options = PlanOptions { f0: f0.map(|f| f.as_array().to_vec()), bounds };
+        let options = point_options(f0, lower, upper)?;
         let plan = self.scheme.at_with(&x0.as_array().to_vec(), &options).map_err(to_py)?;
         Ok(PyPlan::new(plan))
     }
@@ -168,13 +197,10 @@ impl PyPlan {
 /// Fills the core's measurements with what was told and decodes.
 fn decode(plan: &Plan, told: &[Told]) -> jacsense::Result<Estimate> {
     let mut measurements = Measurements::new(plan)?;
-    for (call, t) in told.iter().enumerate() {
-        match t {
-            Told::Pending => {}
-            Told::Value(y) => measurements.tell(call, y)?,
-            Told::Erased(reason) => measurements.erase(call, ErasureReason::Failed(reason.clone()))?,
-        }
-    }
+    Told::replay(told, |call, value| match value {
+        Ok(y) => measurements.tell(call, y),
+        Err(reason) => measurements.erase(call, reason),
+    })?;
     Ok(measurements.decode())
 }
 
@@ -397,4 +423,157 @@ pub fn points_array<'py>(
 /// Erasures as `(call, reason)`.
 pub fn erasure_list(erasures: &[jacsense::Erasure]) -> Vec<(usize, String)> {
     erasures.iter().map(|e| (e.call, e.reason.to_string())).collect()
+}
+
+/// Sensing in rounds at one point (the core's [`Session`]): ask a round's points, tell
+/// their values, finish the round, until done.
+#[pyclass(module = "jacsense._jacsense", name = "Session")]
+pub struct PySession {
+    session: Session,
+}
+
+#[pymethods]
+impl PySession {
+    /// A session from a spec dict, at `x0`, with the session's options.
+    #[new]
+    #[pyo3(signature = (spec, x0, f0=None, lower=None, upper=None, max_calls=None, tol=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        spec: &Bound<'_, PyDict>,
+        x0: PyReadonlyArray1<'_, f64>,
+        f0: Option<PyReadonlyArray1<'_, f64>>,
+        lower: Option<PyReadonlyArray1<'_, f64>>,
+        upper: Option<PyReadonlyArray1<'_, f64>>,
+        max_calls: Option<usize>,
+        tol: Option<f64>,
+    ) -> PyResult<Self> {
+        let structure = spec::structure(spec)?;
+        let settings = spec::settings(spec)?;
+        let options = SessionOptions { point: point_options(f0, lower, upper)?, max_calls, tol, prior: None };
+        let x0 = x0.as_array().to_vec();
+        let session = py.detach(|| Session::new(&structure, &x0, &settings, &options)).map_err(to_py)?;
+        Ok(PySession { session })
+    }
+
+    /// Inputs `n`.
+    #[getter]
+    fn n(&self) -> usize {
+        self.session.structure().dims().0
+    }
+
+    /// Outputs `m`.
+    #[getter]
+    fn m(&self) -> usize {
+        self.session.structure().dims().1
+    }
+
+    /// The current round (0 first).
+    #[getter]
+    fn round(&self) -> usize {
+        self.session.round()
+    }
+
+    /// Whether the session is done.
+    #[getter]
+    fn done(&self) -> bool {
+        self.session.is_done()
+    }
+
+    /// Calls of the current round, or None when done.
+    #[getter]
+    fn calls(&self) -> Option<usize> {
+        self.session.ask().map(|p| p.calls())
+    }
+
+    /// The call of the current round at `x0` itself (call 0 of forward differences
+    /// not given `f(x0)`), or None.
+    #[getter]
+    fn x0_call(&self) -> Option<usize> {
+        let plan = self.session.ask()?;
+        let forward = plan.settings().difference == jacsense::Difference::Forward;
+        (forward && plan.given_f0().is_none() && plan.calls() > 0).then_some(0)
+    }
+
+    /// The current round's points, a `calls × n` array.
+    fn points<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<f64>>> {
+        let plan = self.session.ask().ok_or_else(|| message("the session is done: no round to ask"))?;
+        points_array(py, plan.calls(), plan.structure().dims().0, |call, x| plan.point(call, x))
+    }
+
+    /// The value of call `call` of the current round.
+    fn tell(&mut self, call: usize, y: PyReadonlyArray1<'_, f64>) -> PyResult<()> {
+        self.session.tell(call, y.as_array().as_slice().ok_or_else(|| message("y is not contiguous"))?).map_err(to_py)
+    }
+
+    /// The values of some calls at once: row `r` of `values` is call `calls[r]`'s.
+    fn tell_rows(&mut self, calls: Vec<usize>, values: PyReadonlyArray2<'_, f64>) -> PyResult<()> {
+        let a = values.as_array();
+        if a.shape()[0] != calls.len() {
+            return Err(message(format!("values of shape {:?}, expected {} rows", a.shape(), calls.len())));
+        }
+        for (&call, row) in calls.iter().zip(a.outer_iter()) {
+            self.session.tell(call, &row.to_vec()).map_err(to_py)?;
+        }
+        Ok(())
+    }
+
+    /// Marks call `call` of the current round as failed, with the reason.
+    #[pyo3(signature = (call, reason=None))]
+    fn erase(&mut self, call: usize, reason: Option<String>) -> PyResult<()> {
+        let reason = reason.unwrap_or_else(|| "erased by the caller".into());
+        self.session.erase(call, ErasureReason::Failed(reason)).map_err(to_py)
+    }
+
+    /// Decodes the round (GIL released); returns the next round's calls, or None when done.
+    fn finish_round(&mut self, py: Python<'_>) -> PyResult<Option<usize>> {
+        let session = &mut self.session;
+        match py.detach(|| session.finish_round()).map_err(to_py)? {
+            Progress::Done => Ok(None),
+            Progress::More { calls } => Ok(Some(calls)),
+        }
+    }
+
+    /// The rounds so far, as dicts (the report's `rounds`).
+    fn rounds<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyDict>>> {
+        self.session
+            .rounds()
+            .iter()
+            .map(|r| {
+                let d = PyDict::new(py);
+                d.set_item("calls", r.calls)?;
+                d.set_item("measurements", r.measurements)?;
+                d.set_item("erasures", r.erasures)?;
+                d.set_item("design", &r.design)?;
+                d.set_item("why", &r.why)?;
+                d.set_item("showed", &r.showed)?;
+                d.set_item("open_rows", r.open_rows)?;
+                Ok(d)
+            })
+            .collect()
+    }
+
+    /// The estimate of a done session, as `Plan.estimate`'s dict (report included).
+    #[pyo3(signature = (plan_seconds=0.0, calls_seconds=0.0, decode_seconds=0.0, extra_calls=0, workers=0))]
+    fn estimate<'py>(
+        &self,
+        py: Python<'py>,
+        plan_seconds: f64,
+        calls_seconds: f64,
+        decode_seconds: f64,
+        extra_calls: usize,
+        workers: usize,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let est = self.session.estimate().ok_or_else(|| message("the session is not done: finish its rounds"))?;
+        let plan = self.session.plan(0).ok_or_else(|| message("the session has no first round"))?;
+        let timing = Timing {
+            plan: plan_seconds,
+            calls: calls_seconds,
+            decode: decode_seconds,
+            total: plan_seconds + calls_seconds + decode_seconds,
+        };
+        let facts = RunFacts { program: Vec::new(), workers, log: None, extra_calls };
+        let report = estimate_json("estimate", plan, est, &timing, &facts);
+        estimate_dict(py, est, extra_calls, &report)
+    }
 }

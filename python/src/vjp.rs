@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use jacsense::{ErasureReason, Route, VjpEstimate, VjpMeasurements, VjpPlan, VjpSettings};
+use jacsense::{Route, VjpEstimate, VjpMeasurements, VjpPlan, VjpSettings};
 use jacsense_cli::report::{RunFacts, Timing, vjp_json};
 use numpy::{PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
@@ -26,13 +26,10 @@ pub struct PyVjpPlan {
 
 fn decode(plan: &VjpPlan, told: &[Told]) -> jacsense::Result<Vec<VjpEstimate>> {
     let mut measurements = VjpMeasurements::new(plan)?;
-    for (call, t) in told.iter().enumerate() {
-        match t {
-            Told::Pending => {}
-            Told::Value(y) => measurements.tell(call, y)?,
-            Told::Erased(reason) => measurements.erase(call, ErasureReason::Failed(reason.clone()))?,
-        }
-    }
+    Told::replay(told, |call, value| match value {
+        Ok(y) => measurements.tell(call, y),
+        Err(reason) => measurements.erase(call, reason),
+    })?;
     Ok(measurements.decode())
 }
 

@@ -10,7 +10,7 @@
 use std::time::Instant;
 
 use clap::Args;
-use jacsense::{Difference, ErasureReason, Progress, Session};
+use jacsense::Session;
 
 use crate::error::Failure;
 use crate::formats::read_vector;
@@ -59,45 +59,9 @@ pub fn estimate(args: &EstimateArgs) -> Result<u8, Failure> {
             (Session::new(&structure, &x0, &settings, &args.session.options(None))?, Some(f0))
         }
     };
-    // Forward differences: the call at x0 is call 0 of the first round, already made.
-    let mut extra_calls = 0;
-    let mut first = 0;
-    if let Some(y) = &f0 {
-        match session.ask().map(|plan| plan.settings().difference) {
-            Some(Difference::Forward) => {
-                session.tell(0, y)?;
-                first = 1;
-            }
-            _ => extra_calls = 1,
-        }
-    }
-    let (_, m) = session.structure().dims();
     let mut timing = Timing { plan: start.elapsed().as_secs_f64(), ..Timing::default() };
-    let mut decode = 0.0;
-    while let Some(plan) = session.ask().cloned() {
-        let round = session.round();
-        workers.set_label(if round > 0 { format!("round {} · ", round + 1) } else { String::new() });
-        let calls: Vec<usize> = (std::mem::take(&mut first)..plan.calls()).collect();
-        let point = |j: usize, x: &mut [f64]| plan.point(j, x).expect("call index and length are in range");
-        let mut told = Vec::with_capacity(calls.len());
-        // On a failure, dropping the workers stops them.
-        let stats = workers.run(&calls, n, m, &point, |j, outcome| told.push((j, outcome)))?;
-        timing.calls += stats.seconds;
-        for (j, outcome) in told {
-            match outcome {
-                Ok(y) => session.tell(j, &y),
-                Err(reason) => session.erase(j, ErasureReason::Failed(reason)),
-            }
-            .expect("the call belongs to the round and has m values");
-        }
-        let decode_start = Instant::now();
-        let progress = session.finish_round()?;
-        decode += decode_start.elapsed().as_secs_f64();
-        if progress == Progress::Done {
-            break;
-        }
-    }
-    timing.decode = decode;
+    // Forward differences: the call at x0 is call 0 of the first round, already made.
+    let extra_calls = workers.run_rounds(&mut session, f0.as_deref(), &mut timing)?;
     let count = workers.workers();
     let command = workers.command.clone();
     let log = workers.finish();

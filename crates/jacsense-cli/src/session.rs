@@ -4,12 +4,14 @@
 use std::fs::{File, OpenOptions};
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use clap::Args;
+use jacsense::{Difference, ErasureReason, Progress};
 
 use crate::error::Failure;
 use crate::input_error;
+use crate::report::Timing;
 use crate::workers::{Outcome, Pool, Program, RequestFormat, RunOptions, RunStats, run_calls};
 
 /// How to run the program.
@@ -174,6 +176,53 @@ impl Session {
         sink: impl FnMut(usize, Outcome),
     ) -> Result<RunStats, Failure> {
         run_calls(self.pool(), calls, n, Some(m), point, &self.options, sink)
+    }
+
+    /// Runs the rounds of `sensing` on the workers until it is done, adding their call
+    /// and decode times to `timing`. `f0`, the answer at `x0` that told `m` when it was
+    /// called, is call 0 of the first round for forward differences; otherwise it is one
+    /// call beyond the session's. Returns those extra calls (0 or 1).
+    pub fn run_rounds(
+        &mut self,
+        sensing: &mut jacsense::Session,
+        f0: Option<&[f64]>,
+        timing: &mut Timing,
+    ) -> Result<usize, Failure> {
+        let (mut first, mut extra_calls) = (0, 0);
+        if let Some(y) = f0 {
+            match sensing.ask().map(|plan| plan.settings().difference) {
+                Some(Difference::Forward) => {
+                    sensing.tell(0, y)?;
+                    first = 1;
+                }
+                _ => extra_calls = 1,
+            }
+        }
+        let (n, m) = sensing.structure().dims();
+        while let Some(plan) = sensing.ask().cloned() {
+            let round = sensing.round();
+            self.set_label(if round > 0 { format!("round {} · ", round + 1) } else { String::new() });
+            let calls: Vec<usize> = (std::mem::take(&mut first)..plan.calls()).collect();
+            let point = |j: usize, x: &mut [f64]| plan.point(j, x).expect("call index and length are in range");
+            let mut told = Vec::with_capacity(calls.len());
+            // On a failure, dropping the workers stops them.
+            let stats = self.run(&calls, n, m, &point, |j, outcome| told.push((j, outcome)))?;
+            timing.calls += stats.seconds;
+            for (j, outcome) in told {
+                match outcome {
+                    Ok(y) => sensing.tell(j, &y),
+                    Err(reason) => sensing.erase(j, ErasureReason::Failed(reason)),
+                }
+                .expect("the call belongs to the round and has m values");
+            }
+            let decode_start = Instant::now();
+            let progress = sensing.finish_round()?;
+            timing.decode += decode_start.elapsed().as_secs_f64();
+            if progress == Progress::Done {
+                break;
+            }
+        }
+        Ok(extra_calls)
     }
 
     /// Number of workers.

@@ -187,38 +187,9 @@ fn jacobian_route(
     f0: &[f64],
     timing: &mut Timing,
 ) -> Result<(VjpEstimate, usize), Failure> {
-    let (n, m) = (x0.len(), f0.len());
+    let n = x0.len();
     let mut session = jacsense::Session::new(structure, x0, settings, &args.session.options(None))?;
-    let (mut first, mut extra_calls) = (0, 0);
-    match session.ask().map(|plan| plan.settings().difference) {
-        Some(Difference::Forward) => {
-            session.tell(0, f0)?;
-            first = 1;
-        }
-        _ => extra_calls = 1,
-    }
-    while let Some(plan) = session.ask().cloned() {
-        let round = session.round();
-        workers.set_label(if round > 0 { format!("round {} · ", round + 1) } else { String::new() });
-        let calls: Vec<usize> = (std::mem::take(&mut first)..plan.calls()).collect();
-        let point = |j: usize, x: &mut [f64]| plan.point(j, x).expect("call index and length are in range");
-        let mut told = Vec::with_capacity(calls.len());
-        let stats = workers.run(&calls, n, m, &point, |j, outcome| told.push((j, outcome)))?;
-        timing.calls += stats.seconds;
-        for (j, outcome) in told {
-            match outcome {
-                Ok(y) => session.tell(j, &y),
-                Err(reason) => session.erase(j, ErasureReason::Failed(reason)),
-            }
-            .expect("the call belongs to the round and has m values");
-        }
-        let decode_start = Instant::now();
-        let progress = session.finish_round()?;
-        timing.decode += decode_start.elapsed().as_secs_f64();
-        if progress == jacsense::Progress::Done {
-            break;
-        }
-    }
+    let extra_calls = workers.run_rounds(&mut session, Some(f0), timing)?;
     let j = session.into_estimate().expect("the session is done");
     let mut w = vec![0.0; n];
     j.jacobian().mul_transpose_vec(v, &mut w);

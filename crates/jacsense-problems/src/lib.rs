@@ -506,6 +506,44 @@ pub enum Corruption {
     Stale,
 }
 
+/// A blackbox whose calls fail (a `CallError`) on about `1/every` of the points, chosen
+/// by a hash of the point (`every = 0`: never), except at `spare` (e.g. `x0`, so that a
+/// test knows `f(x0)`).
+#[derive(Clone, Debug)]
+pub struct Crashing<P> {
+    /// The exact function.
+    pub inner: P,
+    /// One call in about this many fails.
+    pub every: u64,
+    /// A point whose call never fails.
+    pub spare: Option<Vec<f64>>,
+}
+
+impl<P: Blackbox> Blackbox for Crashing<P> {
+    fn dims(&self) -> (usize, usize) {
+        self.inner.dims()
+    }
+    fn call(&self, x: &[f64], y: &mut [f64]) -> Result<(), CallError> {
+        let h = x.iter().fold(0, |h, v| splitmix(h ^ v.to_bits()));
+        if self.every > 0 && h.is_multiple_of(self.every) && self.spare.as_deref() != Some(x) {
+            return Err(CallError("simulated crash".into()));
+        }
+        self.inner.call(x, y)
+    }
+}
+
+/// A tridiagonal band with five dense rows (201 nonzeros each, at rows `0, n/5, …`), so
+/// that a coloring needs 201 colors: the pattern where one failed call leaves many rows
+/// undetermined. `n` ≥ 201.
+pub fn hub_pattern(n: usize) -> Pattern {
+    let mut entries: Vec<(usize, usize)> = Pattern::banded(n, n, 1, 1).entries().collect();
+    entries.retain(|(i, _)| i % (n / 5) != 0);
+    for (i, j) in random_pattern(5, n, 201, 4).entries() {
+        entries.push((i * (n / 5), j));
+    }
+    Pattern::from_triplets(n, n, &entries).expect("entries lie in n × n")
+}
+
 /// A blackbox whose calls are grossly wrong with probability `fraction`, in four kinds
 /// in turn ([`Corruption`]). Which calls are spoiled is a deterministic function of
 /// the point and `seed`, so the blackbox is `Sync` and [`Corrupted::corruption`] says
@@ -837,4 +875,22 @@ impl Problem for SparseScalar {
     fn x0(&self) -> Vec<f64> {
         (0..self.n).map(|j| (j as f64 * 0.37).sin()).collect()
     }
+}
+
+/// The problems of the calls table (BENCHMARKS.md "Calls and accuracy per design"), by
+/// name: the `calls` example's suite, which the `told_nothing` example runs too.
+pub fn calls_suite() -> Vec<(String, Box<dyn Problem>)> {
+    let on = |p: Pattern, seed| Box::new(PatternFunction { a: random_matrix(p, seed) }) as Box<dyn Problem>;
+    vec![
+        ("tridiagonal (Broyden) n=10000".into(), Box::new(BroydenTridiagonal { n: 10000 }) as Box<dyn Problem>),
+        ("banded, bandwidth 5, n=5000".into(), on(Pattern::banded(5000, 5000, 5, 5), 1)),
+        ("2D 5-point (Bratu) 100x100".into(), Box::new(Bratu2d { grid: 100, lambda: 6.0 })),
+        ("3D 7-point 20x20x20".into(), on(laplacian_3d(20), 2)),
+        ("random, 5 per row, 2000x2000".into(), on(random_pattern(2000, 2000, 5, 3), 3)),
+        ("random, 2 per row, 2000x2000".into(), on(random_pattern(2000, 2000, 2, 4), 4)),
+        ("random, 2 per row, 20000x2000".into(), on(random_pattern(20000, 2000, 2, 5), 5)),
+        ("random, 2 per row, 60000x2000".into(), on(random_pattern(60000, 2000, 2, 7), 7)),
+        ("arrowhead n=1000".into(), Box::new(Arrowhead { n: 1000 })),
+        ("block-diagonal 200 blocks 8x8".into(), on(Pattern::block_diagonal(&[(8, 8); 200]), 6)),
+    ]
 }

@@ -13,27 +13,8 @@
 use std::time::Instant;
 
 use jacsense::coloring::{Ordering, color_columns};
-use jacsense::{Design, Difference, Pattern, RandomDistribution, Settings, Step, Structure, jacobian_with};
-use jacsense_problems::{
-    Arrowhead, Bratu2d, BroydenTridiagonal, Noisy, PatternFunction, Problem, random_matrix, random_pattern,
-    relative_error,
-};
-
-fn suite() -> Vec<(String, Box<dyn Problem>)> {
-    let on = |p: Pattern, seed| Box::new(PatternFunction { a: random_matrix(p, seed) }) as Box<dyn Problem>;
-    vec![
-        ("tridiagonal (Broyden) n=10000".into(), Box::new(BroydenTridiagonal { n: 10000 }) as Box<dyn Problem>),
-        ("banded, bandwidth 5, n=5000".into(), on(Pattern::banded(5000, 5000, 5, 5), 1)),
-        ("2D 5-point (Bratu) 100x100".into(), Box::new(Bratu2d { grid: 100, lambda: 6.0 })),
-        ("3D 7-point 20x20x20".into(), on(jacsense_problems::laplacian_3d(20), 2)),
-        ("random, 5 per row, 2000x2000".into(), on(random_pattern(2000, 2000, 5, 3), 3)),
-        ("random, 2 per row, 2000x2000".into(), on(random_pattern(2000, 2000, 2, 4), 4)),
-        ("random, 2 per row, 20000x2000".into(), on(random_pattern(20000, 2000, 2, 5), 5)),
-        ("random, 2 per row, 60000x2000".into(), on(random_pattern(60000, 2000, 2, 7), 7)),
-        ("arrowhead n=1000".into(), Box::new(Arrowhead { n: 1000 })),
-        ("block-diagonal 200 blocks 8x8".into(), on(Pattern::block_diagonal(&[(8, 8); 200]), 6)),
-    ]
-}
+use jacsense::{Design, Difference, RandomDistribution, Settings, Step, Structure, jacobian_with};
+use jacsense_problems::{Noisy, PatternFunction, Problem, calls_suite, random_matrix, random_pattern, relative_error};
 
 fn designs() -> Vec<Design> {
     vec![
@@ -104,7 +85,7 @@ fn noise_table() {
 fn suite_tables() {
     println!("| pattern | n | m | nnz | ρ_max | {} |", Ordering::ALL.map(|o| format!("χ {}", o.name())).join(" | "));
     println!("|---|---|---|---|---|{}", "---|".repeat(Ordering::ALL.len()));
-    let suite = suite();
+    let suite = calls_suite();
     for (name, p) in &suite {
         let pattern = p.pattern();
         let colors = Ordering::ALL.map(|o| color_columns(&pattern, o).num_colors().to_string());

@@ -8,43 +8,8 @@
 //! random directions on exactly the columns they miss, until every row is determined.
 //! `--quick` runs the 5% case only.
 
-use jacsense::{Blackbox, CallError, Pattern, Plan, Settings, Structure, jacobian_with};
-use jacsense_problems::{PatternFunction, Problem, random_matrix, random_pattern, relative_error};
-
-/// Crashes on about `1/every` of the points, chosen by a hash of the point.
-struct Crashing<P> {
-    inner: P,
-    every: u64,
-}
-
-impl<P: Blackbox> Blackbox for Crashing<P> {
-    fn dims(&self) -> (usize, usize) {
-        self.inner.dims()
-    }
-    fn call(&self, x: &[f64], y: &mut [f64]) -> Result<(), CallError> {
-        let mut h: u64 = 0;
-        for v in x {
-            h = (h ^ v.to_bits()).wrapping_add(0x9e37_79b9_7f4a_7c15);
-            h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            h ^= h >> 31;
-        }
-        if self.every > 0 && h.is_multiple_of(self.every) {
-            return Err(CallError("crash".into()));
-        }
-        self.inner.call(x, y)
-    }
-}
-
-/// Five rows of 201 nonzeros over a tridiagonal band, n = 1000.
-fn hub_pattern(n: usize) -> Pattern {
-    let mut entries: Vec<(usize, usize)> = Pattern::banded(n, n, 1, 1).entries().collect();
-    entries.retain(|(i, _)| i % (n / 5) != 0);
-    for (i, j) in random_pattern(5, n, 201, 4).entries() {
-        entries.push((i * (n / 5), j));
-    }
-    Pattern::from_triplets(n, n, &entries).expect("in range")
-}
+use jacsense::{Plan, Settings, Structure, jacobian_with};
+use jacsense_problems::{Crashing, PatternFunction, Problem, hub_pattern, random_matrix, relative_error};
 
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
@@ -62,7 +27,7 @@ fn main() {
     println!("|---|---|---|---|---|---|---|---|---|---|");
     let rates: &[(u64, &str)] = if quick { &[(20, "5%")] } else { &[(0, "0%"), (20, "5%"), (10, "10%"), (5, "20%")] };
     for &(every, name) in rates {
-        let f = Crashing { inner: inner.clone(), every };
+        let f = Crashing { inner: inner.clone(), every, spare: None };
         let plan = Plan::new(&structure, &x0, &Settings::default()).expect("valid");
         let one = plan.evaluate(&f).expect("valid").decode();
         let est = jacobian_with(&f, &x0, &structure, &Settings::default()).expect("valid");

@@ -10,6 +10,9 @@
 //! (precision / recall against the calls spoiled), rows that did not fit, and the
 //! wall times of the calls and of the decode, per corruption seed.
 //!
+//! Last, told nothing (`Structure::dense(n, n)`, `outliers = 0.1`): a session's
+//! adaptive rounds, each round's calls spoiled at the same fraction.
+//!
 //! ```text
 //! cargo run --release -p jacsense --example robust_sparse            # the table
 //! cargo run --release -p jacsense --example robust_sparse -- --quick # the planner's plan, one seed (CI)
@@ -17,7 +20,7 @@
 
 use std::time::Instant;
 
-use jacsense::{Design, Measurements, Plan, RandomDistribution, Settings, Structure};
+use jacsense::{Design, Measurements, Plan, RandomDistribution, Session, SessionOptions, Settings, Structure};
 use jacsense_problems::{
     PatternFunction, Problem, corrupt_calls, evaluate_calls, outlier_scores, random_matrix, relative_error,
 };
@@ -87,5 +90,44 @@ fn main() {
                 flagged.len(),
             );
         }
+    }
+    println!();
+    println!("Told nothing (a session, `outliers = 0.1`):");
+    println!();
+    println!(
+        "| garbage | seed | calls | rounds | relative error | garbage calls | named (precision / recall) | rows not fitted | time |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---|---:|---:|");
+    for (&fraction, &seed) in fractions.iter().flat_map(|f| seeds.iter().map(move |s| (f, s))) {
+        let settings = Settings { outliers: 0.1, ..Settings::default() };
+        let start = Instant::now();
+        let mut session =
+            Session::new(&Structure::dense(n, n), &x0, &settings, &SessionOptions::default()).expect("a session");
+        let (mut offset, mut bad) = (0, Vec::new());
+        while let Some(plan) = session.ask() {
+            let mut values = evaluate_calls(plan, &f);
+            let spoiled = corrupt_calls(&mut values, fraction, seed.wrapping_mul(1000) + offset as u64);
+            bad.extend(spoiled.iter().map(|c| c + offset));
+            offset += values.len();
+            for (j, y) in values.iter().enumerate() {
+                session.tell(j, y).expect("one value per call");
+            }
+            session.finish_round().expect("a round");
+        }
+        let time = start.elapsed().as_secs_f64();
+        let est = session.into_estimate().expect("an estimate");
+        let err = relative_error(est.jacobian(), &truth);
+        let flagged: Vec<usize> = est.diagnostics().outliers.iter().map(|o| o.call).collect();
+        let (precision, recall) = outlier_scores(&flagged, &bad);
+        let not_fitted =
+            est.diagnostics().rows.iter().filter(|r| !matches!(r.status, jacsense::RowStatus::Determined)).count();
+        println!(
+            "| {:.0}% | {seed} | {} | {} | {err:.1e} | {} | {} ({precision:.2} / {recall:.2}) | {not_fitted} | {time:.2} s |",
+            fraction * 100.0,
+            est.diagnostics().calls,
+            est.diagnostics().rounds.len(),
+            bad.len(),
+            flagged.len(),
+        );
     }
 }

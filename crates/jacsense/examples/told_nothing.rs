@@ -13,8 +13,8 @@ use std::time::Instant;
 
 use jacsense::{Design, Pattern, Settings, Structure, jacobian, jacobian_with};
 use jacsense_problems::{
-    Arrowhead, Bratu2d, BroydenTridiagonal, LinearMap, PatternFunction, Problem, random_matrix, random_pattern,
-    relative_error,
+    Arrowhead, Bratu2d, BroydenTridiagonal, LinearMap, PatternFunction, Problem, calls_suite, random_matrix,
+    random_pattern, relative_error,
 };
 
 fn suite(quick: bool) -> Vec<(String, Box<dyn Problem>)> {
@@ -32,17 +32,8 @@ fn suite(quick: bool) -> Vec<(String, Box<dyn Problem>)> {
         v.push(("arrowhead n=100".into(), Box::new(Arrowhead { n: 100 })));
         return v;
     }
-    v.extend([
-        ("tridiagonal (Broyden) n=10000".into(), Box::new(BroydenTridiagonal { n: 10000 }) as Box<dyn Problem>),
-        ("banded, bandwidth 5, n=5000".into(), on(Pattern::banded(5000, 5000, 5, 5), 1)),
-        ("3D 7-point 20x20x20".into(), on(jacsense_problems::laplacian_3d(20), 2)),
-        ("random, 5 per row, 2000x2000".into(), on(random_pattern(2000, 2000, 5, 3), 3)),
-        ("random, 2 per row, 2000x2000".into(), on(random_pattern(2000, 2000, 2, 4), 4)),
-        ("random, 2 per row, 20000x2000".into(), on(random_pattern(20000, 2000, 2, 5), 5)),
-        ("random, 2 per row, 60000x2000".into(), on(random_pattern(60000, 2000, 2, 7), 7)),
-        ("arrowhead n=1000".into(), Box::new(Arrowhead { n: 1000 })),
-        ("block-diagonal 200 blocks 8x8".into(), on(Pattern::block_diagonal(&[(8, 8); 200]), 6)),
-    ]);
+    // The calls table's problems (its Bratu is the target above).
+    v.extend(calls_suite().into_iter().filter(|(name, _)| !name.starts_with("2D 5-point (Bratu)")));
     v
 }
 

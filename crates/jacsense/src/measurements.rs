@@ -201,7 +201,7 @@ impl<'p> Measurements<'p> {
 
 /// What was told for a plan, owned apart from it: a session keeps one per round beside
 /// the round's plan and lends them to a [`Measurements`] when it decodes.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub(crate) struct Told {
     pub(crate) base: Vec<f64>,
     pub(crate) values: Vec<f64>,

@@ -43,10 +43,10 @@ impl Plan {
         // thread's arena tends to stay resident).
         let fresh = || (vec![0.0; n], vec![0.0; m]);
         let pool = Mutex::new((0..rayon::current_num_threads().min(self.calls())).map(|_| fresh()).collect::<Vec<_>>());
-        let lock = |pool: &Mutex<Vec<Buffers>>| pool.lock().unwrap_or_else(PoisonError::into_inner).pop();
+        let take = |pool: &Mutex<Vec<Buffers>>| pool.lock().unwrap_or_else(PoisonError::into_inner).pop();
         (0..self.calls()).into_par_iter().try_for_each(|call| {
             // (More calls than threads run at once only if `f` itself waits on rayon.)
-            let mut buffers = lock(&pool).unwrap_or_else(fresh);
+            let mut buffers = take(&pool).unwrap_or_else(fresh);
             let outcome = self.call_once(f, call, &mut buffers);
             let told = record(&mut meas.lock().unwrap_or_else(PoisonError::into_inner), call, outcome, &buffers.1);
             pool.lock().unwrap_or_else(PoisonError::into_inner).push(buffers);
@@ -155,7 +155,7 @@ pub fn jacobian_with<B: Blackbox + Sync + ?Sized>(
     structure: &Structure,
     settings: &Settings,
 ) -> Result<Estimate> {
-    Session::new(structure, x0, settings, &SessionOptions::default())?.run(f)
+    Session::new(structure, x0, settings, &SessionOptions::default())?.run_into(f)
 }
 
 /// As [`jacobian_with`], for a blackbox that is not `Sync`: calls run one after another.
@@ -175,5 +175,5 @@ pub fn jacobian_sequential<B: Blackbox + ?Sized>(
     structure: &Structure,
     settings: &Settings,
 ) -> Result<Estimate> {
-    Session::new(structure, x0, settings, &SessionOptions::default())?.run_sequential(f)
+    Session::new(structure, x0, settings, &SessionOptions::default())?.run_sequential_into(f)
 }

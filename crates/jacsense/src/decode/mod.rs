@@ -138,6 +138,13 @@ pub(crate) struct Decoded {
 /// estimates its noise poorly; a row with many keeps its own).
 const POOLED_DOF: f64 = 4.0;
 
+/// A row's noise variance from its residual sum of squares `rss` with `dof` degrees of
+/// freedom, shrunk towards the level `pooled` over all rows (per unit², the row's unit
+/// being `max(1, |f_i|)`) with the weight of [`POOLED_DOF`] degrees of freedom.
+pub(crate) fn shrunk_variance(rss: f64, dof: usize, pooled: f64, unit: f64) -> f64 {
+    (rss + POOLED_DOF * pooled * unit * unit) / (dof as f64 + POOLED_DOF)
+}
+
 /// A row's offset is a grossly wrong `f(x0)` when it exceeds this many of its own
 /// standard errors and this many measurement noise levels.
 const OFFSET_OUTLIER_SE: f64 = 10.0;
@@ -314,7 +321,7 @@ pub(crate) fn decode(meas: &Measurements<'_>, using: Using<'_>) -> Result<Decode
         (Some(pooled), Some(mut std_errors)) => {
             for (row, rss, unit) in noisy {
                 let report = &mut reports[row];
-                let var = (rss + POOLED_DOF * pooled * unit * unit) / (report.dof as f64 + POOLED_DOF);
+                let var = shrunk_variance(rss, report.dof, pooled, unit);
                 report.noise = Some(var.sqrt() * noise_scale);
                 std_errors[pattern.row_range(row)].iter_mut().for_each(|v| *v = (var * *v).sqrt());
             }
@@ -562,7 +569,8 @@ impl Votes {
     }
 }
 
-fn status_of(values: &[f64]) -> RowStatus {
+/// Determined, or underdetermined with the count of values that are not NaN.
+pub(crate) fn status_of(values: &[f64]) -> RowStatus {
     let determined = values.iter().filter(|v| !v.is_nan()).count();
     if determined == values.len() {
         RowStatus::Determined

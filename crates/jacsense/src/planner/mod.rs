@@ -202,7 +202,7 @@ impl Plan {
 }
 
 /// Calls of `k` directions (with `f(x0)` for forward differences).
-fn calls_of(k: usize, difference: Difference) -> usize {
+pub(crate) fn calls_of(k: usize, difference: Difference) -> usize {
     match difference {
         Difference::Forward => k.saturating_add(1),
         Difference::Central => k.saturating_mul(2),

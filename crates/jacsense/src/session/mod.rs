@@ -44,7 +44,10 @@ use faer::Mat;
 use rayon::prelude::*;
 
 use crate::blackbox::{Blackbox, Erasure, ErasureReason};
-use crate::decode::{DecodedBy, Decoder, LeastSquares, RowReport, RowStatus, SparseRecovery};
+use crate::decode::{
+    DecodedBy, Decoder, LeastSquares, Outlier, RobustSparse, RowReport, RowStatus, SparseRecovery, shrunk_variance,
+    status_of,
+};
 use crate::design::{Design, Difference, RandomDistribution};
 use crate::error::{Error, Result};
 use crate::estimate::{Diagnostics, Estimate};
@@ -168,6 +171,15 @@ enum RowFit {
     Dense,
 }
 
+/// A session run to its end has no estimate only when it was loaded done.
+fn estimate_not_saved() -> Error {
+    Error::InvalidSetting {
+        name: "session",
+        value: "done".into(),
+        reason: "the session was loaded done, without its estimate (an estimate is not saved)",
+    }
+}
+
 /// Sensing in rounds until validated (module docs).
 ///
 /// ```
@@ -210,6 +222,8 @@ pub struct Session {
     done: bool,
     /// Structured: the columns the next top-up round perturbs.
     pending_columns: Option<Vec<usize>>,
+    /// Told nothing with `outliers > 0`: the calls the robust decoder judged garbage.
+    garbage: Vec<Outlier>,
 }
 
 /// The first round of a told-nothing session (or all of it when `n` is smaller).
@@ -237,17 +251,19 @@ impl Session {
             && settings.design == Design::Auto
             && structure.row_sparsity().is_none()
             && structure.parametrization().is_none()
-            && settings.outliers == 0.0
             && n > 0
             && m > 0;
         let row_wise = structure.parametrization().is_none() && n > 0 && m > 0;
-        let mode = if options.prior.is_some() && (told_nothing || (row_wise && settings.design == Design::Auto)) {
+        let mode = if options.prior.is_some()
+            && ((told_nothing && settings.outliers == 0.0) || (row_wise && settings.design == Design::Auto))
+        {
             Mode::Prior
         } else if told_nothing {
             Mode::ToldNothing
         } else {
             Mode::Structured
         };
+        let structured = mode == Mode::Structured;
         let mut session = Session {
             structure: structure.clone(),
             settings: settings.clone(),
@@ -256,10 +272,12 @@ impl Session {
             mode,
             rounds: Vec::new(),
             base: options.point.f0.clone(),
-            fits: vec![RowFit::Open; m],
+            // Row fits belong to told-nothing and prior rounds (24 bytes per row).
+            fits: if structured { Vec::new() } else { vec![RowFit::Open; m] },
             estimate: None,
             done: false,
             pending_columns: None,
+            garbage: Vec::new(),
         };
         if let Some(f0) = &options.point.f0
             && f0.len() != m
@@ -523,31 +541,60 @@ impl Session {
     /// # Ok::<(), jacsense::Error>(())
     /// ```
     pub fn run<B: Blackbox + Sync + ?Sized>(&mut self, f: &B) -> Result<Estimate> {
-        self.run_with(f, |plan| Ok(plan.evaluate(f)?.into_told()))
+        self.run_with(f, |plan| Ok(plan.evaluate(f)?.into_told()))?;
+        self.done_estimate().cloned()
     }
 
     /// As [`Session::run`], calls one after another (for blackboxes that are not `Sync`).
     pub fn run_sequential<B: Blackbox + ?Sized>(&mut self, f: &B) -> Result<Estimate> {
-        self.run_with(f, |plan| Ok(plan.evaluate_sequential(f)?.into_told()))
+        self.run_with(f, |plan| Ok(plan.evaluate_sequential(f)?.into_told()))?;
+        self.done_estimate().cloned()
+    }
+
+    /// As [`Session::run`], giving the session's estimate up instead of a copy (for
+    /// [`jacobian_with`](crate::jacobian_with): a large `J` is not held twice).
+    pub(crate) fn run_into<B: Blackbox + Sync + ?Sized>(mut self, f: &B) -> Result<Estimate> {
+        self.run_with(f, |plan| Ok(plan.evaluate(f)?.into_told()))?;
+        self.estimate.ok_or_else(estimate_not_saved)
+    }
+
+    /// As [`Session::run_into`], calls one after another.
+    pub(crate) fn run_sequential_into<B: Blackbox + ?Sized>(mut self, f: &B) -> Result<Estimate> {
+        self.run_with(f, |plan| Ok(plan.evaluate_sequential(f)?.into_told()))?;
+        self.estimate.ok_or_else(estimate_not_saved)
+    }
+
+    /// The estimate of a session run to its end.
+    fn done_estimate(&self) -> Result<&Estimate> {
+        self.estimate.as_ref().ok_or_else(estimate_not_saved)
     }
 
     /// Every round's calls by `evaluate` (all of them: values told before are replaced),
     /// until the session is done.
-    fn run_with<B: Blackbox + ?Sized>(&mut self, f: &B, evaluate: impl Fn(&Plan) -> Result<Told>) -> Result<Estimate> {
+    fn run_with<B: Blackbox + ?Sized>(&mut self, f: &B, evaluate: impl Fn(&Plan) -> Result<Told>) -> Result<()> {
         let (n, m) = f.dims();
         self.structure.check_dims(n, m)?;
-        while let Some(plan) = self.ask().cloned() {
-            let told = evaluate(&plan)?;
+        while self.ask().is_some() {
+            // `evaluate` tells every call anew: the round's empty values go first, so a
+            // large J's measurements are not held twice.
+            let round = self.rounds.last_mut().expect("a round is asked");
+            drop(std::mem::take(&mut round.told));
+            let plan = &self.rounds.last().expect("a round is asked").plan;
+            let told = match evaluate(plan) {
+                Ok(told) => told,
+                Err(e) => {
+                    // Nothing told: the round stays as it was asked.
+                    let empty = Measurements::unchecked(plan).into_told();
+                    self.rounds.last_mut().expect("a round is asked").told = empty;
+                    return Err(e);
+                }
+            };
             self.rounds.last_mut().expect("a round is asked").told = told;
             if self.finish_round()? == Progress::Done {
                 break;
             }
         }
-        self.estimate.clone().ok_or_else(|| Error::InvalidSetting {
-            name: "session",
-            value: "done".into(),
-            reason: "the session was loaded done, without its estimate (an estimate is not saved)",
-        })
+        Ok(())
     }
 
     // ---- rounds ----
@@ -693,6 +740,8 @@ impl Session {
         let mut rows_a: Vec<Vec<f64>> = Vec::new();
         let mut rows_y: Vec<Vec<f64>> = Vec::new();
         let mut level = vec![0.0f64; m];
+        let mut calls = Vec::new();
+        let mut offset = 0;
         if let Some(b) = base {
             level.iter_mut().zip(b).for_each(|(l, v)| *l = l.max(v.abs()));
         }
@@ -724,10 +773,18 @@ impl Session {
                 }
                 rows_a.push(coefs);
                 rows_y.push(y);
+                let (plus, minus) = plan.calls_of(t);
+                calls.push((offset + plus, minus.map(|c| offset + c)));
             }
+            offset += plan.calls();
         }
         let kk = rows_a.len();
-        System { a: Mat::from_fn(kk, n, |t, c| rows_a[t][c]), y: Mat::from_fn(kk, m, |t, i| rows_y[t][i]), level }
+        System {
+            a: Mat::from_fn(kk, n, |t, c| rows_a[t][c]),
+            y: Mat::from_fn(kk, m, |t, i| rows_y[t][i]),
+            level,
+            calls,
+        }
     }
 
     fn finish_told_nothing(&mut self) -> Result<Option<(usize, String)>> {
@@ -742,6 +799,8 @@ impl Session {
                 self.fits[i] = RowFit::Dense;
             }
             showed = format!("{k} valid measurements ≥ n + 2: {} rows by least squares on every column", open.len());
+        } else if k > 0 && self.settings.outliers > 0.0 {
+            return self.finish_told_nothing_robust(system);
         } else if k > 0 {
             let held = sparse::holdback(k);
             let found = sparse::search(&system, &open, held);
@@ -768,18 +827,9 @@ impl Session {
         let open = self.fits.iter().filter(|f| **f == RowFit::Open).count();
         if open == 0 || k >= n + 2 {
             self.estimate = Some(self.assemble_told_nothing(&system));
-            if let Some(more) = self.more_for_tol(k) {
-                self.set_showed(format!("{showed}; {}", more.1), m);
-                return Ok(Some(more));
-            }
-            self.set_showed(showed, 0);
-            return Ok(None);
+            return Ok(self.done_unless_tol(k, showed));
         }
-        // Half again, or twice when no row validated yet (the rows are denser than
-        // these measurements can recover: none is near its end).
-        let growth = if open == m { 2.0 } else { GROWTH };
-        let target = ((k as f64 * growth).ceil() as usize).max(k + 4).min(self.dense_cap());
-        let want = self.within_budget(target.saturating_sub(k));
+        let want = self.next_round(k, open);
         if want == 0 {
             showed.push_str(&format!("; the budget is spent: {open} rows left undetermined"));
             self.estimate = Some(self.assemble_told_nothing(&system));
@@ -788,6 +838,103 @@ impl Session {
         }
         self.set_showed(showed, open);
         Ok(Some((want, format!("{open} rows not validated: {want} more directions, {} in all", k + want))))
+    }
+
+    /// Told nothing with `outliers > 0`: every row by [`RobustSparse`] on all
+    /// measurements so far. Rows that validate on held-back clean calls are kept; the
+    /// calls named garbage are left out of the refit and reported. More measurements
+    /// when rows are left open, or when more calls were judged wrong than planned for.
+    fn finish_told_nothing_robust(&mut self, system: System) -> Result<Option<(usize, String)>> {
+        let (n, m) = self.structure.dims();
+        let k = system.a.nrows();
+        let outliers = self.settings.outliers;
+        let robust =
+            RobustSparse { max_support: Some(sparse::sparsity_limit(k, n)), outliers, ..RobustSparse::default() };
+        let fit = robust.decode_rows(system.a.as_ref(), system.y.as_ref());
+        let mut validated = 0;
+        for i in 0..m {
+            self.fits[i] = match &fit.supports[i] {
+                Some(s) if fit.validation[i] <= sparse::VALIDATION_FACTOR * sparse::FIT_TOLERANCE => {
+                    validated += 1;
+                    RowFit::Sparse(s.clone())
+                }
+                _ => RowFit::Open,
+            };
+        }
+        let bad = fit.outlier_calls;
+        let is_bad = {
+            let mut v = vec![false; k];
+            bad.iter().for_each(|&t| v[t] = true);
+            v
+        };
+        let keep: Vec<usize> = (0..k).filter(|&t| !is_bad[t]).collect();
+        let clean = System {
+            a: Mat::from_fn(keep.len(), n, |r, c| system.a[(keep[r], c)]),
+            y: Mat::from_fn(keep.len(), m, |r, i| system.y[(keep[r], i)]),
+            level: system.level.clone(),
+            calls: keep.iter().map(|&t| system.calls[t]).collect(),
+        };
+        self.garbage = bad
+            .iter()
+            .flat_map(|&t| {
+                let (p, q) = system.calls[t];
+                std::iter::once(p).chain(q)
+            })
+            .map(|call| Outlier { call, rows_flagged: validated, rows_seen: m })
+            .collect();
+        let open = m - validated;
+        let planned = (outliers * k as f64).ceil() as usize;
+        let mut showed = format!(
+            "{k} valid measurements, robust sparse: {validated} rows validated, {} measurements judged garbage \
+             (planned for {planned})",
+            bad.len()
+        );
+        self.estimate = Some(self.assemble_told_nothing(&clean));
+        if open == 0 && bad.len() <= planned {
+            return Ok(self.done_unless_tol(k, showed));
+        }
+        let want = self.next_round(k, open);
+        if want == 0 {
+            showed.push_str(&format!("; the budget is spent: {open} rows left undetermined"));
+            self.set_showed(showed, open);
+            return Ok(None);
+        }
+        self.set_showed(showed, open);
+        let why = if open > 0 {
+            format!("{open} rows not validated: {want} more directions, {} in all", k + want)
+        } else {
+            format!(
+                "{} measurements judged garbage > {planned} planned for: {want} more directions, {} in all",
+                bad.len(),
+                k + want
+            )
+        };
+        Ok(Some((want, why)))
+    }
+
+    /// Every row fitted after `k` measurements: done, unless the standard errors exceed
+    /// `tol` ([`Session::more_for_tol`]). Records what the round showed.
+    fn done_unless_tol(&mut self, k: usize, showed: String) -> Option<(usize, String)> {
+        match self.more_for_tol(k) {
+            Some(more) => {
+                let m = self.structure.dims().1;
+                self.set_showed(format!("{showed}; {}", more.1), m);
+                Some(more)
+            }
+            None => {
+                self.set_showed(showed, 0);
+                None
+            }
+        }
+    }
+
+    /// Measurements to add to `k` while `open` rows are not validated: half again, or
+    /// twice when no row validated yet (the rows are denser than these measurements can
+    /// recover: none is near its end), within the dense cap and the budget.
+    fn next_round(&self, k: usize, open: usize) -> usize {
+        let growth = if open == self.structure.dims().1 { 2.0 } else { GROWTH };
+        let target = ((k as f64 * growth).ceil() as usize).max(k + 4).min(self.dense_cap());
+        self.within_budget(target.saturating_sub(k))
     }
 
     /// With `tol`: more measurements when the standard errors exceed it.
@@ -884,20 +1031,14 @@ impl Session {
                 });
                 continue;
             }
-            let var = pooled.map(|p| (s.residual.powi(2) + 4.0 * p * units[i].powi(2)) / (s.dof as f64 + 4.0));
+            let var = pooled.map(|p| shrunk_variance(s.residual.powi(2), s.dof, p, units[i]));
             for (p, &c) in support.iter().enumerate() {
                 values.push(z[p] / scale[c]);
                 let vf = s.variance_factors.get(p).copied().unwrap_or(f64::NAN);
                 std_errors.push(var.map_or(f64::NAN, |v| (v * vf).sqrt() / scale[c]));
             }
-            let status = if z.iter().any(|v| v.is_nan()) {
-                let determined = z.iter().filter(|v| !v.is_nan()).count();
-                RowStatus::Underdetermined { determined, unknowns: z.len() }
-            } else {
-                RowStatus::Determined
-            };
             rows.push(RowReport {
-                status,
+                status: status_of(&z),
                 residual: s.residual,
                 condition: s.condition,
                 measurements: k,
@@ -924,7 +1065,7 @@ impl Session {
             valid_measurements: valid,
             colors: None,
             erasures: self.erasures(),
-            outliers: Vec::new(),
+            outliers: self.garbage.clone(),
             noise,
             rows,
             f0: self.base.clone(),
@@ -1062,9 +1203,12 @@ impl Session {
     fn finish_structured(&mut self) -> Result<Option<(usize, String)>> {
         let (_, m) = self.structure.dims();
         if self.rounds.len() == 1 {
-            let r = &self.rounds[0];
-            let meas = Measurements::from_told(&r.plan, r.told.clone());
+            // The values move into the measurements and back (a large J's are not copied).
+            let told = std::mem::take(&mut self.rounds[0].told);
+            let meas = Measurements::from_told(&self.rounds[0].plan, told);
             let mut est = meas.decode();
+            let told = meas.into_told();
+            self.rounds[0].told = told;
             est.parts_mut().2.rounds = Vec::new();
             self.estimate = Some(est);
         } else {

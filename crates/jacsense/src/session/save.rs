@@ -171,7 +171,9 @@ impl Session {
         if data.rounds.is_empty() {
             return Err(bad("no round".into()));
         }
-        if data.fits.len() != m {
+        // Row fits belong to told-nothing and prior sessions; a structured one has none.
+        let fits = if data.mode == Mode::Structured { 0 } else { m };
+        if data.fits.len() != fits {
             return Err(bad(format!("{} row fits for m = {m} rows", data.fits.len())));
         }
         for (i, f) in data.fits.iter().enumerate() {
@@ -229,6 +231,7 @@ impl Session {
             estimate: None,
             done: data.done,
             pending_columns: data.pending_columns,
+            garbage: Vec::new(),
         })
     }
 }

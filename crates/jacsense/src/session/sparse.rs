@@ -56,6 +56,8 @@ pub(crate) struct System {
     pub(crate) y: Mat<f64>,
     /// Per output: the largest `|f_i|` seen, the unit of its rounding noise.
     pub(crate) level: Vec<f64>,
+    /// Per measurement: its calls (numbered across rounds), `+` side first.
+    pub(crate) calls: Vec<(usize, Option<usize>)>,
 }
 
 /// What the search found for one row.

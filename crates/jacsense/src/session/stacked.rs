@@ -8,7 +8,7 @@ use faer::Mat;
 use rayon::prelude::*;
 
 use super::Session;
-use crate::decode::{Decoder, LeastSquares, RowReport, RowSolve, RowStatus};
+use crate::decode::{Decoder, LeastSquares, RowReport, RowSolve, shrunk_variance, status_of};
 use crate::design::Difference;
 use crate::measurements::Measurements;
 
@@ -106,20 +106,14 @@ impl Session {
         for (i, z, s, k, unit) in solved {
             let range = jacobian.pattern().row_range(i);
             let cols: Vec<usize> = jacobian.pattern().row(i).to_vec();
-            let var = pooled.map(|p| (s.residual.powi(2) + 4.0 * p * unit * unit) / (s.dof as f64 + 4.0));
+            let var = pooled.map(|p| shrunk_variance(s.residual.powi(2), s.dof, p, unit));
             for (j, &c) in cols.iter().enumerate() {
                 jacobian.values_mut()[range.start + j] = z[j] / scale[c];
                 let vf = s.variance_factors.get(j).copied().unwrap_or(f64::NAN);
                 se[range.start + j] = var.map_or(f64::NAN, |v| (v * vf).sqrt() / scale[c]);
             }
-            let determined = z.iter().filter(|v| !v.is_nan()).count();
-            let status = if determined == z.len() {
-                RowStatus::Determined
-            } else {
-                RowStatus::Underdetermined { determined, unknowns: z.len() }
-            };
             let mut report = RowReport {
-                status,
+                status: status_of(&z),
                 residual: s.residual,
                 condition: s.condition,
                 measurements: k,

@@ -46,11 +46,8 @@ pub(super) fn scheme(structure: &Structure, vs: &[Vec<f64>], settings: &VjpSetti
 pub(super) fn calls(structure: &Structure, vs: &[Vec<f64>], settings: &VjpSettings) -> Result<usize> {
     let (projected, route) = projected(structure, vs, settings)?;
     let (k, _) = Scheme::projected_directions(&projected, &route, settings.directions, settings.sparse_method)?;
-    Ok(match (k, route.difference) {
-        (0, _) => 0,
-        (k, crate::design::Difference::Forward) => k + 1,
-        (k, crate::design::Difference::Central) => 2 * k,
-    })
+    // No candidates, no directions: no call, not even f(x0) (as `VjpPlan::calls`).
+    Ok(if k == 0 { 0 } else { crate::planner::calls_of(k, route.difference) })
 }
 
 /// The structure of `VᵀJ` and the direct route's settings.
