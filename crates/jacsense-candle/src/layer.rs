@@ -558,23 +558,31 @@ impl LayerCore {
                 return Err(Error::BatchAnswer { points: calls, results: results.len() });
             }
             total += calls;
+            // Each open sample's calls, told and decoded in parallel (samples share nothing).
+            let mut first = vec![None; batch];
             let mut k = 0;
             for &(b, c) in &open {
-                let session = &mut sessions[b];
-                for call in 0..c {
-                    match &results[k] {
-                        Ok(()) => session.tell(call, &values[k * m..(k + 1) * m])?,
-                        Err(e) => session.erase(call, ErasureReason::Failed(e.0.clone()))?,
+                first[b] = Some(k);
+                k += c;
+            }
+            sessions
+                .par_iter_mut()
+                .zip(&first)
+                .filter_map(|(session, first)| first.map(|k| (session, k)))
+                .map(|(session, k)| {
+                    let calls = session.ask().expect("open").calls();
+                    for call in 0..calls {
+                        match &results[k + call] {
+                            Ok(()) => session.tell(call, &values[(k + call) * m..(k + call + 1) * m])?,
+                            Err(e) => session.erase(call, ErasureReason::Failed(e.0.clone()))?,
+                        }
                     }
-                    k += 1;
-                }
-            }
-            for &(b, _) in &open {
-                sessions[b].finish_round()?;
-            }
+                    session.finish_round().map(|_| ())
+                })
+                .collect::<jacsense::Result<()>>()?;
         }
         let outcomes = sessions
-            .iter()
+            .par_iter()
             .zip(vs)
             .map(|(session, v)| {
                 let estimate = session.estimate().ok_or(Error::Tensor("a finished session has no estimate".into()))?;
