@@ -20,6 +20,10 @@
 //! sparse ([`VjpSettings::sparsity`]). The direct route, when taken (or forced with
 //! [`Route::Direct`]), makes one plan per sample (its design depends on `v`) and
 //! calls `f(x0)` again.
+//!
+//! [`Known::Nothing`] has no scheme: every sample runs a told-nothing adaptive
+//! [`Session`] at its point, round by round, each round's calls of every open sample in
+//! one batch, and its calls per sample are whatever the sessions needed.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -139,6 +143,9 @@ impl BlackboxLayer {
         // (x = 0): the route, and the Jacobian's scheme, depend on the structure only.
         let x0: Vec<f64> = std::iter::repeat_n(0.0, dims.inputs).chain(theta.iter().copied()).collect();
         let sensing = if *known == Known::Nothing {
+            // The sessions' settings are checked once here (a budget below what a dense
+            // J needs is refused now, not at the first backward pass).
+            Session::new(&structure, &x0, &settings.jacobian, &SessionOptions::default())?;
             Sensing::Session
         } else {
             let plan = VjpPlan::new(&structure, &x0, &[vec![1.0; dims.outputs]], settings)?;
@@ -588,7 +595,7 @@ impl LayerCore {
                 let estimate = session.estimate().ok_or(Error::Tensor("a finished session has no estimate".into()))?;
                 let diagnostics = estimate.diagnostics();
                 let worst = diagnostics.rows.iter().map(|r| &r.status).max_by_key(|s| severity(s)).cloned();
-                let w = estimate.vjp(&[v.clone()])?.swap_remove(0).w;
+                let w = estimate.vjp(std::slice::from_ref(v))?.swap_remove(0).w;
                 Ok(Outcome {
                     w,
                     erasures: diagnostics.erasures.len(),

@@ -432,3 +432,28 @@ fn nothing_known_with_parameters_and_failed_calls() {
     assert!(step.determined());
     assert!(step.erasures > 0 && step.erasures >= step.calls / 7, "{} erasures in {} calls", step.erasures, step.calls);
 }
+
+#[test]
+fn nothing_known_within_a_budget_too_small_is_refused_or_reported() {
+    // A dense 20×40 layer needs about 44 calls per sample told nothing. A budget below
+    // its 40 columns (and f(x0)) is refused when the layer is made; one of 41 leaves
+    // rows open: the step is undetermined, reported, and returns no gradient.
+    let (m, n) = (20, 40);
+    let (g, _) = mixing(m, n, seeded(26, m * n));
+    let budget = |calls| VjpSettings {
+        jacobian: Settings { budget: Some(calls), ..Settings::default() },
+        ..VjpSettings::default()
+    };
+    let error = BlackboxLayer::new(g, &Known::Nothing, &budget(24)).unwrap_err().to_string();
+    assert!(error.contains("too few calls"), "{error}");
+    let (g, _) = mixing(m, n, seeded(26, m * n));
+    let layer = BlackboxLayer::new(g, &Known::Nothing, &budget(41)).unwrap();
+    let x = Var::from_vec(seeded(27, 3 * n), (3, n), &Device::Cpu).unwrap();
+    let backward = layer.forward(x.as_tensor()).unwrap().sum_all().unwrap().backward();
+    let error = backward.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(error.contains("vᵀJ undetermined for 3 of 3 samples"), "{error}");
+    let step = layer.last_step().unwrap();
+    assert!(!step.determined());
+    assert_eq!(step.calls, 3 * 41);
+    assert!(matches!(step.worst_row, RowStatus::Underdetermined { .. }), "{:?}", step.worst_row);
+}
