@@ -29,7 +29,9 @@
 //! from the forward pass, on (a) the step chosen for the noise, `√σ`); ES
 //! (`w ≈ (1/k) Σ_t vᵀ(g(x + h u_t) − g(x))/h · u_t` over `k` Gaussian directions, `k` the
 //! calls per sample jacsense makes on the same layer, `h = √σ` on (a), 1e-6 elsewhere);
-//! jacsense (the structure declared, `noise = 1e-4` on (a), `outliers = 0.05` on (d)).
+//! jacsense (the structure declared, `noise = 1e-4` on (a), `outliers = 0.05` on (d));
+//! on (c) also jacsense told nothing (`Known::Nothing`: a told-nothing adaptive session
+//! per sample, its calls per sample whatever the sessions needed).
 //! A backward pass whose `vᵀJ` is undetermined for some sample is not applied and
 //! counted.
 //!
