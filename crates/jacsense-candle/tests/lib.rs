@@ -457,3 +457,25 @@ fn nothing_known_within_a_budget_too_small_is_refused_or_reported() {
     assert_eq!(step.calls, 3 * 41);
     assert!(matches!(step.worst_row, RowStatus::Underdetermined { .. }), "{:?}", step.worst_row);
 }
+
+#[test]
+fn nothing_known_votes_garbage_out_when_declared() {
+    // Told nothing with one call in 10 garbage and `outliers = 0.1`: the sessions'
+    // rounds are decoded by robust sparse recovery, the garbage calls named.
+    let n = 40;
+    let (g, mt) = mixing(n, n, band(n, n, 2, 2, 28));
+    let spoiled = Spoiled { inner: g, every: 10, fail: false };
+    let settings =
+        VjpSettings { jacobian: Settings { outliers: 0.1, ..Settings::default() }, ..VjpSettings::default() };
+    let layer = BlackboxLayer::new(spoiled, &Known::Nothing, &settings).unwrap();
+    let (error, _) = check(&layer, |x, _| x.matmul(&mt)?.tanh(), 6, 29);
+    let step = layer.last_step().unwrap();
+    println!(
+        "Known::Nothing, banded n = {n}, 10% garbage: {} calls per sample, {} outliers judged, relative error {error:.1e}",
+        step.calls_per_sample(),
+        step.outliers
+    );
+    assert!(error < TOLERANCE, "relative error {error:.2e}");
+    assert!(step.determined());
+    assert!(step.outliers >= step.calls / 10, "{} outliers judged in {} calls", step.outliers, step.calls);
+}
