@@ -29,7 +29,9 @@
 //! from the forward pass, on (a) the step chosen for the noise, `√σ`); ES
 //! (`w ≈ (1/k) Σ_t vᵀ(g(x + h u_t) − g(x))/h · u_t` over `k` Gaussian directions, `k` the
 //! calls per sample jacsense makes on the same layer, `h = √σ` on (a), 1e-6 elsewhere);
-//! jacsense (the structure declared, `noise = 1e-4` on (a), `outliers = 0.05` on (d)).
+//! jacsense (the structure declared, `noise = 1e-4` on (a), `outliers = 0.05` on (d));
+//! on (c) also jacsense told nothing (`Known::Nothing`: a told-nothing adaptive session
+//! per sample, its calls per sample whatever the sessions needed).
 //! A backward pass whose `vᵀJ` is undetermined for some sample is not applied and
 //! counted.
 //!
@@ -465,10 +467,20 @@ enum Trainer {
     Coordinate,
     Es,
     Jacsense,
+    /// jacsense told nothing ([`Known::Nothing`]: a told-nothing session per sample),
+    /// on layer (c) only.
+    ToldNothing,
 }
 
 impl Trainer {
-    const ALL: [Trainer; 5] = [Trainer::Exact, Trainer::Frozen, Trainer::Coordinate, Trainer::Es, Trainer::Jacsense];
+    const ALL: [Trainer; 6] =
+        [Trainer::Exact, Trainer::Frozen, Trainer::Coordinate, Trainer::Es, Trainer::Jacsense, Trainer::ToldNothing];
+
+    /// Whether the trainer runs on `kind`: told nothing is the row of layer (c), whose
+    /// places nobody knows.
+    fn trains(self, kind: Kind) -> bool {
+        self != Trainer::ToldNothing || kind == Kind::Sparse
+    }
 
     fn label(self) -> &'static str {
         match self {
@@ -477,6 +489,7 @@ impl Trainer {
             Trainer::Coordinate => "coordinate differences",
             Trainer::Es => "ES (random directions)",
             Trainer::Jacsense => "jacsense",
+            Trainer::ToldNothing => "jacsense, told nothing",
         }
     }
 }
@@ -605,6 +618,7 @@ fn train(kind: Kind, trainer: Trainer, data: &Data, epochs: usize, device: &Devi
         Trainer::Exact => Middle::Exact(kind, theta()?),
         Trainer::Frozen => Middle::Frozen(kind, theta()?),
         Trainer::Jacsense => Middle::Blackbox(blackbox_layer(&blackbox, &kind.known(), &jacsense_settings(kind))?),
+        Trainer::ToldNothing => Middle::Blackbox(blackbox_layer(&blackbox, &Known::Nothing, &jacsense_settings(kind))?),
         Trainer::Coordinate => {
             // What everyone does: one call per input, nothing known, entries read off;
             // on (a) with the step chosen for the noise (√σ, as jacsense's), and not told
@@ -770,7 +784,7 @@ fn main() -> Result<()> {
         if !only.is_empty() && !only.contains(&letter) {
             continue;
         }
-        for trainer in Trainer::ALL {
+        for trainer in Trainer::ALL.into_iter().filter(|t| t.trains(kind)) {
             let o = train(kind, trainer, &data, epochs, &device)?;
             let calls = if matches!(trainer, Trainer::Exact | Trainer::Frozen) {
                 "—".to_string()
@@ -809,6 +823,15 @@ fn main() -> Result<()> {
             100.0 * (js.accuracy - exact.accuracy),
             100.0 * js.calls_per_sample / coord.calls_per_sample
         );
+        if let Some(nothing) = find(Trainer::ToldNothing) {
+            println!(
+                "{}: jacsense told nothing {:+.1} pp against exact backprop, with {:.1}% of coordinate differences' calls, {:.1}× jacsense told the row sparsity's wall time",
+                kind.label(),
+                100.0 * (nothing.accuracy - exact.accuracy),
+                100.0 * nothing.calls_per_sample / coord.calls_per_sample,
+                nothing.seconds / js.seconds
+            );
+        }
     }
     let find =
         |k: Kind, t: Trainer| outcomes.iter().find(|o| o.kind == k && o.trainer == t).map(|o| 100.0 * o.accuracy);

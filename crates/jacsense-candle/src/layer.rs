@@ -20,14 +20,18 @@
 //! sparse ([`VjpSettings::sparsity`]). The direct route, when taken (or forced with
 //! [`Route::Direct`]), makes one plan per sample (its design depends on `v`) and
 //! calls `f(x0)` again.
+//!
+//! [`Known::Nothing`] has no scheme: every sample runs a told-nothing adaptive
+//! [`Session`] at its point, round by round, each round's calls of every open sample in
+//! one batch, and its calls per sample are whatever the sessions needed.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, DType, Layout, Module, Shape, Tensor, Var};
 use jacsense::{
-    Difference, ErasureReason, Measurements, Plan, PlanOptions, Route, RowStatus, Scheme, Structure, VjpMeasurements,
-    VjpPlan, VjpSettings,
+    Difference, ErasureReason, Measurements, Plan, PlanOptions, Route, RowStatus, Scheme, Session, SessionOptions,
+    Structure, VjpMeasurements, VjpPlan, VjpSettings,
 };
 use rayon::prelude::*;
 
@@ -94,7 +98,11 @@ struct LayerCore {
 /// sample (its design depends on `v`).
 enum Sensing {
     Jacobian(Scheme),
-    Direct { calls: usize },
+    Direct {
+        calls: usize,
+    },
+    /// [`Known::Nothing`]: a told-nothing session per sample.
+    Session,
 }
 
 impl BlackboxLayer {
@@ -134,10 +142,17 @@ impl BlackboxLayer {
         // The planner's choice for a dense upstream gradient at a representative point
         // (x = 0): the route, and the Jacobian's scheme, depend on the structure only.
         let x0: Vec<f64> = std::iter::repeat_n(0.0, dims.inputs).chain(theta.iter().copied()).collect();
-        let plan = VjpPlan::new(&structure, &x0, &[vec![1.0; dims.outputs]], settings)?;
-        let sensing = match plan.jacobian_plan() {
-            Some(jacobian) => Sensing::Jacobian(jacobian.scheme().clone()),
-            None => Sensing::Direct { calls: plan.calls() },
+        let sensing = if *known == Known::Nothing {
+            // The sessions' settings are checked once here (a budget below what a dense
+            // J needs is refused now, not at the first backward pass).
+            Session::new(&structure, &x0, &settings.jacobian, &SessionOptions::default())?;
+            Sensing::Session
+        } else {
+            let plan = VjpPlan::new(&structure, &x0, &[vec![1.0; dims.outputs]], settings)?;
+            match plan.jacobian_plan() {
+                Some(jacobian) => Sensing::Jacobian(jacobian.scheme().clone()),
+                None => Sensing::Direct { calls: plan.calls() },
+            }
         };
         let parameters = if theta.is_empty() {
             None
@@ -175,7 +190,7 @@ impl BlackboxLayer {
     /// The route the planner chose ([`Route::SenseJacobian`] or [`Route::Direct`]).
     pub fn route(&self) -> Route {
         match self.core.sensing {
-            Sensing::Jacobian(_) => Route::SenseJacobian,
+            Sensing::Jacobian(_) | Sensing::Session => Route::SenseJacobian,
             Sensing::Direct { .. } => Route::Direct,
         }
     }
@@ -184,13 +199,15 @@ impl BlackboxLayer {
     pub fn scheme(&self) -> Option<&Scheme> {
         match &self.core.sensing {
             Sensing::Jacobian(scheme) => Some(scheme),
-            Sensing::Direct { .. } => None,
+            Sensing::Direct { .. } | Sensing::Session => None,
         }
     }
 
     /// Calls per sample that a backward pass makes (before any failure): the scheme's
     /// measurements (forward differences: `f(x0)` is the forward pass's value) or
-    /// twice as many (central), or the direct plan's calls.
+    /// twice as many (central), or the direct plan's calls. For [`Known::Nothing`] the
+    /// calls are adaptive: the last backward pass's calls per sample rounded up (0
+    /// before the first).
     pub fn calls_per_sample(&self) -> usize {
         match &self.core.sensing {
             Sensing::Jacobian(scheme) => match scheme.settings().difference {
@@ -198,6 +215,7 @@ impl BlackboxLayer {
                 Difference::Central => 2 * scheme.measurements(),
             },
             Sensing::Direct { calls } => *calls,
+            Sensing::Session => self.last_step().map_or(0, |step| step.calls_per_sample().ceil() as usize),
         }
     }
 
@@ -458,10 +476,15 @@ impl LayerCore {
         let len = n + p;
         let points = self.points(x, theta, batch);
         let vs: Vec<Vec<f64>> = (0..batch).map(|b| v[b * m..(b + 1) * m].to_vec()).collect();
+        if let Sensing::Session = self.sensing {
+            let (outcomes, total) = self.sessions(&points, f0, &vs)?;
+            return self.finish(outcomes, total, batch);
+        }
         let plans = (0..batch)
             .map(|b| {
                 let point = &points[b * len..(b + 1) * len];
                 match &self.sensing {
+                    Sensing::Session => unreachable!("sessions are sensed above"),
                     Sensing::Jacobian(scheme) => {
                         let options = PlanOptions { f0: Some(f0[b * m..(b + 1) * m].to_vec()), bounds: None };
                         scheme.at_with(point, &options).map(SamplePlan::Jacobian)
@@ -499,13 +522,101 @@ impl LayerCore {
                 plan.decode(&values[start * m..end * m], &results[start..end], &vs[b])
             })
             .collect::<Result<Vec<_>>>()?;
+        self.finish(outcomes, total, batch)
+    }
+
+    /// [`Known::Nothing`]: a told-nothing session per sample at its point, round by
+    /// round, every open sample's calls of a round in one batch; the samples' decodes
+    /// and the backward pass's calls.
+    fn sessions(&self, points: &[f64], f0: &[f64], vs: &[Vec<f64>]) -> Result<(Vec<Outcome>, usize)> {
+        let LayerDims { inputs: n, parameters: p, outputs: m } = self.dims;
+        let len = n + p;
+        let batch = vs.len();
+        let mut sessions = (0..batch)
+            .map(|b| {
+                let options = SessionOptions {
+                    point: PlanOptions { f0: Some(f0[b * m..(b + 1) * m].to_vec()), bounds: None },
+                    ..SessionOptions::default()
+                };
+                Session::new(&self.structure, &points[b * len..(b + 1) * len], &self.settings.jacobian, &options)
+            })
+            .collect::<jacsense::Result<Vec<_>>>()?;
+        let mut total = 0;
+        loop {
+            // The open samples and their round's calls.
+            let open: Vec<(usize, usize)> =
+                sessions.iter().enumerate().filter_map(|(b, s)| s.ask().map(|plan| (b, plan.calls()))).collect();
+            if open.is_empty() {
+                break;
+            }
+            let calls: usize = open.iter().map(|&(_, c)| c).sum();
+            let mut at = vec![0.0; calls * len];
+            let mut k = 0;
+            for &(b, c) in &open {
+                let plan = sessions[b].ask().expect("open");
+                for call in 0..c {
+                    plan.point(call, &mut at[k * len..(k + 1) * len])?;
+                    k += 1;
+                }
+            }
+            let mut values = vec![0.0; calls * m];
+            let results = if calls == 0 { Vec::new() } else { self.blackbox.call_batch(&at, &mut values) };
+            if results.len() != calls {
+                return Err(Error::BatchAnswer { points: calls, results: results.len() });
+            }
+            total += calls;
+            // Each open sample's calls, told and decoded in parallel (samples share nothing).
+            let mut first = vec![None; batch];
+            let mut k = 0;
+            for &(b, c) in &open {
+                first[b] = Some(k);
+                k += c;
+            }
+            sessions
+                .par_iter_mut()
+                .zip(&first)
+                .filter_map(|(session, first)| first.map(|k| (session, k)))
+                .map(|(session, k)| {
+                    let calls = session.ask().expect("open").calls();
+                    for call in 0..calls {
+                        match &results[k + call] {
+                            Ok(()) => session.tell(call, &values[(k + call) * m..(k + call + 1) * m])?,
+                            Err(e) => session.erase(call, ErasureReason::Failed(e.0.clone()))?,
+                        }
+                    }
+                    session.finish_round().map(|_| ())
+                })
+                .collect::<jacsense::Result<()>>()?;
+        }
+        let outcomes = sessions
+            .par_iter()
+            .zip(vs)
+            .map(|(session, v)| {
+                let estimate = session.estimate().ok_or(Error::Tensor("a finished session has no estimate".into()))?;
+                let diagnostics = estimate.diagnostics();
+                let worst = diagnostics.rows.iter().map(|r| &r.status).max_by_key(|s| severity(s)).cloned();
+                let w = estimate.vjp(std::slice::from_ref(v))?.swap_remove(0).w;
+                Ok(Outcome {
+                    w,
+                    erasures: diagnostics.erasures.len(),
+                    outliers: diagnostics.outliers.len(),
+                    worst: worst.unwrap_or_default(),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok((outcomes, total))
+    }
+
+    /// The gradients from every sample's decode, and the step's report stored.
+    fn finish(&self, outcomes: Vec<Outcome>, total: usize, batch: usize) -> Result<(Vec<f64>, Vec<f64>)> {
+        let LayerDims { inputs: n, parameters: p, .. } = self.dims;
         let mut gx = vec![0.0; batch * n];
         let mut gtheta = vec![0.0; p];
         let mut report = StepReport {
             step: self.steps.fetch_add(1, Ordering::Relaxed),
             samples: batch,
             route: match self.sensing {
-                Sensing::Jacobian(_) => Route::SenseJacobian,
+                Sensing::Jacobian(_) | Sensing::Session => Route::SenseJacobian,
                 Sensing::Direct { .. } => Route::Direct,
             },
             calls: total,

@@ -350,3 +350,132 @@ fn the_root_readme_shows_the_crate_readme_doctest() {
     };
     assert_eq!(block(root, "```rust,ignore\n"), block(crate_readme, "```rust\n"));
 }
+
+#[test]
+fn nothing_known_gradient_matches_autodiff_with_adaptive_calls() {
+    // A banded mixing layer declared as nothing known: a told-nothing session per
+    // sample finds the band's nonzeros (3 of 64 per row) and validates every row on
+    // held-back calls.
+    let n = 64;
+    let (g, mt) = mixing(n, n, band(n, n, 1, 1, 21));
+    let layer = BlackboxLayer::new(g, &Known::Nothing, &VjpSettings::default()).unwrap();
+    assert_eq!(layer.route(), Route::SenseJacobian);
+    assert!(layer.scheme().is_none()); // no scheme is shared across samples
+    assert_eq!(layer.calls_per_sample(), 0); // adaptive: none before the first step
+    let batch = 8;
+    let (error, _) = check(&layer, |x, _| x.matmul(&mt)?.tanh(), batch, 22);
+    assert!(error < TOLERANCE, "relative error {error:.2e}");
+    let step = layer.last_step().unwrap();
+    println!(
+        "Known::Nothing, banded n = {n}: {} calls for {batch} samples, {} per sample, relative error {error:.1e}",
+        step.calls,
+        step.calls_per_sample()
+    );
+    assert!(step.determined());
+    assert_eq!((step.samples, step.erasures, step.outliers), (batch, 0, 0));
+    assert_eq!(step.worst_row, RowStatus::Determined); // validated on held-back calls
+    assert_eq!(step.route, Route::SenseJacobian);
+    // Well below coordinate differences' n calls (f(x0) from the forward pass).
+    assert!(step.calls_per_sample() <= (n / 2) as f64, "{} calls per sample", step.calls_per_sample());
+    assert_eq!(layer.calls_per_sample(), step.calls_per_sample().ceil() as usize);
+}
+
+#[test]
+fn nothing_known_on_a_dense_layer_costs_about_n_calls() {
+    // Every output depends on every input: the session's orthonormal random rounds
+    // complete a basis, and least squares keeps ⌈0.05 n⌉ + 2 calls of redundancy.
+    let (m, n) = (20, 40);
+    let (g, mt) = mixing(m, n, seeded(23, m * n));
+    let layer = BlackboxLayer::new(g, &Known::Nothing, &VjpSettings::default()).unwrap();
+    let batch = 6;
+    let (error, _) = check(&layer, |x, _| x.matmul(&mt)?.tanh(), batch, 24);
+    let step = layer.last_step().unwrap();
+    println!("Known::Nothing, dense {m}×{n}: {} calls per sample, relative error {error:.1e}", step.calls_per_sample());
+    assert!(error < TOLERANCE, "relative error {error:.2e}");
+    assert!(step.determined());
+    assert!(step.calls_per_sample() >= n as f64, "{} calls per sample for a dense J", step.calls_per_sample());
+    assert!(step.calls as f64 <= ((n + n.div_ceil(20) + 3) * batch) as f64, "{} calls", step.calls);
+}
+
+#[test]
+fn nothing_known_with_parameters_and_failed_calls() {
+    // The parametric layer told nothing, with one call in 7 failing: the sessions
+    // drop the failed calls, find every row's 5 nonzeros among 36 columns, and the
+    // erasures are reported.
+    let n = 32;
+    let g = pointwise(LayerDims { inputs: n, parameters: 4, outputs: n }, move |p: &[f64], y: &mut [f64]| {
+        let (x, t) = p.split_at(n);
+        for i in 0..n {
+            y[i] = t[0] * (t[1] * x[i] + t[2]).tanh() + t[3] * x[i];
+        }
+        Ok(())
+    });
+    let spoiled = Spoiled { inner: g, every: 7, fail: true };
+    let theta = [0.8, 1.3, -0.2, 0.1];
+    let layer = BlackboxLayer::with_parameters(spoiled, &Known::Nothing, &VjpSettings::default(), &theta).unwrap();
+    let exact = |x: &Tensor, t: Option<&Tensor>| {
+        let t = t.unwrap();
+        let part = |k| t.narrow(0, k, 1);
+        let inner = x.broadcast_mul(&part(1)?)?.broadcast_add(&part(2)?)?.tanh()?;
+        inner.broadcast_mul(&part(0)?)?.add(&x.broadcast_mul(&part(3)?)?)
+    };
+    let (x_error, theta_error) = check(&layer, exact, 8, 25);
+    let step = layer.last_step().unwrap();
+    println!(
+        "Known::Nothing, parametric n = {n}, p = 4, 1 call in 7 failing: {} calls per sample, {} erasures, \
+         relative errors {x_error:.1e} (x), {theta_error:.1e} (θ)",
+        step.calls_per_sample(),
+        step.erasures
+    );
+    assert!(x_error < TOLERANCE, "relative error of ∂/∂x {x_error:.2e}");
+    assert!(theta_error < TOLERANCE, "relative error of ∂/∂θ {theta_error:.2e}");
+    assert!(step.determined());
+    assert!(step.erasures > 0 && step.erasures >= step.calls / 7, "{} erasures in {} calls", step.erasures, step.calls);
+}
+
+#[test]
+fn nothing_known_within_a_budget_too_small_is_refused_or_reported() {
+    // A dense 20×40 layer needs about 44 calls per sample told nothing. A budget below
+    // its 40 columns (and f(x0)) is refused when the layer is made; one of 41 leaves
+    // rows open: the step is undetermined, reported, and returns no gradient.
+    let (m, n) = (20, 40);
+    let (g, _) = mixing(m, n, seeded(26, m * n));
+    let budget = |calls| VjpSettings {
+        jacobian: Settings { budget: Some(calls), ..Settings::default() },
+        ..VjpSettings::default()
+    };
+    let error = BlackboxLayer::new(g, &Known::Nothing, &budget(24)).unwrap_err().to_string();
+    assert!(error.contains("too few calls"), "{error}");
+    let (g, _) = mixing(m, n, seeded(26, m * n));
+    let layer = BlackboxLayer::new(g, &Known::Nothing, &budget(41)).unwrap();
+    let x = Var::from_vec(seeded(27, 3 * n), (3, n), &Device::Cpu).unwrap();
+    let backward = layer.forward(x.as_tensor()).unwrap().sum_all().unwrap().backward();
+    let error = backward.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(error.contains("vᵀJ undetermined for 3 of 3 samples"), "{error}");
+    let step = layer.last_step().unwrap();
+    assert!(!step.determined());
+    assert_eq!(step.calls, 3 * 41);
+    assert!(matches!(step.worst_row, RowStatus::Underdetermined { .. }), "{:?}", step.worst_row);
+}
+
+#[test]
+fn nothing_known_votes_garbage_out_when_declared() {
+    // Told nothing with one call in 10 garbage and `outliers = 0.1`: the sessions'
+    // rounds are decoded by robust sparse recovery, the garbage calls named.
+    let n = 40;
+    let (g, mt) = mixing(n, n, band(n, n, 2, 2, 28));
+    let spoiled = Spoiled { inner: g, every: 10, fail: false };
+    let settings =
+        VjpSettings { jacobian: Settings { outliers: 0.1, ..Settings::default() }, ..VjpSettings::default() };
+    let layer = BlackboxLayer::new(spoiled, &Known::Nothing, &settings).unwrap();
+    let (error, _) = check(&layer, |x, _| x.matmul(&mt)?.tanh(), 6, 29);
+    let step = layer.last_step().unwrap();
+    println!(
+        "Known::Nothing, banded n = {n}, 10% garbage: {} calls per sample, {} outliers judged, relative error {error:.1e}",
+        step.calls_per_sample(),
+        step.outliers
+    );
+    assert!(error < TOLERANCE, "relative error {error:.2e}");
+    assert!(step.determined());
+    assert!(step.outliers >= step.calls / 10, "{} outliers judged in {} calls", step.outliers, step.calls);
+}
