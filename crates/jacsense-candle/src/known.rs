@@ -70,8 +70,9 @@ pub enum Known {
     /// pass runs a told-nothing adaptive session ([`jacsense::Session`] on a dense
     /// structure) at its point `(x_b, θ)`: rounds of random directions orthonormalised
     /// across rounds, every row recovered by sparse recovery and validated on calls
-    /// held back from its fit, more rounds until every row validates. The samples' calls of each round go to the blackbox as one batch;
-    /// samples that are done drop out.
+    /// held back from its fit, more rounds until every row validates. The samples'
+    /// calls of each round go to the blackbox as one batch; samples that are done drop
+    /// out.
     ///
     /// What it costs, per sample and step, with `N = n + p` columns:
     ///
@@ -95,9 +96,10 @@ pub enum Known {
     /// The settings apply as in the core's sessions: adaptive rounds need the
     /// Jacobian settings' `Design::Auto` (another design is the planner's one-shot
     /// dense plan at every sample); `outliers > 0` decodes the rounds by robust sparse
-    /// recovery; a `budget` caps each sample's calls (one below `N + 1`, what a dense
-    /// `J` needs with `f(x0)`, is refused when the layer is made), and rows it leaves
-    /// open make the step undetermined (reported, not applied).
+    /// recovery; a `budget` caps each sample's calls (one that leaves no call for a
+    /// measurement is refused when the layer is made). Rows a budget leaves open make
+    /// the step undetermined (reported, not applied); a budget of `N` or more calls
+    /// determines every row by least squares when it is spent, without validation.
     Nothing,
     /// Any structure of the core over `∂y/∂x` (`m × n`: pattern, ties, known entries,
     /// row sparsity); symmetry is for square Jacobians without parameters. Boxed: a

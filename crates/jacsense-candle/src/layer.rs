@@ -143,8 +143,8 @@ impl BlackboxLayer {
         // (x = 0): the route, and the Jacobian's scheme, depend on the structure only.
         let x0: Vec<f64> = std::iter::repeat_n(0.0, dims.inputs).chain(theta.iter().copied()).collect();
         let sensing = if *known == Known::Nothing {
-            // The sessions' settings are checked once here (a budget below what a dense
-            // J needs is refused now, not at the first backward pass).
+            // The sessions' settings are checked once here (a budget that leaves no call
+            // for a measurement is refused now, not at the first backward pass).
             Session::new(&structure, &x0, &settings.jacobian, &SessionOptions::default())?;
             Sensing::Session
         } else {

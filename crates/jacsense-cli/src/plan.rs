@@ -1,8 +1,9 @@
 //! `jacsense plan`: the design, decoder, number of calls and lower bound the planner
-//! chooses, without calling anything.
+//! chooses, without calling anything. Told nothing, `estimate` runs an adaptive session:
+//! the plan shown is its first round, with what may follow.
 
 use clap::Args;
-use jacsense::Plan;
+use jacsense::{Plan, Session, SessionOptions};
 use serde_json::json;
 
 use crate::error::{EXIT_OK, Failure};
@@ -47,7 +48,20 @@ pub fn plan(args: &PlanArgs) -> Result<u8, Failure> {
     let m =
         args.plan.known_m(&known).ok_or_else(|| input_error!("plan needs m: give --pattern FILE or --outputs M"))?;
     let structure = args.plan.structure_spec(&known, n, m)?.build()?;
-    let plan = Plan::new(&structure, &x0, &args.plan.settings()?)?;
+    // Told nothing, the session `estimate` would run: its first round, and the most it
+    // may cost; otherwise the planner's plan (without allocating its measurements).
+    let settings = args.plan.settings()?;
+    let options = SessionOptions::default();
+    let session =
+        Session::adapts(&structure, &settings, &options).then(|| Session::new(&structure, &x0, &settings, &options));
+    let session = session.transpose()?;
+    let plan = match &session {
+        Some(s) => s.ask().expect("a new session asks for its first round").clone(),
+        None => Plan::new(&structure, &x0, &settings)?,
+    };
+    let first_round = session.as_ref().map(|s| s.rounds()[0].why.clone());
+    let dense_limit = session.as_ref().and_then(Session::dense_limit).map(|k| k + 1);
+    let adaptive = session.is_some();
     let coloring = plan.coloring().map(|(o, c)| (o.name(), c.num_colors()));
     if args.json {
         let value = json!({
@@ -60,21 +74,38 @@ pub fn plan(args: &PlanArgs) -> Result<u8, Failure> {
             "coloring": coloring.map(|(o, k)| json!({ "ordering": o, "colors": k })),
             "coordinate_calls": n + 1,
             "coordinate_calls_as_robust": jacsense::robust_coordinate_calls(n, plan.settings().outliers),
+            "adaptive": adaptive,
+            "first_round": first_round,
+            "most_calls_if_dense": dense_limit,
         });
         println!("{value}");
         return Ok(EXIT_OK);
     }
     let s = plan.settings();
     println!("J is {m}×{n} with {} unknowns (intrinsic dimension)", structure.intrinsic_dimension());
+    if let Some(why) = &first_round {
+        println!("adaptive:      rounds decided as calls return, until every row validates on held-back calls");
+        println!("first round:   {why}");
+        if let Some(limit) = dense_limit {
+            println!(
+                "at most:       {limit} calls with f(x0) if J turns out dense (then least squares on every column)"
+            );
+        }
+    }
     print!("design:        {}", s.design.name());
     match coloring {
         Some((o, k)) => println!(" ({k} colors, {o} ordering)"),
         None => println!(),
     }
-    println!("decoder:       {}", s.decoder.name());
+    if adaptive && s.outliers > 0.0 {
+        // The session decodes its rounds by robust sparse recovery when calls may be garbage.
+        println!("decoder:       robust-sparse (every round, on all calls so far)");
+    } else {
+        println!("decoder:       {}", s.decoder.name());
+    }
     println!("differences:   {}", if s.difference == jacsense::Difference::Central { "central" } else { "forward" });
     println!("measurements:  {}", plan.measurements());
-    println!("calls:         {}", plan.calls());
+    println!("calls:         {}{}", plan.calls(), if adaptive { " in the first round" } else { "" });
     println!("lower bound:   {} measurements (ρ_max, the most unknowns in one row)", plan.lower_bound());
     println!("coordinate differences would make {} calls", n + 1);
     if s.outliers > 0.0 {

@@ -1016,14 +1016,21 @@ fn color_reports_the_colors_plan_uses() {
     assert_eq!(natural[0], plan_colors(&["--design", "colored", "--ordering", "natural"]));
 }
 
-/// Nothing known about a large J: the plan is immediate (n colors, no search), and
+/// Nothing known about a J: the session's first round (adaptive, with the most it may
+/// cost); about a large J, the one-round dense plan is immediate (n colors, no search);
 /// measurements that cannot fit in memory stop the run with their size, before any
 /// worker is started.
 #[test]
 fn dense_plans_are_immediate_and_too_large_measurements_an_input_error() {
-    let out = run(&["plan", "-n", "100000", "-m", "100000", "--json"]);
+    let out = run(&["plan", "-n", "3000", "-m", "3000", "--json"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let p: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(p["adaptive"], true);
+    assert_eq!((p["calls"].as_u64(), p["most_calls_if_dense"].as_u64()), (Some(17), Some(3153)));
+    let out = run(&["plan", "-n", "100000", "-m", "100000", "--design", "colored", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let p: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(p["adaptive"], false);
     assert_eq!((p["calls"].as_u64(), p["coloring"]["colors"].as_u64()), (Some(100_001), Some(100_000)));
 
     let dir = scratch("too-large");

@@ -247,22 +247,7 @@ impl Session {
         let (n, m) = structure.dims();
         crate::plan::check_x0(x0, n)?;
         Session::check_options(structure, options)?;
-        let told_nothing = structure.pattern().is_dense()
-            && settings.design == Design::Auto
-            && structure.row_sparsity().is_none()
-            && structure.parametrization().is_none()
-            && n > 0
-            && m > 0;
-        let row_wise = structure.parametrization().is_none() && n > 0 && m > 0;
-        let mode = if options.prior.is_some()
-            && ((told_nothing && settings.outliers == 0.0) || (row_wise && settings.design == Design::Auto))
-        {
-            Mode::Prior
-        } else if told_nothing {
-            Mode::ToldNothing
-        } else {
-            Mode::Structured
-        };
+        let mode = Session::mode_for(structure, settings, options);
         let structured = mode == Mode::Structured;
         let mut session = Session {
             structure: structure.clone(),
@@ -302,17 +287,49 @@ impl Session {
             Mode::ToldNothing => {
                 // A dense J may turn out to need every measurement of every entry: the
                 // same check as the one-shot plan for the dense structure, before any call.
-                crate::measurements::check_measurements_fit(&Plan::new(structure, x0, settings)?)?;
-                let k = FIRST_ROUND.min(session.dense_cap());
+                // Only memory is checked: the budget, and the count of calls that plan
+                // would make, are the session's to judge round by round.
+                let unbudgeted = Settings { budget: None, ..settings.clone() };
+                crate::measurements::check_measurements_fit(&Plan::new(structure, x0, &unbudgeted)?)?;
+                let k = session.first_round(FIRST_ROUND.min(session.dense_cap()))?;
                 session.push_random_round(k, format!("nothing known: {k} random directions to start"))?;
             }
             Mode::Prior => {
-                let k = FIRST_PRIOR_ROUND.min(session.prior_cap());
+                let k = session.first_round(FIRST_PRIOR_ROUND.min(session.prior_cap()))?;
                 session.push_random_round(k, format!("a prior: {k} random directions to check and update it"))?;
             }
         }
         session.check_budget_of_first_round()?;
         Ok(session)
+    }
+
+    /// How a session on `structure` senses: told nothing, from a prior, or by the
+    /// planner's plan for the structure.
+    fn mode_for(structure: &Structure, settings: &Settings, options: &SessionOptions) -> Mode {
+        let (n, m) = structure.dims();
+        let told_nothing = structure.pattern().is_dense()
+            && settings.design == Design::Auto
+            && structure.row_sparsity().is_none()
+            && structure.parametrization().is_none()
+            && n > 0
+            && m > 0;
+        let row_wise = structure.parametrization().is_none() && n > 0 && m > 0;
+        if options.prior.is_some()
+            && ((told_nothing && settings.outliers == 0.0) || (row_wise && settings.design == Design::Auto))
+        {
+            Mode::Prior
+        } else if told_nothing {
+            Mode::ToldNothing
+        } else {
+            Mode::Structured
+        }
+    }
+
+    /// Whether a session on `structure` with `settings` and `options` would decide its
+    /// rounds as calls return ([`Session::is_adaptive`]), without making it (which
+    /// allocates a structured plan's measurements).
+    pub fn adapts(structure: &Structure, settings: &Settings, options: &SessionOptions) -> bool {
+        Session::mode_for(structure, settings, options) != Mode::Structured
     }
 
     /// Checks the options against the structure.
@@ -376,6 +393,18 @@ impl Session {
         Ok(())
     }
 
+    /// The size of a first round of random directions: `k`, or what the budget leaves.
+    fn first_round(&self, k: usize) -> Result<usize> {
+        match self.within_budget(k) {
+            0 => Err(Error::InvalidSetting {
+                name: "max_calls",
+                value: format!("{}", self.max_calls().unwrap_or(0)),
+                reason: "leaves no call for a measurement (besides f(x0) when it is not given)",
+            }),
+            k => Ok(k),
+        }
+    }
+
     fn max_calls(&self) -> Option<usize> {
         self.options.max_calls.or(self.settings.budget)
     }
@@ -422,6 +451,20 @@ impl Session {
         let out = act(&mut meas);
         r.told = meas.into_told();
         out
+    }
+
+    /// Whether the session decides its rounds as it goes (told nothing, or a prior),
+    /// rather than running the planner's plan for a structure (one round, with top-ups
+    /// only for failed calls).
+    pub fn is_adaptive(&self) -> bool {
+        self.mode != Mode::Structured
+    }
+
+    /// The most measurements a told-nothing session makes before it decodes every row
+    /// by least squares on every column: `n + ⌈n/20⌉ + 2` (a dense `J`: a full basis
+    /// and 5% of redundancy); `None` for other sessions.
+    pub fn dense_limit(&self) -> Option<usize> {
+        (self.mode == Mode::ToldNothing).then(|| self.dense_cap())
     }
 
     /// Whether the session is done.
@@ -831,7 +874,19 @@ impl Session {
         }
         let want = self.next_round(k, open);
         if want == 0 {
-            showed.push_str(&format!("; the budget is spent: {open} rows left undetermined"));
+            let open = if k >= n {
+                // As many measurements as unknowns: the open rows are determined by
+                // least squares on every column, without calls left to validate them.
+                self.fits.iter_mut().filter(|f| **f == RowFit::Open).for_each(|f| *f = RowFit::Dense);
+                showed.push_str(&format!(
+                    "; the budget is spent: {open} rows by least squares on every column ({k} measurements ≥ n, \
+                     not validated)"
+                ));
+                0
+            } else {
+                showed.push_str(&format!("; the budget is spent: {open} rows left undetermined"));
+                open
+            };
             self.estimate = Some(self.assemble_told_nothing(&system));
             self.set_showed(showed, open);
             return Ok(None);

@@ -101,6 +101,35 @@ fn a_spent_budget_stops_and_says_which_rows_are_open() {
     assert!(est.diagnostics().rounds.last().unwrap().showed.contains("budget"));
 }
 
+/// A budget in the settings of a told-nothing session is the session's limit, not a
+/// one-round plan's: n calls are allowed when f(x0) is given (n + 1 was required).
+#[test]
+fn a_budget_of_n_calls_with_f0_given_is_a_told_nothing_sessions_limit() {
+    let p = PatternFunction { a: random_matrix(random_pattern(30, 40, 40, 3), 4) };
+    let x0 = p.x0();
+    let mut f0 = vec![0.0; 30];
+    p.call(&x0, &mut f0).unwrap();
+    let settings = Settings { budget: Some(40), ..Settings::default() };
+    let options =
+        SessionOptions { point: jacsense::PlanOptions { f0: Some(f0), ..Default::default() }, ..Default::default() };
+    let mut s = Session::new(&Structure::dense(30, 40), &x0, &settings, &options).unwrap();
+    let est = s.run(&p).unwrap();
+    assert!(est.diagnostics().calls <= 40, "{} calls", est.diagnostics().calls);
+    // 40 measurements of 40 unknowns per row: determined, with none left to check them.
+    assert!(est.is_complete(), "{}", est.status());
+    assert!(est.diagnostics().rounds.last().unwrap().showed.contains("not validated"));
+    let err = rel_err(est.jacobian(), &p.jacobian(&x0));
+    assert!(err < 1e-6, "error {err:e}");
+    // A budget below the first round is still the session's to spend: incomplete.
+    let small = Settings { budget: Some(10), ..Settings::default() };
+    let est = Session::new(&Structure::dense(30, 40), &x0, &small, &options).unwrap().run(&p).unwrap();
+    assert!(est.diagnostics().calls <= 10);
+    assert_eq!(est.status().name(), "incomplete");
+    // A budget of one call, spent on f(x0) when it is not given: refused.
+    let one = Settings { budget: Some(1), ..Settings::default() };
+    assert!(Session::new(&Structure::dense(30, 40), &x0, &one, &SessionOptions::default()).is_err());
+}
+
 #[test]
 fn erasures_are_finished_by_top_ups() {
     let n = 1000;
