@@ -54,7 +54,14 @@ pub fn estimate(args: &EstimateArgs) -> Result<u8, Failure> {
     let (mut session, f0) = match early {
         Some(session) => (session, None),
         None => {
+            let called = Instant::now();
             let f0 = workers.learn_m(&x0)?;
+            // The call's wall time (the program's start included) sets the coloring
+            // search's budget, unless --call-time told it.
+            let settings = jacsense::Settings {
+                call_time: settings.call_time.or(Some(called.elapsed().as_secs_f64())),
+                ..settings.clone()
+            };
             let structure = args.plan.structure_spec(&known, n, f0.len())?.build()?;
             (Session::new(&structure, &x0, &settings, &args.session.options(None))?, Some(f0))
         }

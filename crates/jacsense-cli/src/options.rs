@@ -136,7 +136,10 @@ pub struct PlanOptions {
     #[arg(long, value_name = "auto|off|SECONDS|Nmoves", help_heading = "Design")]
     #[serde(default)]
     pub coloring_search: Option<String>,
-    /// Seconds one call of the program takes, for the `auto` coloring search budget.
+    /// Seconds one call of the program takes, for the `auto` coloring search budget
+    /// (default: the wall time of the call at x0, the program's start included, when
+    /// estimate makes it before planning because m is not given; the library times its
+    /// call at x0 likewise).
     #[arg(long, value_name = "SECONDS", help_heading = "Design")]
     #[serde(default)]
     pub call_time: Option<f64>,

@@ -130,3 +130,47 @@ fn a_time_limit_beyond_the_clock_is_no_limit() {
     assert_eq!(out.coloring.num_colors(), 5);
     assert!(brute_force_valid(&p, out.coloring.colors()));
 }
+
+/// `jacobian_with` times its call at `x0` (made anyway for forward differences, so no
+/// call is added) and gives the search a tenth of what the calls it could save cost:
+/// quick calls buy no search, slow ones buy the optimal coloring. The calls it counts
+/// are the calls made.
+#[test]
+fn jacobian_with_times_its_call_at_x0_for_the_search_budget() {
+    use jacsense::{Blackbox, CallError, jacobian_with};
+    use jacsense_problems::{PatternFunction, random_matrix};
+    use std::sync::atomic::{AtomicUsize, Ordering as Atomic};
+
+    struct Timed {
+        inner: PatternFunction,
+        sleep: std::time::Duration,
+        calls: AtomicUsize,
+    }
+    impl Blackbox for Timed {
+        fn dims(&self) -> (usize, usize) {
+            self.inner.dims()
+        }
+        fn call(&self, x: &[f64], y: &mut [f64]) -> Result<(), CallError> {
+            self.calls.fetch_add(1, Atomic::SeqCst);
+            std::thread::sleep(self.sleep);
+            self.inner.call(x, y)
+        }
+    }
+    let pattern = laplacian_2d(100);
+    let structure = Structure::sparse(pattern.clone());
+    let x0 = vec![0.5; 10_000];
+    for (sleep, colors) in [(0, 6), (400, 5)] {
+        let f = Timed {
+            inner: PatternFunction { a: random_matrix(pattern.clone(), 3) },
+            sleep: std::time::Duration::from_millis(sleep),
+            calls: AtomicUsize::new(0),
+        };
+        let est = jacobian_with(&f, &x0, &structure, &Settings::default()).unwrap();
+        let d = est.diagnostics();
+        assert_eq!(d.colors.map(|(_, k)| k), Some(colors), "calls of {sleep} ms");
+        assert_eq!(d.calls, f.calls.load(Atomic::SeqCst));
+        assert_eq!(d.calls, colors + 1);
+        assert!(d.rounds[0].why.contains("call time"), "{}", d.rounds[0].why);
+        assert!(est.is_complete(), "{}", est.status());
+    }
+}
