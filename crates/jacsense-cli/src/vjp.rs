@@ -24,7 +24,8 @@ use crate::session::{RunArgs, Session};
 /// Which way `vᵀJ` is sensed (`--route`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
 pub enum RouteName {
-    /// The route with fewer calls.
+    /// The route with fewer calls; the Jacobian route (a session, with rounds) when
+    /// --tol is given or --max-calls is below the direct route's calls.
     #[default]
     Auto,
     /// Sense J, then multiply.
@@ -92,7 +93,27 @@ pub fn vjp(args: &VjpArgs) -> Result<u8, Failure> {
         return Err(input_error!("--v has {} entries but the program answers m = {m} numbers at x0", v.len()));
     }
     let structure = args.plan.structure_spec(&known, n, m)?.build()?;
-    let plan = VjpPlan::new(&structure, &x0, std::slice::from_ref(&v), &settings)?;
+    let mut plan = VjpPlan::new(&structure, &x0, std::slice::from_ref(&v), &settings)?;
+    // The direct route is one round of scalar measurements: a target on the standard
+    // errors, or a budget below its calls, needs the Jacobian route's session.
+    if plan.route() == Route::Direct {
+        let over = args.session.max_calls.filter(|&max| plan.calls() > max);
+        let why = match (args.session.tol, over) {
+            (Some(tol), _) => Some(format!("--tol {tol}")),
+            (None, Some(max)) => Some(format!("--max-calls {max} (the direct route makes {} calls)", plan.calls())),
+            (None, None) => None,
+        };
+        if let Some(why) = why {
+            if args.route == RouteName::Direct {
+                return Err(input_error!(
+                    "{why} needs rounds, which the direct route (one round of scalar measurements) does not make: \
+                     use --route jacobian or auto"
+                ));
+            }
+            let jacobian_route = VjpSettings { route: Route::SenseJacobian, ..settings.clone() };
+            plan = VjpPlan::new(&structure, &x0, std::slice::from_ref(&v), &jacobian_route)?;
+        }
+    }
     let mut timing = Timing { plan: start.elapsed().as_secs_f64(), ..Timing::default() };
     let (est, extra_calls) = if plan.route() == Route::SenseJacobian {
         // The Jacobian route is a session: rounds, --max-calls, --tol, top-ups.

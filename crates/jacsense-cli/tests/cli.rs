@@ -1197,3 +1197,44 @@ fn estimate_told_nothing_runs_rounds_and_respects_max_calls() {
     assert!(r["calls"].as_u64().unwrap() < 100, "{}", r["calls"]);
     assert_eq!(r["status"], "solved");
 }
+
+/// The direct vᵀJ route is one round: `--tol`, or a `--max-calls` below its calls, take
+/// the automatic route to the Jacobian's session; asked for by name, it is an error.
+#[test]
+fn vjp_rounds_take_the_jacobian_route() {
+    let dir = scratch("vjp-rounds");
+    let report = dir.join("r.json");
+    let x0 = vec!["1"; 40].join(" ");
+    let mut v = vec!["0"; 40];
+    v[39] = "1";
+    let v = v.join(" ");
+    let vjp = |extra: &[&str]| {
+        let mut args = vec!["vjp", "--x0", &x0, "--v", &v, "--sparsity", "2", "--workers", "1", "-q", "-o", "-"];
+        args.extend_from_slice(&["--report", report.to_str().unwrap()]);
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["--", WORKER, "broyden"]);
+        run(&args)
+    };
+    let route = || {
+        let r = read_json(&report);
+        (r["plan"]["route"].as_str().unwrap().to_string(), r["calls"].as_u64().unwrap())
+    };
+    let out = vjp(&[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (direct, calls) = route();
+    assert_eq!(direct, "direct");
+    let out = vjp(&["--tol", "1e-3"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let w: Vec<f64> = serde_json::from_slice(&out.stdout).unwrap();
+    // Row 39 of Broyden's J at x = 1: -1 at 38 and 3 - 4x = -1 at 39.
+    assert!((w[38] + 1.0).abs() < 1e-3 && (w[39] + 1.0).abs() < 1e-3, "{:?}", &w[36..]);
+    assert_eq!(route().0, "sense-jacobian");
+    let out = vjp(&["--max-calls", &(calls - 1).to_string()]);
+    assert_ne!(out.status.code(), Some(1), "{}", stderr(&out));
+    let (jacobian, made) = route();
+    assert_eq!(jacobian, "sense-jacobian");
+    assert!(made < calls, "{made} calls");
+    let out = vjp(&["--route", "direct", "--tol", "1e-3"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("needs rounds, which the direct route"), "{}", stderr(&out));
+}
