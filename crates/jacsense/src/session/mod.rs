@@ -929,13 +929,14 @@ impl Session {
             level: system.level.clone(),
             calls: keep.iter().map(|&t| system.calls[t]).collect(),
         };
+        // Each garbage measurement's call(s), with the rows whose fits left it out.
         self.garbage = bad
             .iter()
             .flat_map(|&t| {
+                let rows_flagged = fit.rows.iter().filter(|r| r.outliers.contains(&t)).count();
                 let (p, q) = system.calls[t];
-                std::iter::once(p).chain(q)
+                std::iter::once(p).chain(q).map(move |call| Outlier { call, rows_flagged, rows_seen: m })
             })
-            .map(|call| Outlier { call, rows_flagged: validated, rows_seen: m })
             .collect();
         let open = m - validated;
         let planned = (outliers * k as f64).ceil() as usize;
