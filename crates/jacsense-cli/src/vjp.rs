@@ -208,33 +208,9 @@ fn jacobian_route(
     f0: &[f64],
     timing: &mut Timing,
 ) -> Result<(VjpEstimate, usize), Failure> {
-    let n = x0.len();
     let mut session = jacsense::Session::new(structure, x0, settings, &args.session.options(None))?;
     let extra_calls = workers.run_rounds(&mut session, Some(f0), timing)?;
     let j = session.into_estimate().expect("the session is done");
-    let mut w = vec![0.0; n];
-    j.jacobian().mul_transpose_vec(v, &mut w);
-    let determined = w.iter().filter(|x| !x.is_nan()).count();
-    let status = match j.status() {
-        jacsense::Status::Solved => RowStatus::Determined,
-        jacsense::Status::Unverified { .. } => RowStatus::Unverified,
-        jacsense::Status::IllConditioned { condition, predicted_error, .. } => {
-            RowStatus::IllConditioned { condition, predicted_error }
-        }
-        jacsense::Status::SolverLimit { limit, .. } => RowStatus::SolverLimit(limit),
-        _ => RowStatus::Underdetermined { determined, unknowns: n },
-    };
-    let d = j.diagnostics();
-    let est = VjpEstimate {
-        w,
-        route: Route::SenseJacobian,
-        calls: d.calls,
-        support: None,
-        status,
-        residual: None,
-        erasures: d.erasures.clone(),
-        outliers: d.outliers.iter().map(|o| o.call).collect(),
-        decoder: d.decoder,
-    };
+    let est = j.vjp(std::slice::from_ref(&v.to_vec()))?.pop().expect("one v gives one estimate");
     Ok((est, extra_calls))
 }

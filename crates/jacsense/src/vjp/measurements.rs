@@ -148,7 +148,9 @@ impl Estimate {
 }
 
 /// `w = Jᵀv` for every `v` from a decoded Jacobian; `w_c` is NaN where an undetermined
-/// entry of `J` meets a nonzero `v_i`.
+/// entry of `J` meets a nonzero `v_i`. The status of `w` is the worst of the rows `v`
+/// weights (a row with `v_i = 0` does not reach `w`): underdetermined when some `w_c`
+/// is NaN, else that row's solver limit, ill-conditioning or lack of verification.
 fn multiply(est: &Estimate, vs: &[Vec<f64>]) -> Vec<VjpEstimate> {
     let j = est.jacobian();
     let diag = est.diagnostics();
@@ -167,7 +169,17 @@ fn multiply(est: &Estimate, vs: &[Vec<f64>]) -> Vec<VjpEstimate> {
             let unknowns = touched.iter().filter(|&&t| t).count();
             let undetermined = w.iter().filter(|x| x.is_nan()).count();
             let status = if undetermined == 0 {
-                RowStatus::Determined
+                // The worst status of the rows v weights, ill-conditioning with the
+                // largest predicted error.
+                let weighted = v.iter().enumerate().filter(|(_, vi)| **vi != 0.0).filter_map(|(i, _)| diag.rows.get(i));
+                weighted.map(|r| &r.status).fold(RowStatus::Determined, |worst, s| match (&worst, s) {
+                    (
+                        RowStatus::IllConditioned { predicted_error: a, .. },
+                        RowStatus::IllConditioned { predicted_error: b, .. },
+                    ) if b <= a => worst,
+                    _ if s.severity() >= worst.severity() => s.clone(),
+                    _ => worst,
+                })
             } else {
                 RowStatus::Underdetermined { determined: unknowns - undetermined, unknowns }
             };
