@@ -42,11 +42,23 @@ pub fn estimate(args: &EstimateArgs) -> Result<u8, Failure> {
     let n = x0.len();
     let known = args.plan.read_files(n)?;
     let settings = args.plan.settings()?;
-    // With m known, start the session before anything, so that a bad option costs no call.
+    // With m known, start the session before anything, so that a bad option costs no
+    // call. When its coloring search waits for the call time (automatic budget, none
+    // told), that session is made without the search, to check the options, and the
+    // call at x0 (made anyway for forward differences) is timed first.
+    let timed_x0 = settings.call_time.is_none()
+        && settings.coloring_search == jacsense::ColoringSearch::Auto
+        && settings.difference == jacsense::Difference::Forward;
     let early = match args.plan.known_m(&known) {
         Some(m) => {
             let structure = args.plan.structure_spec(&known, n, m)?.build()?;
-            Some(Session::new(&structure, &x0, &settings, &args.session.options(None))?)
+            let check = jacsense::Settings {
+                coloring_search: if timed_x0 { jacsense::ColoringSearch::Off } else { settings.coloring_search },
+                ..settings.clone()
+            };
+            let session = Session::new(&structure, &x0, &check, &args.session.options(None))?;
+            let colors = session.plan(0).is_some_and(|p| p.coloring().is_some()) && !session.is_adaptive();
+            (!(timed_x0 && colors)).then_some(session)
         }
         None => None,
     };

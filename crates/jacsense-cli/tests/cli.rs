@@ -1238,3 +1238,44 @@ fn vjp_rounds_take_the_jacobian_route() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("needs rounds, which the direct route"), "{}", stderr(&out));
 }
+
+/// The coloring search's automatic budget follows the timed call at x0, with m given
+/// too: quick calls buy no search (6 colors on the 2D stencil), calls of 0.4 s the
+/// optimum (5), and no call is added for the timing.
+#[test]
+fn the_coloring_search_budget_follows_the_timed_call_at_x0() {
+    let dir = scratch("timed-x0");
+    let pattern = dir.join("stencil.mtx");
+    jacsense::write_matrix_market(
+        std::fs::File::create(&pattern).unwrap(),
+        &jacsense_problems::laplacian_2d(100),
+        None,
+    )
+    .unwrap();
+    let report = dir.join("r.json");
+    let x0 = dir.join("x0.txt");
+    std::fs::write(&x0, vec!["0.5"; 10_000].join(" ")).unwrap();
+    let x0 = format!("@{}", x0.display());
+    for (micros, colors) in [("0", 6), ("400000", 5)] {
+        let out = run(&[
+            "estimate",
+            "--x0",
+            &x0,
+            "--pattern",
+            pattern.to_str().unwrap(),
+            "--workers",
+            "2",
+            "-q",
+            "--report",
+            report.to_str().unwrap(),
+            "--",
+            WORKER,
+            "slow",
+            micros,
+        ]);
+        assert_ne!(out.status.code(), Some(1), "{}", stderr(&out));
+        let r = read_json(&report);
+        assert_eq!(r["plan"]["coloring"]["colors"].as_u64(), Some(colors), "calls of {micros} µs");
+        assert_eq!(r["calls"].as_u64(), Some(colors + 1));
+    }
+}
