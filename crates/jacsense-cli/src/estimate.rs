@@ -63,24 +63,35 @@ pub fn estimate(args: &EstimateArgs) -> Result<u8, Failure> {
         None => None,
     };
     let mut workers = Workers::start(&args.run, args.output.quiet)?;
-    let (mut session, f0) = match early {
-        Some(session) => (session, None),
+    let (mut session, f0, failed_x0) = match early {
+        Some(session) => (session, None, 0),
         None => {
             let called = Instant::now();
-            let f0 = workers.learn_m(&x0)?;
+            // With m given, a failed call at x0 is no stop: the session makes it again
+            // (and the failed one is counted).
+            let (f0, m) = match args.plan.known_m(&known) {
+                Some(m) => (workers.call_x0(&x0)?.ok(), m),
+                None => {
+                    let f0 = workers.learn_m(&x0)?;
+                    let m = f0.len();
+                    (Some(f0), m)
+                }
+            };
             // The call's wall time (the program's start included) sets the coloring
             // search's budget, unless --call-time told it.
             let settings = jacsense::Settings {
                 call_time: settings.call_time.or(Some(called.elapsed().as_secs_f64())),
                 ..settings.clone()
             };
-            let structure = args.plan.structure_spec(&known, n, f0.len())?.build()?;
-            (Session::new(&structure, &x0, &settings, &args.session.options(None))?, Some(f0))
+            let structure = args.plan.structure_spec(&known, n, m)?.build()?;
+            let failed = usize::from(f0.is_none());
+            (Session::new(&structure, &x0, &settings, &args.session.options(None))?, f0, failed)
         }
     };
     let mut timing = Timing { plan: start.elapsed().as_secs_f64(), ..Timing::default() };
-    // Forward differences: the call at x0 is call 0 of the first round, already made.
-    let extra_calls = workers.run_rounds(&mut session, f0.as_deref(), &mut timing)?;
+    // Forward differences: the call at x0 is call 0 of the first round, already made
+    // (a failed one, made again by the session, is one call more).
+    let extra_calls = workers.run_rounds(&mut session, f0.as_deref(), &mut timing)? + failed_x0;
     let count = workers.workers();
     let command = workers.command.clone();
     let log = workers.finish();
