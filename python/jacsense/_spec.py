@@ -103,6 +103,54 @@ def bounds_arrays(bounds, n):
     return lb, ub
 
 
+#: The keywords of :func:`jacsense.jacobian`, :func:`jacsense.vjp` and
+#: :class:`jacsense.Scheme` that go into the spec as they are (``settings_of``).
+SETTINGS = (
+    "symmetric",
+    "row_sparsity",
+    "ties",
+    "known",
+    "design",
+    "decoder",
+    "ordering",
+    "calls",
+    "outliers",
+    "noise",
+    "step",
+    "abs_step",
+    "seed",
+    "condition_tolerance",
+)
+
+
+def settings_of(keywords):
+    """The :data:`SETTINGS` among ``keywords`` (a caller's ``locals()``)."""
+    return {k: keywords[k] for k in SETTINGS}
+
+
+def as_f0(f0):
+    """``f(x0)`` as a 1-D float64 array."""
+    return np.ascontiguousarray(np.atleast_1d(np.asarray(f0, dtype=float)).ravel())
+
+
+def tol(value):
+    """A session's ``tol``: None, or a positive finite float."""
+    if value is None:
+        return None
+    if not (float(value) > 0 and np.isfinite(value)):
+        raise Error(f"tol={value}: expected a positive finite standard error")
+    return float(value)
+
+
+def max_calls(value):
+    """A session's ``max_calls``: None, or a positive int."""
+    if value is None:
+        return None
+    if int(value) != value or int(value) < 1:
+        raise Error(f"max_calls={value}: expected a positive number of calls")
+    return int(value)
+
+
 def spec(
     m,
     n,
@@ -116,23 +164,17 @@ def spec(
     decoder="auto",
     ordering=None,
     calls=None,
-    max_calls=None,
+    budget=None,
     outliers=0.0,
     noise=0.0,
-    tol=None,
     central=False,
     step=None,
     abs_step=None,
     seed=0,
     condition_tolerance=None,
 ):
-    """The spec dict of the native module for an ``m × n`` Jacobian."""
-    if tol is not None:
-        raise Error(
-            f"tol={tol}: rounds of calls until the standard errors meet tol are run by jacsense.jacobian; "
-            "vjp, gradient and Scheme plan one round (not session-backed yet): give noise= (redundant calls, "
-            "standard errors in Estimate.std_errors) or calls= instead"
-        )
+    """The spec dict of the native module for an ``m × n`` Jacobian (``budget``: the
+    planner's call budget, ``Settings::budget``)."""
     d = {
         "m": int(m),
         "n": int(n),
@@ -144,7 +186,7 @@ def spec(
         "decoder": str(decoder),
         "ordering": None if ordering is None else str(ordering),
         "calls": None if calls is None else int(calls),
-        "budget": None if max_calls is None else int(max_calls),
+        "budget": None if budget is None else int(budget),
         "outliers": float(outliers),
         "noise": float(noise),
         "central": bool(central),

@@ -10,7 +10,9 @@
 use std::time::Instant;
 
 use clap::{Args, ValueEnum};
-use jacsense::{Difference, ErasureReason, Route, RowStatus, VjpEstimate, VjpMeasurements, VjpPlan, VjpSettings};
+use jacsense::{
+    Difference, ErasureReason, Round, Route, RowStatus, VjpEstimate, VjpMeasurements, VjpPlan, VjpSettings,
+};
 
 use crate::error::{Failure, row_exit_code};
 use crate::formats::{read_vector, write_json, write_vector};
@@ -94,9 +96,10 @@ pub fn vjp(args: &VjpArgs) -> Result<u8, Failure> {
     let structure = args.plan.structure_spec(&known, n, m)?.build()?;
     let plan = VjpPlan::new(&structure, &x0, std::slice::from_ref(&v), &settings)?;
     let mut timing = Timing { plan: start.elapsed().as_secs_f64(), ..Timing::default() };
+    let mut rounds = Vec::new();
     let (est, extra_calls) = if plan.route() == Route::SenseJacobian {
         // The Jacobian route is a session: rounds, --max-calls, --tol, top-ups.
-        jacobian_route(args, &mut session, &structure, &x0, &v, &settings.jacobian, &f0, &mut timing)?
+        jacobian_route(args, &mut session, &structure, &x0, &v, &settings.jacobian, &f0, &mut timing, &mut rounds)?
     } else {
         direct_route(&plan, &mut session, &x0, &f0, settings.difference, &mut timing)?
     };
@@ -114,7 +117,7 @@ pub fn vjp(args: &VjpArgs) -> Result<u8, Failure> {
         written.push(describe_output("w", path));
     }
     if let Some(path) = &args.output.report {
-        write_json(path, &vjp_json(&plan, &settings, &est, m, &timing, &facts))?;
+        write_json(path, &vjp_json(&plan, &settings, &est, m, &rounds, &timing, &facts))?;
         written.push(format!("the report to {}", path.display()));
     }
     if !args.output.quiet {
@@ -175,7 +178,8 @@ fn direct_route(
     Ok((est, 1 - first))
 }
 
-/// The Jacobian route: a session for `J` (as `estimate` runs it), then `w = Jᵀv`.
+/// The Jacobian route: a session for `J` (as `estimate` runs it), then `w = Jᵀv`
+/// ([`jacsense::Estimate::vjp`]); the session's rounds go to `rounds`.
 #[allow(clippy::too_many_arguments)]
 fn jacobian_route(
     args: &VjpArgs,
@@ -186,34 +190,12 @@ fn jacobian_route(
     settings: &jacsense::Settings,
     f0: &[f64],
     timing: &mut Timing,
+    rounds: &mut Vec<Round>,
 ) -> Result<(VjpEstimate, usize), Failure> {
-    let n = x0.len();
     let mut session = jacsense::Session::new(structure, x0, settings, &args.session.options(None))?;
     let extra_calls = workers.run_rounds(&mut session, Some(f0), timing)?;
     let j = session.into_estimate().expect("the session is done");
-    let mut w = vec![0.0; n];
-    j.jacobian().mul_transpose_vec(v, &mut w);
-    let determined = w.iter().filter(|x| !x.is_nan()).count();
-    let status = match j.status() {
-        jacsense::Status::Solved => RowStatus::Determined,
-        jacsense::Status::Unverified { .. } => RowStatus::Unverified,
-        jacsense::Status::IllConditioned { condition, predicted_error, .. } => {
-            RowStatus::IllConditioned { condition, predicted_error }
-        }
-        jacsense::Status::SolverLimit { limit, .. } => RowStatus::SolverLimit(limit),
-        _ => RowStatus::Underdetermined { determined, unknowns: n },
-    };
-    let d = j.diagnostics();
-    let est = VjpEstimate {
-        w,
-        route: Route::SenseJacobian,
-        calls: d.calls,
-        support: None,
-        status,
-        residual: None,
-        erasures: d.erasures.clone(),
-        outliers: d.outliers.iter().map(|o| o.call).collect(),
-        decoder: d.decoder,
-    };
+    let est = j.vjp(&[v.to_vec()])?.remove(0);
+    *rounds = j.diagnostics().rounds.clone();
     Ok((est, extra_calls))
 }

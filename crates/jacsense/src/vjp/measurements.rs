@@ -123,7 +123,9 @@ impl Estimate {
     /// e.g. from a [`Scheme`](crate::Scheme) made once and placed at every sample of a
     /// training batch ([`Scheme::at_with`](crate::Scheme::at_with), with the forward
     /// pass's value as `f(x0)`). `w_c` is NaN where an undetermined entry of `J` meets
-    /// a nonzero `v_i`, and the estimate's status says so.
+    /// a nonzero `v_i`, and the estimate's status says so; a complete `w` is as
+    /// trustworthy as the rows `v` weights (their most severe status: unverified,
+    /// ill-conditioned, solver limit).
     ///
     /// ```
     /// use jacsense::{from_fn, Pattern, PlanOptions, Scheme, Settings, Structure};
@@ -148,7 +150,8 @@ impl Estimate {
 }
 
 /// `w = Jᵀv` for every `v` from a decoded Jacobian; `w_c` is NaN where an undetermined
-/// entry of `J` meets a nonzero `v_i`.
+/// entry of `J` meets a nonzero `v_i`. A complete `w` has the most severe status of the
+/// rows `v` weights.
 fn multiply(est: &Estimate, vs: &[Vec<f64>]) -> Vec<VjpEstimate> {
     let j = est.jacobian();
     let diag = est.diagnostics();
@@ -167,7 +170,15 @@ fn multiply(est: &Estimate, vs: &[Vec<f64>]) -> Vec<VjpEstimate> {
             let unknowns = touched.iter().filter(|&&t| t).count();
             let undetermined = w.iter().filter(|x| x.is_nan()).count();
             let status = if undetermined == 0 {
-                RowStatus::Determined
+                // The most severe status of the rows v weights (unverified, ill-conditioned,
+                // solver limit): w is as trustworthy as they are.
+                v.iter()
+                    .zip(&diag.rows)
+                    .filter(|(vi, r)| **vi != 0.0 && r.status.is_determined())
+                    .map(|(_, r)| &r.status)
+                    .max_by_key(|s| s.severity())
+                    .cloned()
+                    .unwrap_or_default()
             } else {
                 RowStatus::Underdetermined { determined: unknowns - undetermined, unknowns }
             };

@@ -325,3 +325,55 @@ fn told_nothing_with_garbage_calls_recovers_robustly() {
     assert_eq!((precision, recall), (1.0, 1.0), "named {named:?}, spoiled {bad:?}");
     assert!(est.diagnostics().calls < n / 2, "{} calls", est.diagnostics().calls);
 }
+
+/// A session from a scheme whose first round loses a whole color: its top-up round is
+/// asked for, and the session saved between the rounds finishes after loading (the
+/// first round's estimate, not saved, is decoded again).
+#[test]
+fn a_scheme_session_saved_between_rounds_tops_up_after_loading() {
+    let p = BroydenTridiagonal { n: 30 };
+    let x0 = p.x0();
+    let scheme = jacsense::Scheme::new(&Structure::sparse(p.pattern()), &Settings::default()).unwrap();
+    let mut session = Session::from_scheme(&scheme, &x0, &SessionOptions::default()).unwrap();
+    let first = session.ask().unwrap().clone();
+    assert_eq!(first.calls(), scheme.calls());
+    let (mut x, mut y) = (vec![0.0; 30], vec![0.0; 30]);
+    for call in 0..first.calls() {
+        if call == 2 {
+            session.erase(call, ErasureReason::Failed("lost".into())).unwrap();
+            continue;
+        }
+        first.point(call, &mut x).unwrap();
+        p.call(&x, &mut y).unwrap();
+        session.tell(call, &y).unwrap();
+    }
+    assert!(matches!(session.finish_round().unwrap(), Progress::More { .. }));
+    let mut session = Session::from_json(&session.to_json()).unwrap();
+    let topup = session.ask().unwrap().clone();
+    assert_eq!(session.pending(), (0..topup.calls()).collect::<Vec<_>>());
+    for call in 0..topup.calls() {
+        topup.point(call, &mut x).unwrap();
+        p.call(&x, &mut y).unwrap();
+        session.tell(call, &y).unwrap();
+    }
+    assert_eq!(session.finish_round().unwrap(), Progress::Done);
+    let est = session.into_estimate().unwrap();
+    assert!(est.status().is_solved(), "{}", est.status());
+    assert!(rel_err(est.jacobian(), &p.jacobian(&x0)) < 1e-6);
+    assert_eq!(est.diagnostics().rounds.len(), 2);
+}
+
+/// `tol` out of reach (noise the default step was not chosen for) and no call limit:
+/// the session stops at `TOL_CALLS_FACTOR` times a one-round plan's calls and says so.
+#[test]
+fn tol_out_of_reach_stops_at_the_default_limit() {
+    let n = 10;
+    let f = Noisy { inner: LinearMap { a: random_matrix(Pattern::dense(n, n), 3) }, sigma: 1e-7, seed: 5 };
+    let x0 = vec![0.0; n];
+    let options = SessionOptions { tol: Some(1e-4), ..SessionOptions::default() };
+    let mut session = Session::new(&Structure::dense(n, n), &x0, &Settings::default(), &options).unwrap();
+    let est = session.run(&f).unwrap();
+    assert_eq!(est.diagnostics().calls, jacsense::TOL_CALLS_FACTOR * (n + 1));
+    let last = &est.diagnostics().rounds.last().unwrap().showed;
+    assert!(last.contains("> tol = 1.00e-4, but the limit of 1100 calls is reached"), "{last}");
+}
