@@ -308,8 +308,12 @@ class Scheme:
     (design, coloring, decoder, step rule), made once. ``scheme.at(x0)`` makes the
     :class:`Plan` of the calls at ``x0`` in O(n) (a Newton loop, a trajectory).
 
-    Keywords as :func:`jacobian`'s structure and design keywords; without a
-    ``pattern``, ``shape=(m, n)`` says the size. Picklable (the core's checksummed
+    Keywords as :func:`jacobian`'s structure and design keywords (``symmetric``,
+    ``row_sparsity``, ``ties``, ``known``, ``design``, ``decoder``, ``ordering``,
+    ``calls``, ``outliers``, ``noise``, ``step``, ``abs_step``, ``seed``,
+    ``condition_tolerance``, ``central``/``method``), ``max_calls`` (the planner's
+    budget and every plan's call limit) and ``tol`` (every plan's, unless
+    :meth:`at` gives another); without a ``pattern``, ``shape=(m, n)`` says the size. Picklable (the core's checksummed
     JSON), so the planner's work travels to other processes. A :class:`Plan` is the
     core's session at one point: the scheme's plan is its first round, and more rounds
     follow when failed calls left rows undetermined or the standard errors exceed
@@ -327,30 +331,8 @@ class Scheme:
     array([2., 4., 6.])
     """
 
-    def __init__(
-        self,
-        pattern=None,
-        *,
-        shape=None,
-        symmetric=False,
-        row_sparsity=None,
-        ties=None,
-        known=None,
-        design="auto",
-        decoder="auto",
-        ordering=None,
-        calls=None,
-        max_calls=None,
-        outliers=0.0,
-        noise=0.0,
-        tol=None,
-        central=False,
-        method=None,
-        step=None,
-        abs_step=None,
-        seed=0,
-        condition_tolerance=None,
-    ):
+    def __init__(self, pattern=None, *, shape=None, max_calls=None, tol=None, central=False, method=None, **settings):
+        _spec.check_names(settings, "Scheme", _spec.SETTINGS)
         p = None if pattern is None else _spec.as_pattern(pattern)
         if p is not None:
             m, n = p.shape
@@ -360,9 +342,7 @@ class Scheme:
             raise Error("a Scheme needs a pattern or shape=(m, n)")
         else:
             m, n = (int(s) for s in shape)
-        d = _spec.spec(
-            m, n, p, **_spec.settings_of(locals()), budget=_spec.max_calls(max_calls), central=_method(method, central)
-        )
+        d = _spec.spec(m, n, p, **settings, budget=_spec.max_calls(max_calls), central=_method(method, central))
         self._scheme = _jacsense.Scheme(d)
         self._dense = p is None
         self._tol = _spec.tol(tol)
@@ -691,8 +671,12 @@ def jacobian(
         least squares, ``Estimate.std_errors``.
     tol : float, optional
         Target on every entry's standard error (absolute, units of ``J``): the
-        core's session adds rounds of calls until ``Estimate.std_errors`` meet it (or
-        ``max_calls`` is reached).
+        core's session adds rounds of calls until ``Estimate.std_errors`` meet it, or
+        ``max_calls`` is reached — without ``max_calls``, 100 times the calls of a
+        one-round plan (``n + 1`` told nothing). ``Estimate.tol_met`` says which; when
+        ``tol`` is not met, ``message`` says so and a ``RuntimeWarning`` is issued. A
+        noisy ``f`` needs ``noise=`` for its step: the default step (``√ε``) turns
+        noise ``σ`` into quotients with noise ``σ/√ε``.
     central, method : bool, str
         Central differences (2 calls per direction, error O(h²)); SciPy's
         ``method="3-point"`` is ``central=True``, ``"2-point"`` forward.
@@ -726,7 +710,9 @@ def jacobian(
     Examples
     --------
     Nothing known about ``J``: the core's session senses in adaptive rounds
-    (``est.rounds``), far fewer calls than ``n + 1`` when ``J`` turns out sparse.
+    (``est.rounds``), far fewer calls than ``n + 1`` when ``J`` turns out sparse, and
+    at most ``n + ⌈0.05 n⌉ + 3`` when it is dense (the calls beyond ``n + 1`` validate
+    every row; ``design="coordinate"`` makes ``n + 1``, unverified).
 
     >>> import numpy as np, jacsense
     >>> est = jacsense.jacobian(lambda x: np.array([x[0] * x[1], np.sin(x[0])]), [1.0, 2.0])
@@ -837,40 +823,7 @@ class _Rounds(_Timer):
         return self.plan_seconds, self._seconds, self.decode_seconds, self.extra_calls, self._workers
 
 
-def vjp(
-    f,
-    x0,
-    v,
-    *,
-    pattern=None,
-    symmetric=False,
-    row_sparsity=None,
-    ties=None,
-    known=None,
-    bounds=None,
-    f0=None,
-    design="auto",
-    decoder="auto",
-    calls=None,
-    max_calls=None,
-    outliers=0.0,
-    noise=0.0,
-    tol=None,
-    central=False,
-    step=None,
-    seed=0,
-    vectorized=False,
-    executor=None,
-    progress=False,
-    method=None,
-    abs_step=None,
-    ordering=None,
-    condition_tolerance=None,
-    route="auto",
-    sparsity=None,
-    args=(),
-    kwargs=None,
-):
+def vjp(f, x0, v, *, route="auto", sparsity=None, **options):
     """The left action ``w = Jᵀv`` of a blackbox at ``x0`` (backpropagation through
     it), for an upstream ``v`` (m,) or a batch ``V`` (r × m, sharing the calls).
 
@@ -895,7 +848,11 @@ def vjp(
     >>> est.calls == sum(r["calls"] for r in est.rounds) == est.report["calls"]
     True
     """
-    f = _calls.bind(f, args, kwargs)
+    o = _spec.options(options, "vjp")
+    pattern, f0, bounds, vectorized, executor, progress = (
+        o[k] for k in ("pattern", "f0", "bounds", "vectorized", "executor", "progress")
+    )
+    f = _calls.bind(f, o["args"], o["kwargs"])
     start = time.perf_counter()
     x0 = _spec.as_x0(x0)
     n = x0.shape[0]
@@ -908,7 +865,7 @@ def vjp(
     p = None if pattern is None else _spec.as_pattern(pattern)
     if p is not None and p.shape != (m, n):
         raise Error(f"the pattern is {p.shape[0]}×{p.shape[1]} (m × n) but v has m = {m} and x0 n = {n}")
-    tol, max_calls = _spec.tol(tol), _spec.max_calls(max_calls)
+    tol, max_calls = _spec.tol(o["tol"]), _spec.max_calls(o["max_calls"])
     f0 = None if f0 is None else _spec.as_f0(f0)
     if f0 is not None and f0.shape[0] != m:
         raise Error(f"f0 has {f0.shape[0]} values but v has m = {m}")
@@ -916,7 +873,7 @@ def vjp(
     if tol is not None and route == "auto":
         route = "jacobian"  # the route whose session has standard errors and rounds
     budget = max_calls if p is not None else None  # as jacobian()'s
-    d = _spec.spec(m, n, p, **_spec.settings_of(locals()), budget=budget, central=_method(method, central))
+    d = _spec.spec(m, n, p, **_spec.settings_of(o), budget=budget, central=_method(o["method"], o["central"]))
     native = _jacsense.VjpPlan(d, x0, V, route, None if sparsity is None else int(sparsity))
     lb, ub = _spec.bounds_arrays(bounds, n)
     if native.route == "sense-jacobian":

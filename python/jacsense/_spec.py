@@ -103,29 +103,61 @@ def bounds_arrays(bounds, n):
     return lb, ub
 
 
-#: The keywords of :func:`jacsense.jacobian`, :func:`jacsense.vjp` and
-#: :class:`jacsense.Scheme` that go into the spec as they are (``settings_of``).
-SETTINGS = (
-    "symmetric",
-    "row_sparsity",
-    "ties",
-    "known",
-    "design",
-    "decoder",
-    "ordering",
-    "calls",
-    "outliers",
-    "noise",
-    "step",
-    "abs_step",
-    "seed",
-    "condition_tolerance",
-)
+#: The structure and settings keywords of :func:`jacsense.jacobian`,
+#: :func:`jacsense.vjp` and :class:`jacsense.Scheme`, with their defaults: they go
+#: into the spec as they are (:func:`spec`).
+SETTINGS = {
+    "symmetric": False,
+    "row_sparsity": None,
+    "ties": None,
+    "known": None,
+    "design": "auto",
+    "decoder": "auto",
+    "ordering": None,
+    "calls": None,
+    "outliers": 0.0,
+    "noise": 0.0,
+    "step": None,
+    "abs_step": None,
+    "seed": 0,
+    "condition_tolerance": None,
+}
+
+#: Every keyword of :func:`jacsense.jacobian` beyond :data:`SETTINGS`, with its default
+#: (:func:`jacsense.vjp` takes them all, through :func:`options`).
+RUN = {
+    "pattern": None,
+    "bounds": None,
+    "f0": None,
+    "max_calls": None,
+    "tol": None,
+    "central": False,
+    "method": None,
+    "vectorized": False,
+    "executor": None,
+    "progress": False,
+    "args": (),
+    "kwargs": None,
+}
 
 
 def settings_of(keywords):
-    """The :data:`SETTINGS` among ``keywords`` (a caller's ``locals()``)."""
+    """The :data:`SETTINGS` among ``keywords`` (a caller's ``locals()`` or options)."""
     return {k: keywords[k] for k in SETTINGS}
+
+
+def check_names(given, function, *tables):
+    """A keyword of ``given`` in none of ``tables`` is a ``TypeError``, as for any
+    Python function."""
+    unknown = sorted(set(given).difference(*tables))
+    if unknown:
+        raise TypeError(f"{function}() got an unexpected keyword argument {unknown[0]!r}")
+
+
+def options(given, function):
+    """``given`` keywords over the defaults of :data:`SETTINGS` and :data:`RUN`."""
+    check_names(given, function, SETTINGS, RUN)
+    return {**SETTINGS, **RUN, **given}
 
 
 def as_f0(f0):
@@ -151,30 +183,15 @@ def max_calls(value):
     return int(value)
 
 
-def spec(
-    m,
-    n,
-    pattern,
-    *,
-    symmetric=False,
-    row_sparsity=None,
-    ties=None,
-    known=None,
-    design="auto",
-    decoder="auto",
-    ordering=None,
-    calls=None,
-    budget=None,
-    outliers=0.0,
-    noise=0.0,
-    central=False,
-    step=None,
-    abs_step=None,
-    seed=0,
-    condition_tolerance=None,
-):
-    """The spec dict of the native module for an ``m × n`` Jacobian (``budget``: the
-    planner's call budget, ``Settings::budget``)."""
+def spec(m, n, pattern, *, budget=None, central=False, **settings):
+    """The spec dict of the native module for an ``m × n`` Jacobian: ``settings`` are
+    :data:`SETTINGS` (the others at their defaults), ``budget`` the planner's call
+    budget (``Settings::budget``)."""
+    s = {**SETTINGS, **settings}
+    symmetric, row_sparsity, ties, known = s["symmetric"], s["row_sparsity"], s["ties"], s["known"]
+    design, decoder, ordering, calls = s["design"], s["decoder"], s["ordering"], s["calls"]
+    outliers, noise, step, abs_step = s["outliers"], s["noise"], s["step"], s["abs_step"]
+    seed, condition_tolerance = s["seed"], s["condition_tolerance"]
     d = {
         "m": int(m),
         "n": int(n),

@@ -168,3 +168,11 @@ def test_evaluate_runs_every_round():
     est = plan.estimate()
     assert len(est.rounds) == 2 and est.calls == len(calls)
     np.testing.assert_allclose(est.jacobian.toarray(), broyden_jacobian(x0), atol=1e-5)
+
+
+def test_scheme_refuses_an_unknown_keyword():
+    import pytest
+
+    with pytest.raises(TypeError, match="unexpected keyword argument 'outlier'"):
+        jacsense.Scheme(tridiagonal(5), outlier=0.1)
+    assert jacsense.Scheme(tridiagonal(5), outliers=0.1, max_calls=40).calls <= 40

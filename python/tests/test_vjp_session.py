@@ -80,3 +80,11 @@ def test_direct_route_refuses_what_only_a_session_does():
     # With route="auto", tol takes the Jacobian route.
     g = jacsense.gradient(f, np.ones(50), tol=1e-3, noise=1e-9)
     assert g.route == "sense-jacobian" and abs(g.w[3] - 2.0) < 1e-3
+
+
+def test_vjp_takes_jacobians_keywords_and_no_others():
+    with pytest.raises(TypeError, match="unexpected keyword argument 'pattren'"):
+        jacsense.vjp(broyden, np.ones(5), np.ones(5), pattren=tridiagonal(5))
+    est = jacsense.vjp(broyden, np.ones(5), np.ones(5), method="3-point", design="coordinate", seed=3)
+    assert est.calls == 2 * 5  # central coordinate differences (m is v's: no call at x0)
+    np.testing.assert_allclose(est.w, broyden_jacobian(np.ones(5)).T @ np.ones(5), atol=1e-8)
