@@ -674,9 +674,10 @@ def jacobian(
         core's session adds rounds of calls until ``Estimate.std_errors`` meet it, or
         ``max_calls`` is reached — without ``max_calls``, 100 times the calls of a
         one-round plan (``n + 1`` told nothing). ``Estimate.tol_met`` says which; when
-        ``tol`` is not met, ``message`` says so and a ``RuntimeWarning`` is issued. A
-        noisy ``f`` needs ``noise=`` for its step: the default step (``√ε``) turns
-        noise ``σ`` into quotients with noise ``σ/√ε``.
+        ``tol`` is not met, ``message`` says so and a ``RuntimeWarning`` is issued.
+        Without ``noise=``, outputs that turn out noisy make the added rounds step for
+        the noise level seen (the default step ``√ε`` turns noise ``σ`` into quotient
+        noise ``σ/√ε``); ``noise=`` chooses the step from the first round on.
     central, method : bool, str
         Central differences (2 calls per direction, error O(h²)); SciPy's
         ``method="3-point"`` is ``central=True``, ``"2-point"`` forward.
@@ -779,7 +780,7 @@ def _check_tol(est, tol, worst):
         what = "no standard errors (no redundancy)" if worst is None else f"standard errors up to {worst:.2e}"
         note = (
             f"tol = {tol:.2e} not met: {what} after {est.calls} calls, the session's limit (give a larger "
-            "max_calls=; if f is noisy, noise= its level makes the step suit it)"
+            "max_calls= or tol=)"
         )
         est.message = f"{est.message}; {note}"
         warnings.warn(f"jacsense: {note}", RuntimeWarning, stacklevel=3)

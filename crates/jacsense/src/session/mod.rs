@@ -77,7 +77,9 @@ pub struct SessionOptions {
     /// reported standard errors are at most `tol` (absolute, in the units of `J`), or
     /// the call limit is reached (with no `max_calls` and no budget,
     /// [`TOL_CALLS_FACTOR`] times the calls of one round that determines every entry);
-    /// the last round's `showed` says when `tol` was not met.
+    /// the last round's `showed` says when `tol` was not met. With neither
+    /// [`Settings::noise`] nor a step given, outputs that turn out noisy make the
+    /// added rounds step for the noise level seen.
     pub tol: Option<f64>,
     /// An earlier estimate to start from ([`Prior`]).
     pub prior: Option<Prior>,
@@ -240,6 +242,12 @@ const GROWTH: f64 = 1.5;
 
 /// Rounds at most (a session whose calls keep failing stops).
 const MAX_ROUNDS: usize = 64;
+
+/// With [`SessionOptions::tol`] and neither a noise level nor a step given, outputs
+/// whose differences show noise above this level (relative to `max(1, |f|)`) make
+/// later rounds step for it (`Session::step_for_noise`): the default step `√ε` turns
+/// it into quotient noise above `7e-3` relative.
+const NOISY: f64 = 1e-10;
 
 /// With [`SessionOptions::tol`] and no call limit, a session makes at most this many
 /// times the calls of one round that determines every entry (`Session::max_calls`).
@@ -992,7 +1000,8 @@ impl Session {
     /// Every row fitted after `k` measurements: done, unless the standard errors exceed
     /// `tol` ([`Session::more_for_tol`]). Records what the round showed.
     fn done_unless_tol(&mut self, k: usize, showed: String) -> Option<(usize, String)> {
-        match self.more_for_tol(k) {
+        let gain = self.step_for_noise();
+        match self.more_for_tol(k, gain) {
             Some((0, spent)) => {
                 self.set_showed(format!("{showed}; {spent}"), 0);
                 None
@@ -1018,9 +1027,45 @@ impl Session {
         self.within_budget(target.saturating_sub(k))
     }
 
+    /// With `tol` and neither a noise level nor a step given: when the last decode
+    /// showed noise above [`NOISY`] (its pooled level, `Diagnostics::noise`), later
+    /// rounds step for it ([`Step::Noise`](crate::design::Step::Noise), as
+    /// `Settings::noise` would have). Rounds of both steps decode together: their
+    /// equations are in differences of `f`, whose noise does not depend on the step.
+    /// Returns the signal a measurement gains, `(h_new / h_old)²` (1 when unchanged).
+    fn step_for_noise(&mut self) -> f64 {
+        let default = self.options.tol.is_some()
+            && self.settings.noise == 0.0
+            && self.settings.step == crate::design::Step::Default;
+        let noise = self.estimate.as_ref().and_then(|e| e.diagnostics().noise);
+        let Some(noise) = noise.filter(|&v| default && v > NOISY && v.is_finite()) else { return 1.0 };
+        let h0 = |step| crate::design::steps(&step, self.settings.difference, &[0.0], 1.0).map(|h| h[0]);
+        match (h0(crate::design::Step::Noise(noise)), h0(crate::design::Step::Default)) {
+            (Ok(new), Ok(old)) if new > old => {
+                self.settings.noise = noise;
+                (new / old).powi(2)
+            }
+            _ => 1.0,
+        }
+    }
+
+    /// The measurements made at a step for the noise seen ([`Session::step_for_noise`]);
+    /// `None` before any. The ones before carry next to no signal beside them: the
+    /// standard errors shrink with these alone.
+    fn stepped_measurements(&self) -> Option<usize> {
+        // Only the session steps for noise after a first round planned without it.
+        let first = self.rounds.first()?;
+        if first.plan.settings().noise > 0.0 || self.settings.noise == 0.0 {
+            return None;
+        }
+        let stepped: usize =
+            self.rounds.iter().filter(|r| r.plan.settings().noise > 0.0).map(|r| r.plan.measurements()).sum();
+        (stepped > 0).then_some(stepped)
+    }
+
     /// With `tol`: more measurements when the standard errors exceed it (none, with
-    /// why, when the call limit is reached).
-    fn more_for_tol(&self, k: usize) -> Option<(usize, String)> {
+    /// why, when the call limit is reached), each worth `gain` of the ones made.
+    fn more_for_tol(&self, k: usize, gain: f64) -> Option<(usize, String)> {
         let tol = self.options.tol?;
         let est = self.estimate.as_ref()?;
         let worst = match est.std_errors() {
@@ -1031,8 +1076,20 @@ impl Session {
             return None;
         }
         let ratio = if worst.is_finite() { (worst / tol).powi(2) } else { 2.0 };
-        let wanted = ((k.max(1) as f64) * (ratio - 1.0)).ceil() as usize;
+        let stepped = self.stepped_measurements();
+        let k = stepped.map_or(k, |s| s.min(k));
+        let mut wanted = ((k.max(1) as f64) * (ratio - 1.0) / gain).ceil().min(usize::MAX as f64) as usize;
+        if gain > 1.0 || stepped.is_some() {
+            // The stepped measurements alone must determine every row, with redundancy.
+            let rho = est.jacobian().pattern().max_row_count();
+            wanted = wanted.max((rho + 2).saturating_sub(stepped.unwrap_or(0)));
+        }
         let want = self.within_budget(wanted.max(2));
+        let noisy = if gain > 1.0 {
+            format!(" (outputs noisier than the default step assumes, {:.1e}: these step for it)", self.settings.noise)
+        } else {
+            String::new()
+        };
         if want == 0 {
             let limit = self.max_calls().unwrap_or(0);
             return Some((
@@ -1042,7 +1099,7 @@ impl Session {
                 ),
             ));
         }
-        Some((want, format!("standard errors up to {worst:.2e} > tol = {tol:.2e}: {want} more directions")))
+        Some((want, format!("standard errors up to {worst:.2e} > tol = {tol:.2e}: {want} more directions{noisy}")))
     }
 
     fn assemble_told_nothing(&self, system: &System) -> Estimate {
@@ -1372,13 +1429,24 @@ impl Session {
             if rows_above > 0 {
                 let ratio = if worst.is_finite() { (worst / tol).powi(2) } else { 2.0 };
                 let rho = pattern.max_row_count();
-                let wanted = ((rows_k.max(rho + 2) as f64) * (ratio - 1.0)).ceil() as usize;
+                let gain = self.step_for_noise();
+                let rows_k = self.stepped_measurements().map_or(rows_k, |s| s.min(rows_k));
+                let wanted =
+                    ((rows_k.max(rho + 2) as f64) * (ratio - 1.0) / gain).ceil().min(usize::MAX as f64) as usize;
                 let k = self.within_budget(wanted.max(rho + 2));
                 if k > 0 {
                     let columns: Vec<usize> = (0..above.len()).filter(|&c| above[c]).collect();
                     self.set_showed(format!("{showed}; {rows_above} rows with standard errors above tol"), rows_above);
+                    let noisy = if gain > 1.0 {
+                        format!(
+                            " (outputs noisier than the default step assumes, {:.1e}: these step for it)",
+                            self.settings.noise
+                        )
+                    } else {
+                        String::new()
+                    };
                     let why = format!(
-                        "standard errors up to {worst:.2e} > tol = {tol:.2e} on {rows_above} rows: {k} more directions"
+                        "standard errors up to {worst:.2e} > tol = {tol:.2e} on {rows_above} rows: {k} more directions{noisy}"
                     );
                     return Ok(self.schedule_topup(k, columns, why));
                 }
