@@ -33,6 +33,7 @@ from __future__ import annotations
 import enum
 import json
 import time
+import warnings
 
 import numpy as np
 import scipy.sparse as sp
@@ -111,7 +112,10 @@ class Estimate:
         The same content as the ``jacsense`` command's ``--report`` JSON.
     rounds : list of dict
         The session's rounds (calls, measurements, erasures, design, why, showed,
-        open_rows), as the report's ``"rounds"``; empty for :meth:`Plan.estimate`.
+        open_rows), as the report's ``"rounds"``.
+    tol_met : bool or None
+        With ``tol``: whether every standard error met it (when not, ``message`` says so
+        and a ``RuntimeWarning`` is issued); None without ``tol``.
     """
 
     def __init__(self, raw, dense):
@@ -135,7 +139,8 @@ class Estimate:
         self.noise = raw["noise"]
         self.f0 = raw["f0"]
         self._report = raw["report"]
-        self.rounds = []  # filled by jacobian(): one dict per round of the session
+        self.rounds = []  # filled by jacobian() and Plan.estimate(): one dict per round
+        self.tol_met = None  # with tol: whether every standard error met it
 
     @property
     def report(self):
@@ -200,11 +205,14 @@ class VjpEstimate:
 
     ``w`` (n), ``status``, ``calls``, ``route`` (``sense-jacobian`` or ``direct``),
     ``erasures`` and ``outliers`` as ``(call, reason)``, ``support`` (the entries of
-    ``w`` that may be nonzero, when sparse recovery found them), ``report`` (the
-    command's ``vjp --report`` JSON). ``numpy.asarray(est)`` is ``w``.
+    ``w`` that may be nonzero, when sparse recovery found them), ``rounds`` (the
+    Jacobian route's session, as :attr:`Estimate.rounds`; empty for the direct route),
+    ``tol_met`` (with ``tol``: whether ``J``'s standard errors met it; else None),
+    ``report`` (the command's ``vjp --report`` JSON, with the ``rounds``).
+    ``numpy.asarray(est)`` is ``w``.
     """
 
-    def __init__(self, raw):
+    def __init__(self, raw, rounds):
         self.w = raw["w"]
         self.status = Status(raw["status"])
         self.calls = raw["calls"]
@@ -214,6 +222,9 @@ class VjpEstimate:
         self.outliers = [tuple(o) for o in raw["outliers"]]
         self.support = raw["support"]
         self.residual = raw["residual"]
+        self.message = str(self.status)
+        self.rounds = rounds
+        self.tol_met = None
         self._report = raw["report"]
 
     @property
@@ -297,11 +308,16 @@ class Scheme:
     (design, coloring, decoder, step rule), made once. ``scheme.at(x0)`` makes the
     :class:`Plan` of the calls at ``x0`` in O(n) (a Newton loop, a trajectory).
 
-    Keywords as :func:`jacobian`'s structure and design keywords; without a
-    ``pattern``, ``shape=(m, n)`` says the size. Picklable (the core's checksummed
-    JSON), so the planner's work travels to other processes. A plan is one round of
-    calls: :func:`jacobian` runs the core's sessions (rounds until done), but a
-    :class:`Plan` is not session-backed yet, so there is no next round to ask for.
+    Keywords as :func:`jacobian`'s structure and design keywords (``symmetric``,
+    ``row_sparsity``, ``ties``, ``known``, ``design``, ``decoder``, ``ordering``,
+    ``calls``, ``outliers``, ``noise``, ``step``, ``abs_step``, ``seed``,
+    ``condition_tolerance``, ``central``/``method``), ``max_calls`` (the planner's
+    budget and every plan's call limit) and ``tol`` (every plan's, unless
+    :meth:`at` gives another); without a ``pattern``, ``shape=(m, n)`` says the size. Picklable (the core's checksummed
+    JSON), so the planner's work travels to other processes. A :class:`Plan` is the
+    core's session at one point: the scheme's plan is its first round, and more rounds
+    follow when failed calls left rows undetermined or the standard errors exceed
+    ``tol``.
 
     >>> import numpy as np, scipy.sparse as sp, pickle, jacsense
     >>> scheme = jacsense.Scheme(pattern=sp.eye_array(3))
@@ -315,30 +331,8 @@ class Scheme:
     array([2., 4., 6.])
     """
 
-    def __init__(
-        self,
-        pattern=None,
-        *,
-        shape=None,
-        symmetric=False,
-        row_sparsity=None,
-        ties=None,
-        known=None,
-        design="auto",
-        decoder="auto",
-        ordering=None,
-        calls=None,
-        max_calls=None,
-        outliers=0.0,
-        noise=0.0,
-        tol=None,
-        central=False,
-        method=None,
-        step=None,
-        abs_step=None,
-        seed=0,
-        condition_tolerance=None,
-    ):
+    def __init__(self, pattern=None, *, shape=None, max_calls=None, tol=None, central=False, method=None, **settings):
+        _spec.check_names(settings, "Scheme", _spec.SETTINGS)
         p = None if pattern is None else _spec.as_pattern(pattern)
         if p is not None:
             m, n = p.shape
@@ -348,28 +342,27 @@ class Scheme:
             raise Error("a Scheme needs a pattern or shape=(m, n)")
         else:
             m, n = (int(s) for s in shape)
-        d = _spec.spec(
-            m, n, p, symmetric=symmetric, row_sparsity=row_sparsity, ties=ties, known=known, design=design,
-            decoder=decoder, ordering=ordering, calls=calls, max_calls=max_calls, outliers=outliers, noise=noise,
-            tol=tol, central=_method(method, central), step=step, abs_step=abs_step, seed=seed,
-            condition_tolerance=condition_tolerance,
-        )
+        d = _spec.spec(m, n, p, **settings, budget=_spec.max_calls(max_calls), central=_method(method, central))
         self._scheme = _jacsense.Scheme(d)
         self._dense = p is None
+        self._tol = _spec.tol(tol)
 
     @classmethod
-    def _wrap(cls, native, dense):
+    def _wrap(cls, native, dense, tol=None):
         self = cls.__new__(cls)
-        self._scheme, self._dense = native, dense
+        self._scheme, self._dense, self._tol = native, dense, tol
         return self
 
-    def at(self, x0, f0=None, bounds=None):
+    def at(self, x0, f0=None, bounds=None, *, max_calls=None, tol=None):
         """The :class:`Plan` at ``x0``; with ``f0 = f(x0)`` (forward differences make
-        no call at ``x0``) and SciPy's ``bounds=(lb, ub)`` (no call leaves them)."""
+        no call at ``x0``), SciPy's ``bounds=(lb, ub)`` (no call leaves them), and the
+        session's ``max_calls`` and ``tol`` (as :func:`jacobian`'s)."""
         x0 = _spec.as_x0(x0)
         lb, ub = _spec.bounds_arrays(bounds, x0.shape[0])
-        f0 = None if f0 is None else np.ascontiguousarray(np.atleast_1d(np.asarray(f0, dtype=float)).ravel())
-        return Plan._wrap(self._scheme.at(x0, f0, lb, ub), self._dense)
+        f0 = None if f0 is None else _spec.as_f0(f0)
+        tol = self._tol if tol is None else _spec.tol(tol)
+        native = self._scheme.at(x0, f0, lb, ub, _spec.max_calls(max_calls), tol)
+        return Plan._wrap(native, self._dense, tol)
 
     @property
     def shape(self):
@@ -397,102 +390,156 @@ class Scheme:
         return self._scheme.decoder
 
     def __reduce__(self):
-        return (_scheme_from_json, (self._scheme.to_json(), self._dense))
+        return (_scheme_from_json, (self._scheme.to_json(), self._dense, self._tol))
 
     def __repr__(self):
         m, n = self.shape
         return f"<jacsense.Scheme {m}×{n}: design {self.design}, decoder {self.decoder}, {self.calls} calls>"
 
 
-def _scheme_from_json(text, dense):
-    return Scheme._wrap(_jacsense.Scheme.from_json(text), dense)
+def _scheme_from_json(text, dense, tol=None):
+    return Scheme._wrap(_jacsense.Scheme.from_json(text), dense, tol)
 
 
 class Plan:
-    """The calls at one point (ask/tell): ``points()`` to evaluate anywhere, ``tell``
-    / ``tell_all`` / ``erase`` to give the results back in any order, ``estimate()``
-    to decode (calls never told are erasures). Picklable with what was told."""
+    """The calls at one point, in rounds (ask/tell): the core's session whose first
+    round is the scheme's plan.
+
+    ``points()`` gives the current round's points, to evaluate anywhere; ``tell`` /
+    ``tell_all`` / ``erase`` give the results back in any order; ``estimate()``
+    finishes the round (calls never told are erasures) and returns the
+    :class:`Estimate` when the session is done, or None when it wants another round:
+    ``done`` is then False and ``points()`` gives the next round's calls (rows that
+    failed calls left undetermined, standard errors above ``tol``). ``evaluate(f)``
+    runs every round. Picklable with what was told, in any round, done or not.
+
+    >>> import numpy as np, scipy.sparse as sp, pickle, jacsense
+    >>> f = lambda X: X ** 2                                # batched: f(x) = x², J = diag(2x)
+    >>> plan = jacsense.Scheme(sp.eye_array(3)).at(np.array([1.0, 2.0, 3.0]))
+    >>> X = plan.points()                                   # f(x0), then one color
+    >>> plan.tell(0, f(X[0]))
+    >>> plan.erase(1, "the node went away")                 # the color's call fails
+    >>> plan = pickle.loads(pickle.dumps(plan))             # e.g. to another process
+    >>> plan.estimate() is None, plan.done, plan.round      # every row undetermined: a top-up
+    (True, False, 1)
+    >>> plan.tell_all(f(plan.points()))
+    >>> est = plan.estimate()
+    >>> plan.done, est.calls, [r["calls"] for r in est.rounds]
+    (True, 5, [2, 3])
+    >>> np.round(est.jacobian.diagonal(), 5)
+    array([2., 4., 6.])
+    """
 
     @classmethod
-    def _wrap(cls, native, dense):
+    def _wrap(cls, native, dense, tol=None):
         self = cls.__new__(cls)
-        self._plan, self._dense = native, dense
+        self._session, self._dense, self._tol = native, dense, tol
         self._seconds = 0.0
-        self._extra_calls = 0
+        self._decode_seconds = 0.0
         self._workers = 0
         return self
 
     @property
     def calls(self):
-        """Calls this plan makes."""
-        return self._plan.calls
+        """Calls of the current round (0 when done)."""
+        return self._session.calls or 0
+
+    @property
+    def total_calls(self):
+        """Calls asked for in all rounds so far."""
+        return self._session.total_calls
+
+    @property
+    def round(self):
+        """The current round, from 0."""
+        return self._session.round
+
+    @property
+    def done(self):
+        """Whether the session is done: :meth:`estimate` returns its :class:`Estimate`."""
+        return self._session.done
 
     @property
     def shape(self):
         """``(m, n)``."""
-        return (self._plan.m, self._plan.n)
+        return (self._session.m, self._session.n)
 
     @property
     def x0(self):
         """The point."""
-        return self._plan.x0
+        return self._session.x0
 
     @property
     def scheme(self):
-        """The :class:`Scheme` this plan is made of."""
-        return Scheme._wrap(self._plan.scheme, self._dense)
+        """The :class:`Scheme` of the first round."""
+        return Scheme._wrap(self._session.scheme, self._dense)
 
     def points(self):
-        """Every point, a ``calls × n`` array (row ``j`` is call ``j``)."""
-        return self._plan.points()
+        """The current round's points, a ``calls × n`` array (row ``j`` is call ``j``);
+        an :class:`Error` when done."""
+        return self._session.points()
 
     def pending(self):
-        """The calls not told yet."""
-        return self._plan.pending()
+        """The calls of the current round not told yet."""
+        return self._session.pending()
 
     def tell(self, i, y):
         """The value ``y = f(points()[i])`` (``m`` numbers; NaN or inf: an erasure)."""
-        self._plan.tell(int(i), _value(y, self._plan.m))
+        self._session.tell(int(i), _value(y, self._session.m))
 
     def tell_all(self, Y):
-        """Every value at once: row ``j`` of ``Y`` (``calls × m``) is call ``j``'s."""
+        """Every value of the round at once: row ``j`` of ``Y`` (``calls × m``) is call ``j``'s."""
         Y = np.asarray(Y, dtype=float)
-        if Y.ndim == 1 and self._plan.m == 1:
+        if Y.ndim == 1 and self._session.m == 1:
             Y = Y.reshape(-1, 1)
-        self._plan.tell_all(np.ascontiguousarray(Y))
+        self._session.tell_all(np.ascontiguousarray(Y))
 
     def erase(self, i, reason=None):
-        """Marks call ``i`` as failed (an erasure), with its reason."""
-        self._plan.erase(int(i), None if reason is None else str(reason))
+        """Marks call ``i`` of the current round as failed (an erasure), with its reason."""
+        self._session.erase(int(i), None if reason is None else str(reason))
+
+    def finish_round(self):
+        """Finishes the current round (calls never told are erasures) and decodes
+        (the GIL is released meanwhile); returns :attr:`done`."""
+        t = time.perf_counter()
+        self._session.finish_round()
+        self._decode_seconds += time.perf_counter() - t
+        return self.done
 
     def evaluate(self, f, *, args=(), kwargs=None, vectorized=False, executor=None, progress=False):
         """Calls ``f`` at every pending point (per point, batched with
-        ``vectorized=True``, or through ``executor``) and tells the results; a call
-        that raises or returns a wrong shape is erased with its reason."""
-        _run(self._plan, _calls.bind(f, args, kwargs), self.pending(), vectorized, executor, progress, self)
+        ``vectorized=True``, or through ``executor``) and tells the results, round
+        after round until the session is done; a call that raises or returns a wrong
+        shape is erased with its reason. Returns the plan."""
+        f = _calls.bind(f, args, kwargs)
+        while not self.done:
+            _run(self._session, f, self.pending(), vectorized, executor, progress, self)
+            self.finish_round()
         return self
 
     def estimate(self):
-        """Decodes what was told: an :class:`Estimate` (the GIL is released meanwhile)."""
-        raw = self._plan.estimate(0.0, self._seconds, self._extra_calls, self._workers)
-        return Estimate(raw, self._dense)
+        """Finishes the current round if it is open and returns the :class:`Estimate`
+        when the session is done; None when it wants another round (:meth:`points`)."""
+        if not self.done and not self.finish_round():
+            return None
+        raw = self._session.estimate(0.0, self._seconds, self._decode_seconds, 0, self._workers)
+        est = Estimate(raw, self._dense)
+        est.rounds = self._session.rounds()
+        _check_tol(est, self._tol, None if est.std_errors is None else _largest(est.std_errors))
+        return est
 
     def __reduce__(self):
-        return (_plan_from_json, (self._plan.to_json(), self._dense, self._plan.told()))
+        return (_plan_from_json, (*self._session.to_json(), self._dense, self._tol))
 
     def __repr__(self):
         m, n = self.shape
-        return f"<jacsense.Plan {m}×{n}: {self.calls} calls, {len(self.pending())} pending>"
+        if self.done:
+            return f"<jacsense.Plan {m}×{n}: done after {self.round + 1} rounds, {self.total_calls} calls>"
+        return f"<jacsense.Plan {m}×{n}: round {self.round}, {self.calls} calls, {len(self.pending())} pending>"
 
 
-def _plan_from_json(text, dense, told):
-    plan = Plan._wrap(_jacsense.Plan.from_json(text), dense)
-    for i, t in enumerate(told):
-        if isinstance(t, str):
-            plan._plan.erase(i, t)
-        elif t is not None:
-            plan._plan.tell(i, np.ascontiguousarray(t, dtype=float))
-    return plan
+def _plan_from_json(text, finish, dense, tol=None):
+    return Plan._wrap(_jacsense.Session.from_json(text, finish), dense, tol)
 
 
 def _value(y, m):
@@ -624,8 +671,13 @@ def jacobian(
         least squares, ``Estimate.std_errors``.
     tol : float, optional
         Target on every entry's standard error (absolute, units of ``J``): the
-        core's session adds rounds of calls until ``Estimate.std_errors`` meet it (or
-        ``max_calls`` is reached).
+        core's session adds rounds of calls until ``Estimate.std_errors`` meet it, or
+        ``max_calls`` is reached — without ``max_calls``, 100 times the calls of a
+        one-round plan (``n + 1`` told nothing). ``Estimate.tol_met`` says which; when
+        ``tol`` is not met, ``message`` says so and a ``RuntimeWarning`` is issued.
+        Without ``noise=``, outputs that turn out noisy make the added rounds step for
+        the noise level seen (the default step ``√ε`` turns noise ``σ`` into quotient
+        noise ``σ/√ε``); ``noise=`` chooses the step from the first round on.
     central, method : bool, str
         Central differences (2 calls per direction, error O(h²)); SciPy's
         ``method="3-point"`` is ``central=True``, ``"2-point"`` forward.
@@ -659,7 +711,9 @@ def jacobian(
     Examples
     --------
     Nothing known about ``J``: the core's session senses in adaptive rounds
-    (``est.rounds``), far fewer calls than ``n + 1`` when ``J`` turns out sparse.
+    (``est.rounds``), far fewer calls than ``n + 1`` when ``J`` turns out sparse, and
+    at most ``n + ⌈0.05 n⌉ + 3`` when it is dense (the calls beyond ``n + 1`` validate
+    every row; ``design="coordinate"`` makes ``n + 1``, unverified).
 
     >>> import numpy as np, jacsense
     >>> est = jacsense.jacobian(lambda x: np.array([x[0] * x[1], np.sin(x[0])]), [1.0, 2.0])
@@ -684,16 +738,12 @@ def jacobian(
     start = time.perf_counter()
     x0 = _spec.as_x0(x0)
     n = x0.shape[0]
-    central = _method(method, central)
     p = None if pattern is None else _spec.as_pattern(pattern)
     if p is not None and p.shape[1] != n:
         raise Error(f"the pattern is {p.shape[0]}×{p.shape[1]} (m × n) but x0 has n = {n} entries")
-    if tol is not None and not (float(tol) > 0 and np.isfinite(tol)):
-        raise Error(f"tol={tol}: expected a positive finite standard error")
-    extra_calls = 0
+    tol, max_calls = _spec.tol(tol), _spec.max_calls(max_calls)
     learned = None
-    if f0 is not None:
-        f0 = np.ascontiguousarray(np.atleast_1d(np.asarray(f0, dtype=float)).ravel())
+    f0 = None if f0 is None else _spec.as_f0(f0)
     if p is not None:
         m = p.shape[0]
     elif f0 is not None:
@@ -701,99 +751,109 @@ def jacobian(
     else:
         learned = _first_value(f, x0, vectorized, executor)
         m = learned.shape[0]
-    d = _spec.spec(
-        m, n, p, symmetric=symmetric, row_sparsity=row_sparsity, ties=ties, known=known, design=design,
-        decoder=decoder, ordering=ordering, calls=calls,
-        max_calls=max_calls if p is not None else None,  # a known pattern: the planner plans within it
-        outliers=outliers, noise=noise,
-        central=central, step=step, abs_step=abs_step, seed=seed, condition_tolerance=condition_tolerance,
-    )
+    # A known pattern: the planner plans within max_calls. It goes to the session (as
+    # the command's --max-calls) in every case.
+    budget = max_calls if p is not None else None
+    d = _spec.spec(m, n, p, **_spec.settings_of(locals()), budget=budget, central=_method(method, central))
     lb, ub = _spec.bounds_arrays(bounds, n)
-    # max_calls goes to the session (as the command's --max-calls) in every case.
-    session = _jacsense.Session(
-        d, x0, f0, lb, ub, None if max_calls is None else int(max_calls), None if tol is None else float(tol)
-    )
-    todo = list(range(session.calls))
-    if learned is not None:
-        if session.x0_call is not None:
-            session.tell(session.x0_call, learned)
-            todo.remove(session.x0_call)
-        else:
-            extra_calls = 1  # central differences do not use f(x0)
-    plan_seconds = time.perf_counter() - start
-    timer = _Timer()
-    decode_seconds = 0.0
-    while True:
-        _run(session, f, todo, vectorized, executor, progress, timer)
-        t = time.perf_counter()
-        more = session.finish_round()
-        decode_seconds += time.perf_counter() - t
-        if more is None:
-            break
-        todo = list(range(more))
-    raw = session.estimate(plan_seconds, timer._seconds, decode_seconds, extra_calls, timer._workers)
-    est = Estimate(raw, p is None)
+    session = _jacsense.Session(d, x0, f0, lb, ub, max_calls, tol)
+    rounds = _Rounds(session, f, learned, vectorized, executor, progress, start)
+    est = Estimate(session.estimate(*rounds.facts()), p is None)
     est.rounds = session.rounds()
+    worst = None if est.std_errors is None else _largest(est.std_errors)
+    _check_tol(est, tol, worst)
     return est
 
 
+def _largest(a):
+    """The largest finite entry of an array or sparse array (0 when none)."""
+    data = a.data if sp.issparse(a) else np.asarray(a).ravel()
+    data = data[np.isfinite(data)]
+    return float(data.max()) if data.size else 0.0
+
+
+def _check_tol(est, tol, worst):
+    """With ``tol``: ``est.tol_met``, and when it is not met a message and a warning
+    that say so (the session stopped at its call limit)."""
+    est.tol_met = None if tol is None else (worst is not None and worst <= tol)
+    if est.tol_met is False:
+        what = "no standard errors (no redundancy)" if worst is None else f"standard errors up to {worst:.2e}"
+        note = (
+            f"tol = {tol:.2e} not met: {what} after {est.calls} calls, the session's limit (give a larger "
+            "max_calls= or tol=)"
+        )
+        est.message = f"{est.message}; {note}"
+        warnings.warn(f"jacsense: {note}", RuntimeWarning, stacklevel=3)
+
+
 class _Timer:
-    """Seconds calling and workers used, over a session's rounds."""
+    """Seconds calling and workers used, as :func:`_run` adds them up."""
 
     def __init__(self):
-        self._seconds = 0.0
-        self._workers = 0
+        self._seconds, self._workers = 0.0, 0
 
 
-def vjp(
-    f,
-    x0,
-    v,
-    *,
-    pattern=None,
-    symmetric=False,
-    row_sparsity=None,
-    ties=None,
-    known=None,
-    f0=None,
-    design="auto",
-    decoder="auto",
-    calls=None,
-    max_calls=None,
-    outliers=0.0,
-    noise=0.0,
-    tol=None,
-    central=False,
-    step=None,
-    seed=0,
-    vectorized=False,
-    executor=None,
-    progress=False,
-    method=None,
-    abs_step=None,
-    ordering=None,
-    condition_tolerance=None,
-    route="auto",
-    sparsity=None,
-    args=(),
-    kwargs=None,
-):
+class _Rounds(_Timer):
+    """Runs a native session's rounds to the end: each round's calls evaluated and
+    told (``f(x0)`` told from ``learned`` when it is the round's call at ``x0``),
+    then decoded; the seconds of each phase for the report."""
+
+    def __init__(self, session, f, learned, vectorized, executor, progress, start):
+        self.extra_calls = 0
+        todo = session.pending()
+        if learned is not None:
+            if session.x0_call is not None:
+                session.tell(session.x0_call, learned)
+                todo.remove(session.x0_call)
+            else:
+                self.extra_calls = 1  # central differences do not use f(x0)
+        self.plan_seconds = time.perf_counter() - start
+        super().__init__()
+        self.decode_seconds = 0.0
+        while True:
+            _run(session, f, todo, vectorized, executor, progress, self)
+            t = time.perf_counter()
+            more = session.finish_round()
+            self.decode_seconds += time.perf_counter() - t
+            if more is None:
+                break
+            todo = list(range(more))
+
+    def facts(self):
+        """``(plan_seconds, calls_seconds, decode_seconds, extra_calls, workers)``."""
+        return self.plan_seconds, self._seconds, self.decode_seconds, self.extra_calls, self._workers
+
+
+def vjp(f, x0, v, *, route="auto", sparsity=None, **options):
     """The left action ``w = Jᵀv`` of a blackbox at ``x0`` (backpropagation through
     it), for an upstream ``v`` (m,) or a batch ``V`` (r × m, sharing the calls).
 
-    Keywords as :func:`jacobian` (``bounds`` aside), plus ``route`` (``auto``: the one
-    with fewer calls, decided before any call; ``jacobian``: sense ``J`` and
+    Keywords as :func:`jacobian`, with the same meaning, plus ``route`` (``auto``: the
+    one with fewer calls, decided before any call; ``jacobian``: sense ``J`` and
     multiply; ``direct``: sense ``w`` from the scalar measurements
     ``vᵀ(f(x0 + h d) − f(x0))``) and ``sparsity`` (``w`` has at most that many
     nonzeros, at unknown places). Returns a :class:`VjpEstimate` (a list for a batch).
+
+    The Jacobian route runs the core's session, as :func:`jacobian` does: told
+    nothing, adaptive rounds; ``max_calls`` caps all rounds; ``tol`` is the target on
+    the standard errors of ``J``'s entries (for a scalar ``f``, of the gradient's), and
+    with ``route="auto"`` it takes the Jacobian route. The direct route is one round:
+    ``tol`` and ``bounds`` are an :class:`Error` there, and ``max_calls`` below its
+    calls too.
 
     >>> import numpy as np, jacsense
     >>> A = np.arange(12.0).reshape(3, 4)
     >>> est = jacsense.vjp(lambda x: A @ x, np.zeros(4), [1.0, 0.0, -1.0])
     >>> np.allclose(est.w, A.T @ [1.0, 0.0, -1.0], atol=1e-5), est.route
     (True, 'sense-jacobian')
+    >>> est.calls == sum(r["calls"] for r in est.rounds) == est.report["calls"]
+    True
     """
-    f = _calls.bind(f, args, kwargs)
+    o = _spec.options(options, "vjp")
+    pattern, f0, bounds, vectorized, executor, progress = (
+        o[k] for k in ("pattern", "f0", "bounds", "vectorized", "executor", "progress")
+    )
+    f = _calls.bind(f, o["args"], o["kwargs"])
     start = time.perf_counter()
     x0 = _spec.as_x0(x0)
     n = x0.shape[0]
@@ -806,33 +866,51 @@ def vjp(
     p = None if pattern is None else _spec.as_pattern(pattern)
     if p is not None and p.shape != (m, n):
         raise Error(f"the pattern is {p.shape[0]}×{p.shape[1]} (m × n) but v has m = {m} and x0 n = {n}")
-    d = _spec.spec(
-        m, n, p, symmetric=symmetric, row_sparsity=row_sparsity, ties=ties, known=known, design=design,
-        decoder=decoder, ordering=ordering, calls=calls, max_calls=max_calls, outliers=outliers, noise=noise,
-        tol=tol, central=_method(method, central), step=step, abs_step=abs_step, seed=seed,
-        condition_tolerance=condition_tolerance,
-    )
-    native = _jacsense.VjpPlan(d, x0, V, str(route), None if sparsity is None else int(sparsity))
-    todo = list(range(native.calls))
-    if f0 is not None and native.x0_call is not None:
-        native.tell(native.x0_call, _value(f0, m))
-        todo.remove(native.x0_call)
-    plan_seconds = time.perf_counter() - start
-
-    class _Timer:
-        _seconds = 0.0
-        _workers = 0
-
-    timer = _Timer()
-    _run(native, f, todo, vectorized, executor, progress, timer)
-    out = [VjpEstimate(r) for r in native.estimate(plan_seconds, timer._seconds, 0, timer._workers)]
+    tol, max_calls = _spec.tol(o["tol"]), _spec.max_calls(o["max_calls"])
+    f0 = None if f0 is None else _spec.as_f0(f0)
+    if f0 is not None and f0.shape[0] != m:
+        raise Error(f"f0 has {f0.shape[0]} values but v has m = {m}")
+    route = str(route)
+    if tol is not None and route == "auto":
+        route = "jacobian"  # the route whose session has standard errors and rounds
+    budget = max_calls if p is not None else None  # as jacobian()'s
+    d = _spec.spec(m, n, p, **_spec.settings_of(o), budget=budget, central=_method(o["method"], o["central"]))
+    native = _jacsense.VjpPlan(d, x0, V, route, None if sparsity is None else int(sparsity))
+    lb, ub = _spec.bounds_arrays(bounds, n)
+    if native.route == "sense-jacobian":
+        # Sense J in the core's session (told nothing: adaptive rounds), then w = Jᵀv.
+        session = _jacsense.Session(d, x0, f0, lb, ub, max_calls, tol)
+        rounds = _Rounds(session, f, None, vectorized, executor, progress, start)
+        raws = session.vjp(native, V, *rounds.facts())
+        out = [VjpEstimate(r, session.rounds()) for r in raws]
+        for est, raw in zip(out, raws):
+            _check_tol(est, tol, raw["jacobian_std_error"])
+    else:
+        for name, value in (("tol", tol), ("bounds", lb)):
+            if value is not None:
+                raise Error(
+                    f"{name}= needs the Jacobian route (a session): route='direct' senses w in one round of "
+                    "scalar measurements; leave route='auto' or give route='jacobian'"
+                )
+        if max_calls is not None and native.calls > max_calls:
+            raise Error(f"max_calls={max_calls}: the direct route needs {native.calls} calls")
+        todo = list(range(native.calls))
+        if f0 is not None and native.x0_call is not None:
+            native.tell(native.x0_call, f0)
+            todo.remove(native.x0_call)
+        plan_seconds = time.perf_counter() - start
+        timer = _Timer()
+        _run(native, f, todo, vectorized, executor, progress, timer)
+        out = [VjpEstimate(r, []) for r in native.estimate(plan_seconds, timer._seconds, 0, timer._workers)]
     return out if batch else out[0]
 
 
 def gradient(f, x0, **options):
     """The gradient of a scalar blackbox ``f: Rⁿ → R`` at ``x0`` (``vjp`` with
-    ``v = [1]``), from far fewer than ``n + 1`` calls when it is sparse
-    (``sparsity=s``) or its pattern (1 × n) is known. Returns a :class:`VjpEstimate`.
+    ``v = [1]``, every keyword of :func:`vjp`), from far fewer than ``n + 1`` calls when
+    it is sparse (``sparsity=s``) or its pattern (1 × n) is known. Returns a
+    :class:`VjpEstimate`. ``tol`` is the target on the standard error of every entry of
+    the gradient (the session adds rounds until it is met or ``max_calls`` is reached).
 
     >>> import numpy as np, jacsense
     >>> f = lambda x: 3 * np.sin(x[7]) + x[42] ** 2     # 2 of 1000 inputs matter

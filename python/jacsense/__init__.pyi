@@ -39,6 +39,7 @@ class Estimate:
     f0: Optional[np.ndarray]
     report: dict[str, Any]
     rounds: list[dict[str, Any]]
+    tol_met: Optional[bool]
     @property
     def shape(self) -> tuple[int, int]: ...
     def spy(self, ax: Any = None, markersize: Optional[float] = None) -> Any: ...
@@ -53,6 +54,9 @@ class VjpEstimate:
     outliers: list[tuple[int, str]]
     support: Optional[list[int]]
     residual: Optional[float]
+    message: str
+    rounds: list[dict[str, Any]]
+    tol_met: Optional[bool]
     report: dict[str, Any]
     def __array__(self, dtype: Any = None, copy: Optional[bool] = None) -> np.ndarray: ...
 
@@ -70,6 +74,12 @@ class Plan:
     @property
     def calls(self) -> int: ...
     @property
+    def total_calls(self) -> int: ...
+    @property
+    def round(self) -> int: ...
+    @property
+    def done(self) -> bool: ...
+    @property
     def shape(self) -> tuple[int, int]: ...
     @property
     def x0(self) -> np.ndarray: ...
@@ -80,6 +90,7 @@ class Plan:
     def tell(self, i: int, y: ArrayLike) -> None: ...
     def tell_all(self, Y: ArrayLike) -> None: ...
     def erase(self, i: int, reason: Optional[str] = None) -> None: ...
+    def finish_round(self) -> bool: ...
     def evaluate(
         self,
         f: Callable[..., Any],
@@ -90,7 +101,7 @@ class Plan:
         executor: Any = None,
         progress: bool = False,
     ) -> Plan: ...
-    def estimate(self) -> Estimate: ...
+    def estimate(self) -> Optional[Estimate]: ...
 
 class Scheme:
     def __init__(
@@ -117,7 +128,15 @@ class Scheme:
         seed: int = 0,
         condition_tolerance: Optional[float] = None,
     ) -> None: ...
-    def at(self, x0: ArrayLike, f0: Optional[ArrayLike] = None, bounds: Optional[Bounds] = None) -> Plan: ...
+    def at(
+        self,
+        x0: ArrayLike,
+        f0: Optional[ArrayLike] = None,
+        bounds: Optional[Bounds] = None,
+        *,
+        max_calls: Optional[int] = None,
+        tol: Optional[float] = None,
+    ) -> Plan: ...
     @property
     def shape(self) -> tuple[int, int]: ...
     @property
@@ -170,6 +189,7 @@ def vjp(
     row_sparsity: Optional[int] = None,
     ties: Optional[Iterable[Iterable[Sequence[float]]]] = None,
     known: Any = None,
+    bounds: Optional[Bounds] = None,
     f0: Optional[ArrayLike] = None,
     design: str = "auto",
     decoder: str = "auto",

@@ -103,36 +103,95 @@ def bounds_arrays(bounds, n):
     return lb, ub
 
 
-def spec(
-    m,
-    n,
-    pattern,
-    *,
-    symmetric=False,
-    row_sparsity=None,
-    ties=None,
-    known=None,
-    design="auto",
-    decoder="auto",
-    ordering=None,
-    calls=None,
-    max_calls=None,
-    outliers=0.0,
-    noise=0.0,
-    tol=None,
-    central=False,
-    step=None,
-    abs_step=None,
-    seed=0,
-    condition_tolerance=None,
-):
-    """The spec dict of the native module for an ``m × n`` Jacobian."""
-    if tol is not None:
-        raise Error(
-            f"tol={tol}: rounds of calls until the standard errors meet tol are run by jacsense.jacobian; "
-            "vjp, gradient and Scheme plan one round (not session-backed yet): give noise= (redundant calls, "
-            "standard errors in Estimate.std_errors) or calls= instead"
-        )
+#: The structure and settings keywords of :func:`jacsense.jacobian`,
+#: :func:`jacsense.vjp` and :class:`jacsense.Scheme`, with their defaults: they go
+#: into the spec as they are (:func:`spec`).
+SETTINGS = {
+    "symmetric": False,
+    "row_sparsity": None,
+    "ties": None,
+    "known": None,
+    "design": "auto",
+    "decoder": "auto",
+    "ordering": None,
+    "calls": None,
+    "outliers": 0.0,
+    "noise": 0.0,
+    "step": None,
+    "abs_step": None,
+    "seed": 0,
+    "condition_tolerance": None,
+}
+
+#: Every keyword of :func:`jacsense.jacobian` beyond :data:`SETTINGS`, with its default
+#: (:func:`jacsense.vjp` takes them all, through :func:`options`).
+RUN = {
+    "pattern": None,
+    "bounds": None,
+    "f0": None,
+    "max_calls": None,
+    "tol": None,
+    "central": False,
+    "method": None,
+    "vectorized": False,
+    "executor": None,
+    "progress": False,
+    "args": (),
+    "kwargs": None,
+}
+
+
+def settings_of(keywords):
+    """The :data:`SETTINGS` among ``keywords`` (a caller's ``locals()`` or options)."""
+    return {k: keywords[k] for k in SETTINGS}
+
+
+def check_names(given, function, *tables):
+    """A keyword of ``given`` in none of ``tables`` is a ``TypeError``, as for any
+    Python function."""
+    unknown = sorted(set(given).difference(*tables))
+    if unknown:
+        raise TypeError(f"{function}() got an unexpected keyword argument {unknown[0]!r}")
+
+
+def options(given, function):
+    """``given`` keywords over the defaults of :data:`SETTINGS` and :data:`RUN`."""
+    check_names(given, function, SETTINGS, RUN)
+    return {**SETTINGS, **RUN, **given}
+
+
+def as_f0(f0):
+    """``f(x0)`` as a 1-D float64 array."""
+    return np.ascontiguousarray(np.atleast_1d(np.asarray(f0, dtype=float)).ravel())
+
+
+def tol(value):
+    """A session's ``tol``: None, or a positive finite float."""
+    if value is None:
+        return None
+    if not (float(value) > 0 and np.isfinite(value)):
+        raise Error(f"tol={value}: expected a positive finite standard error")
+    return float(value)
+
+
+def max_calls(value):
+    """A session's ``max_calls``: None, or a positive int."""
+    if value is None:
+        return None
+    if int(value) != value or int(value) < 1:
+        raise Error(f"max_calls={value}: expected a positive number of calls")
+    return int(value)
+
+
+def spec(m, n, pattern, *, budget=None, central=False, **settings):
+    """The spec dict of the native module for an ``m × n`` Jacobian: ``settings`` are
+    :data:`SETTINGS` (the others at their defaults), ``budget`` the planner's call
+    budget (``Settings::budget``)."""
+    s = {**SETTINGS, **settings}
+    symmetric, row_sparsity, ties, known = s["symmetric"], s["row_sparsity"], s["ties"], s["known"]
+    design, decoder, ordering, calls = s["design"], s["decoder"], s["ordering"], s["calls"]
+    outliers, noise, step, abs_step = s["outliers"], s["noise"], s["step"], s["abs_step"]
+    seed, condition_tolerance = s["seed"], s["condition_tolerance"]
     d = {
         "m": int(m),
         "n": int(n),
@@ -144,7 +203,7 @@ def spec(
         "decoder": str(decoder),
         "ordering": None if ordering is None else str(ordering),
         "calls": None if calls is None else int(calls),
-        "budget": None if max_calls is None else int(max_calls),
+        "budget": None if budget is None else int(budget),
         "outliers": float(outliers),
         "noise": float(noise),
         "central": bool(central),

@@ -1,16 +1,14 @@
-//! `Scheme` and `Plan`: the planner's decisions, and the calls at one point (ask/tell).
+//! `Scheme` and `Session`: the planner's decisions, and the rounds of calls at one
+//! point (ask/tell).
 //!
-//! Python asks a plan for its points, evaluates them wherever it likes and tells the
-//! values back; the values are kept here until `estimate()`, which fills the core's
-//! [`Measurements`] and decodes with the GIL released. Pickling goes through the
-//! core's `to_json`/`from_json` (a checksummed envelope), so a plan sent to another
-//! process is exactly the plan that was made.
+//! Python asks a session for its round's points, evaluates them wherever it likes and
+//! tells the values back; `finish_round()` decodes with the GIL released and says
+//! whether another round is wanted. `Scheme.at` makes the session whose first round is
+//! the scheme's plan (the Python `Plan`). Pickling goes through the core's
+//! `to_json`/`from_json` (a checksummed envelope), so a session sent to another
+//! process is exactly the one that was made, with what was told.
 
-use std::time::Instant;
-
-use jacsense::{
-    Bounds, ErasureReason, Estimate, Measurements, Plan, PlanOptions, Progress, Scheme, Session, SessionOptions,
-};
+use jacsense::{Bounds, ErasureReason, Estimate, Plan, PlanOptions, Progress, Scheme, Session, SessionOptions};
 use jacsense_cli::report::{RunFacts, Timing, estimate_json};
 use numpy::ndarray::Array2;
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2};
@@ -19,6 +17,7 @@ use pyo3::types::PyDict;
 
 use crate::error::{message, to_py};
 use crate::spec;
+use crate::vjp::PyVjpPlan;
 
 /// What is known of one call.
 #[derive(Clone, Debug)]
@@ -81,18 +80,22 @@ impl PyScheme {
         Ok(PyScheme { scheme })
     }
 
-    /// The plan at `x0`, with a known `f(x0)` and bounds on the inputs.
-    #[pyo3(signature = (x0, f0=None, lower=None, upper=None))]
+    /// The session at `x0` whose first round is this scheme's plan, with a known
+    /// `f(x0)`, bounds on the inputs, and the session's limits
+    /// ([`Session::from_scheme`]).
+    #[pyo3(signature = (x0, f0=None, lower=None, upper=None, max_calls=None, tol=None))]
     fn at(
         &self,
         x0: PyReadonlyArray1<'_, f64>,
         f0: Option<PyReadonlyArray1<'_, f64>>,
         lower: Option<PyReadonlyArray1<'_, f64>>,
         upper: Option<PyReadonlyArray1<'_, f64>>,
-    ) -> PyResult<PyPlan> {
-        let options = point_options(f0, lower, upper)?;
-        let plan = self.scheme.at_with(&x0.as_array().to_vec(), &options).map_err(to_py)?;
-        Ok(PyPlan::new(plan))
+        max_calls: Option<usize>,
+        tol: Option<f64>,
+    ) -> PyResult<PySession> {
+        let options = SessionOptions { point: point_options(f0, lower, upper)?, max_calls, tol, prior: None };
+        let session = Session::from_scheme(&self.scheme, &x0.as_array().to_vec(), &options).map_err(to_py)?;
+        Ok(PySession::new(session))
     }
 
     /// The scheme as JSON (the core's envelope with version and checksum).
@@ -158,197 +161,6 @@ impl PyScheme {
     #[getter]
     fn dense(&self) -> bool {
         self.scheme.structure().pattern().is_dense()
-    }
-}
-
-/// The calls at one point, and the values told back (the core's [`Plan`]).
-#[pyclass(module = "jacsense._jacsense", name = "Plan")]
-pub struct PyPlan {
-    plan: Plan,
-    told: Vec<Told>,
-}
-
-impl PyPlan {
-    fn new(plan: Plan) -> Self {
-        let told = vec![Told::Pending; plan.calls()];
-        PyPlan { plan, told }
-    }
-
-    fn check_call(&self, call: usize) -> PyResult<()> {
-        if call >= self.told.len() {
-            return Err(to_py(jacsense::Error::UnknownCall { index: call, calls: self.told.len() }));
-        }
-        Ok(())
-    }
-
-    fn check_value(&self, y: &[f64]) -> PyResult<()> {
-        let m = self.plan.structure().dims().1;
-        if y.len() != m {
-            return Err(to_py(jacsense::Error::DimensionMismatch {
-                what: "value length (outputs m)",
-                expected: m,
-                found: y.len(),
-            }));
-        }
-        Ok(())
-    }
-}
-
-/// Fills the core's measurements with what was told and decodes.
-fn decode(plan: &Plan, told: &[Told]) -> jacsense::Result<Estimate> {
-    let mut measurements = Measurements::new(plan)?;
-    Told::replay(told, |call, value| match value {
-        Ok(y) => measurements.tell(call, y),
-        Err(reason) => measurements.erase(call, reason),
-    })?;
-    Ok(measurements.decode())
-}
-
-#[pymethods]
-impl PyPlan {
-    /// Calls of the blackbox this plan makes.
-    #[getter]
-    fn calls(&self) -> usize {
-        self.plan.calls()
-    }
-
-    /// Inputs `n`.
-    #[getter]
-    fn n(&self) -> usize {
-        self.plan.structure().dims().0
-    }
-
-    /// Outputs `m`.
-    #[getter]
-    fn m(&self) -> usize {
-        self.plan.structure().dims().1
-    }
-
-    /// The point of linearization.
-    #[getter]
-    fn x0<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
-        PyArray1::from_slice(py, self.plan.x0())
-    }
-
-    /// The call whose point is `x0` itself (call 0 of forward differences without a
-    /// given `f(x0)`), or None.
-    #[getter]
-    fn x0_call(&self) -> Option<usize> {
-        let forward = self.plan.settings().difference == jacsense::Difference::Forward;
-        (forward && self.plan.given_f0().is_none() && self.plan.calls() > 0).then_some(0)
-    }
-
-    /// The scheme this plan is made of.
-    #[getter]
-    fn scheme(&self) -> PyScheme {
-        PyScheme { scheme: self.plan.scheme().clone() }
-    }
-
-    /// Every point, a `calls × n` array (row `j` is call `j`).
-    fn points<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<f64>>> {
-        let (k, n) = (self.plan.calls(), self.plan.structure().dims().0);
-        points_array(py, k, n, |call, x| self.plan.point(call, x))
-    }
-
-    /// The value `y = f(points[call])` (`m` numbers). A NaN or infinite output makes
-    /// the call an erasure when decoded.
-    fn tell(&mut self, call: usize, y: PyReadonlyArray1<'_, f64>) -> PyResult<()> {
-        self.check_call(call)?;
-        let y = y.as_array().to_vec();
-        self.check_value(&y)?;
-        self.told[call] = Told::Value(y);
-        Ok(())
-    }
-
-    /// Every value at once: row `j` of `values` (`calls × m`) is call `j`'s value.
-    fn tell_all(&mut self, values: PyReadonlyArray2<'_, f64>) -> PyResult<()> {
-        let a = values.as_array();
-        let (k, m) = (self.plan.calls(), self.plan.structure().dims().1);
-        if a.shape() != [k, m] {
-            return Err(message(format!("values of shape {:?}, expected (calls, m) = ({k}, {m})", a.shape())));
-        }
-        for (call, row) in a.outer_iter().enumerate() {
-            self.told[call] = Told::Value(row.to_vec());
-        }
-        Ok(())
-    }
-
-    /// The values of some calls at once: row `r` of `values` is call `calls[r]`'s.
-    fn tell_rows(&mut self, calls: Vec<usize>, values: PyReadonlyArray2<'_, f64>) -> PyResult<()> {
-        let a = values.as_array();
-        let m = self.plan.structure().dims().1;
-        if a.shape() != [calls.len(), m] {
-            return Err(message(format!("values of shape {:?}, expected ({}, {m})", a.shape(), calls.len())));
-        }
-        for (&call, row) in calls.iter().zip(a.outer_iter()) {
-            self.check_call(call)?;
-            self.told[call] = Told::Value(row.to_vec());
-        }
-        Ok(())
-    }
-
-    /// Marks `call` as failed, with the reason.
-    #[pyo3(signature = (call, reason=None))]
-    fn erase(&mut self, call: usize, reason: Option<String>) -> PyResult<()> {
-        self.check_call(call)?;
-        self.told[call] = Told::Erased(reason.unwrap_or_else(|| "erased by the caller".into()));
-        Ok(())
-    }
-
-    /// The calls not told yet.
-    fn pending(&self) -> Vec<usize> {
-        self.told.iter().enumerate().filter(|(_, t)| matches!(t, Told::Pending)).map(|(i, _)| i).collect()
-    }
-
-    /// What was told: per call None (pending), an array (a value) or a str (erased).
-    fn told<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyAny>>> {
-        self.told
-            .iter()
-            .map(|t| match t {
-                Told::Pending => Ok(py.None().into_bound(py)),
-                Told::Value(y) => Ok(PyArray1::from_slice(py, y).into_any()),
-                Told::Erased(r) => Ok(r.into_pyobject(py)?.into_any()),
-            })
-            .collect()
-    }
-
-    /// The plan as JSON (the core's envelope with version and checksum).
-    fn to_json(&self) -> String {
-        self.plan.to_json()
-    }
-
-    /// A plan saved by `to_json`, nothing told.
-    #[staticmethod]
-    fn from_json(text: &str) -> PyResult<Self> {
-        Ok(PyPlan::new(Plan::from_json(text).map_err(to_py)?))
-    }
-
-    /// Decodes what was told (calls never told are erasures), with the GIL released.
-    /// Returns a dict: the CSR arrays of `J`, standard errors, status, diagnostics and
-    /// the report of the command (`timing`: seconds planning and calling; `extra_calls`:
-    /// calls made beyond the plan's, e.g. the one at `x0` that told `m`).
-    #[pyo3(signature = (plan_seconds=0.0, calls_seconds=0.0, extra_calls=0, workers=0))]
-    fn estimate<'py>(
-        &self,
-        py: Python<'py>,
-        plan_seconds: f64,
-        calls_seconds: f64,
-        extra_calls: usize,
-        workers: usize,
-    ) -> PyResult<Bound<'py, PyDict>> {
-        let start = Instant::now();
-        let (plan, told) = (&self.plan, &self.told);
-        let est = py.detach(|| decode(plan, told)).map_err(to_py)?;
-        let decode_seconds = start.elapsed().as_secs_f64();
-        let timing = Timing {
-            plan: plan_seconds,
-            calls: calls_seconds,
-            decode: decode_seconds,
-            total: plan_seconds + calls_seconds + decode_seconds,
-        };
-        let facts = RunFacts { program: Vec::new(), workers, log: None, extra_calls };
-        let report = estimate_json("estimate", plan, &est, &timing, &facts);
-        estimate_dict(py, &est, extra_calls, &report)
     }
 }
 
@@ -426,10 +238,32 @@ pub fn erasure_list(erasures: &[jacsense::Erasure]) -> Vec<(usize, String)> {
 }
 
 /// Sensing in rounds at one point (the core's [`Session`]): ask a round's points, tell
-/// their values, finish the round, until done.
+/// their values, finish the round, until done. `jacsense.jacobian` and `jacsense.vjp`
+/// run one to its end; `jacsense.Plan` (from `Scheme.at`) hands its rounds to the user.
 #[pyclass(module = "jacsense._jacsense", name = "Session")]
 pub struct PySession {
     session: Session,
+    /// Whether `finish_round` keeps the session as it was before the round that finished
+    /// it (`resumable`), so that a done session pickles: an estimate is not saved, but
+    /// that round is decoded again on loading.
+    keep: bool,
+    /// The session before its last round was finished, as JSON (`keep` and done).
+    before_done: Option<String>,
+}
+
+impl PySession {
+    /// A session handed to the user (`Plan`): kept resumable when done.
+    pub fn new(session: Session) -> Self {
+        PySession { session, keep: true, before_done: None }
+    }
+
+    fn current(&self) -> PyResult<&Plan> {
+        self.session.ask().ok_or_else(|| message("the session is done: no round to ask or tell"))
+    }
+
+    fn timing(plan: f64, calls: f64, decode: f64) -> Timing {
+        Timing { plan, calls, decode, total: plan + calls + decode }
+    }
 }
 
 #[pymethods]
@@ -438,7 +272,7 @@ impl PySession {
     #[new]
     #[pyo3(signature = (spec, x0, f0=None, lower=None, upper=None, max_calls=None, tol=None))]
     #[allow(clippy::too_many_arguments)]
-    fn new(
+    fn py_new(
         py: Python<'_>,
         spec: &Bound<'_, PyDict>,
         x0: PyReadonlyArray1<'_, f64>,
@@ -453,7 +287,7 @@ impl PySession {
         let options = SessionOptions { point: point_options(f0, lower, upper)?, max_calls, tol, prior: None };
         let x0 = x0.as_array().to_vec();
         let session = py.detach(|| Session::new(&structure, &x0, &settings, &options)).map_err(to_py)?;
-        Ok(PySession { session })
+        Ok(PySession { session, keep: false, before_done: None })
     }
 
     /// Inputs `n`.
@@ -466,6 +300,19 @@ impl PySession {
     #[getter]
     fn m(&self) -> usize {
         self.session.structure().dims().1
+    }
+
+    /// The point of linearization.
+    #[getter]
+    fn x0<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
+        PyArray1::from_slice(py, self.session.x0())
+    }
+
+    /// The scheme of the first round's plan.
+    #[getter]
+    fn scheme(&self) -> PyResult<PyScheme> {
+        let plan = self.session.plan(0).ok_or_else(|| message("the session has no first round"))?;
+        Ok(PyScheme { scheme: plan.scheme().clone() })
     }
 
     /// The current round (0 first).
@@ -486,6 +333,12 @@ impl PySession {
         self.session.ask().map(|p| p.calls())
     }
 
+    /// Calls asked for in all rounds so far.
+    #[getter]
+    fn total_calls(&self) -> usize {
+        self.session.calls()
+    }
+
     /// The call of the current round at `x0` itself (call 0 of forward differences
     /// not given `f(x0)`), or None.
     #[getter]
@@ -497,13 +350,31 @@ impl PySession {
 
     /// The current round's points, a `calls × n` array.
     fn points<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<f64>>> {
-        let plan = self.session.ask().ok_or_else(|| message("the session is done: no round to ask"))?;
+        let plan = self.current()?;
         points_array(py, plan.calls(), plan.structure().dims().0, |call, x| plan.point(call, x))
+    }
+
+    /// The calls of the current round not told yet.
+    fn pending(&self) -> Vec<usize> {
+        self.session.pending()
     }
 
     /// The value of call `call` of the current round.
     fn tell(&mut self, call: usize, y: PyReadonlyArray1<'_, f64>) -> PyResult<()> {
         self.session.tell(call, y.as_array().as_slice().ok_or_else(|| message("y is not contiguous"))?).map_err(to_py)
+    }
+
+    /// Every value of the current round at once: row `j` of `values` (`calls × m`).
+    fn tell_all(&mut self, values: PyReadonlyArray2<'_, f64>) -> PyResult<()> {
+        let a = values.as_array();
+        let (k, m) = (self.current()?.calls(), self.m());
+        if a.shape() != [k, m] {
+            return Err(message(format!("values of shape {:?}, expected (calls, m) = ({k}, {m})", a.shape())));
+        }
+        for (call, row) in a.outer_iter().enumerate() {
+            self.session.tell(call, &row.to_vec()).map_err(to_py)?;
+        }
+        Ok(())
     }
 
     /// The values of some calls at once: row `r` of `values` is call `calls[r]`'s.
@@ -527,33 +398,23 @@ impl PySession {
 
     /// Decodes the round (GIL released); returns the next round's calls, or None when done.
     fn finish_round(&mut self, py: Python<'_>) -> PyResult<Option<usize>> {
+        let before = self.keep.then(|| self.session.to_json());
         let session = &mut self.session;
         match py.detach(|| session.finish_round()).map_err(to_py)? {
-            Progress::Done => Ok(None),
+            Progress::Done => {
+                self.before_done = before;
+                Ok(None)
+            }
             Progress::More { calls } => Ok(Some(calls)),
         }
     }
 
     /// The rounds so far, as dicts (the report's `rounds`).
     fn rounds<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyDict>>> {
-        self.session
-            .rounds()
-            .iter()
-            .map(|r| {
-                let d = PyDict::new(py);
-                d.set_item("calls", r.calls)?;
-                d.set_item("measurements", r.measurements)?;
-                d.set_item("erasures", r.erasures)?;
-                d.set_item("design", &r.design)?;
-                d.set_item("why", &r.why)?;
-                d.set_item("showed", &r.showed)?;
-                d.set_item("open_rows", r.open_rows)?;
-                Ok(d)
-            })
-            .collect()
+        self.session.rounds().iter().map(|r| round_dict(py, r)).collect()
     }
 
-    /// The estimate of a done session, as `Plan.estimate`'s dict (report included).
+    /// The estimate of a done session, as a dict (report included).
     #[pyo3(signature = (plan_seconds=0.0, calls_seconds=0.0, decode_seconds=0.0, extra_calls=0, workers=0))]
     fn estimate<'py>(
         &self,
@@ -566,14 +427,73 @@ impl PySession {
     ) -> PyResult<Bound<'py, PyDict>> {
         let est = self.session.estimate().ok_or_else(|| message("the session is not done: finish its rounds"))?;
         let plan = self.session.plan(0).ok_or_else(|| message("the session has no first round"))?;
-        let timing = Timing {
-            plan: plan_seconds,
-            calls: calls_seconds,
-            decode: decode_seconds,
-            total: plan_seconds + calls_seconds + decode_seconds,
-        };
+        let timing = PySession::timing(plan_seconds, calls_seconds, decode_seconds);
         let facts = RunFacts { program: Vec::new(), workers, log: None, extra_calls };
         let report = estimate_json("estimate", plan, est, &timing, &facts);
         estimate_dict(py, est, extra_calls, &report)
     }
+
+    /// `w = Jᵀv` for every row `v` of `vs` from the done session's `J` (the Jacobian
+    /// route of `plan`, whose choice and report it is): one dict per `v`, as
+    /// `VjpPlan.estimate`'s, with the session's rounds in the report.
+    #[pyo3(signature = (plan, vs, plan_seconds=0.0, calls_seconds=0.0, decode_seconds=0.0, extra_calls=0, workers=0))]
+    #[allow(clippy::too_many_arguments)]
+    fn vjp<'py>(
+        &self,
+        py: Python<'py>,
+        plan: PyRef<'_, PyVjpPlan>,
+        vs: PyReadonlyArray2<'_, f64>,
+        plan_seconds: f64,
+        calls_seconds: f64,
+        decode_seconds: f64,
+        extra_calls: usize,
+        workers: usize,
+    ) -> PyResult<Vec<Bound<'py, PyDict>>> {
+        let est = self.session.estimate().ok_or_else(|| message("the session is not done: finish its rounds"))?;
+        let vs: Vec<Vec<f64>> = vs.as_array().outer_iter().map(|r| r.to_vec()).collect();
+        let estimates = est.vjp(&vs).map_err(to_py)?;
+        let timing = PySession::timing(plan_seconds, calls_seconds, decode_seconds);
+        let facts = RunFacts { program: Vec::new(), workers, log: None, extra_calls };
+        let dicts = plan.dicts(py, &estimates, &est.diagnostics().rounds, &timing, &facts)?;
+        // The largest standard error of J's entries (None without redundancy), for `tol`.
+        let worst = est.std_errors().map(|se| se.iter().copied().filter(|v| v.is_finite()).fold(0.0f64, f64::max));
+        for d in &dicts {
+            d.set_item("jacobian_std_error", worst)?;
+        }
+        Ok(dicts)
+    }
+
+    /// The session as JSON, and whether it is done: a done session is saved as it was
+    /// before its last round was finished (`from_json` finishes that round again).
+    fn to_json(&self) -> (String, bool) {
+        match (&self.before_done, self.session.is_done()) {
+            (Some(before), true) => (before.clone(), true),
+            _ => (self.session.to_json(), false),
+        }
+    }
+
+    /// A session saved by `to_json`; `finish` finishes its current round (a session
+    /// saved done).
+    #[staticmethod]
+    #[pyo3(signature = (text, finish=false))]
+    fn from_json(py: Python<'_>, text: &str, finish: bool) -> PyResult<Self> {
+        let mut session = PySession::new(Session::from_json(text).map_err(to_py)?);
+        if finish {
+            session.finish_round(py)?;
+        }
+        Ok(session)
+    }
+}
+
+/// A round as a dict (the report's `rounds` entry).
+fn round_dict<'py>(py: Python<'py>, r: &jacsense::Round) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("calls", r.calls)?;
+    d.set_item("measurements", r.measurements)?;
+    d.set_item("erasures", r.erasures)?;
+    d.set_item("design", &r.design)?;
+    d.set_item("why", &r.why)?;
+    d.set_item("showed", &r.showed)?;
+    d.set_item("open_rows", r.open_rows)?;
+    Ok(d)
 }

@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use jacsense::{Route, VjpEstimate, VjpMeasurements, VjpPlan, VjpSettings};
+use jacsense::{Round, Route, VjpEstimate, VjpMeasurements, VjpPlan, VjpSettings};
 use jacsense_cli::report::{RunFacts, Timing, vjp_json};
 use numpy::{PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
@@ -176,14 +176,29 @@ impl PyVjpPlan {
             total: plan_seconds + calls_seconds + decode_seconds,
         };
         let facts = RunFacts { program: Vec::new(), workers, log: None, extra_calls };
+        self.dicts(py, &estimates, &[], &timing, &facts)
+    }
+}
+
+impl PyVjpPlan {
+    /// One dict per estimate: `w`, status, calls, erasures, outliers, support and the
+    /// command's report (with `rounds`, those of the Jacobian route's session).
+    pub fn dicts<'py>(
+        &self,
+        py: Python<'py>,
+        estimates: &[VjpEstimate],
+        rounds: &[Round],
+        timing: &Timing,
+        facts: &RunFacts,
+    ) -> PyResult<Vec<Bound<'py, PyDict>>> {
         estimates
             .iter()
             .map(|est| {
-                let report = vjp_json(&self.plan, &self.settings, est, self.m, &timing, &facts);
+                let report = vjp_json(&self.plan, &self.settings, est, self.m, rounds, timing, facts);
                 let out = PyDict::new(py);
                 out.set_item("w", PyArray1::from_slice(py, &est.w))?;
                 out.set_item("route", est.route.name())?;
-                out.set_item("calls", est.calls + extra_calls)?;
+                out.set_item("calls", est.calls + facts.extra_calls)?;
                 out.set_item("status", est.status.name())?;
                 out.set_item("support", est.support.clone())?;
                 out.set_item("residual", est.residual)?;

@@ -328,6 +328,7 @@ def test_nothing_known_batched_learns_m_from_a_batch_of_one():
 
 def test_points_beyond_memory_are_an_error_not_an_abort():
     n = 10**6
-    plan = jacsense.Scheme(shape=(n, n)).at(np.zeros(n))  # planning a dense J is cheap
-    with pytest.raises(jacsense.Error, match=r"the points of 1000001 calls × n = 1000000 inputs do not fit in memory"):
-        plan.points()
+    scheme = jacsense.Scheme(shape=(n, n))  # planning a dense J is cheap
+    # The plan's session holds the round's values: refused before any call.
+    with pytest.raises(jacsense.Error, match=r"1000000×1000000 J .* more than the .* of memory available"):
+        scheme.at(np.zeros(n))

@@ -93,13 +93,86 @@ def test_decoding_releases_the_gil():
     try:
         time.sleep(0.05)
         start = time.perf_counter()
-        raw = plan._plan.estimate()  # the native call alone: L1 decoding of 3000 rows
+        more = plan._session.finish_round()  # the native call alone: L1 decoding of 3000 rows
         end = time.perf_counter()
     finally:
         stop.set()
         thread.join()
-    assert raw["status"] == "solved"
+    assert more is None and plan._session.estimate()["status"] == "solved"
     # With the GIL held for the whole decode, the other thread could make no progress
     # inside the call: none of its timestamps could fall in its middle 80%.
     lo, hi = start + 0.1 * (end - start), start + 0.9 * (end - start)
     assert sum(lo < t < hi for t in ticks) > 0
+
+
+def test_plan_asks_a_top_up_round_for_rows_failed_calls_left_open():
+    n = 30
+    x0 = np.linspace(-1, 1, n)
+    plan = jacsense.Scheme(tridiagonal(n)).at(x0)
+    X = plan.points()
+    for j in range(plan.calls):
+        if j == 2:
+            plan.erase(j, "lost")  # a whole color: a third of the columns
+        else:
+            plan.tell(j, broyden(X[j]))
+    assert plan.estimate() is None  # the round is finished; the session wants more
+    assert (plan.done, plan.round) == (False, 1)
+    plan = pickle.loads(pickle.dumps(plan))  # between rounds, to another process
+    X = plan.points()
+    assert X.shape == (plan.calls, n) and plan.pending() == list(range(plan.calls))
+    plan.tell_all(np.array([broyden(x) for x in X]))
+    est = plan.estimate()
+    assert plan.done and est is not None and str(est.status) == "solved"
+    assert est.calls == plan.total_calls == sum(r["calls"] for r in est.rounds)
+    assert est.erasures == [(2, "the blackbox failed: lost")]
+    np.testing.assert_allclose(est.jacobian.toarray(), broyden_jacobian(x0), atol=1e-5)
+    # A done plan pickles with its estimate (its last round decoded again on loading).
+    again = pickle.loads(pickle.dumps(plan)).estimate()
+    np.testing.assert_array_equal(again.jacobian.toarray(), est.jacobian.toarray())
+    assert again.rounds == est.rounds
+
+
+def test_plan_with_tol_adds_rounds_until_met():
+    n = 20
+    rng = np.random.default_rng(7)
+    a = (sp.random_array((n, n), density=3 / n, rng=rng) + sp.eye_array(n)).tocsr()
+
+    def noisy_batch(X):
+        return X @ a.T + 1e-7 * rng.standard_normal((X.shape[0], n))
+
+    tol = 1e-4  # the first round's standard errors are up to 1.9e-4
+    plan = jacsense.Scheme(a, noise=1e-7).at(np.zeros(n), tol=tol)
+    rounds = 0
+    while not plan.done:
+        plan.tell_all(noisy_batch(plan.points()))
+        est = plan.estimate()
+        rounds += 1
+    assert rounds > 1 and est.tol_met is True
+    assert np.max(est.std_errors.data) <= tol
+    assert np.max(np.abs(est.jacobian.toarray() - a.toarray())) < 6 * tol
+
+
+def test_evaluate_runs_every_round():
+    n = 20
+    x0 = -np.ones(n)
+    calls = []
+
+    def fails_once(x):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("transient")
+        return broyden(x)
+
+    plan = jacsense.Scheme(tridiagonal(n)).at(x0).evaluate(fails_once)
+    assert plan.done
+    est = plan.estimate()
+    assert len(est.rounds) == 2 and est.calls == len(calls)
+    np.testing.assert_allclose(est.jacobian.toarray(), broyden_jacobian(x0), atol=1e-5)
+
+
+def test_scheme_refuses_an_unknown_keyword():
+    import pytest
+
+    with pytest.raises(TypeError, match="unexpected keyword argument 'outlier'"):
+        jacsense.Scheme(tridiagonal(5), outlier=0.1)
+    assert jacsense.Scheme(tridiagonal(5), outliers=0.1, max_calls=40).calls <= 40

@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use jacsense::{Erasure, Estimate, Plan, RowStatus, Status, VjpEstimate, VjpPlan, VjpSettings};
+use jacsense::{Erasure, Estimate, Plan, Round, RowStatus, Status, VjpEstimate, VjpPlan, VjpSettings};
 use serde_json::{Value, json};
 
 use crate::error::{Failure, status_exit_code};
@@ -155,27 +155,22 @@ pub fn estimate_json(command: &str, plan: &Plan, est: &Estimate, timing: &Timing
         },
         "std_errors": est.std_errors().map(|s| s.iter().map(|v| json_number(*v)).collect::<Vec<_>>()),
         "f0": d.f0.as_ref().map(|f| f.iter().map(|v| json_number(*v)).collect::<Vec<_>>()),
-        "rounds": d.rounds.iter().map(|r| json!({
-            "calls": r.calls,
-            "measurements": r.measurements,
-            "erasures": r.erasures,
-            "design": r.design,
-            "why": r.why,
-            "showed": r.showed,
-            "open_rows": r.open_rows,
-        })).collect::<Vec<_>>(),
+        "rounds": rounds_json(&d.rounds),
     });
     report_json(shared, timing, facts, specific)
 }
 
 /// The `--report` JSON of a left action `w = Jᵀv` (`vjp`; also the Python package's
 /// `VjpEstimate.report`): `settings` are the ones the plan was made with, `m` the
-/// outputs of the blackbox.
+/// outputs of the blackbox, `rounds` those of the Jacobian route's session (none for
+/// the direct route, one round).
+#[allow(clippy::too_many_arguments)]
 pub fn vjp_json(
     plan: &VjpPlan,
     settings: &VjpSettings,
     est: &VjpEstimate,
     m: usize,
+    rounds: &[Round],
     timing: &Timing,
     facts: &RunFacts,
 ) -> Value {
@@ -200,8 +195,30 @@ pub fn vjp_json(
         status: est.status.name().to_string(),
         status_detail: row_status_json(&est.status),
     };
-    let specific = json!({ "support": est.support, "residual": est.residual.map(json_number) });
+    let specific = json!({
+        "support": est.support,
+        "residual": est.residual.map(json_number),
+        "rounds": rounds_json(rounds),
+    });
     report_json(shared, timing, facts, specific)
+}
+
+/// A session's rounds (the report's `"rounds"`).
+fn rounds_json(rounds: &[Round]) -> Value {
+    rounds
+        .iter()
+        .map(|r| {
+            json!({
+                "calls": r.calls,
+                "measurements": r.measurements,
+                "erasures": r.erasures,
+                "design": r.design,
+                "why": r.why,
+                "showed": r.showed,
+                "open_rows": r.open_rows,
+            })
+        })
+        .collect()
 }
 
 /// A row's status: its name, or for statuses with data `{name: data}`.

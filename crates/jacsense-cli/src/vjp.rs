@@ -10,7 +10,9 @@
 use std::time::Instant;
 
 use clap::{Args, ValueEnum};
-use jacsense::{Difference, ErasureReason, Route, RowStatus, VjpEstimate, VjpMeasurements, VjpPlan, VjpSettings};
+use jacsense::{
+    Difference, ErasureReason, Round, Route, RowStatus, VjpEstimate, VjpMeasurements, VjpPlan, VjpSettings,
+};
 
 use crate::error::{Failure, row_exit_code};
 use crate::formats::{read_vector, write_json, write_vector};
@@ -115,9 +117,10 @@ pub fn vjp(args: &VjpArgs) -> Result<u8, Failure> {
         }
     }
     let mut timing = Timing { plan: start.elapsed().as_secs_f64(), ..Timing::default() };
+    let mut rounds = Vec::new();
     let (est, extra_calls) = if plan.route() == Route::SenseJacobian {
         // The Jacobian route is a session: rounds, --max-calls, --tol, top-ups.
-        jacobian_route(args, &mut session, &structure, &x0, &v, &settings.jacobian, &f0, &mut timing)?
+        jacobian_route(args, &mut session, &structure, &x0, &v, &settings.jacobian, &f0, &mut timing, &mut rounds)?
     } else {
         direct_route(&plan, &mut session, &x0, &f0, settings.difference, &mut timing)?
     };
@@ -135,7 +138,7 @@ pub fn vjp(args: &VjpArgs) -> Result<u8, Failure> {
         written.push(describe_output("w", path));
     }
     if let Some(path) = &args.output.report {
-        write_json(path, &vjp_json(&plan, &settings, &est, m, &timing, &facts))?;
+        write_json(path, &vjp_json(&plan, &settings, &est, m, &rounds, &timing, &facts))?;
         written.push(format!("the report to {}", path.display()));
     }
     if !args.output.quiet {
@@ -196,7 +199,8 @@ fn direct_route(
     Ok((est, 1 - first))
 }
 
-/// The Jacobian route: a session for `J` (as `estimate` runs it), then `w = Jᵀv`.
+/// The Jacobian route: a session for `J` (as `estimate` runs it), then `w = Jᵀv`
+/// ([`jacsense::Estimate::vjp`]); the session's rounds go to `rounds`.
 #[allow(clippy::too_many_arguments)]
 fn jacobian_route(
     args: &VjpArgs,
@@ -207,10 +211,12 @@ fn jacobian_route(
     settings: &jacsense::Settings,
     f0: &[f64],
     timing: &mut Timing,
+    rounds: &mut Vec<Round>,
 ) -> Result<(VjpEstimate, usize), Failure> {
     let mut session = jacsense::Session::new(structure, x0, settings, &args.session.options(None))?;
     let extra_calls = workers.run_rounds(&mut session, Some(f0), timing)?;
     let j = session.into_estimate().expect("the session is done");
-    let est = j.vjp(std::slice::from_ref(&v.to_vec()))?.pop().expect("one v gives one estimate");
+    let est = j.vjp(&[v.to_vec()])?.remove(0);
+    *rounds = j.diagnostics().rounds.clone();
     Ok((est, extra_calls))
 }

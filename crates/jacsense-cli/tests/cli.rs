@@ -1279,3 +1279,46 @@ fn the_coloring_search_budget_follows_the_timed_call_at_x0() {
         assert_eq!(r["calls"].as_u64(), Some(colors + 1));
     }
 }
+
+/// A known pattern whose first round lost a call: `tell` asks for a top-up round
+/// (exit code 7), and the `tell` after it loads the session and decodes both rounds.
+#[test]
+fn ask_and_tell_top_up_the_rows_a_lost_call_left_open() {
+    let dir = scratch("topup");
+    let pattern = write_tridiagonal(&dir);
+    let run_dir = dir.join("run");
+    let out =
+        run(&["ask", "--x0", &x0_arg(), "--pattern", pattern.to_str().unwrap(), "--out", run_dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let evaluate = |points: &Path, skip: Option<usize>| -> PathBuf {
+        let text = std::fs::read_to_string(points).unwrap();
+        let mut told = String::new();
+        for (call, line) in text.lines().enumerate().filter(|(c, _)| Some(*c) != skip) {
+            let mut child = Command::new(WORKER).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+            use std::io::Write;
+            writeln!(child.stdin.take().unwrap(), "{line}").unwrap();
+            told += &format!("{call} {}", String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap());
+        }
+        let values = points.with_extension("values");
+        std::fs::write(&values, told).unwrap();
+        values
+    };
+    let values = evaluate(&run_dir.join("points.txt"), Some(2));
+    let out = run(&["tell", run_dir.to_str().unwrap(), "--values", values.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(7), "{}", stderr(&out));
+    let values = evaluate(&run_dir.join("points-2.txt"), None);
+    let report = dir.join("r.json");
+    let out = run(&[
+        "tell",
+        run_dir.to_str().unwrap(),
+        "--values",
+        values.to_str().unwrap(),
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let r = read_json(&report);
+    assert_eq!(r["status"], "solved");
+    assert_eq!(r["rounds"].as_array().unwrap().len(), 2);
+    assert_eq!(r["erasures"][0]["call"], 2);
+}

@@ -63,7 +63,7 @@ pub use pattern::{MAX_DIMENSION, MatrixMarketField, Pattern, SparseMatrix, read_
 pub use plan::{Bounds, Plan, PlanOptions, SAVED_FORMAT_VERSION, Scheme};
 pub use planner::robust_coordinate_calls;
 pub use sense::{jacobian, jacobian_sequential, jacobian_with};
-pub use session::{DEFAULT_PRIOR_TOLERANCE, Prior, Progress, Round, Session, SessionOptions};
+pub use session::{DEFAULT_PRIOR_TOLERANCE, Prior, Progress, Round, Session, SessionOptions, TOL_CALLS_FACTOR};
 pub use settings::{
     CONDITION_FLOOR, ColoringSearch, DEFAULT_CONDITION_TOLERANCE, DEFAULT_SEARCH_MOVES, DecoderChoice,
     MAX_OUTLIER_FRACTION, SEARCH_FRACTION, Settings, SparseMethod,

@@ -74,7 +74,12 @@ pub struct SessionOptions {
     /// A session that reaches it stops, and reports the rows left open.
     pub max_calls: Option<usize>,
     /// Target on the standard error of every entry of `J`: calls are added until the
-    /// reported standard errors are at most `tol` (absolute, in the units of `J`).
+    /// reported standard errors are at most `tol` (absolute, in the units of `J`), or
+    /// the call limit is reached (with no `max_calls` and no budget,
+    /// [`TOL_CALLS_FACTOR`] times the calls of one round that determines every entry);
+    /// the last round's `showed` says when `tol` was not met. With neither
+    /// [`Settings::noise`] nor a step given, outputs that turn out noisy make the
+    /// added rounds step for the noise level seen.
     pub tol: Option<f64>,
     /// An earlier estimate to start from ([`Prior`]).
     pub prior: Option<Prior>,
@@ -238,51 +243,31 @@ const GROWTH: f64 = 1.5;
 /// Rounds at most (a session whose calls keep failing stops).
 const MAX_ROUNDS: usize = 64;
 
+/// With [`SessionOptions::tol`] and neither a noise level nor a step given, outputs
+/// whose differences show noise above this level (relative to `max(1, |f|)`) make
+/// later rounds step for it (`Session::step_for_noise`): the default step `√ε` turns
+/// it into quotient noise above `7e-3` relative.
+const NOISY: f64 = 1e-10;
+
+/// With [`SessionOptions::tol`] and no call limit, a session makes at most this many
+/// times the calls of one round that determines every entry (`Session::max_calls`).
+pub const TOL_CALLS_FACTOR: usize = 100;
+
 impl Session {
     /// A session sensing `J` of a blackbox with the given structure at `x0`.
     ///
     /// Errors: `x0` or the options do not fit the structure, or the planner refuses the
     /// settings (as [`Scheme::new`]).
     pub fn new(structure: &Structure, x0: &[f64], settings: &Settings, options: &SessionOptions) -> Result<Session> {
-        let (n, m) = structure.dims();
+        let n = structure.dims().0;
         crate::plan::check_x0(x0, n)?;
         Session::check_options(structure, options)?;
         let mode = Session::mode_for(structure, settings, options);
-        let structured = mode == Mode::Structured;
-        let mut session = Session {
-            structure: structure.clone(),
-            settings: settings.clone(),
-            options: options.clone(),
-            x0: x0.to_vec(),
-            mode,
-            rounds: Vec::new(),
-            base: options.point.f0.clone(),
-            // Row fits belong to told-nothing and prior rounds (24 bytes per row).
-            fits: if structured { Vec::new() } else { vec![RowFit::Open; m] },
-            estimate: None,
-            done: false,
-            pending_columns: None,
-            garbage: Vec::new(),
-        };
-        if let Some(f0) = &options.point.f0
-            && f0.len() != m
-        {
-            return Err(Error::DimensionMismatch { what: "f0 length (outputs m)", expected: m, found: f0.len() });
-        }
+        let mut session = Session::empty(structure, settings, options, x0, mode)?;
         match session.mode {
             Mode::Structured => {
                 let plan = Scheme::new(structure, settings)?.at_with(x0, &options.point)?;
-                let told = Measurements::new(&plan)?.into_told();
-                let report = Round {
-                    calls: plan.calls(),
-                    measurements: plan.measurements(),
-                    erasures: 0,
-                    design: plan.settings().design.name().into(),
-                    why: "the planner's plan for the structure".into(),
-                    showed: String::new(),
-                    open_rows: m,
-                };
-                session.rounds.push(RoundData { plan, told, report });
+                session.push_planned_round(plan)?;
             }
             Mode::ToldNothing => {
                 // A dense J may turn out to need every measurement of every entry: the
@@ -330,6 +315,84 @@ impl Session {
     /// allocates a structured plan's measurements).
     pub fn adapts(structure: &Structure, settings: &Settings, options: &SessionOptions) -> bool {
         Session::mode_for(structure, settings, options) != Mode::Structured
+    }
+
+    /// A session whose first round is `scheme`'s plan at `x0` (the planner's work made
+    /// once, e.g. for every iterate of a Newton loop), then top-up rounds as a session
+    /// on a structure makes them: for rows that failed calls left undetermined, and for
+    /// standard errors above [`SessionOptions::tol`]. A dense scheme's plan (coordinate
+    /// differences) is its first round too: [`Session::new`] is the adaptive session
+    /// for a function nothing is known of.
+    ///
+    /// ```
+    /// use jacsense::{from_fn, Blackbox, Pattern, Scheme, Session, SessionOptions, Settings, Structure};
+    /// let f = from_fn(3, 3, |x: &[f64], y: &mut [f64]| (0..3).for_each(|i| y[i] = x[i] * x[i]));
+    /// let scheme = Scheme::new(&Structure::sparse(Pattern::banded(3, 3, 0, 0)), &Settings::default())?;
+    /// let mut session = Session::from_scheme(&scheme, &[1.0, 2.0, 3.0], &SessionOptions::default())?;
+    /// let est = session.run(&f)?;
+    /// assert!((est.jacobian().get(2, 2) - 6.0).abs() < 1e-6);
+    /// # Ok::<(), jacsense::Error>(())
+    /// ```
+    ///
+    /// Errors: as [`Session::new`]; a prior (give it to [`Session::new`]).
+    pub fn from_scheme(scheme: &Scheme, x0: &[f64], options: &SessionOptions) -> Result<Session> {
+        let structure = scheme.structure();
+        crate::plan::check_x0(x0, structure.dims().0)?;
+        Session::check_options(structure, options)?;
+        if options.prior.is_some() {
+            return Err(Error::InvalidSetting {
+                name: "prior",
+                value: "given".into(),
+                reason: "a session from a scheme senses from scratch: give a prior to Session::new",
+            });
+        }
+        let mut session = Session::empty(structure, scheme.settings(), options, x0, Mode::Structured)?;
+        session.push_planned_round(scheme.at_with(x0, &options.point)?)?;
+        session.check_budget_of_first_round()?;
+        Ok(session)
+    }
+
+    /// A session with no round yet.
+    fn empty(
+        structure: &Structure,
+        settings: &Settings,
+        options: &SessionOptions,
+        x0: &[f64],
+        mode: Mode,
+    ) -> Result<Session> {
+        let m = structure.dims().1;
+        let structured = mode == Mode::Structured;
+        Ok(Session {
+            structure: structure.clone(),
+            settings: settings.clone(),
+            options: options.clone(),
+            x0: x0.to_vec(),
+            mode,
+            rounds: Vec::new(),
+            base: options.point.f0.clone(),
+            // Row fits belong to told-nothing and prior rounds (24 bytes per row).
+            fits: if structured { Vec::new() } else { vec![RowFit::Open; m] },
+            estimate: None,
+            done: false,
+            pending_columns: None,
+            garbage: Vec::new(),
+        })
+    }
+
+    /// The planner's plan as the first round of a structured session.
+    fn push_planned_round(&mut self, plan: Plan) -> Result<()> {
+        let told = Measurements::new(&plan)?.into_told();
+        let report = Round {
+            calls: plan.calls(),
+            measurements: plan.measurements(),
+            erasures: 0,
+            design: plan.settings().design.name().into(),
+            why: "the planner's plan for the structure".into(),
+            showed: String::new(),
+            open_rows: self.structure.dims().1,
+        };
+        self.rounds.push(RoundData { plan, told, report });
+        Ok(())
     }
 
     /// Checks the options against the structure.
@@ -405,8 +468,20 @@ impl Session {
         }
     }
 
+    /// The most calls in all rounds: [`SessionOptions::max_calls`], else
+    /// [`Settings::budget`], else with a `tol` [`TOL_CALLS_FACTOR`] times the calls of
+    /// one round that determines every entry (the first round's plan on a structure,
+    /// coordinate differences told nothing): a `tol` the noise puts out of reach stops
+    /// there, and says so.
     fn max_calls(&self) -> Option<usize> {
-        self.options.max_calls.or(self.settings.budget)
+        self.options.max_calls.or(self.settings.budget).or_else(|| {
+            self.options.tol?;
+            let one_round = match self.mode {
+                Mode::Structured => self.rounds.first().map_or(1, |r| r.plan.calls()),
+                _ => self.structure.dims().0 + 1,
+            };
+            Some(TOL_CALLS_FACTOR.saturating_mul(one_round.max(1)))
+        })
     }
 
     /// The plan of the round waiting for values, or `None` when the session is done.
@@ -465,6 +540,16 @@ impl Session {
     /// and 5% of redundancy); `None` for other sessions.
     pub fn dense_limit(&self) -> Option<usize> {
         (self.mode == Mode::ToldNothing).then(|| self.dense_cap())
+    }
+
+    /// The calls of the current round not told (nor erased) yet; none when done.
+    pub fn pending(&self) -> Vec<usize> {
+        match self.rounds.last() {
+            Some(r) if !self.done => {
+                r.told.state.iter().enumerate().filter(|(_, s)| **s == CallState::Pending).map(|(j, _)| j).collect()
+            }
+            _ => Vec::new(),
+        }
     }
 
     /// Whether the session is done.
@@ -971,7 +1056,12 @@ impl Session {
     /// Every row fitted after `k` measurements: done, unless the standard errors exceed
     /// `tol` ([`Session::more_for_tol`]). Records what the round showed.
     fn done_unless_tol(&mut self, k: usize, showed: String) -> Option<(usize, String)> {
-        match self.more_for_tol(k) {
+        let gain = self.step_for_noise();
+        match self.more_for_tol(k, gain) {
+            Some((0, spent)) => {
+                self.set_showed(format!("{showed}; {spent}"), 0);
+                None
+            }
             Some(more) => {
                 let m = self.structure.dims().1;
                 self.set_showed(format!("{showed}; {}", more.1), m);
@@ -993,8 +1083,45 @@ impl Session {
         self.within_budget(target.saturating_sub(k))
     }
 
-    /// With `tol`: more measurements when the standard errors exceed it.
-    fn more_for_tol(&self, k: usize) -> Option<(usize, String)> {
+    /// With `tol` and neither a noise level nor a step given: when the last decode
+    /// showed noise above [`NOISY`] (its pooled level, `Diagnostics::noise`), later
+    /// rounds step for it ([`Step::Noise`](crate::design::Step::Noise), as
+    /// `Settings::noise` would have). Rounds of both steps decode together: their
+    /// equations are in differences of `f`, whose noise does not depend on the step.
+    /// Returns the signal a measurement gains, `(h_new / h_old)²` (1 when unchanged).
+    fn step_for_noise(&mut self) -> f64 {
+        let default = self.options.tol.is_some()
+            && self.settings.noise == 0.0
+            && self.settings.step == crate::design::Step::Default;
+        let noise = self.estimate.as_ref().and_then(|e| e.diagnostics().noise);
+        let Some(noise) = noise.filter(|&v| default && v > NOISY && v.is_finite()) else { return 1.0 };
+        let h0 = |step| crate::design::steps(&step, self.settings.difference, &[0.0], 1.0).map(|h| h[0]);
+        match (h0(crate::design::Step::Noise(noise)), h0(crate::design::Step::Default)) {
+            (Ok(new), Ok(old)) if new > old => {
+                self.settings.noise = noise;
+                (new / old).powi(2)
+            }
+            _ => 1.0,
+        }
+    }
+
+    /// The measurements made at a step for the noise seen ([`Session::step_for_noise`]);
+    /// `None` before any. The ones before carry next to no signal beside them: the
+    /// standard errors shrink with these alone.
+    fn stepped_measurements(&self) -> Option<usize> {
+        // Only the session steps for noise after a first round planned without it.
+        let first = self.rounds.first()?;
+        if first.plan.settings().noise > 0.0 || self.settings.noise == 0.0 {
+            return None;
+        }
+        let stepped: usize =
+            self.rounds.iter().filter(|r| r.plan.settings().noise > 0.0).map(|r| r.plan.measurements()).sum();
+        (stepped > 0).then_some(stepped)
+    }
+
+    /// With `tol`: more measurements when the standard errors exceed it (none, with
+    /// why, when the call limit is reached), each worth `gain` of the ones made.
+    fn more_for_tol(&self, k: usize, gain: f64) -> Option<(usize, String)> {
         let tol = self.options.tol?;
         let est = self.estimate.as_ref()?;
         let worst = match est.std_errors() {
@@ -1005,10 +1132,30 @@ impl Session {
             return None;
         }
         let ratio = if worst.is_finite() { (worst / tol).powi(2) } else { 2.0 };
-        let wanted = ((k.max(1) as f64) * (ratio - 1.0)).ceil() as usize;
+        let stepped = self.stepped_measurements();
+        let k = stepped.map_or(k, |s| s.min(k));
+        let mut wanted = ((k.max(1) as f64) * (ratio - 1.0) / gain).ceil().min(usize::MAX as f64) as usize;
+        if gain > 1.0 || stepped.is_some() {
+            // The stepped measurements alone must determine every row, with redundancy.
+            let rho = est.jacobian().pattern().max_row_count();
+            wanted = wanted.max((rho + 2).saturating_sub(stepped.unwrap_or(0)));
+        }
         let want = self.within_budget(wanted.max(2));
-        (want > 0)
-            .then(|| (want, format!("standard errors up to {worst:.2e} > tol = {tol:.2e}: {want} more directions")))
+        let noisy = if gain > 1.0 {
+            format!(" (outputs noisier than the default step assumes, {:.1e}: these step for it)", self.settings.noise)
+        } else {
+            String::new()
+        };
+        if want == 0 {
+            let limit = self.max_calls().unwrap_or(0);
+            return Some((
+                0,
+                format!(
+                    "standard errors up to {worst:.2e} > tol = {tol:.2e}, but the limit of {limit} calls is reached"
+                ),
+            ));
+        }
+        Some((want, format!("standard errors up to {worst:.2e} > tol = {tol:.2e}: {want} more directions{noisy}")))
     }
 
     fn assemble_told_nothing(&self, system: &System) -> Estimate {
@@ -1258,7 +1405,9 @@ impl Session {
 
     fn finish_structured(&mut self) -> Result<Option<(usize, String)>> {
         let (_, m) = self.structure.dims();
-        if self.rounds.len() == 1 {
+        // The first round's decode: after it, or after loading a saved session (an
+        // estimate is not saved) whose top-ups patch it.
+        if self.rounds.len() == 1 || self.estimate.is_none() {
             // The values move into the measurements and back (a large J's are not copied).
             let told = std::mem::take(&mut self.rounds[0].told);
             let meas = Measurements::from_told(&self.rounds[0].plan, told);
@@ -1267,7 +1416,8 @@ impl Session {
             self.rounds[0].told = told;
             est.parts_mut().2.rounds = Vec::new();
             self.estimate = Some(est);
-        } else {
+        }
+        if self.rounds.len() > 1 {
             self.decode_topups();
         }
         let est = self.estimate.as_ref().expect("decoded");
@@ -1335,17 +1485,31 @@ impl Session {
             if rows_above > 0 {
                 let ratio = if worst.is_finite() { (worst / tol).powi(2) } else { 2.0 };
                 let rho = pattern.max_row_count();
-                let wanted = ((rows_k.max(rho + 2) as f64) * (ratio - 1.0)).ceil() as usize;
+                let gain = self.step_for_noise();
+                let rows_k = self.stepped_measurements().map_or(rows_k, |s| s.min(rows_k));
+                let wanted =
+                    ((rows_k.max(rho + 2) as f64) * (ratio - 1.0) / gain).ceil().min(usize::MAX as f64) as usize;
                 let k = self.within_budget(wanted.max(rho + 2));
                 if k > 0 {
                     let columns: Vec<usize> = (0..above.len()).filter(|&c| above[c]).collect();
                     self.set_showed(format!("{showed}; {rows_above} rows with standard errors above tol"), rows_above);
+                    let noisy = if gain > 1.0 {
+                        format!(
+                            " (outputs noisier than the default step assumes, {:.1e}: these step for it)",
+                            self.settings.noise
+                        )
+                    } else {
+                        String::new()
+                    };
                     let why = format!(
-                        "standard errors up to {worst:.2e} > tol = {tol:.2e} on {rows_above} rows: {k} more directions"
+                        "standard errors up to {worst:.2e} > tol = {tol:.2e} on {rows_above} rows: {k} more directions{noisy}"
                     );
                     return Ok(self.schedule_topup(k, columns, why));
                 }
-                showed.push_str(&format!("; standard errors up to {worst:.2e} > tol, but the budget is spent"));
+                let limit = self.max_calls().unwrap_or(0);
+                showed.push_str(&format!(
+                    "; standard errors up to {worst:.2e} > tol = {tol:.2e}, but the limit of {limit} calls is reached"
+                ));
             }
         }
         let open = undetermined.len();

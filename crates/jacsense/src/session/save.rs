@@ -29,7 +29,9 @@ enum StateData {
     Pending,
     Told,
     Missing,
+    /// The blackbox's message ([`ErasureReason::Failed`]), or the reason in words.
     Failed(String),
+    Panicked(String),
 }
 
 #[derive(Serialize, Deserialize)]
@@ -115,6 +117,9 @@ impl Session {
                         CallState::Pending => StateData::Pending,
                         CallState::Told => StateData::Told,
                         CallState::Erased(ErasureReason::Missing) => StateData::Missing,
+                        // The message alone: loading wraps it again, not twice.
+                        CallState::Erased(ErasureReason::Failed(msg)) => StateData::Failed(msg.clone()),
+                        CallState::Erased(ErasureReason::Panicked(msg)) => StateData::Panicked(msg.clone()),
                         CallState::Erased(reason) => StateData::Failed(reason.to_string()),
                     })
                     .collect(),
@@ -214,6 +219,7 @@ impl Session {
                     StateData::Told => CallState::Told,
                     StateData::Missing => CallState::Erased(ErasureReason::Missing),
                     StateData::Failed(reason) => CallState::Erased(ErasureReason::Failed(reason)),
+                    StateData::Panicked(msg) => CallState::Erased(ErasureReason::Panicked(msg)),
                 })
                 .collect();
             let told = Told { base: from_nullable(saved.base), values: from_nullable(saved.values), state };
@@ -233,5 +239,28 @@ impl Session {
             pending_columns: data.pending_columns,
             garbage: Vec::new(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_erasure_reason_survives_saving_unchanged() {
+        let structure = Structure::sparse(Pattern::banded(3, 3, 0, 0));
+        let mut session =
+            Session::new(&structure, &[1.0; 3], &Settings::default(), &SessionOptions::default()).expect("a session");
+        session.erase(0, ErasureReason::Failed("the node went away".into())).expect("call 0");
+        session.erase(1, ErasureReason::Panicked("index out of bounds".into())).expect("call 1");
+        let again = Session::from_json(&session.to_json()).expect("loads");
+        let reasons: Vec<String> = again.rounds[0].told.state.iter().take(2).map(|s| format!("{s:?}")).collect();
+        assert_eq!(
+            reasons,
+            [
+                format!("{:?}", CallState::Erased(ErasureReason::Failed("the node went away".into()))),
+                format!("{:?}", CallState::Erased(ErasureReason::Panicked("index out of bounds".into()))),
+            ]
+        );
     }
 }

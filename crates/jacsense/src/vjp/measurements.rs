@@ -123,7 +123,9 @@ impl Estimate {
     /// e.g. from a [`Scheme`](crate::Scheme) made once and placed at every sample of a
     /// training batch ([`Scheme::at_with`](crate::Scheme::at_with), with the forward
     /// pass's value as `f(x0)`). `w_c` is NaN where an undetermined entry of `J` meets
-    /// a nonzero `v_i`, and the estimate's status says so.
+    /// a nonzero `v_i`, and the estimate's status says so; a complete `w` is as
+    /// trustworthy as the rows `v` weights (their most severe status: unverified,
+    /// ill-conditioned, solver limit).
     ///
     /// ```
     /// use jacsense::{from_fn, Pattern, PlanOptions, Scheme, Settings, Structure};

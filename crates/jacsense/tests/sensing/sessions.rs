@@ -359,3 +359,75 @@ fn told_nothing_with_garbage_calls_recovers_robustly() {
     }
     assert!(est.diagnostics().calls < n / 2, "{} calls", est.diagnostics().calls);
 }
+
+/// A session from a scheme whose first round loses a whole color: its top-up round is
+/// asked for, and the session saved between the rounds finishes after loading (the
+/// first round's estimate, not saved, is decoded again).
+#[test]
+fn a_scheme_session_saved_between_rounds_tops_up_after_loading() {
+    let p = BroydenTridiagonal { n: 30 };
+    let x0 = p.x0();
+    let scheme = jacsense::Scheme::new(&Structure::sparse(p.pattern()), &Settings::default()).unwrap();
+    let mut session = Session::from_scheme(&scheme, &x0, &SessionOptions::default()).unwrap();
+    let first = session.ask().unwrap().clone();
+    assert_eq!(first.calls(), scheme.calls());
+    let (mut x, mut y) = (vec![0.0; 30], vec![0.0; 30]);
+    for call in 0..first.calls() {
+        if call == 2 {
+            session.erase(call, ErasureReason::Failed("lost".into())).unwrap();
+            continue;
+        }
+        first.point(call, &mut x).unwrap();
+        p.call(&x, &mut y).unwrap();
+        session.tell(call, &y).unwrap();
+    }
+    assert!(matches!(session.finish_round().unwrap(), Progress::More { .. }));
+    let mut session = Session::from_json(&session.to_json()).unwrap();
+    let topup = session.ask().unwrap().clone();
+    assert_eq!(session.pending(), (0..topup.calls()).collect::<Vec<_>>());
+    for call in 0..topup.calls() {
+        topup.point(call, &mut x).unwrap();
+        p.call(&x, &mut y).unwrap();
+        session.tell(call, &y).unwrap();
+    }
+    assert_eq!(session.finish_round().unwrap(), Progress::Done);
+    let est = session.into_estimate().unwrap();
+    assert!(est.status().is_solved(), "{}", est.status());
+    assert!(rel_err(est.jacobian(), &p.jacobian(&x0)) < 1e-6);
+    assert_eq!(est.diagnostics().rounds.len(), 2);
+}
+
+/// `tol` on outputs noisier than the default step assumes, no noise level given: the
+/// session sees the noise after its first round and steps for it; `tol` is met, with
+/// far fewer calls than the default limit.
+#[test]
+fn tol_on_noisy_outputs_told_as_exact_steps_for_the_noise() {
+    let n = 10;
+    let a = random_matrix(Pattern::dense(n, n), 3);
+    let f = Noisy { inner: LinearMap { a: a.clone() }, sigma: 1e-7, seed: 5 };
+    let options = SessionOptions { tol: Some(1.2e-4), ..SessionOptions::default() };
+    let mut session = Session::new(&Structure::dense(n, n), &vec![0.0; n], &Settings::default(), &options).unwrap();
+    let est = session.run(&f).unwrap();
+    let d = est.diagnostics();
+    assert!(d.calls < 400, "{} calls", d.calls);
+    assert!(d.rounds[0].showed.contains("these step for it"), "{}", d.rounds[0].showed);
+    let se = est.std_errors().unwrap();
+    assert!(se.iter().all(|&v| v <= 1.2e-4));
+    let worst = est.jacobian().values().iter().zip(a.values()).zip(se).map(|((j, t), s)| (j - t).abs() / s);
+    assert!(worst.fold(0.0f64, f64::max) < 5.0, "errors within 5 standard errors");
+}
+
+/// `tol` out of reach and no call limit: the session stops at `TOL_CALLS_FACTOR` times
+/// a one-round plan's calls and says so.
+#[test]
+fn tol_out_of_reach_stops_at_the_default_limit() {
+    let n = 10;
+    let f = Noisy { inner: LinearMap { a: random_matrix(Pattern::dense(n, n), 3) }, sigma: 1e-7, seed: 5 };
+    let x0 = vec![0.0; n];
+    let options = SessionOptions { tol: Some(1e-8), ..SessionOptions::default() };
+    let mut session = Session::new(&Structure::dense(n, n), &x0, &Settings::default(), &options).unwrap();
+    let est = session.run(&f).unwrap();
+    assert_eq!(est.diagnostics().calls, jacsense::TOL_CALLS_FACTOR * (n + 1));
+    let last = &est.diagnostics().rounds.last().unwrap().showed;
+    assert!(last.contains("> tol = 1.00e-8, but the limit of 1100 calls is reached"), "{last}");
+}
