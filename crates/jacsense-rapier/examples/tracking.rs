@@ -7,8 +7,8 @@
 //! - jacsense with a prior (the core's `Tracker`): the previous estimates predict `J`,
 //!   `k` random calls update it, held-back calls validate it, a failed validation adds a
 //!   larger round, and then re-senses from scratch; with the default `TrackSettings`
-//!   (a third-order filter, two rounds) and with the previous default (first-order, one
-//!   round);
+//!   (a fourth-order filter, two rounds) and with the previous default (first-order, one
+//!   round, drift 1e-6);
 //! - Broyden's update from the rollout's own secant pairs (no extra call; drifts).
 //!
 //! Errors are relative Frobenius errors of `[A B]` against central differences at a
@@ -39,9 +39,13 @@ struct SceneRun {
     series: [Series; 5],
     /// Steps where the reference `J` jumped (relative change above 1e-2): contact changes.
     jumps: Vec<usize>,
-    /// Relative first and second differences of the reference `J` from step to step.
+    /// Relative first to fourth differences of the reference `J` from step to step
+    /// (the error of predicting it by the polynomial of degree 0 to 3 through the
+    /// steps before).
     first: Vec<f64>,
     second: Vec<f64>,
+    third: Vec<f64>,
+    fourth: Vec<f64>,
     /// Steps where the tracker's update (before validation) was off by more than 1e-3.
     bad_updates: Vec<usize>,
     unflagged_above: Vec<usize>,
@@ -52,7 +56,7 @@ const METHODS: [&str; 5] = [
     "jacsense from scratch every step",
     "jacsense with the prior",
     "Broyden's update",
-    "jacsense with the prior, first-order filter, one round",
+    "jacsense with the prior, first-order filter, one round (previous default)",
 ];
 
 fn controls(scene: &str, t: usize, steps: usize, dt: f64, nu: usize) -> Vec<f64> {
@@ -77,13 +81,14 @@ fn run(scene: &str, mut d: Dynamics, steps: usize, track: &TrackSettings) -> Sce
     let scratch = Scheme::new(&structure, &settings).expect("scheme");
     let differences = Scheme::new(&jacsense::Structure::dense(nx, n), &forward_differences()).expect("scheme");
     let mut tracker = Tracker::new(&structure, &settings, track.clone()).expect("tracker");
-    let first_order = TrackSettings { order: 1, rounds: 1, ..track.clone() };
+    let first_order = TrackSettings { order: 1, rounds: 1, drift: 1e-6, ..track.clone() };
     let mut first_tracker = Tracker::new(&structure, &settings, first_order).expect("tracker");
     let mut series: [Series; 5] = Default::default();
     let mut broyden: Option<(faer::Mat<f64>, Vec<f64>, Vec<f64>)> = None; // (J, z, f(z))
     let mut previous_ref: Option<faer::Mat<f64>> = None;
-    let mut before_previous: Option<faer::Mat<f64>> = None;
-    let (mut first, mut second) = (Vec::new(), Vec::new());
+    // The references of the steps before, latest first (at most 4).
+    let mut history: Vec<faer::Mat<f64>> = Vec::new();
+    let (mut first, mut second, mut third, mut fourth) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut jumps, mut bad_updates, mut unflagged_above) = (Vec::new(), Vec::new(), Vec::new());
     for t in 0..steps {
         let u = controls(scene, t, steps, d.dt(), nu);
@@ -91,9 +96,19 @@ fn run(scene: &str, mut d: Dynamics, steps: usize, track: &TrackSettings) -> Sce
         let z = join(&x, &u);
         let f0 = d.step(&x, &u).expect("step");
         let r = reference(&d, &z);
-        if let (Some(p), Some(q)) = (&previous_ref, &before_previous) {
-            let extrapolated = faer::Mat::from_fn(r.nrows(), r.ncols(), |i, c| 2.0 * p[(i, c)] - q[(i, c)]);
-            second.push(rel_err(&extrapolated, &r, 0..n));
+        // Finite differences of order 1 to 4 (binomial weights) relative to J.
+        for (order, out) in [(2usize, &mut second), (3, &mut third), (4, &mut fourth)] {
+            if history.len() >= order {
+                let weights: Vec<f64> = match order {
+                    2 => vec![2.0, -1.0],
+                    3 => vec![3.0, -3.0, 1.0],
+                    _ => vec![4.0, -6.0, 4.0, -1.0],
+                };
+                let extrapolated = faer::Mat::from_fn(r.nrows(), r.ncols(), |i, c| {
+                    weights.iter().zip(&history).map(|(w, h)| w * h[(i, c)]).sum::<f64>()
+                });
+                out.push(rel_err(&extrapolated, &r, 0..n));
+            }
         }
         if let Some(p) = &previous_ref {
             let change = rel_err(p, &r, 0..n);
@@ -150,12 +165,14 @@ fn run(scene: &str, mut d: Dynamics, steps: usize, track: &TrackSettings) -> Sce
         // The snapshot's x_{t+1} is f0 in the old chart; z for the next secant pair is
         // in the new chart (equal for joint coordinates; rotations are re-centred).
         broyden = Some((jb, z, f0));
-        before_previous = previous_ref.replace(r);
+        history.insert(0, r.clone());
+        history.truncate(4);
+        previous_ref = Some(r);
         // Broyden's next secant pair mixes charts for the boxes' rotations (re-centred at
         // every step): part of its drift there.
         d.advance(&u).expect("advance");
     }
-    SceneRun { name: scene.into(), n, series, jumps, first, second, bad_updates, unflagged_above }
+    SceneRun { name: scene.into(), n, series, jumps, first, second, third, fourth, bad_updates, unflagged_above }
 }
 
 fn table(runs: &[SceneRun]) {
@@ -184,18 +201,20 @@ fn table(runs: &[SceneRun]) {
     }
     println!();
     println!(
-        "| scene | n = nx + nu | median change of J per step | median change of its rate per step | steps where the reference J jumped by >1e-2 | of them flagged (re-sensed) by the prior | steps re-sensed | updates off by >1e-3 before validation | accepted steps with error >1e-3 |"
+        "| scene | n = nx + nu | median change of J per step | median change of its rate per step | median 3rd difference | median 4th difference | steps where the reference J jumped by >1e-2 | of them flagged (re-sensed) by the prior | steps re-sensed | updates off by >1e-3 before validation | accepted steps with error >1e-3 |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     for run in runs {
         let s = &run.series[2];
         let caught = run.jumps.iter().filter(|&&t| s.flagged[t]).count();
         println!(
-            "| {} | {} | {:.1e} | {:.1e} | {} | {caught} | {} | {} | {} |",
+            "| {} | {} | {:.1e} | {:.1e} | {:.1e} | {:.1e} | {} | {caught} | {} | {} | {} |",
             run.name,
             run.n,
             median(&run.first),
             median(&run.second),
+            median(&run.third),
+            median(&run.fourth),
             run.jumps.len(),
             s.flagged.iter().filter(|&&f| f).count(),
             run.bad_updates.len(),
