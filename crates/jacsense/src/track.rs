@@ -31,7 +31,7 @@
 //! first-order prediction is off by 5e-5 at every step and never validates at 3e-6;
 //! higher orders are off by about the next difference once their derivatives are
 //! known (measured there: order 1 re-senses at every step, 102% of differences'
-//! calls; order 3, 57%; order 4, 46%).
+//! calls; order 3, 57%; order 4, 47%; BENCHMARKS.md, "Tracking along a rollout").
 //!
 //! The full re-sense is the scheme's plan at the point (given `f(x0)`); the tracker's
 //! own calls go through the same guard as a plan's (an error, a panic or a non-finite
