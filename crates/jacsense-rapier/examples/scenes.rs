@@ -22,11 +22,15 @@ fn row(
     let (nx, n) = (d.nx(), d.nx() + d.nu());
     let calls = est.diagnostics().calls;
     let all = rel_err(&j, r, 0..n);
+    let rounds = est.diagnostics().rounds.len();
+    let design = match rounds {
+        0 | 1 => est.diagnostics().design.name().to_string(),
+        r => format!("{}, {r} rounds", est.diagnostics().design.name()),
+    };
     println!(
-        "| {name} | {calls} | {:.1e} | {:.1e} | {all:.1e} | {} | {} |",
+        "| {name} | {calls} | {:.1e} | {:.1e} | {all:.1e} | {design} | {} |",
         rel_err(&j, r, 0..nx),
         rel_err(&j, r, nx..n),
-        est.diagnostics().design.name(),
         est.status().name()
     );
     (calls, all)
@@ -55,7 +59,7 @@ fn main() {
         let structure = d.structure().expect("structure");
         let (_, groups) = d.groups();
         println!(
-            "\n{name}: nx = {}, nu = {}, interaction groups {groups}, relations {}, unknowns {} of {}, ρ_max {}\n",
+            "\n{name}: nx = {}, nu = {}, interaction groups {groups}, relations {}, unknowns {} of {}, lower bound on directions {}\n",
             d.nx(),
             d.nu(),
             d.relations().len(),
@@ -92,7 +96,7 @@ fn main() {
             &r,
         );
         row(
-            "jacsense told nothing (default plan, dense structure)",
+            "jacsense told nothing (adaptive session: dense structure, `Settings::default()`)",
             d,
             &point,
             &Structure::dense(m, n),
@@ -104,7 +108,7 @@ fn main() {
         }
     }
     println!(
-        "\njacsense told nothing: main has no adaptive sensing yet (branch `adaptive`); the default plan on a dense structure is a coloring with n colors, the same calls as differences."
+        "\njacsense told nothing: `jacobian_with` on a dense structure with `Design::Auto` runs the core's told-nothing session (random orthonormal rounds, each row recovered sparsely and validated on held-back calls)."
     );
     if let Some((calls, dense_calls, err, dense_err)) = b_target {
         println!(

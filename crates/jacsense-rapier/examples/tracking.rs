@@ -1,17 +1,22 @@
 //! Issue 13, point 4: tracking `J = [A B]` along a rollout of each scene.
 //!
-//! Four ways to have `J` at every step, all given the rollout's own step `f(x_t, u_t)`
+//! Ways to have `J` at every step, all given the rollout's own step `f(x_t, u_t)`
 //! (counted as one call in every method):
 //! - dense forward differences at every step (`1 + nx + nu` calls);
 //! - jacsense from scratch at every step (derived structure, colored design);
-//! - jacsense with a prior: the previous estimates predict `J`, `k` random calls update
-//!   it, held-back calls validate it, and a failed validation re-senses from scratch;
+//! - jacsense with a prior (the core's `Tracker`): the previous estimates predict `J`,
+//!   `k` random calls update it, held-back calls validate it, a failed validation adds a
+//!   larger round, and then re-senses from scratch; with the default `TrackSettings`
+//!   (a fourth-order filter, two rounds) and with the previous default (first-order, one
+//!   round, drift 1e-6);
 //! - Broyden's update from the rollout's own secant pairs (no extra call; drifts).
 //!
 //! Errors are relative Frobenius errors of `[A B]` against central differences at a
 //! small step, at every step. Writes a plot (SVG) of error and calls per step.
 //!
 //! `cargo run --release -p jacsense-rapier --example tracking [-- --quick] [--steps N] [--plot FILE]`
+//! `[--order P] [--directions K] [--validation V] [--tolerance T] [--drift Q] [--rounds R]`
+//! (the prior's `TrackSettings`)
 
 mod common;
 
@@ -31,19 +36,28 @@ struct Series {
 struct SceneRun {
     name: String,
     n: usize,
-    series: [Series; 4],
+    series: [Series; 5],
     /// Steps where the reference `J` jumped (relative change above 1e-2): contact changes.
     jumps: Vec<usize>,
-    /// Relative first and second differences of the reference `J` from step to step.
+    /// Relative first to fourth differences of the reference `J` from step to step
+    /// (the error of predicting it by the polynomial of degree 0 to 3 through the
+    /// steps before).
     first: Vec<f64>,
     second: Vec<f64>,
+    third: Vec<f64>,
+    fourth: Vec<f64>,
     /// Steps where the tracker's update (before validation) was off by more than 1e-3.
     bad_updates: Vec<usize>,
     unflagged_above: Vec<usize>,
 }
 
-const METHODS: [&str; 4] =
-    ["differences every step", "jacsense from scratch every step", "jacsense with the prior", "Broyden's update"];
+const METHODS: [&str; 5] = [
+    "differences every step",
+    "jacsense from scratch every step",
+    "jacsense with the prior",
+    "Broyden's update",
+    "jacsense with the prior, first-order filter, one round (previous default)",
+];
 
 fn controls(scene: &str, t: usize, steps: usize, dt: f64, nu: usize) -> Vec<f64> {
     match scene {
@@ -67,11 +81,14 @@ fn run(scene: &str, mut d: Dynamics, steps: usize, track: &TrackSettings) -> Sce
     let scratch = Scheme::new(&structure, &settings).expect("scheme");
     let differences = Scheme::new(&jacsense::Structure::dense(nx, n), &forward_differences()).expect("scheme");
     let mut tracker = Tracker::new(&structure, &settings, track.clone()).expect("tracker");
-    let mut series: [Series; 4] = Default::default();
+    let first_order = TrackSettings { order: 1, rounds: 1, drift: 1e-6, ..track.clone() };
+    let mut first_tracker = Tracker::new(&structure, &settings, first_order).expect("tracker");
+    let mut series: [Series; 5] = Default::default();
     let mut broyden: Option<(faer::Mat<f64>, Vec<f64>, Vec<f64>)> = None; // (J, z, f(z))
     let mut previous_ref: Option<faer::Mat<f64>> = None;
-    let mut before_previous: Option<faer::Mat<f64>> = None;
-    let (mut first, mut second) = (Vec::new(), Vec::new());
+    // The references of the steps before, latest first (at most 4).
+    let mut history: Vec<faer::Mat<f64>> = Vec::new();
+    let (mut first, mut second, mut third, mut fourth) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut jumps, mut bad_updates, mut unflagged_above) = (Vec::new(), Vec::new(), Vec::new());
     for t in 0..steps {
         let u = controls(scene, t, steps, d.dt(), nu);
@@ -79,9 +96,19 @@ fn run(scene: &str, mut d: Dynamics, steps: usize, track: &TrackSettings) -> Sce
         let z = join(&x, &u);
         let f0 = d.step(&x, &u).expect("step");
         let r = reference(&d, &z);
-        if let (Some(p), Some(q)) = (&previous_ref, &before_previous) {
-            let extrapolated = faer::Mat::from_fn(r.nrows(), r.ncols(), |i, c| 2.0 * p[(i, c)] - q[(i, c)]);
-            second.push(rel_err(&extrapolated, &r, 0..n));
+        // Finite differences of order 1 to 4 (binomial weights) relative to J.
+        for (order, out) in [(2usize, &mut second), (3, &mut third), (4, &mut fourth)] {
+            if history.len() >= order {
+                let weights: Vec<f64> = match order {
+                    2 => vec![2.0, -1.0],
+                    3 => vec![3.0, -3.0, 1.0],
+                    _ => vec![4.0, -6.0, 4.0, -1.0],
+                };
+                let extrapolated = faer::Mat::from_fn(r.nrows(), r.ncols(), |i, c| {
+                    weights.iter().zip(&history).map(|(w, h)| w * h[(i, c)]).sum::<f64>()
+                });
+                out.push(rel_err(&extrapolated, &r, 0..n));
+            }
         }
         if let Some(p) = &previous_ref {
             let change = rel_err(p, &r, 0..n);
@@ -110,6 +137,10 @@ fn run(scene: &str, mut d: Dynamics, steps: usize, track: &TrackSettings) -> Sce
         if !tracked.resensed && err > 1e-3 {
             unflagged_above.push(t);
         }
+        let tracked = first_tracker.estimate(&d, &z, Some(&f0)).expect("tracker");
+        series[4].calls.push(tracked.calls + 1);
+        series[4].error.push(rel_err(&tracked.jacobian.to_dense(), &r, 0..n));
+        series[4].flagged.push(tracked.resensed && t > 0);
         // Broyden: secant pair from the previous step (z_{t−1} → z_t, f(z_{t−1}) → f(z_t)).
         let jb = match broyden.take() {
             None => sense(&d, &scratch, &z, &f0).0,
@@ -134,12 +165,14 @@ fn run(scene: &str, mut d: Dynamics, steps: usize, track: &TrackSettings) -> Sce
         // The snapshot's x_{t+1} is f0 in the old chart; z for the next secant pair is
         // in the new chart (equal for joint coordinates; rotations are re-centred).
         broyden = Some((jb, z, f0));
-        before_previous = previous_ref.replace(r);
+        history.insert(0, r.clone());
+        history.truncate(4);
+        previous_ref = Some(r);
         // Broyden's next secant pair mixes charts for the boxes' rotations (re-centred at
         // every step): part of its drift there.
         d.advance(&u).expect("advance");
     }
-    SceneRun { name: scene.into(), n, series, jumps, first, second, bad_updates, unflagged_above }
+    SceneRun { name: scene.into(), n, series, jumps, first, second, third, fourth, bad_updates, unflagged_above }
 }
 
 fn table(runs: &[SceneRun]) {
@@ -162,24 +195,26 @@ fn table(runs: &[SceneRun]) {
                 100.0 * total as f64 / base as f64,
                 e.last().copied().unwrap_or(0.0),
                 e[e.len() / 2],
-                if k == 2 { s.flagged.iter().filter(|&&f| f).count().to_string() } else { "—".into() },
+                if k == 2 || k == 4 { s.flagged.iter().filter(|&&f| f).count().to_string() } else { "—".into() },
             );
         }
     }
     println!();
     println!(
-        "| scene | n = nx + nu | median change of J per step | median change of its rate per step | steps where the reference J jumped by >1e-2 | of them flagged (re-sensed) by the prior | steps re-sensed | updates off by >1e-3 before validation | accepted steps with error >1e-3 |"
+        "| scene | n = nx + nu | median change of J per step | median change of its rate per step | median 3rd difference | median 4th difference | steps where the reference J jumped by >1e-2 | of them flagged (re-sensed) by the prior | steps re-sensed | updates off by >1e-3 before validation | accepted steps with error >1e-3 |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     for run in runs {
         let s = &run.series[2];
         let caught = run.jumps.iter().filter(|&&t| s.flagged[t]).count();
         println!(
-            "| {} | {} | {:.1e} | {:.1e} | {} | {caught} | {} | {} | {} |",
+            "| {} | {} | {:.1e} | {:.1e} | {:.1e} | {:.1e} | {} | {caught} | {} | {} | {} |",
             run.name,
             run.n,
             median(&run.first),
             median(&run.second),
+            median(&run.third),
+            median(&run.fourth),
             run.jumps.len(),
             s.flagged.iter().filter(|&&f| f).count(),
             run.bad_updates.len(),
@@ -198,7 +233,7 @@ fn plot(runs: &[SceneRun], path: &str) -> Result<(), Box<dyn std::error::Error>>
     let root = SVGBackend::new(path, (1200, 380 * runs.len() as u32)).into_drawing_area();
     root.fill(&WHITE)?;
     let rows = root.split_evenly((runs.len(), 2));
-    let colors = [RED, BLUE, GREEN, MAGENTA];
+    let colors = [RED, BLUE, GREEN, MAGENTA, CYAN];
     for (r, run) in runs.iter().enumerate() {
         let steps = run.series[0].error.len();
         let emin =
@@ -246,7 +281,15 @@ fn main() {
             concat!(env!("CARGO_MANIFEST_DIR"), "/tracking.svg").to_string()
         }
     });
-    let track = TrackSettings::default();
+    let defaults = TrackSettings::default();
+    let track = TrackSettings {
+        order: value("--order").and_then(|s| s.parse().ok()).unwrap_or(defaults.order),
+        directions: value("--directions").and_then(|s| s.parse().ok()).unwrap_or(defaults.directions),
+        validation: value("--validation").and_then(|s| s.parse().ok()).unwrap_or(defaults.validation),
+        tolerance: value("--tolerance").and_then(|s| s.parse().ok()).unwrap_or(defaults.tolerance),
+        rounds: value("--rounds").and_then(|s| s.parse().ok()).unwrap_or(defaults.rounds),
+        drift: value("--drift").and_then(|s| s.parse().ok()).unwrap_or(defaults.drift),
+    };
     println!("{steps}-step rollouts; prior: {track:?}\n");
     let runs = vec![
         run("arm (dt 10 ms)", scenes::arm().expect("arm"), steps, &track),

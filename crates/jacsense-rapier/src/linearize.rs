@@ -29,8 +29,8 @@ impl Linearization {
 /// (Curtis–Powell–Reid on the derived pattern), forward differences. Every entry is
 /// read off one call, as dense differences read it, so the error is theirs; the
 /// integrator relation rows see the same calls again and make the estimate verified.
-/// (With `Design::Auto` the planner picks random directions for a structure with
-/// relations: the same number of calls here, at a 4–6 times larger error.)
+/// (`Design::Auto` makes the same choice when no noise or outliers are expected: a
+/// coloring with no more colors than the random design needs directions.)
 ///
 /// ```
 /// let s = jacsense_rapier::settings();

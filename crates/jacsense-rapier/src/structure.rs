@@ -228,6 +228,8 @@ impl Dynamics {
     /// assert_eq!(s.pattern().max_row_count(), 6); // a pendulum's 4 states and 2 torques
     /// // 40 angle rows are relations (q' = q + dt·q̇'): only the 40 rate rows are unknown.
     /// assert_eq!(s.intrinsic_dimension(), 40 * 6);
+    /// // The relation rows add no equations: a rate row's 6 unknowns need 6 directions.
+    /// assert_eq!(s.lower_bound(), 6);
     /// # Ok::<(), jacsense_rapier::Error>(())
     /// ```
     pub fn structure(&self) -> Result<Structure> {

@@ -1,24 +1,37 @@
 //! Tracking a Jacobian along a trajectory from a prior (DESIGN.md §9, "Priors").
 //!
-//! Along a trajectory `J(x_{t+1}) ≈ J(x_t)`, and its change from step to step is
-//! itself nearly constant. The tracker keeps, for every row of `J` on the structure's
-//! pattern, a Kalman filter on the row's entries and their rate of change per step
-//! (a constant-rate model; entries in step-scaled units). At each new point it
-//! predicts the row (`a ← a + b`), calls `f` along `k` random directions `d`, and
-//! updates the filter with the measured `y = f(x0 + d) − f(x0)` — with `k` well below
-//! the row's unknowns this is a least-change update of the prediction, weighted by
-//! what earlier steps already pinned down (a Broyden-like multi-secant update that
-//! also learns the rate). Then `v` further directions, held back from the update,
-//! validate the updated `J`: the relative prediction error `‖y − J e‖ / ‖y‖` on each
-//! must stay within the tolerance (at least a few times the finite-difference error of
-//! one measurement). When validation fails — a contact appears or breaks, a regime
-//! switches — `J` is sensed from scratch with the full scheme (given `f(x0)`, which is
-//! not called again), and the filter restarts from it: its entries from the full
-//! sense, its rates from the polynomial through the latest full senses (up to three,
-//! Newton's divided differences), or, when the sensed `J` jumped away from the
-//! prediction (by more than 1e-3, relative), from before the jump; two full senses in
-//! a row give the rate by their difference. After repeated failures the tracker backs
-//! off (senses in full for 1, 3, 7 steps before trying the prior again).
+//! Along a trajectory `J(x_{t+1}) ≈ J(x_t)`, and along a smooth one `J` is nearly a
+//! polynomial in the step. The tracker keeps, for every row of `J` on the structure's
+//! pattern, a Kalman filter on the row's entries and their Taylor coefficients in the
+//! step up to [`TrackSettings::order`] (order 1: entries and their rate of change; the
+//! default 4: up to the fourth derivative; entries in step-scaled units). At each new
+//! point it moves the polynomial one step on (the prediction), calls `f` along `k`
+//! random directions `d`, and updates the filter with the measured
+//! `y = f(x0 + d) − f(x0)` — with `k` well below the row's unknowns this is a
+//! least-change update of the prediction, weighted by what earlier steps already pinned
+//! down (a Broyden-like multi-secant update that also learns the derivatives). Then `v`
+//! further directions, held back from the update, validate the updated `J`: the
+//! relative prediction error `‖y − J e‖ / ‖y‖` on each must stay within the tolerance
+//! (at least a few times the finite-difference error of one measurement). When
+//! validation fails, the held-back calls join the update and a round twice as large
+//! follows (up to [`TrackSettings::rounds`] rounds, while the calls stay below a full
+//! sense's). When the last round fails too — a contact appears or breaks, a regime
+//! switches, `J` changes faster than the polynomial follows — `J` is sensed from
+//! scratch with the full scheme (given `f(x0)`, which is not called again), and the
+//! full sense is the filter's next measurement of every entry (two full senses in a row
+//! give the rate, three the acceleration, ...). A full sense more than 1e-3 (relative)
+//! away from the prediction is a jump: the filter restarts its entries there (and, for
+//! two full senses in a row with a higher-order filter, its derivatives too). After
+//! repeated failures the tracker backs off (senses in full for 1, 3, 7 steps before
+//! trying the prior again).
+//!
+//! Why the order: on a 7-joint arm stepped at 10 ms (`jacsense-rapier`'s tracking
+//! example) `J` changes by 8.5e-4 per step (relative), its rate by 5e-5, and the third
+//! and fourth differences of `J` from step to step are about 3e-6 and 3e-7: a
+//! first-order prediction is off by 5e-5 at every step and never validates at 3e-6;
+//! higher orders are off by about the next difference once their derivatives are
+//! known (measured there: order 1 re-senses at every step, 102% of differences'
+//! calls; order 3, 57%; order 4, 47%; BENCHMARKS.md, "Tracking along a rollout").
 //!
 //! The full re-sense is the scheme's plan at the point (given `f(x0)`); the tracker's
 //! own calls go through the same guard as a plan's (an error, a panic or a non-finite
@@ -57,11 +70,14 @@ use crate::plan::{PlanOptions, Scheme, check_f0, check_x0};
 use crate::settings::Settings;
 use crate::structure::Structure;
 
+use rayon::prelude::*;
+
 /// How the tracker senses the change of `J`.
 ///
 /// ```
 /// let s = jacsense::TrackSettings::default();
 /// assert_eq!((s.directions, s.validation, s.tolerance), (3, 1, 3e-6));
+/// assert_eq!((s.order, s.rounds), (4, 2));
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrackSettings {
@@ -72,14 +88,28 @@ pub struct TrackSettings {
     /// The relative prediction error on a held-back call accepted (raised to at least
     /// 4 times the finite-difference error of one measurement).
     pub tolerance: f64,
-    /// How much the rate of change of `J` may change per step, relative to the row's
-    /// size (the filter's process noise).
+    /// How much the highest tracked Taylor coefficient of `J` may change per step,
+    /// relative to the row's size (the filter's process noise). The default 1e-9 suits
+    /// the default order 4 (the arm's fifth differences are about 3e-8 per step; larger
+    /// values let the unmeasured coefficients wander and cost calls); a first-order
+    /// filter wants about 1e-6.
     pub drift: f64,
+    /// The derivatives of `J` in time each row's filter tracks (1: a constant rate of
+    /// change; 2: a constant acceleration; up to 4): the prediction is the Taylor
+    /// polynomial of this degree moved one step on.
+    pub order: usize,
+    /// Rounds at one point before sensing in full: when validation fails, the held-back
+    /// calls join the update and a round twice as large follows (while the calls stay
+    /// below those of a full sense).
+    pub rounds: usize,
 }
+
+/// The highest [`TrackSettings::order`].
+pub const MAX_ORDER: usize = 4;
 
 impl Default for TrackSettings {
     fn default() -> Self {
-        TrackSettings { directions: 3, validation: 1, tolerance: 3e-6, drift: 1e-6 }
+        TrackSettings { directions: 3, validation: 1, tolerance: 3e-6, drift: 1e-9, order: 4, rounds: 2 }
     }
 }
 
@@ -98,15 +128,109 @@ pub struct Tracked {
     pub validation_error: Option<f64>,
 }
 
-/// One row's filter: entries `a` and rates `b` in step-scaled units (`J_ic · scale_c`),
-/// covariance `p` of `[a; b]` (row-major, `2r × 2r`).
+/// One row's filter: the state `s` is `order + 1` blocks of `r` values in step-scaled
+/// units (`J_ic · scale_c`): the entries, then their Taylor coefficients in the step
+/// (`J⁽ˡ⁾/l!` per step^l); covariance `p` of `s` (row-major, `dim × dim`).
 #[derive(Clone, Debug)]
 struct RowFilter {
-    a: Vec<f64>,
-    b: Vec<f64>,
+    s: Vec<f64>,
     p: Vec<f64>,
     /// The row's size `‖a‖` when the filter (re)started: the unit of its noise levels.
     size: f64,
+}
+
+impl RowFilter {
+    fn entries(&self, r: usize) -> &[f64] {
+        &self.s[..r]
+    }
+
+    /// `s ← F s`, `P ← F P Fᵀ + Q`: the Taylor polynomial moved one step on, with noise
+    /// `eps` on the entries and `drift` on the highest coefficient.
+    fn predict(&mut self, r: usize, order: usize, eps: f64, drift: f64) {
+        let dim = r * (order + 1);
+        let f = |i: usize, l: usize| if l >= i { binomial(l, i) } else { 0.0 };
+        let mut s = vec![0.0; dim];
+        for i in 0..=order {
+            for l in i..=order {
+                for c in 0..r {
+                    s[i * r + c] += f(i, l) * self.s[l * r + c];
+                }
+            }
+        }
+        self.s = s;
+        let mut fp = vec![0.0; dim * dim];
+        for i in 0..=order {
+            for l in i..=order {
+                let w = f(i, l);
+                for c in 0..r {
+                    let (dst, src) = ((i * r + c) * dim, (l * r + c) * dim);
+                    for o in 0..dim {
+                        fp[dst + o] += w * self.p[src + o];
+                    }
+                }
+            }
+        }
+        let mut fpf = vec![0.0; dim * dim];
+        for q in 0..dim {
+            for i in 0..=order {
+                for l in i..=order {
+                    let w = f(i, l);
+                    for c in 0..r {
+                        fpf[q * dim + i * r + c] += w * fp[q * dim + l * r + c];
+                    }
+                }
+            }
+        }
+        self.p = fpf;
+        for c in 0..r {
+            self.p[c * dim + c] += (eps * self.size).powi(2);
+            let top = order * r + c;
+            self.p[top * dim + top] += (drift * self.size).powi(2);
+        }
+    }
+
+    /// The Kalman update with one measurement `y = h · entries + noise` (`var`).
+    fn update(&mut self, h: &[f64], y: f64, var: f64) {
+        let r = h.len();
+        let dim = self.s.len();
+        let ph: Vec<f64> = (0..dim).map(|q| (0..r).map(|c| self.p[q * dim + c] * h[c]).sum()).collect();
+        let s = (0..r).map(|c| h[c] * ph[c]).sum::<f64>() + var;
+        if !(s > 0.0 && s.is_finite()) {
+            return;
+        }
+        let innovation = y - (0..r).map(|c| h[c] * self.s[c]).sum::<f64>();
+        self.correct(&ph, innovation, s);
+    }
+
+    /// The update with one entry measured directly (`h = e_c`).
+    fn update_entry(&mut self, c: usize, y: f64, var: f64) {
+        let dim = self.s.len();
+        let s = self.p[c * dim + c] + var;
+        if !(s > 0.0 && s.is_finite()) {
+            return;
+        }
+        let pc: Vec<f64> = (0..dim).map(|q| self.p[q * dim + c]).collect();
+        let innovation = y - self.s[c];
+        self.correct(&pc, innovation, s);
+    }
+
+    /// `s ← s + (P h) ν / S`, `P ← P − (P h)(P h)ᵀ / S` for a measurement with
+    /// innovation `ν` and innovation variance `S`.
+    fn correct(&mut self, ph: &[f64], innovation: f64, s: f64) {
+        let dim = ph.len();
+        for (x, g) in self.s.iter_mut().zip(ph) {
+            *x += g * innovation / s;
+        }
+        for (row, g) in self.p.chunks_exact_mut(dim).zip(ph) {
+            for (x, o) in row.iter_mut().zip(ph) {
+                *x -= g * o / s;
+            }
+        }
+    }
+}
+
+fn binomial(n: usize, k: usize) -> f64 {
+    (0..k).fold(1.0, |acc, i| acc * (n - i) as f64 / (i + 1) as f64)
 }
 
 /// Tracks `J` along a trajectory: one [`Tracker::estimate`] per point (module docs:
@@ -126,14 +250,13 @@ pub struct Tracker {
     /// Per coordinate, the step that scales the filters' units (set at a full sense).
     scale: Vec<f64>,
     rows: Vec<RowFilter>,
-    /// The latest full senses (at most 3) with the step they were made at: the rate
-    /// after a re-sense is the derivative of the polynomial through them.
-    fulls: Vec<(u64, SparseMatrix)>,
-    /// Steps so far (calls of `estimate`).
+    /// Steps so far (calls of `estimate`), and the step of the latest full sense.
     step: u64,
-    /// Whether the filters' rates come from full senses (else they are a guess, and a
-    /// difference from their prediction says nothing of a jump).
-    rate_known: bool,
+    last_full: Option<u64>,
+    /// Full senses the filters have seen since they (re)started: from two on, their
+    /// rates come from measurements (else they are a guess, and a difference from their
+    /// prediction says nothing of a jump).
+    fulls: usize,
     /// Validations failed in a row, and steps still to sense in full without trying the
     /// prior (a back-off: where `J` changes too fast for the prior, trying it every step
     /// would cost `k + v` calls more than sensing from scratch).
@@ -148,11 +271,16 @@ impl Tracker {
     pub fn new(structure: &Structure, settings: &Settings, track: TrackSettings) -> Result<Tracker> {
         let positive = track.tolerance > 0.0 && track.tolerance.is_finite();
         let drift_ok = track.drift >= 0.0 && track.drift.is_finite();
-        if track.validation == 0 || !positive || !drift_ok {
+        if track.validation == 0
+            || !positive
+            || !drift_ok
+            || !(1..=MAX_ORDER).contains(&track.order)
+            || track.rounds == 0
+        {
             return Err(Error::InvalidSetting {
                 name: "track",
                 value: format!("{track:?}"),
-                reason: "a tracker needs at least one held-back call, a positive tolerance and a drift ≥ 0",
+                reason: "a tracker needs at least one held-back call, a positive tolerance, a drift ≥ 0, an order from 1 to 4 and a round",
             });
         }
         let scheme = Scheme::new(structure, settings)?;
@@ -161,9 +289,9 @@ impl Tracker {
             settings: track,
             scale: Vec::new(),
             rows: Vec::new(),
-            fulls: Vec::new(),
             step: 0,
-            rate_known: false,
+            last_full: None,
+            fulls: 0,
             failures: 0,
             skip: 0,
             rng: settings.seed ^ 0x9e37_79b9_7f4a_7c15,
@@ -178,8 +306,8 @@ impl Tracker {
     /// Forgets the prior: the next estimate senses from scratch.
     pub fn reset(&mut self) {
         self.rows.clear();
-        self.fulls.clear();
-        self.rate_known = false;
+        self.last_full = None;
+        self.fulls = 0;
         self.failures = 0;
         self.skip = 0;
     }
@@ -234,122 +362,98 @@ impl Tracker {
         let pattern = self.scheme.structure().pattern().clone();
         let h = steps(&self.scheme.settings().step, Difference::Forward, x0, 1.0)?;
         let (k, v) = (self.settings.directions, self.settings.validation);
-        // Directions: g ~ N(0, 1) per coordinate, d = h ⊙ g; in the filters' units the
-        // coefficient of coordinate c is d_c / scale_c.
-        let g: Vec<Vec<f64>> = (0..k + v).map(|_| (0..n).map(|_| self.gaussian()).collect()).collect();
-        let mut y: Vec<Vec<f64>> = Vec::with_capacity(k + v);
-        let mut x = vec![0.0; n];
-        for gt in &g {
-            for c in 0..n {
-                x[c] = x0[c] + h[c] * gt[c];
-            }
-            let mut out = vec![0.0; m];
-            calls += 1;
-            match call_guarded(f, &x, &mut out) {
-                Ok(()) => y.push(out.iter().zip(&f0).map(|(a, b)| a - b).collect()),
-                _ => return self.resense(f, x0, Some(f0), calls, None),
-            }
-        }
-        let coef: Vec<Vec<f64>> = g.iter().map(|gt| (0..n).map(|c| h[c] * gt[c] / self.scale[c]).collect()).collect();
-        let (eps, drift) = (self.measurement_error(), self.settings.drift);
+        let (eps, drift, order) = (self.measurement_error(), self.settings.drift, self.settings.order);
         let mut rows = self.rows.clone();
-        for (i, row) in rows.iter_mut().enumerate() {
-            let cols = pattern.row(i);
-            let r = cols.len();
-            if r == 0 {
-                continue;
+        rows.par_iter_mut().enumerate().for_each(|(i, row)| {
+            if pattern.row_count(i) > 0 {
+                row.predict(pattern.row_count(i), order, eps, drift);
             }
-            let dim = 2 * r;
-            // Predict: a ← a + b, P ← F P Fᵀ + Q.
-            for c in 0..r {
-                row.a[c] += row.b[c];
-            }
-            predict_covariance(&mut row.p, r);
-            for c in 0..r {
-                row.p[c * dim + c] += (eps * row.size).powi(2);
-                row.p[(r + c) * dim + r + c] += (drift * row.size).powi(2);
-            }
-            if k == 0 {
-                continue;
-            }
-            // Update with the k measurements: H = [Gᵀ 0] (k × 2r).
-            let hrow: Vec<Vec<f64>> = (0..k).map(|t| cols.iter().map(|&c| coef[t][c]).collect()).collect();
-            // P Hᵀ (2r × k): only the first r columns of P meet H.
-            let mut pht = vec![0.0; dim * k];
-            for q in 0..dim {
-                for t in 0..k {
-                    pht[q * k + t] = (0..r).map(|c| row.p[q * dim + c] * hrow[t][c]).sum();
+        });
+        // Rounds: `k` directions update the prediction and `v` held back validate it;
+        // when validation fails, the held-back calls join the update and a round twice
+        // as large follows, while the calls stay below a full sense's.
+        let full = self.full_calls();
+        let (mut fit, held) = (k, v);
+        let mut pending: Vec<(Vec<f64>, Vec<f64>)> = Vec::new(); // (coefficients, y) not yet in the update
+        let mut worst: f64;
+        let mut round = 0;
+        loop {
+            round += 1;
+            // Directions: g ~ N(0, 1) per coordinate, d = h ⊙ g; in the filters' units the
+            // coefficient of coordinate c is d_c / scale_c.
+            let g: Vec<Vec<f64>> = (0..fit + held).map(|_| (0..n).map(|_| self.gaussian()).collect()).collect();
+            let mut x = vec![0.0; n];
+            for gt in &g {
+                for c in 0..n {
+                    x[c] = x0[c] + h[c] * gt[c];
+                }
+                let mut out = vec![0.0; m];
+                calls += 1;
+                match call_guarded(f, &x, &mut out) {
+                    Ok(()) => pending.push((
+                        (0..n).map(|c| h[c] * gt[c] / self.scale[c]).collect(),
+                        out.iter().zip(&f0).map(|(a, b)| a - b).collect(),
+                    )),
+                    _ => return self.resense(f, x0, Some(f0), calls, None),
                 }
             }
-            let mut s = vec![0.0; k * k];
-            let noise = (4.0 * eps * row.size).powi(2);
-            for t in 0..k {
-                for u in 0..k {
-                    s[t * k + u] =
-                        (0..r).map(|c| hrow[t][c] * pht[c * k + u]).sum::<f64>() + if t == u { noise } else { 0.0 };
-                }
-            }
-            let innovation: Vec<f64> =
-                (0..k).map(|t| y[t][i] - (0..r).map(|c| hrow[t][c] * row.a[c]).sum::<f64>()).collect();
-            let Some(w) = solve(&mut s.clone(), &innovation, k) else { continue };
-            for q in 0..dim {
-                let delta: f64 = (0..k).map(|t| pht[q * k + t] * w[t]).sum();
-                if q < r { row.a[q] += delta } else { row.b[q - r] += delta }
-            }
-            // P ← P − (P Hᵀ) S⁻¹ (P Hᵀ)ᵀ, column by column of S⁻¹ (P Hᵀ)ᵀ.
-            let mut sinv_phtt = vec![0.0; k * dim];
-            for q in 0..dim {
-                let col: Vec<f64> = (0..k).map(|t| pht[q * k + t]).collect();
-                if let Some(z) = solve(&mut s.clone(), &col, k) {
-                    for t in 0..k {
-                        sinv_phtt[t * dim + q] = z[t];
-                    }
-                }
-            }
-            for q in 0..dim {
-                for o in 0..dim {
-                    row.p[q * dim + o] -= (0..k).map(|t| pht[q * k + t] * sinv_phtt[t * dim + o]).sum::<f64>();
-                }
-            }
-        }
-        // Validation on the held-back directions.
-        let mut worst: f64 = 0.0;
-        for t in k..k + v {
-            let (mut err, mut norm) = (0.0, 0.0);
-            for (i, yi) in y[t].iter().enumerate() {
+            let validate = pending.split_off(pending.len() - held);
+            let update = std::mem::take(&mut pending);
+            rows.par_iter_mut().enumerate().for_each(|(i, row)| {
                 let cols = pattern.row(i);
-                let predicted: f64 = cols.iter().zip(&rows[i].a).map(|(&c, a)| a * coef[t][c]).sum();
-                err += (yi - predicted).powi(2);
-                norm += yi * yi;
-            }
-            worst = worst.max(if norm > 0.0 {
-                (err / norm).sqrt()
-            } else if err > 0.0 {
-                f64::INFINITY
-            } else {
-                0.0
+                if cols.is_empty() {
+                    return;
+                }
+                let noise = (4.0 * eps * row.size).powi(2);
+                for (coef, y) in &update {
+                    let ht: Vec<f64> = cols.iter().map(|&c| coef[c]).collect();
+                    row.update(&ht, y[i], noise);
+                }
             });
+            // Validation on the held-back directions.
+            worst = 0.0;
+            for (coef, y) in &validate {
+                let (mut err, mut norm) = (0.0, 0.0);
+                for (i, yi) in y.iter().enumerate() {
+                    let cols = pattern.row(i);
+                    let predicted: f64 = cols.iter().zip(rows[i].entries(cols.len())).map(|(&c, a)| a * coef[c]).sum();
+                    err += (yi - predicted).powi(2);
+                    norm += yi * yi;
+                }
+                worst = worst.max(if norm > 0.0 {
+                    (err / norm).sqrt()
+                } else if err > 0.0 {
+                    f64::INFINITY
+                } else {
+                    0.0
+                });
+            }
+            if worst <= self.tolerance() {
+                self.rows = rows;
+                self.failures = 0;
+                let jacobian = self.jacobian(&pattern)?;
+                return Ok(Tracked { jacobian, calls, resensed: false, validation_error: Some(worst) });
+            }
+            pending = validate;
+            fit = 2 * (fit + held) - held;
+            if round >= self.settings.rounds || calls + fit + held >= full {
+                break;
+            }
         }
-        if worst <= self.tolerance() {
-            self.rows = rows;
-            self.failures = 0;
-            let jacobian = self.jacobian(&pattern)?;
-            Ok(Tracked { jacobian, calls, resensed: false, validation_error: Some(worst) })
-        } else {
-            // This step's update is dropped (its measurements may straddle a jump and
-            // would corrupt the rates); the re-sense keeps the rates from before.
-            // Back off after repeated failures: 0, 1, 3, 7 steps (at most 8) of full
-            // senses before the prior is tried again.
-            self.failures += 1;
-            self.skip = ((1usize << (self.failures - 1).min(4)) - 1).min(8);
-            self.resense(f, x0, Some(f0), calls, Some(worst))
-        }
+        // This step's update is dropped (its measurements may straddle a jump and would
+        // corrupt the rates); the re-sense is a measurement of the prediction.
+        // Back off after repeated failures: 0, 1, 3, 7 steps (at most 8) of full senses
+        // before the prior is tried again.
+        self.failures += 1;
+        self.skip = ((1usize << (self.failures - 1).min(4)) - 1).min(8);
+        self.resense(f, x0, Some(f0), calls, Some(worst))
     }
 
     fn jacobian(&self, pattern: &Pattern) -> Result<SparseMatrix> {
         let mut values = Vec::with_capacity(pattern.nnz());
         for (i, row) in self.rows.iter().enumerate() {
-            values.extend(pattern.row(i).iter().zip(&row.a).map(|(&c, a)| a / self.scale[c]));
+            let cols = pattern.row(i);
+            values.extend(cols.iter().zip(row.entries(cols.len())).map(|(&c, a)| a / self.scale[c]));
         }
         SparseMatrix::new(pattern.clone(), values)
     }
@@ -367,107 +471,111 @@ impl Tracker {
         let calls = calls + est.diagnostics().calls;
         let jacobian = est.jacobian().clone();
         let pattern = jacobian.pattern().clone();
-        let eps = self.measurement_error();
+        let (eps, drift, order) = (self.measurement_error(), self.settings.drift, self.settings.order);
         let scale = steps(&self.scheme.settings().step, Difference::Forward, x0, 1.0)?;
-        // A jump (the sensed J more than 1e-3 away from the prediction, relative): the
-        // older full senses are of the other side of it, and no polynomial through
-        // them says anything of the rate now; the filter's rate from before is kept.
-        // Two full senses in a row need no such check: their difference is the rate
-        // (after a jump between them, the next step fails and the pair after it is
-        // on one side).
-        let consecutive = self.fulls.last().is_some_and(|(t, _)| *t + 1 == self.step);
-        if !consecutive && self.rate_known && self.jumped(&jacobian) {
-            self.fulls.clear();
-        }
-        let rates = self.rates(&jacobian);
-        self.rate_known |= rates.is_some();
-        let mut rows = Vec::with_capacity(pattern.nrows());
-        for i in 0..pattern.nrows() {
-            let cols = pattern.row(i);
-            let r = cols.len();
-            let a: Vec<f64> = cols.iter().zip(jacobian.row_values(i)).map(|(&c, v)| v * scale[c]).collect();
-            let size = a.iter().map(|v| v * v).sum::<f64>().sqrt().max(f64::MIN_POSITIVE);
-            // The rate: the derivative now of the polynomial through the latest full
-            // senses (two in a row: their difference), else what the filter had (in the
-            // new units), else unknown (a rate of 1% of the row per step).
-            let (b, var_b) = match (rates.as_ref(), self.rows.get(i)) {
-                (Some(rate), _) => {
-                    let range = pattern.row_range(i);
-                    let b = cols.iter().zip(&rate[range]).map(|(&c, v)| v * scale[c]).collect();
-                    (b, 2.0 * (eps * size).powi(2))
+        let fresh = self.rows.len() != pattern.nrows()
+            || (0..pattern.nrows()).any(|i| self.rows[i].s.len() != pattern.row_count(i) * (order + 1))
+            || jacobian.values().iter().any(|v| !v.is_finite());
+        // The filters into the new units (a step-scaled entry is J · scale).
+        if !fresh && self.scale != scale {
+            let old = std::mem::take(&mut self.scale);
+            self.rows.par_iter_mut().enumerate().for_each(|(i, row)| {
+                let cols = pattern.row(i);
+                let r = cols.len();
+                let dim = row.s.len();
+                let factor = |q: usize| scale[cols[q % r]] / old[cols[q % r]];
+                for q in 0..dim {
+                    row.s[q] *= factor(q);
+                    for o in 0..dim {
+                        row.p[q * dim + o] *= factor(q) * factor(o);
+                    }
                 }
-                (None, Some(old)) if old.b.len() == r => {
-                    let b = cols.iter().zip(&old.b).map(|(&c, b)| b / self.scale[c] * scale[c]).collect();
-                    let var = (0..r).map(|c| old.p[(r + c) * 2 * r + r + c]).fold(0.0, f64::max);
-                    (b, var)
-                }
-                _ => (vec![0.0; r], (1e-2 * size).powi(2)),
-            };
-            let mut p = vec![0.0; 4 * r * r];
-            for c in 0..r {
-                p[c * 2 * r + c] = (eps * size).powi(2);
-                p[(r + c) * 2 * r + r + c] = var_b;
-            }
-            rows.push(RowFilter { a, b, p, size });
+            });
         }
-        self.rows = rows;
         self.scale = scale;
-        // Two full senses in a row usually mean a jump: the older ones are of the other
-        // side of it.
-        if consecutive {
-            self.fulls.drain(..self.fulls.len() - 1);
+        // A sensed J more than 1e-3 away from the prediction (relative) is a jump. Apart
+        // from the step before, the filters restart their entries from it and keep
+        // their rates from before. Two full senses in a row: a first-order filter needs
+        // no check (their difference is the rate; after a jump between them, the next
+        // step fails and the pair after it is on one side), a higher-order one restarts
+        // in full (a jump would pass into its higher coefficients).
+        let consecutive = self.last_full.is_some_and(|t| t + 1 == self.step);
+        if !fresh {
+            self.rows.par_iter_mut().enumerate().for_each(|(i, row)| {
+                if pattern.row_count(i) > 0 {
+                    row.predict(pattern.row_count(i), order, eps, drift);
+                }
+            });
         }
-        self.fulls.push((self.step, jacobian.clone()));
-        if self.fulls.len() > 3 {
-            self.fulls.remove(0);
+        let jumped = !fresh && (!consecutive || order > 1) && self.fulls >= 2 && self.jumped(&jacobian);
+        let fresh = fresh || (jumped && consecutive);
+        let scale = &self.scale;
+        if fresh {
+            self.fulls = 0;
+            self.rows = (0..pattern.nrows())
+                .map(|i| {
+                    let cols = pattern.row(i);
+                    let r = cols.len();
+                    let a: Vec<f64> = cols.iter().zip(jacobian.row_values(i)).map(|(&c, v)| v * scale[c]).collect();
+                    let size = a.iter().map(|v| v * v).sum::<f64>().sqrt().max(f64::MIN_POSITIVE);
+                    let dim = r * (order + 1);
+                    let mut s = vec![0.0; dim];
+                    s[..r].copy_from_slice(&a);
+                    // Entries as sensed; the rates unknown (about 1% of the row per
+                    // step), each higher coefficient a hundred times smaller.
+                    let mut p = vec![0.0; dim * dim];
+                    for l in 0..=order {
+                        let sd = if l == 0 { eps } else { 1e-2f64.powi(l as i32) };
+                        for c in 0..r {
+                            p[(l * r + c) * dim + l * r + c] = (sd * size).powi(2);
+                        }
+                    }
+                    RowFilter { s, p, size }
+                })
+                .collect();
+        } else {
+            self.rows.par_iter_mut().enumerate().for_each(|(i, row)| {
+                let cols = pattern.row(i);
+                let r = cols.len();
+                let dim = row.s.len();
+                let var = (eps * row.size).powi(2);
+                if jumped {
+                    // Restart the entries, keep the higher coefficients.
+                    for (q, (&c, v)) in cols.iter().zip(jacobian.row_values(i)).enumerate() {
+                        row.s[q] = v * scale[c];
+                    }
+                    for q in 0..r {
+                        for o in 0..dim {
+                            let value = if q == o { var } else { 0.0 };
+                            row.p[q * dim + o] = value;
+                            row.p[o * dim + q] = value;
+                        }
+                    }
+                } else {
+                    for (q, (&c, v)) in cols.iter().zip(jacobian.row_values(i)).enumerate() {
+                        row.update_entry(q, v * scale[c], var);
+                    }
+                }
+            });
         }
+        self.fulls += 1;
+        self.last_full = Some(self.step);
         Ok(Tracked { jacobian, calls, resensed: true, validation_error })
     }
 
     /// Whether `j`, sensed in full, is more than 1e-3 (relative) away from the filters'
-    /// prediction for this step.
+    /// prediction for this step (the filters already moved to it).
     fn jumped(&self, j: &SparseMatrix) -> bool {
-        if self.rows.len() != j.pattern().nrows() {
-            return false;
-        }
         let (mut diff, mut size) = (0.0, 0.0);
         for (i, row) in self.rows.iter().enumerate() {
             let cols = j.pattern().row(i);
-            if row.a.len() != cols.len() {
-                return false;
-            }
-            for (p, (&c, v)) in cols.iter().zip(j.row_values(i)).enumerate() {
-                let predicted = (row.a[p] + row.b[p]) / self.scale[c];
+            for (&a, (&c, v)) in row.entries(cols.len()).iter().zip(cols.iter().zip(j.row_values(i))) {
+                let predicted = a / self.scale[c];
                 diff += (v - predicted).powi(2);
                 size += v * v;
             }
         }
         diff > 1e-6 * size
-    }
-
-    /// The rate of change per step of `J` now (`j`, sensed in full at this step), from
-    /// the latest full senses within 64 steps: the derivative of the interpolating
-    /// polynomial (Newton's divided differences), `None` without an earlier one.
-    fn rates(&self, j: &SparseMatrix) -> Option<Vec<f64>> {
-        let now = self.step;
-        let earlier: Vec<&(u64, SparseMatrix)> =
-            self.fulls.iter().filter(|(t, m)| now - t <= 64 && m.pattern() == j.pattern()).collect();
-        let t2 = now as f64;
-        let (&&(t1, ref j1), before) = earlier.split_last()?;
-        let t1 = t1 as f64;
-        let f12: Vec<f64> = j.values().iter().zip(j1.values()).map(|(a, b)| (a - b) / (t2 - t1)).collect();
-        match before.last() {
-            Some(&&(t0, ref j0)) if t1 + 1.0 < t2 => {
-                let t0 = t0 as f64;
-                Some(
-                    f12.iter()
-                        .zip(j1.values().iter().zip(j0.values()))
-                        .map(|(f12, (a, b))| f12 + (f12 - (a - b) / (t1 - t0)) / (t2 - t0) * (t2 - t1))
-                        .collect(),
-                )
-            }
-            _ => Some(f12),
-        }
     }
 
     /// A standard normal draw (splitmix64 and Box–Muller): seeded, the same bits on
@@ -484,50 +592,4 @@ impl Tracker {
         let (u1, u2) = (next(), next());
         (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
     }
-}
-
-/// `P ← F P Fᵀ` for `F = [[I, I], [0, I]]` on a `2r × 2r` covariance.
-fn predict_covariance(p: &mut [f64], r: usize) {
-    let dim = 2 * r;
-    // Rows: the first block row gains the second (F P).
-    for q in 0..r {
-        for o in 0..dim {
-            p[q * dim + o] += p[(r + q) * dim + o];
-        }
-    }
-    // Columns: the first block column gains the second ((F P) Fᵀ).
-    for q in 0..dim {
-        for o in 0..r {
-            p[q * dim + o] += p[q * dim + r + o];
-        }
-    }
-}
-
-/// Solves the `k × k` system `a w = r` by Gaussian elimination with partial pivoting;
-/// `None` when it is singular.
-fn solve(a: &mut [f64], r: &[f64], k: usize) -> Option<Vec<f64>> {
-    let mut b = r.to_vec();
-    for col in 0..k {
-        let p = (col..k).max_by(|&i, &j| a[i * k + col].abs().total_cmp(&a[j * k + col].abs()))?;
-        if a[p * k + col] == 0.0 || !a[p * k + col].is_finite() {
-            return None;
-        }
-        for c in 0..k {
-            a.swap(col * k + c, p * k + c);
-        }
-        b.swap(col, p);
-        for i in col + 1..k {
-            let f = a[i * k + col] / a[col * k + col];
-            for c in col..k {
-                a[i * k + c] -= f * a[col * k + c];
-            }
-            b[i] -= f * b[col];
-        }
-    }
-    let mut w = vec![0.0; k];
-    for i in (0..k).rev() {
-        let s: f64 = (i + 1..k).map(|c| a[i * k + c] * w[c]).sum();
-        w[i] = (b[i] - s) / a[i * k + i];
-    }
-    Some(w)
 }

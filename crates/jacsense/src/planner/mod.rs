@@ -613,7 +613,21 @@ fn choose_coupled(structure: &Structure, param: &Parametrization, settings: &Set
             if k < needed {
                 return Err(structure.too_few_calls(k, needed));
             }
-            Design::Random { distribution: RandomDistribution::Gaussian, directions: Some(k) }
+            // Without noise or outliers, a column coloring of the pattern with no more
+            // colors reads every entry off one call, at the step's own error (a joint
+            // decode of random directions multiplies it by its condition number): an
+            // integrator's relation rows leave the other rows' colors as they are.
+            let read_off = p == 0.0 && settings.noise == 0.0 && decoder == DecoderChoice::LeastSquares;
+            let colored = read_off.then(|| searched_coloring(structure.pattern(), settings));
+            match colored {
+                Some((ordering, c)) if c.num_colors() <= k => {
+                    let design = Design::Colored { ordering: Some(ordering) };
+                    let step = settings.step.clone();
+                    let coloring = Some((ordering, c));
+                    return Ok(Choice { design, decoder, step, coloring, joint_symmetric: false });
+                }
+                _ => Design::Random { distribution: RandomDistribution::Gaussian, directions: Some(k) },
+            }
         }
         Design::Star { .. } => {
             return Err(Error::InvalidSetting {

@@ -78,6 +78,8 @@ pub struct Parametrization {
     unknowns: usize,
     row_ptr: Vec<usize>,
     row_unknowns: Vec<usize>,
+    /// Rows given by a relation: their equations combine other rows' and add nothing.
+    derived: Vec<bool>,
 }
 
 /// Union–find over entries with the factor to the representative:
@@ -394,7 +396,8 @@ impl Parametrization {
             row_unknowns.truncate(w);
             row_ptr.push(row_unknowns.len());
         }
-        Ok(Parametrization { pattern, term_ptr, terms, constant, unknowns, row_ptr, row_unknowns })
+        let derived = derived.iter().map(Option::is_some).collect();
+        Ok(Parametrization { pattern, term_ptr, terms, constant, unknowns, row_ptr, row_unknowns, derived })
     }
 
     /// The entries that may be nonzero (derived rows included).
@@ -421,8 +424,10 @@ impl Parametrization {
     /// A lower bound on the measurements a joint decode needs: every measurement gives
     /// one equation per row that touches an unknown, so at least `⌈d / rows⌉`; and an
     /// unknown seen by one row only is seen through that row's equations alone, so at
-    /// least the largest number of unknowns private to one row. Not tight in general
-    /// (rows whose equations repeat each other add nothing).
+    /// least the largest number of unknowns private to one row. Rows derived by a
+    /// relation are not counted: their equations are combinations of other rows' (an
+    /// integrator's `q' = q + dt·q̇'` leaves `q̇'`'s unknowns private to `q̇'`'s row).
+    /// Not tight in general (other rows whose equations repeat each other add nothing).
     ///
     /// One case is tight: a dense `n × n` pattern whose only coupling is symmetry (every
     /// symmetric `J` is allowed) needs `n`, for with fewer directions some `v ≠ 0` is
@@ -442,12 +447,14 @@ impl Parametrization {
             return self.pattern.ncols();
         }
         let m = self.pattern.nrows();
+        let counted = |i: &usize| !self.derived[*i];
         let mut rows_of = vec![0usize; self.unknowns];
-        for i in 0..m {
+        for i in (0..m).filter(counted) {
             self.row_unknowns(i).iter().for_each(|&q| rows_of[q] += 1);
         }
-        let private = (0..m).map(|i| self.row_unknowns(i).iter().filter(|&&q| rows_of[q] == 1).count()).max();
-        let active = (0..m).filter(|&i| !self.row_unknowns(i).is_empty()).count();
+        let private =
+            (0..m).filter(counted).map(|i| self.row_unknowns(i).iter().filter(|&&q| rows_of[q] == 1).count()).max();
+        let active = (0..m).filter(counted).filter(|&i| !self.row_unknowns(i).is_empty()).count();
         let share = if active == 0 { 0 } else { self.unknowns.div_ceil(active) };
         share.max(private.unwrap_or(0))
     }

@@ -72,6 +72,9 @@ fn bad_inputs_are_errors() {
         TrackSettings { tolerance: 0.0, ..TrackSettings::default() },
         TrackSettings { tolerance: f64::NAN, ..TrackSettings::default() },
         TrackSettings { drift: -1.0, ..TrackSettings::default() },
+        TrackSettings { order: 0, ..TrackSettings::default() },
+        TrackSettings { order: 5, ..TrackSettings::default() },
+        TrackSettings { rounds: 0, ..TrackSettings::default() },
     ] {
         assert!(Tracker::new(&s, &Settings::default(), bad).is_err());
     }
@@ -94,4 +97,38 @@ fn seeded() {
             .collect::<Vec<_>>()
     };
     assert_eq!(run(), run());
+}
+
+/// `J = A + 0.3 diag(x²)` along `x(t) = 0.5 + 0.01 t`: the diagonal accelerates. A
+/// first-order filter's prediction is off by the acceleration at every step and fails
+/// validation; third- and fourth-order ones predict it once full senses gave the rate.
+#[test]
+fn a_higher_order_filter_follows_an_accelerating_jacobian() {
+    let n = 12;
+    let f = from_fn(n, n, move |x: &[f64], y: &mut [f64]| {
+        for i in 0..n {
+            y[i] = (0..n).map(|j| x[j] / (1.0 + i.abs_diff(j) as f64)).sum::<f64>() + 0.1 * x[i].powi(3);
+        }
+    });
+    let resensed = |track: TrackSettings| {
+        let order = track.order;
+        let mut tracker = Tracker::new(&Structure::dense(n, n), &Settings::default(), track).unwrap();
+        let mut count = 0;
+        for t in 0..40 {
+            let x = vec![0.5 + 0.01 * t as f64; n];
+            let est = tracker.estimate(&f, &x, None).unwrap();
+            count += usize::from(est.resensed);
+            let expected = 1.0 + 0.3 * x[3] * x[3];
+            assert!((est.jacobian.get(3, 3) - expected).abs() < 1e-5, "order {order}, step {t}");
+        }
+        count
+    };
+    let first = resensed(TrackSettings { order: 1, rounds: 1, drift: 1e-6, ..TrackSettings::default() });
+    let third = resensed(TrackSettings { order: 3, ..TrackSettings::default() });
+    let fourth = resensed(TrackSettings::default());
+    assert!(first >= 30, "first order re-sensed {first} of 40 steps");
+    // Its re-senses are the first steps, while it learns the derivatives (and the
+    // back-off after them).
+    assert!(third <= 8, "third order re-sensed {third} of 40 steps");
+    assert!(fourth <= 8, "fourth order re-sensed {fourth} of 40 steps");
 }

@@ -179,9 +179,7 @@ fn relation_rows_are_derived_not_unknown() {
     let (s, dt) = (3, 0.01);
     // Inputs (q, q̇), outputs (q', q̇'); a couples everything.
     let pattern = Pattern::dense(2 * s, 2 * s);
-    let relations: Vec<Relation> =
-        (0..s).map(|i| Relation { row: i, combination: vec![(s + i, dt)], constant: vec![(i, 1.0)] }).collect();
-    let p = Parametrization::new(&pattern, &Coupling { relations, ..Coupling::default() }).unwrap();
+    let p = Parametrization::new(&pattern, &Coupling { relations: integrator(s, dt), ..Coupling::default() }).unwrap();
     assert_eq!(p.intrinsic_dimension(), s * 2 * s); // only the q̇' rows are unknown
     assert!(p.is_coupled());
     let j = values(&p);
@@ -192,6 +190,22 @@ fn relation_rows_are_derived_not_unknown() {
         }
         assert_eq!(p.row_unknowns(i), p.row_unknowns(s + i));
     }
+    // The derived rows' equations combine the q̇' rows': a q̇' row's 2s unknowns need
+    // 2s directions (counting the derived rows as equations said s).
+    assert_eq!(p.lower_bound(), 2 * s);
+    // Told nothing more, the planner reads every entry off a coloring with that many
+    // colors rather than solving jointly over as many random directions.
+    let structure = jacsense::Structure::sparse(pattern.clone())
+        .with_coupling(Coupling { relations: integrator(s, dt), ..Coupling::default() })
+        .unwrap();
+    let scheme = jacsense::Scheme::new(&structure, &jacsense::Settings::default()).unwrap();
+    assert_eq!(scheme.settings().design.name(), "colored");
+    assert_eq!(scheme.calls(), 2 * s + 1);
+}
+
+/// `q'_i = q_i + dt·q̇'_i` for `s` coordinates (outputs and inputs `(q, q̇)`).
+fn integrator(s: usize, dt: f64) -> Vec<Relation> {
+    (0..s).map(|i| Relation { row: i, combination: vec![(s + i, dt)], constant: vec![(i, 1.0)] }).collect()
 }
 
 /// A chain of 10⁶ relations, row r = 1·row r − 1 (a time-stepping recurrence), listed
