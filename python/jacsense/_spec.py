@@ -183,10 +183,11 @@ def max_calls(value):
     return int(value)
 
 
-def spec(m, n, pattern, *, budget=None, central=False, **settings):
+def spec(m, n, pattern, *, budget=None, central=False, call_time=None, **settings):
     """The spec dict of the native module for an ``m × n`` Jacobian: ``settings`` are
     :data:`SETTINGS` (the others at their defaults), ``budget`` the planner's call
-    budget (``Settings::budget``)."""
+    budget (``Settings::budget``), ``call_time`` the seconds one call takes when
+    measured (``Settings::call_time``: the coloring search's budget)."""
     s = {**SETTINGS, **settings}
     symmetric, row_sparsity, ties, known = s["symmetric"], s["row_sparsity"], s["ties"], s["known"]
     design, decoder, ordering, calls = s["design"], s["decoder"], s["ordering"], s["calls"]
@@ -215,6 +216,8 @@ def spec(m, n, pattern, *, budget=None, central=False, **settings):
         d["abs_step"] = [float(v) for v in h]
     if condition_tolerance is not None:
         d["condition_tolerance"] = float(condition_tolerance)
+    if call_time is not None:
+        d["call_time"] = float(call_time)
     if pattern is not None:
         if pattern.shape != (m, n):
             raise Error(f"the pattern is {pattern.shape[0]}×{pattern.shape[1]} (m × n) but J is {m}×{n}")

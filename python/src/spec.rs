@@ -39,6 +39,7 @@ const KEYS: &[&str] = &[
     "seed",
     "condition_tolerance",
     "max_error_growth",
+    "call_time",
 ];
 
 /// A tied group: entries `(i, j, factor)` with `J_ij = factor · z`.
@@ -187,6 +188,7 @@ pub fn settings(d: &Bound<'_, PyDict>) -> PyResult<Settings> {
         budget: get(d, "budget")?,
         condition_tolerance: get(d, "condition_tolerance")?.unwrap_or(defaults.condition_tolerance),
         max_error_growth: get(d, "max_error_growth")?.unwrap_or(defaults.max_error_growth),
+        call_time: get(d, "call_time")?,
         ..defaults
     })
 }
