@@ -237,6 +237,13 @@ pub fn erasure_list(erasures: &[jacsense::Erasure]) -> Vec<(usize, String)> {
     erasures.iter().map(|e| (e.call, e.reason.to_string())).collect()
 }
 
+/// A session that holds a `PySession`'s place while its own decodes on another thread
+/// (1 × 1, told nothing: nothing to plan).
+fn stand_in() -> Session {
+    Session::new(&jacsense::Structure::dense(1, 1), &[0.0], &jacsense::Settings::default(), &SessionOptions::default())
+        .expect("a 1 × 1 session")
+}
+
 /// Sensing in rounds at one point (the core's [`Session`]): ask a round's points, tell
 /// their values, finish the round, until done. `jacsense.jacobian` and `jacsense.vjp`
 /// run one to its end; `jacsense.Plan` (from `Scheme.at`) hands its rounds to the user.
@@ -249,16 +256,27 @@ pub struct PySession {
     keep: bool,
     /// The session before its last round was finished, as JSON (`keep` and done).
     before_done: Option<String>,
+    /// Ctrl-C stopped a decode: the session went with it.
+    interrupted: bool,
 }
 
 impl PySession {
     /// A session handed to the user (`Plan`): kept resumable when done.
     pub fn new(session: Session) -> Self {
-        PySession { session, keep: true, before_done: None }
+        PySession { session, keep: true, before_done: None, interrupted: false }
     }
 
     fn current(&self) -> PyResult<&Plan> {
+        self.live()?;
         self.session.ask().ok_or_else(|| message("the session is done: no round to ask or tell"))
+    }
+
+    /// An error once Ctrl-C stopped a decode of this session.
+    fn live(&self) -> PyResult<()> {
+        if self.interrupted {
+            return Err(message("Ctrl-C stopped this session's decode, and the session with it: start again"));
+        }
+        Ok(())
     }
 
     fn timing(plan: f64, calls: f64, decode: f64) -> Timing {
@@ -287,7 +305,7 @@ impl PySession {
         let options = SessionOptions { point: point_options(f0, lower, upper)?, max_calls, tol, prior: None };
         let x0 = x0.as_array().to_vec();
         let session = py.detach(|| Session::new(&structure, &x0, &settings, &options)).map_err(to_py)?;
-        Ok(PySession { session, keep: false, before_done: None })
+        Ok(PySession { session, keep: false, before_done: None, interrupted: false })
     }
 
     /// Inputs `n`.
@@ -361,6 +379,7 @@ impl PySession {
 
     /// The value of call `call` of the current round.
     fn tell(&mut self, call: usize, y: PyReadonlyArray1<'_, f64>) -> PyResult<()> {
+        self.live()?;
         self.session.tell(call, y.as_array().as_slice().ok_or_else(|| message("y is not contiguous"))?).map_err(to_py)
     }
 
@@ -379,6 +398,7 @@ impl PySession {
 
     /// The values of some calls at once: row `r` of `values` is call `calls[r]`'s.
     fn tell_rows(&mut self, calls: Vec<usize>, values: PyReadonlyArray2<'_, f64>) -> PyResult<()> {
+        self.live()?;
         let a = values.as_array();
         if a.shape()[0] != calls.len() {
             return Err(message(format!("values of shape {:?}, expected {} rows", a.shape(), calls.len())));
@@ -392,15 +412,50 @@ impl PySession {
     /// Marks call `call` of the current round as failed, with the reason.
     #[pyo3(signature = (call, reason=None))]
     fn erase(&mut self, call: usize, reason: Option<String>) -> PyResult<()> {
+        self.live()?;
         let reason = reason.unwrap_or_else(|| "erased by the caller".into());
         self.session.erase(call, ErasureReason::Failed(reason)).map_err(to_py)
     }
 
     /// Decodes the round (GIL released); returns the next round's calls, or None when done.
     fn finish_round(&mut self, py: Python<'_>) -> PyResult<Option<usize>> {
+        self.live()?;
         let before = self.keep.then(|| self.session.to_json());
-        let session = &mut self.session;
-        match py.detach(|| session.finish_round()).map_err(to_py)? {
+        // The decode runs on a thread of its own while this one waits without the GIL
+        // and looks for signals every 50 ms: Ctrl-C raises KeyboardInterrupt at once
+        // (the decode finishes in the background, and its session is dropped).
+        let mut session = std::mem::replace(&mut self.session, stand_in());
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let progress = session.finish_round();
+            let _ = done.send((session, progress));
+        });
+        let mut finished = finished;
+        let progress = loop {
+            // (The receiver is Send, not Sync: it goes into the GIL-free wait and back.)
+            let (received, back) = py.detach(move || {
+                let received = finished.recv_timeout(std::time::Duration::from_millis(50));
+                (received, finished)
+            });
+            finished = back;
+            match received {
+                Ok((session, progress)) => {
+                    self.session = session;
+                    break progress;
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    if let Err(interrupt) = py.check_signals() {
+                        self.interrupted = true;
+                        return Err(interrupt);
+                    }
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                    self.interrupted = true;
+                    return Err(message("the decode stopped without a result (a panic in jacsense): a bug"));
+                }
+            }
+        };
+        match progress.map_err(to_py)? {
             Progress::Done => {
                 self.before_done = before;
                 Ok(None)
@@ -425,6 +480,7 @@ impl PySession {
         extra_calls: usize,
         workers: usize,
     ) -> PyResult<Bound<'py, PyDict>> {
+        self.live()?;
         let est = self.session.estimate().ok_or_else(|| message("the session is not done: finish its rounds"))?;
         let plan = self.session.plan(0).ok_or_else(|| message("the session has no first round"))?;
         let timing = PySession::timing(plan_seconds, calls_seconds, decode_seconds);
@@ -449,6 +505,7 @@ impl PySession {
         extra_calls: usize,
         workers: usize,
     ) -> PyResult<Vec<Bound<'py, PyDict>>> {
+        self.live()?;
         let est = self.session.estimate().ok_or_else(|| message("the session is not done: finish its rounds"))?;
         let vs: Vec<Vec<f64>> = vs.as_array().outer_iter().map(|r| r.to_vec()).collect();
         let estimates = est.vjp(&vs).map_err(to_py)?;
@@ -465,11 +522,12 @@ impl PySession {
 
     /// The session as JSON, and whether it is done: a done session is saved as it was
     /// before its last round was finished (`from_json` finishes that round again).
-    fn to_json(&self) -> (String, bool) {
-        match (&self.before_done, self.session.is_done()) {
+    fn to_json(&self) -> PyResult<(String, bool)> {
+        self.live()?;
+        Ok(match (&self.before_done, self.session.is_done()) {
             (Some(before), true) => (before.clone(), true),
             _ => (self.session.to_json(), false),
-        }
+        })
     }
 
     /// A session saved by `to_json`; `finish` finishes its current round (a session

@@ -366,3 +366,42 @@ def test_the_coloring_search_budget_follows_the_timed_call_at_x0():
         assert est.calls == len(calls) == colors + 1
         exact = a.toarray() + np.diag(0.2 * x0)
         assert relative_error(est.jacobian, exact) < FORWARD
+
+
+def test_ctrl_c_during_a_decode_raises_at_once():
+    # Told nothing on the 140 × 140 stencil: the first round's 17 calls take
+    # milliseconds, its decode (sparse recovery of 19,600 rows over as many columns)
+    # about a second here. Ctrl-C 50 ms into that decode raises within a fraction of it
+    # (the decode runs on its own thread; before, the signal waited for it to end).
+    import os
+    import threading
+
+    g = 140
+    n = g * g
+    rows, cols = [], []
+    for i in range(g):
+        for j in range(g):
+            for di, dj in ((0, 0), (1, 0), (-1, 0), (0, 1), (0, -1)):
+                if 0 <= i + di < g and 0 <= j + dj < g:
+                    rows.append(i * g + j)
+                    cols.append((i + di) * g + j + dj)
+    a = sp.csr_array((np.linspace(1.0, 2.0, len(rows)), (rows, cols)), shape=(n, n))
+    made, sent = [], []
+
+    def f(x):
+        made.append(len(x))
+        return (a @ x.T).T + 0.1 * x**2
+
+    def interrupt():
+        while sum(made) < 17:
+            time.sleep(0.002)
+        time.sleep(0.05)
+        sent.append(time.perf_counter())
+        os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=interrupt, daemon=True).start()
+    with pytest.raises(KeyboardInterrupt):
+        jacsense.jacobian(f, np.full(n, 0.5), vectorized=True)
+    latency = time.perf_counter() - sent[0]
+    assert sum(made) == 17, "interrupted in the first round's decode"
+    assert latency < 0.3, f"KeyboardInterrupt {latency:.3f} s after Ctrl-C"
