@@ -155,67 +155,7 @@ pub fn jacobian_with<B: Blackbox + Sync + ?Sized>(
     structure: &Structure,
     settings: &Settings,
 ) -> Result<Estimate> {
-    let timed = TimedCall::before_planning(f, x0, structure, settings);
-    let est = Session::new(structure, x0, &timed.settings, &timed.options)?.run_into(f)?;
-    Ok(timed.counted_in(est))
-}
-
-/// The call at `x0` made before planning when the planner may color with the automatic
-/// search budget ([`ColoringSearch::Auto`](crate::ColoringSearch::Auto)) and no call
-/// time is known: its wall time is [`Settings::call_time`], so that the search costs a
-/// small fraction of the calls it can save. Forward differences need `f(x0)` anyway: its
-/// value is the session's `f0`, so no call is added (a failed one is made again by the
-/// session, and counted).
-struct TimedCall {
-    settings: Settings,
-    options: SessionOptions,
-    /// What the call showed, when it was made.
-    made: Option<String>,
-}
-
-impl TimedCall {
-    fn before_planning<B: Blackbox + ?Sized>(f: &B, x0: &[f64], structure: &Structure, settings: &Settings) -> Self {
-        let options = SessionOptions::default();
-        let (n, m) = f.dims();
-        let colors = matches!(settings.design, crate::Design::Auto | crate::Design::Colored { .. });
-        let wanted = settings.call_time.is_none()
-            && settings.coloring_search == crate::ColoringSearch::Auto
-            && settings.difference == crate::Difference::Forward
-            && colors
-            && structure.dims() == (n, m)
-            && x0.len() == n
-            && !structure.pattern().is_dense()
-            && !Session::adapts(structure, settings, &options);
-        if !wanted {
-            return TimedCall { settings: settings.clone(), options, made: None };
-        }
-        let mut y = vec![0.0; m];
-        let start = std::time::Instant::now();
-        let outcome = call_guarded(f, x0, &mut y);
-        let seconds = start.elapsed().as_secs_f64();
-        let (f0, made) = match outcome {
-            Ok(()) => (Some(y), format!("f(x0) called first, in {seconds:.2e} s: the coloring search's call time")),
-            Err(reason) => (None, format!("f(x0) called first to time a call failed ({reason}), and was made again")),
-        };
-        TimedCall {
-            settings: Settings { call_time: Some(seconds), ..settings.clone() },
-            options: SessionOptions { point: crate::PlanOptions { f0, bounds: None }, ..options },
-            made: Some(made),
-        }
-    }
-
-    /// The estimate with the timed call counted (in all, and in the first round).
-    fn counted_in(self, mut est: Estimate) -> Estimate {
-        if let Some(made) = self.made {
-            let (_, _, diagnostics) = est.parts_mut();
-            diagnostics.calls += 1;
-            if let Some(first) = diagnostics.rounds.first_mut() {
-                first.calls += 1;
-                first.why = format!("{}; {made}", first.why);
-            }
-        }
-        est
-    }
+    Session::new(structure, x0, settings, &SessionOptions::default())?.run_into(f)
 }
 
 /// As [`jacobian_with`], for a blackbox that is not `Sync`: calls run one after another.
@@ -235,7 +175,5 @@ pub fn jacobian_sequential<B: Blackbox + ?Sized>(
     structure: &Structure,
     settings: &Settings,
 ) -> Result<Estimate> {
-    let timed = TimedCall::before_planning(f, x0, structure, settings);
-    let est = Session::new(structure, x0, &timed.settings, &timed.options)?.run_sequential_into(f)?;
-    Ok(timed.counted_in(est))
+    Session::new(structure, x0, settings, &SessionOptions::default())?.run_sequential_into(f)
 }

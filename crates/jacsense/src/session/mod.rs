@@ -365,11 +365,16 @@ impl Session {
         Ok(Session {
             structure: structure.clone(),
             settings: settings.clone(),
-            options: options.clone(),
+            // f(x0) given is kept once: by the first round's plan on a structure, else
+            // in `base` (`Session::base`); the options keep the rest.
+            options: SessionOptions {
+                point: PlanOptions { f0: None, bounds: options.point.bounds.clone() },
+                ..options.clone()
+            },
             x0: x0.to_vec(),
             mode,
             rounds: Vec::new(),
-            base: options.point.f0.clone(),
+            base: if structured { None } else { options.point.f0.clone() },
             // Row fits belong to told-nothing and prior rounds (24 bytes per row).
             fits: if structured { Vec::new() } else { vec![RowFit::Open; m] },
             estimate: None,
@@ -454,6 +459,12 @@ impl Session {
             });
         }
         Ok(())
+    }
+
+    /// `f(x0)`: given (held by the first round's plan on a structure), or told as the
+    /// call at `x0` of a round.
+    fn base(&self) -> Option<&[f64]> {
+        self.base.as_deref().or_else(|| self.rounds.first()?.plan.given_f0())
     }
 
     /// The size of a first round of random directions: `k`, or what the budget leaves.
@@ -752,7 +763,7 @@ impl Session {
     }
 
     fn plan_options(&self) -> PlanOptions {
-        PlanOptions { f0: self.base.clone(), bounds: self.options.point.bounds.clone() }
+        PlanOptions { f0: self.base().map(<[f64]>::to_vec), bounds: self.options.point.bounds.clone() }
     }
 
     fn remaining_calls(&self) -> Option<usize> {
@@ -761,7 +772,7 @@ impl Session {
 
     /// Fits `k` measurements (and `f(x0)` when unknown) into the remaining budget.
     fn within_budget(&self, k: usize) -> usize {
-        let extra = usize::from(self.base.is_none() && self.settings.difference == Difference::Forward);
+        let extra = usize::from(self.base().is_none() && self.settings.difference == Difference::Forward);
         let per = if self.settings.difference == Difference::Central { 2 } else { 1 };
         match self.remaining_calls() {
             None => k,
@@ -864,7 +875,7 @@ impl Session {
         let (n, m) = self.structure.dims();
         let scale = self.rounds[0].plan.steps();
         let central = self.settings.difference == Difference::Central;
-        let base = self.base.as_deref();
+        let base = self.base();
         let mut rows_a: Vec<Vec<f64>> = Vec::new();
         let mut rows_y: Vec<Vec<f64>> = Vec::new();
         let mut level = vec![0.0f64; m];
@@ -1271,7 +1282,7 @@ impl Session {
             outliers: self.garbage.clone(),
             noise,
             rows,
-            f0: self.base.clone(),
+            f0: self.base().map(<[f64]>::to_vec),
             rounds: self.rounds(),
         }
     }

@@ -130,7 +130,7 @@ impl Session {
             structure: self.structure.clone(),
             settings: self.settings.clone(),
             x0: self.x0.clone(),
-            f0: self.options.point.f0.clone(),
+            f0: self.rounds.first().and_then(|r| r.plan.given_f0()).map(<[f64]>::to_vec),
             bounds: self.options.point.bounds.as_ref().map(|b| (b.lower().to_vec(), b.upper().to_vec())),
             max_calls: self.options.max_calls,
             tol: self.options.tol,

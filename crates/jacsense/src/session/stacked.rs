@@ -19,7 +19,7 @@ impl Session {
         let cols = self.structure.pattern().row(i);
         let scale = self.rounds[0].plan.steps();
         let central = self.settings.difference == Difference::Central;
-        let base = self.base.as_deref();
+        let base = self.base();
         let mut rows_a: Vec<Vec<f64>> = Vec::new();
         let mut ys = Vec::new();
         for r in &self.rounds {
@@ -79,7 +79,7 @@ impl Session {
             .par_iter()
             .map(|&i| {
                 let (a, y) = self.stacked_row(i);
-                let unit = self.base.as_ref().map_or(1.0, |b| b[i].abs().max(1.0));
+                let unit = self.base().map_or(1.0, |b| b[i].abs().max(1.0));
                 let ym = Mat::from_fn(y.len(), 1, |t, _| y[t]);
                 let mut z = Mat::<f64>::zeros(a.ncols(), 1);
                 let s = LeastSquares::default().solve(a.as_ref(), ym.as_ref(), z.as_mut()).pop().expect("one rhs");
