@@ -756,7 +756,7 @@ def jacobian(
     if learned is None and f0 is None and not differences and design in ("auto", "colored"):
         # A known pattern: f(x0), made anyway for forward differences, is timed before
         # planning, so that the coloring search gets a tenth of what the calls it can
-        # save cost (as the command does). A failed one is made again
+        # save cost (as the command and the Rust library do). A failed one is made again
         # by the session, and counted.
         started = time.perf_counter()
         try:

@@ -138,8 +138,9 @@ pub struct PlanOptions {
     pub coloring_search: Option<String>,
     /// Seconds one call of the program takes, for the `auto` coloring search budget
     /// (default: the wall time of the call at x0, the program's start included, which
-    /// estimate makes before planning a colored design, as Python's jacobian does;
-    /// ask/tell, which make no call, search 100000 + 2n moves).
+    /// estimate makes before planning a colored design, as Python's jacobian and the
+    /// library's jacobian_with do; ask/tell, which make no call, search 100000 + 2n
+    /// moves).
     #[arg(long, value_name = "SECONDS", help_heading = "Design")]
     #[serde(default)]
     pub call_time: Option<f64>,

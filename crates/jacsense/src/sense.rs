@@ -35,16 +35,36 @@ impl Plan {
     /// # Ok::<(), jacsense::Error>(())
     /// ```
     pub fn evaluate<B: Blackbox + Sync + ?Sized>(&self, f: &B) -> Result<Measurements<'_>> {
+        self.evaluate_after(f, None)
+    }
+
+    /// As [`Plan::evaluate`], with the call at `x0` (call 0) already made: `at_x0` holds
+    /// its point and value, as a pair of the calls' buffers (which it then becomes).
+    pub(crate) fn evaluate_after<B: Blackbox + Sync + ?Sized>(
+        &self,
+        f: &B,
+        at_x0: Option<Buffers>,
+    ) -> Result<Measurements<'_>> {
         let (n, m) = f.dims();
         self.scheme().check_blackbox(n, m)?;
-        let meas = Mutex::new(Measurements::new(self)?);
+        let mut told = Measurements::new(self)?;
+        let mut pool = Vec::new();
+        let mut first = 0;
+        if let Some(buffers) = at_x0.filter(|(x, y)| self.calls_f0() && x.len() == n && y.len() == m) {
+            told.tell(0, &buffers.1)?;
+            pool.push(buffers);
+            first = 1;
+        }
+        let meas = Mutex::new(told);
         // One pair of buffers per thread, made here and lent to the calls: not a pair
         // per rayon job, and freed where they were made (memory freed in a worker
         // thread's arena tends to stay resident).
         let fresh = || (vec![0.0; n], vec![0.0; m]);
-        let pool = Mutex::new((0..rayon::current_num_threads().min(self.calls())).map(|_| fresh()).collect::<Vec<_>>());
+        let threads = rayon::current_num_threads().min(self.calls());
+        pool.extend((pool.len()..threads).map(|_| fresh()));
+        let pool = Mutex::new(pool);
         let take = |pool: &Mutex<Vec<Buffers>>| pool.lock().unwrap_or_else(PoisonError::into_inner).pop();
-        (0..self.calls()).into_par_iter().try_for_each(|call| {
+        (first..self.calls()).into_par_iter().try_for_each(|call| {
             // (More calls than threads run at once only if `f` itself waits on rayon.)
             let mut buffers = take(&pool).unwrap_or_else(fresh);
             let outcome = self.call_once(f, call, &mut buffers);
@@ -155,7 +175,48 @@ pub fn jacobian_with<B: Blackbox + Sync + ?Sized>(
     structure: &Structure,
     settings: &Settings,
 ) -> Result<Estimate> {
-    Session::new(structure, x0, settings, &SessionOptions::default())?.run_into(f)
+    let (settings, at_x0) = time_a_call(f, x0, structure, settings);
+    let session = Session::new(structure, x0, &settings, &SessionOptions::default())?;
+    // The timed call is the first round's call at x0 (once: top-up rounds call what
+    // they need), and its buffers become a pair of the calls' buffers.
+    let at_x0 = Mutex::new(at_x0);
+    session.run_into_by(f, |plan| {
+        let first = at_x0.lock().unwrap_or_else(PoisonError::into_inner).take();
+        Ok(plan.evaluate_after(f, first)?.into_told())
+    })
+}
+
+/// When the planner may color with the automatic search budget
+/// ([`ColoringSearch::Auto`](crate::ColoringSearch::Auto)) and no call time is known:
+/// `f(x0)`, timed (its point and value, as a pair of the calls' buffers), and the
+/// settings with that time as [`Settings::call_time`], so that the search costs a tenth
+/// of the calls it can save. Forward differences make that call anyway (the first
+/// round's call 0): its value is told as such, and no call is added. A failed call
+/// gives no time, and the round makes it again.
+fn time_a_call<B: Blackbox + ?Sized>(
+    f: &B,
+    x0: &[f64],
+    structure: &Structure,
+    settings: &Settings,
+) -> (Settings, Option<Buffers>) {
+    let (n, m) = f.dims();
+    let wanted = settings.call_time.is_none()
+        && settings.coloring_search == crate::ColoringSearch::Auto
+        && settings.difference == crate::Difference::Forward
+        && matches!(settings.design, crate::Design::Auto | crate::Design::Colored { .. })
+        && structure.dims() == (n, m)
+        && x0.len() == n
+        && !structure.pattern().is_dense()
+        && !Session::adapts(structure, settings, &SessionOptions::default());
+    if !wanted {
+        return (settings.clone(), None);
+    }
+    let (x, mut y) = (x0.to_vec(), vec![0.0; m]);
+    let start = std::time::Instant::now();
+    match call_guarded(f, &x, &mut y) {
+        Ok(()) => (Settings { call_time: Some(start.elapsed().as_secs_f64()), ..settings.clone() }, Some((x, y))),
+        Err(_) => (settings.clone(), None),
+    }
 }
 
 /// As [`jacobian_with`], for a blackbox that is not `Sync`: calls run one after another.

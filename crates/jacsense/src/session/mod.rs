@@ -690,10 +690,15 @@ impl Session {
         self.done_estimate().cloned()
     }
 
-    /// As [`Session::run`], giving the session's estimate up instead of a copy (for
+    /// Runs the session to its end, each round's calls made by `evaluate`, and gives
+    /// the session's estimate up instead of a copy (for
     /// [`jacobian_with`](crate::jacobian_with): a large `J` is not held twice).
-    pub(crate) fn run_into<B: Blackbox + Sync + ?Sized>(mut self, f: &B) -> Result<Estimate> {
-        self.run_with(f, |plan| Ok(plan.evaluate(f)?.into_told()))?;
+    pub(crate) fn run_into_by<B: Blackbox + ?Sized>(
+        mut self,
+        f: &B,
+        evaluate: impl Fn(&Plan) -> Result<Told>,
+    ) -> Result<Estimate> {
+        self.run_with(f, evaluate)?;
         self.estimate.ok_or_else(estimate_not_saved)
     }
 
