@@ -41,3 +41,16 @@ def dies_at_third_input_step(x):
     if x[2] > -1.0:
         os._exit(3)
     return broyden(x)
+
+
+def stencil(g):
+    """The 2D 5-point stencil on a g × g grid as a CSR matrix, values 1 to 2: the
+    Jacobian of f(x) = A x + 0.1 x² but for its diagonal."""
+    rows, cols = [], []
+    for i in range(g):
+        for j in range(g):
+            for di, dj in ((0, 0), (1, 0), (-1, 0), (0, 1), (0, -1)):
+                if 0 <= i + di < g and 0 <= j + dj < g:
+                    rows.append(i * g + j)
+                    cols.append((i + di) * g + j + dj)
+    return sp.csr_array((np.linspace(1.0, 2.0, len(rows)), (rows, cols)), shape=(g * g, g * g))

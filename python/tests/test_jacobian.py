@@ -10,7 +10,7 @@ import pytest
 import scipy.sparse as sp
 
 import jacsense
-from blackboxes import broyden, broyden_batch, broyden_jacobian, tridiagonal
+from blackboxes import broyden, broyden_batch, broyden_jacobian, stencil, tridiagonal
 
 # Forward differences at the default step √ε lose about half the digits: an error of
 # about √ε times the size of f'' relative to J. 1e3·√ε leaves room for the constants.
@@ -342,16 +342,8 @@ def test_the_coloring_search_budget_follows_the_timed_call_at_x0():
     # The 2D 5-point stencil on a 100 × 100 grid: greedy coloring and recoloring give 6
     # colors, the optimum is 5. f(x0) is timed before planning (made anyway, so no call
     # is added): quick calls buy no search, calls of 0.4 s a tenth of one call's worth.
-    g = 100
-    n = g * g
-    rows, cols = [], []
-    for i in range(g):
-        for j in range(g):
-            for di, dj in ((0, 0), (1, 0), (-1, 0), (0, 1), (0, -1)):
-                if 0 <= i + di < g and 0 <= j + dj < g:
-                    rows.append(i * g + j)
-                    cols.append((i + di) * g + j + dj)
-    a = sp.csr_array((np.linspace(1.0, 2.0, len(rows)), (rows, cols)), shape=(n, n))
+    a = stencil(100)
+    n = a.shape[0]
     x0 = np.full(n, 0.5)
     for sleep, colors in ((0.0, 6), (0.4, 5)):
         calls = []
@@ -376,16 +368,8 @@ def test_ctrl_c_during_a_decode_raises_at_once():
     import os
     import threading
 
-    g = 140
-    n = g * g
-    rows, cols = [], []
-    for i in range(g):
-        for j in range(g):
-            for di, dj in ((0, 0), (1, 0), (-1, 0), (0, 1), (0, -1)):
-                if 0 <= i + di < g and 0 <= j + dj < g:
-                    rows.append(i * g + j)
-                    cols.append((i + di) * g + j + dj)
-    a = sp.csr_array((np.linspace(1.0, 2.0, len(rows)), (rows, cols)), shape=(n, n))
+    a = stencil(140)
+    n = a.shape[0]
     made, sent = [], []
 
     def f(x):
