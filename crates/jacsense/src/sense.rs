@@ -39,19 +39,20 @@ impl Plan {
     }
 
     /// As [`Plan::evaluate`], with the call at `x0` (call 0) already made: `at_x0` holds
-    /// its point and value, as a pair of the calls' buffers (which it then becomes).
+    /// its outcome and its point and value, as a pair of the calls' buffers (which it
+    /// then becomes).
     pub(crate) fn evaluate_after<B: Blackbox + Sync + ?Sized>(
         &self,
         f: &B,
-        at_x0: Option<Buffers>,
+        at_x0: Option<MadeCall>,
     ) -> Result<Measurements<'_>> {
         let (n, m) = f.dims();
         self.scheme().check_blackbox(n, m)?;
         let mut told = Measurements::new(self)?;
         let mut pool = Vec::new();
         let mut first = 0;
-        if let Some(buffers) = at_x0.filter(|(x, y)| self.calls_f0() && x.len() == n && y.len() == m) {
-            told.tell(0, &buffers.1)?;
+        if let Some((outcome, buffers)) = at_x0.filter(|(_, (x, y))| self.calls_f0() && x.len() == n && y.len() == m) {
+            record(&mut told, 0, outcome, &buffers.1)?;
             pool.push(buffers);
             first = 1;
         }
@@ -186,19 +187,22 @@ pub fn jacobian_with<B: Blackbox + Sync + ?Sized>(
     })
 }
 
+/// A call made before its plan: its outcome, and its point and value.
+type MadeCall = (std::result::Result<(), crate::blackbox::ErasureReason>, Buffers);
+
 /// When the planner may color with the automatic search budget
 /// ([`ColoringSearch::Auto`](crate::ColoringSearch::Auto)) and no call time is known:
 /// `f(x0)`, timed (its point and value, as a pair of the calls' buffers), and the
 /// settings with that time as [`Settings::call_time`], so that the search costs a tenth
 /// of the calls it can save. Forward differences make that call anyway (the first
 /// round's call 0): its value is told as such, and no call is added. A failed call
-/// gives no time, and the round makes it again.
+/// gives no time, and is the round's erased call 0.
 fn time_a_call<B: Blackbox + ?Sized>(
     f: &B,
     x0: &[f64],
     structure: &Structure,
     settings: &Settings,
-) -> (Settings, Option<Buffers>) {
+) -> (Settings, Option<MadeCall>) {
     let (n, m) = f.dims();
     let wanted = settings.call_time.is_none()
         && settings.coloring_search == crate::ColoringSearch::Auto
@@ -213,10 +217,9 @@ fn time_a_call<B: Blackbox + ?Sized>(
     }
     let (x, mut y) = (x0.to_vec(), vec![0.0; m]);
     let start = std::time::Instant::now();
-    match call_guarded(f, &x, &mut y) {
-        Ok(()) => (Settings { call_time: Some(start.elapsed().as_secs_f64()), ..settings.clone() }, Some((x, y))),
-        Err(_) => (settings.clone(), None),
-    }
+    let outcome = call_guarded(f, &x, &mut y);
+    let call_time = outcome.is_ok().then(|| start.elapsed().as_secs_f64());
+    (Settings { call_time, ..settings.clone() }, Some((outcome, (x, y))))
 }
 
 /// As [`jacobian_with`], for a blackbox that is not `Sync`: calls run one after another.

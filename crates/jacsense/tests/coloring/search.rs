@@ -183,3 +183,41 @@ fn jacobian_with_times_its_call_at_x0_for_the_search_budget() {
     assert_eq!(est.diagnostics().colors.map(|(_, k)| k), Some(5));
     assert_eq!(est.diagnostics().calls, f.calls.load(Atomic::SeqCst));
 }
+
+/// A failed call at `x0`, made first to time it, is the first round's erased call 0:
+/// counted once, never repeated.
+#[test]
+fn a_failed_timed_call_at_x0_is_counted_once() {
+    use jacsense::{Blackbox, CallError, jacobian_with};
+    use jacsense_problems::{PatternFunction, random_matrix};
+    use std::sync::atomic::{AtomicUsize, Ordering as Atomic};
+
+    struct FailsAtX0 {
+        inner: PatternFunction,
+        x0: Vec<f64>,
+        calls: AtomicUsize,
+    }
+    impl Blackbox for FailsAtX0 {
+        fn dims(&self) -> (usize, usize) {
+            self.inner.dims()
+        }
+        fn call(&self, x: &[f64], y: &mut [f64]) -> Result<(), CallError> {
+            self.calls.fetch_add(1, Atomic::SeqCst);
+            if x == self.x0.as_slice() {
+                return Err(CallError("no value at x0".into()));
+            }
+            self.inner.call(x, y)
+        }
+    }
+    let pattern = laplacian_2d(20);
+    let x0 = vec![0.5; 400];
+    let f = FailsAtX0 {
+        inner: PatternFunction { a: random_matrix(pattern.clone(), 3) },
+        x0: x0.clone(),
+        calls: AtomicUsize::new(0),
+    };
+    let est = jacobian_with(&f, &x0, &Structure::sparse(pattern), &Settings::default()).unwrap();
+    let d = est.diagnostics();
+    assert_eq!(d.calls, f.calls.load(Atomic::SeqCst));
+    assert_eq!(d.erasures.iter().filter(|e| e.call == 0).count(), 1, "{:?}", d.erasures);
+}
