@@ -805,7 +805,7 @@ impl Session {
             k + previous.iter().map(Mat::ncols).sum::<usize>(),
             (n, m),
         )?;
-        let seed = self.settings.seed.wrapping_add(0x9E37_79B9_7F4A_7C15u64.wrapping_mul(self.rounds.len() as u64 + 1));
+        let seed = self.round_seed();
         let dirs = directions::orthonormal_round(n, &previous, k, seed);
         let settings = self.round_settings(
             Design::Random { distribution: RandomDistribution::Gaussian, directions: Some(k) },
@@ -813,32 +813,14 @@ impl Session {
         );
         let structure = Structure::dense(m, n);
         let plan = Scheme::from_parts(structure, settings, None, None, dirs).at_with(&self.x0, &self.plan_options())?;
-        crate::memory::check_fits(
-            || format!("the values of a round of {k} calls with m = {m} outputs"),
-            (m as u128) * (k as u128) * 2,
-            std::mem::size_of::<f64>(),
-            m,
-            n,
-        )?;
-        let told = Measurements::unchecked(&plan).into_told();
-        let report = Round {
-            calls: plan.calls(),
-            measurements: k,
-            erasures: 0,
-            design: "orthonormal-random".into(),
-            why,
-            showed: String::new(),
-            open_rows: m,
-        };
-        self.rounds.push(RoundData { plan, told, report });
-        Ok(())
+        self.push_random_plan(plan, k, "orthonormal-random", why)
     }
 
     /// A top-up round of a structured session: `k` Gaussian directions on `columns`.
     fn push_topup_round(&mut self, k: usize, why: String) -> Result<()> {
-        let (n, m) = self.structure.dims();
+        let n = self.structure.dims().0;
         let columns = self.pending_columns.take().unwrap_or_else(|| (0..n).collect());
-        let seed = self.settings.seed.wrapping_add(0x9E37_79B9_7F4A_7C15u64.wrapping_mul(self.rounds.len() as u64 + 1));
+        let seed = self.round_seed();
         let dirs = crate::design::random_directions(n, Some(columns), k, RandomDistribution::Gaussian, seed);
         let settings = self.round_settings(
             Design::Random { distribution: RandomDistribution::Gaussian, directions: Some(k) },
@@ -846,6 +828,18 @@ impl Session {
         );
         let plan = Scheme::from_parts(self.structure.clone(), settings, None, None, dirs)
             .at_with(&self.x0, &self.plan_options())?;
+        self.push_random_plan(plan, k, "random-gaussian", why)
+    }
+
+    /// The seed of the next round's directions (a different stream per round).
+    fn round_seed(&self) -> u64 {
+        self.settings.seed.wrapping_add(0x9E37_79B9_7F4A_7C15u64.wrapping_mul(self.rounds.len() as u64 + 1))
+    }
+
+    /// A round of `k` random directions as the session's next, once its values fit in
+    /// memory.
+    fn push_random_plan(&mut self, plan: Plan, k: usize, design: &str, why: String) -> Result<()> {
+        let (n, m) = self.structure.dims();
         crate::memory::check_fits(
             || format!("the values of a round of {k} calls with m = {m} outputs"),
             (m as u128) * (k as u128) * 2,
@@ -858,7 +852,7 @@ impl Session {
             calls: plan.calls(),
             measurements: k,
             erasures: 0,
-            design: "random-gaussian".into(),
+            design: design.into(),
             why,
             showed: String::new(),
             open_rows: m,
