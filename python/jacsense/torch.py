@@ -6,6 +6,17 @@ forward pass and computes ``w = Jᵀv`` with :func:`jacsense.vjp` in the backwar
 wraps ``f`` once: ``layer = blackbox(f, pattern=...)``, ``layer(x)``,
 ``layer.calls_per_backward``. Under ``torch.vmap`` the function runs once per example
 of the batched axis (its vmap rule), and so does its backward pass.
+
+>>> import numpy as np, torch
+>>> import jacsense.torch
+>>> layer = jacsense.torch.blackbox(lambda x: np.tanh(x) * 2.0, pattern=np.eye(3))
+>>> x = torch.tensor([0.1, -0.2, 0.3], dtype=torch.float64, requires_grad=True)
+>>> (layer(x) ** 2).sum().backward()
+>>> expected = 8 * np.tanh(x.detach().numpy()) / np.cosh(x.detach().numpy()) ** 2
+>>> bool(np.allclose(x.grad.numpy(), expected, atol=1e-6))
+True
+>>> layer.calls_per_backward[-1]        # f(x) and one call for the diagonal
+2
 """
 
 from __future__ import annotations

@@ -17,7 +17,9 @@ def test_backward_matches_the_analytic_gradient():
     y = np.tanh(A @ x.detach().numpy())
     analytic = A.T @ (2 * y * (1 - y ** 2))
     assert np.linalg.norm(x.grad.numpy() - analytic) / np.linalg.norm(analytic) < 1e-8
-    assert layer.calls_per_backward == [16]
+    # Nothing known: the told-nothing session's one round of n + ⌈0.05 n⌉ + 2 = 11
+    # directions (least squares, redundancy that validates), two calls each.
+    assert layer.calls_per_backward == [22]
 
 
 def test_vmap_over_a_leading_axis():
