@@ -66,7 +66,7 @@ fn noise_table() {
     run("coordinate, central".into(), Design::Coordinate, Difference::Central);
     run("colored".into(), Design::Colored { ordering: None }, Difference::Forward);
     run("colored, central".into(), Design::Colored { ordering: None }, Difference::Central);
-    for mult in [1, 2, 4, 8, 16] {
+    for mult in [1, 2, 4, 8, 16, 64] {
         let k = rho * mult + 2;
         run(format!("rainbow k = {k}"), Design::Rainbow { ordering: None, directions: Some(k) }, Difference::Forward);
     }
@@ -75,7 +75,7 @@ fn noise_table() {
         let design = Design::Rainbow { ordering: None, directions: Some(k) };
         run(format!("rainbow k = {k}, central"), design, Difference::Central);
     }
-    for mult in [1, 4, 16] {
+    for mult in [1, 4, 16, 64] {
         let k = rho * mult + 2;
         let design = Design::Random { distribution: RandomDistribution::Gaussian, directions: Some(k) };
         run(format!("random k = {k}"), design, Difference::Forward);

@@ -8,10 +8,14 @@ use crate::error::{Error, Result};
 /// The per-coordinate steps for `x0`.
 ///
 /// `redundancy` is the number of measurements per unknown of the fullest row
-/// (`k / ρ_max`, at least 1). With noise of level `σ`, least squares over `r`-fold
-/// redundant measurements has mean squared error about `(c h)² + σ² / (r h²)` (forward;
-/// `(c h²)²` central), minimised at `h ∝ (σ / √r)^(1/2)` (`^(1/3)` central): a
-/// [`Step::Noise`] step shrinks as redundancy averages the noise down.
+/// (`k / ρ_max`, at least 1) where the truncation error is a bias that averaging keeps:
+/// central differences along random directions, whose cubic term is odd in `d`. There,
+/// least squares over `r`-fold redundant measurements with noise of level `σ` has mean
+/// squared error about `(c h²)² + σ² / (r h²)`, minimised at `h ∝ (σ / √r)^(1/3)`: a
+/// [`Step::Noise`] step shrinks as redundancy averages the noise down. Forward
+/// differences along random directions pass 1: their curvature term is even in `d` and
+/// averages down with the noise (`((c h)² + σ²/h²) / r`, minimised at `h ∝ √σ` for any
+/// `r`); so do grouped (colored) designs, each direction measured once.
 pub(crate) fn steps(step: &Step, difference: Difference, x0: &[f64], redundancy: f64) -> Result<Vec<f64>> {
     let root = |v: f64| match difference {
         Difference::Forward => v.sqrt(),

@@ -64,3 +64,48 @@ fn the_budget_is_never_exceeded() {
     let e = plan(&s, Settings { design: Design::Coordinate, budget: Some(100), ..Settings::default() }).unwrap_err();
     assert_eq!(e, Error::OverBudget { calls: 301, budget: 100, design: "coordinate" });
 }
+
+/// Noise of level `sigma`, the same at the same point (a hash of `x`'s bits, uniform
+/// with unit variance): noisy outputs for a test that must be reproducible.
+fn noisy_linear(a: Vec<Vec<f64>>, sigma: f64) -> impl jacsense::Blackbox + Sync {
+    let (m, n) = (a.len(), a[0].len());
+    jacsense::from_fn(n, m, move |x: &[f64], y: &mut [f64]| {
+        let mut h = x.iter().fold(0x9e37_79b9_7f4a_7c15u64, |h, v| (h ^ v.to_bits()).wrapping_mul(0x1000_0000_01b3));
+        for (i, yi) in y.iter_mut().enumerate() {
+            h = (h ^ (h >> 31)).wrapping_add(i as u64).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            let u = ((h >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
+            *yi = a[i].iter().zip(x).map(|(aij, xj)| aij * xj).sum::<f64>() + sigma * 3f64.sqrt() * (2.0 * u - 1.0);
+        }
+    })
+}
+
+#[test]
+fn noise_averages_down_as_one_over_root_k_along_random_forward_differences() {
+    // Forward differences along random directions: the curvature term is even in d and
+    // averages down with the noise, so the noise step must not shrink with the
+    // measurements (it did: errors then fell as k^(-1/4)). 16 times the measurements:
+    // errors 4 times smaller (√16), at least 3 (k^(-1/4) gave 2).
+    use jacsense::{Difference, RandomDistribution};
+    let n = 8;
+    let a: Vec<Vec<f64>> = (0..n).map(|i| (0..n).map(|j| ((i * n + j) as f64 * 0.37).sin()).collect()).collect();
+    let f = noisy_linear(a.clone(), 1e-6);
+    let structure = Structure::dense(n, n);
+    let x0 = vec![0.5; n];
+    let rms = |k: usize, difference: Difference| {
+        let design = Design::Random { distribution: RandomDistribution::Gaussian, directions: Some(k) };
+        let settings = Settings { noise: 1e-6, design, difference, ..Settings::default() };
+        let plan = Plan::new(&structure, &x0, &settings).unwrap();
+        let est = plan.evaluate(&f).unwrap().decode();
+        let j = est.jacobian();
+        let sq: f64 =
+            (0..n).flat_map(|i| (0..n).map(move |c| (i, c))).map(|(i, c)| (j.get(i, c) - a[i][c]).powi(2)).sum();
+        ((sq / (n * n) as f64).sqrt(), plan.steps()[0])
+    };
+    let ((few, h_few), (many, h_many)) = (rms(40, Difference::Forward), rms(640, Difference::Forward));
+    assert_eq!(h_few, h_many, "forward: one step whatever k");
+    assert!(few / many > 3.0, "errors {few:.2e} → {many:.2e}: {:.2}× for 16× the measurements", few / many);
+    // Central differences' cubic term is a bias that averaging keeps: there the step
+    // shrinks with the redundancy.
+    let ((_, h_few), (_, h_many)) = (rms(40, Difference::Central), rms(640, Difference::Central));
+    assert!(h_many < h_few, "central: {h_few:e} → {h_many:e}");
+}
