@@ -11,6 +11,9 @@ import jacsense
 from blackboxes import broyden_jacobian, tridiagonal
 
 ray = pytest.importorskip("ray")
+# ray.init starts its processes by fork + exec (subprocess), safe beside JAX's threads
+# from the tests before; JAX warns of any fork all the same.
+pytestmark = pytest.mark.filterwarnings("ignore:os.fork\\(\\) was called:RuntimeWarning")
 
 
 class RayExecutor:
