@@ -106,7 +106,15 @@ pub fn plan(args: &PlanArgs) -> Result<u8, Failure> {
     println!("differences:   {}", if s.difference == jacsense::Difference::Central { "central" } else { "forward" });
     println!("measurements:  {}", plan.measurements());
     println!("calls:         {}{}", plan.calls(), if adaptive { " in the first round" } else { "" });
-    println!("lower bound:   {} measurements (ρ_max, the most unknowns in one row)", plan.lower_bound());
+    let rho = plan.lower_bound();
+    match structure.row_sparsity() {
+        // Two s-sparse rows differ by a 2s-sparse one: fewer measurements cannot tell them apart.
+        Some(s) if 2 * s < rho => println!(
+            "lower bound:   {} measurements (2s: rows of at most s = {s} nonzeros, where they are unknown)",
+            2 * s
+        ),
+        _ => println!("lower bound:   {rho} measurements (ρ_max, the most unknowns in one row)"),
+    }
     println!("coordinate differences would make {} calls", n + 1);
     if s.outliers > 0.0 {
         // Read-off designs outvote a wrong call only by repeating every call.

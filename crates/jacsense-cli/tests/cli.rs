@@ -1044,6 +1044,14 @@ fn dense_plans_are_immediate_and_too_large_measurements_an_input_error() {
     let err = stderr(&out);
     assert!(err.contains("the measurements of a 1000000×1000000 J (m × k = 1000000 × 1000000 values)"), "{err}");
     assert!(err.contains("more than the"), "{err}");
+    // Told nothing: the error says why a dense J is assumed and what avoids it.
+    assert!(err.starts_with("jacsense: error: told nothing, a J that turns out dense"), "{err}");
+    assert!(err.contains("given the pattern, or a row sparsity"), "{err}");
+    // …and told the row sparsity, the plan is small and its lower bound is 2s, not n.
+    let out = run(&["plan", "-n", "100000", "-m", "100000", "--row-sparsity", "8"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("lower bound:   16 measurements (2s: rows of at most s = 8 nonzeros"), "{text}");
 }
 
 #[test]

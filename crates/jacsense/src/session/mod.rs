@@ -275,7 +275,21 @@ impl Session {
                 // Only memory is checked: the budget, and the count of calls that plan
                 // would make, are the session's to judge round by round.
                 let unbudgeted = Settings { budget: None, ..settings.clone() };
-                crate::measurements::check_measurements_fit(&Plan::new(structure, x0, &unbudgeted)?)?;
+                crate::measurements::check_measurements_fit(&Plan::new(structure, x0, &unbudgeted)?).map_err(|e| {
+                    match e {
+                        Error::TooLarge { what, m, n, bytes, available } => Error::TooLarge {
+                            what: format!(
+                                "told nothing, a J that turns out dense: {what} (given the pattern, or a \
+                                 row sparsity, a sparse J is sensed without them)"
+                            ),
+                            m,
+                            n,
+                            bytes,
+                            available,
+                        },
+                        e => e,
+                    }
+                })?;
                 let k = session.first_round(FIRST_ROUND.min(session.dense_cap()))?;
                 session.push_random_round(k, format!("nothing known: {k} random directions to start"))?;
             }
