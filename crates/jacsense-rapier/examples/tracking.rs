@@ -131,6 +131,12 @@ fn run(scene: &str, mut d: Dynamics, steps: usize, track: &TrackSettings) -> Sce
         series[2].calls.push(tracked.calls + 1);
         series[2].error.push(err);
         series[2].flagged.push(tracked.resensed && t > 0);
+        if std::env::var("TRACE").is_ok() {
+            eprintln!(
+                "TRACE {scene} t={t} calls={} resensed={} val={:?} err={err:.2e}",
+                tracked.calls, tracked.resensed, tracked.validation_error
+            );
+        }
         if tracked.resensed && t > 0 && tracked.validation_error.is_some_and(|e| e > 1e-3) {
             bad_updates.push(t);
         }
@@ -291,12 +297,21 @@ fn main() {
         drift: value("--drift").and_then(|s| s.parse().ok()).unwrap_or(defaults.drift),
     };
     println!("{steps}-step rollouts; prior: {track:?}\n");
-    let runs = vec![
-        run("arm (dt 10 ms)", scenes::arm().expect("arm"), steps, &track),
-        run("arm (dt 1 ms)", scenes::arm_with_dt(0.001).expect("arm"), steps, &track),
-        run("pendulums", scenes::double_pendulums(if quick() { 5 } else { 20 }).expect("pendulums"), steps, &track),
-        run("boxes (contact)", scenes::boxes(if quick() { 2 } else { 4 }).expect("boxes"), steps, &track),
-    ];
+    let only = value("--scene");
+    let wanted = |name: &str| only.as_deref().is_none_or(|o| name.starts_with(o));
+    let mut runs = Vec::new();
+    if wanted("arm (dt 10 ms)") {
+        runs.push(run("arm (dt 10 ms)", scenes::arm().expect("arm"), steps, &track));
+    }
+    if wanted("arm (dt 1 ms)") {
+        runs.push(run("arm (dt 1 ms)", scenes::arm_with_dt(0.001).expect("arm"), steps, &track));
+    }
+    if wanted("pendulums") {
+        runs.push(run("pendulums", scenes::double_pendulums(if quick() { 5 } else { 20 }).expect("pendulums"), steps, &track));
+    }
+    if wanted("boxes (contact)") {
+        runs.push(run("boxes (contact)", scenes::boxes(if quick() { 2 } else { 4 }).expect("boxes"), steps, &track));
+    }
     table(&runs);
     match plot(&runs, &plot_path) {
         Ok(()) => println!("\nplot: {plot_path}"),
