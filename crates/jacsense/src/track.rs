@@ -77,11 +77,11 @@ use rayon::prelude::*;
 /// ```
 /// let s = jacsense::TrackSettings::default();
 /// assert_eq!((s.directions, s.validation, s.tolerance), (3, 1, 3e-6));
-/// assert_eq!((s.order, s.rounds), (4, 2));
+/// assert_eq!((s.order, s.rounds, s.active), (4, 2, true));
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrackSettings {
-    /// Random directions for the update (`k`).
+    /// Directions for the update (`k`).
     pub directions: usize,
     /// Held-back directions that validate the update (`v`, at least 1).
     pub validation: usize,
@@ -102,14 +102,25 @@ pub struct TrackSettings {
     /// calls join the update and a round twice as large follows (while the calls stay
     /// below those of a full sense).
     pub rounds: usize,
+    /// Update directions where the filters are most uncertain (each the top eigenvector
+    /// of the rows' predicted covariances of their entries, relative to the rows' sizes,
+    /// chosen greedily: the next one after the update with the one before) instead of
+    /// random ones. The held-back directions stay random either way: they check the
+    /// update without trusting the filters' own covariance.
+    pub active: bool,
 }
 
 /// The highest [`TrackSettings::order`].
 pub const MAX_ORDER: usize = 4;
 
+/// A step is sensed in full without trying the prior when the filters' own covariance
+/// says that bringing their predicted error to this many times the tolerance would take
+/// more calls than a full sense.
+const HOPELESS: f64 = 10.0;
+
 impl Default for TrackSettings {
     fn default() -> Self {
-        TrackSettings { directions: 3, validation: 1, tolerance: 3e-6, drift: 1e-9, order: 4, rounds: 2 }
+        TrackSettings { directions: 3, validation: 1, tolerance: 3e-6, drift: 1e-9, order: 4, rounds: 2, active: true }
     }
 }
 
@@ -200,6 +211,29 @@ impl RowFilter {
         }
         let innovation = y - (0..r).map(|c| h[c] * self.s[c]).sum::<f64>();
         self.correct(&ph, innovation, s);
+    }
+
+    /// The covariance part of [`RowFilter::update`] alone (it does not need `y`): what
+    /// a measurement along `h` would leave uncertain, for planning directions.
+    fn update_covariance(&mut self, h: &[f64], var: f64) {
+        let r = h.len();
+        let dim = self.s.len();
+        let ph: Vec<f64> = (0..dim).map(|q| (0..r).map(|c| self.p[q * dim + c] * h[c]).sum()).collect();
+        let s = (0..r).map(|c| h[c] * ph[c]).sum::<f64>() + var;
+        if !(s > 0.0 && s.is_finite()) {
+            return;
+        }
+        for (row, g) in self.p.chunks_exact_mut(dim).zip(&ph) {
+            for (x, o) in row.iter_mut().zip(&ph) {
+                *x -= g * o / s;
+            }
+        }
+    }
+
+    /// The predicted variance of the entries relative to the row's size squared.
+    fn relative_variance(&self, r: usize) -> f64 {
+        let dim = self.s.len();
+        (0..r).map(|c| self.p[c * dim + c]).sum::<f64>() / (self.size * self.size)
     }
 
     /// The update with one entry measured directly (`h = e_c`).
@@ -369,19 +403,36 @@ impl Tracker {
                 row.predict(pattern.row_count(i), order, eps, drift);
             }
         });
+        // Right after a fresh start (rates not measured yet) or a change the filters know
+        // nothing of, no round of the prior can reach the tolerance: when their own
+        // covariance says that even 10 times the tolerance would take more calls than a
+        // full sense, sense in full without trying.
+        let limit = self.full_calls().saturating_sub(calls + v + 1);
+        let hopeless = HOPELESS * self.tolerance();
+        if self.plan(&rows, &pattern, &h, self.settings.active, None, hopeless, limit, eps).is_none() {
+            return self.resense(f, x0, Some(f0), calls, None);
+        }
         // Rounds: `k` directions update the prediction and `v` held back validate it;
         // when validation fails, the held-back calls join the update and a round twice
         // as large follows, while the calls stay below a full sense's.
         let full = self.full_calls();
-        let (mut fit, held) = (k, v);
+        let held = v;
+        let mut fit = k;
         let mut pending: Vec<(Vec<f64>, Vec<f64>)> = Vec::new(); // (coefficients, y) not yet in the update
         let mut worst: f64;
         let mut round = 0;
         loop {
             round += 1;
-            // Directions: g ~ N(0, 1) per coordinate, d = h ⊙ g; in the filters' units the
-            // coefficient of coordinate c is d_c / scale_c.
-            let g: Vec<Vec<f64>> = (0..fit + held).map(|_| (0..n).map(|_| self.gaussian()).collect()).collect();
+            Self::update_rows(&mut rows, &pattern, &std::mem::take(&mut pending), eps);
+            // Update directions: in the filters' units the coefficient of coordinate c
+            // of d = h ⊙ g is h_c g_c / scale_c.
+            let mut g: Vec<Vec<f64>> = if self.settings.active {
+                self.plan(&rows, &pattern, &h, true, Some(fit), 0.0, fit, eps).unwrap_or_default()
+            } else {
+                (0..fit).map(|_| (0..n).map(|_| self.gaussian()).collect()).collect()
+            };
+            fit = g.len();
+            g.extend((0..held).map(|_| (0..n).map(|_| self.gaussian()).collect::<Vec<f64>>()));
             let mut x = vec![0.0; n];
             for gt in &g {
                 for c in 0..n {
@@ -398,18 +449,7 @@ impl Tracker {
                 }
             }
             let validate = pending.split_off(pending.len() - held);
-            let update = std::mem::take(&mut pending);
-            rows.par_iter_mut().enumerate().for_each(|(i, row)| {
-                let cols = pattern.row(i);
-                if cols.is_empty() {
-                    return;
-                }
-                let noise = (4.0 * eps * row.size).powi(2);
-                for (coef, y) in &update {
-                    let ht: Vec<f64> = cols.iter().map(|&c| coef[c]).collect();
-                    row.update(&ht, y[i], noise);
-                }
-            });
+            Self::update_rows(&mut rows, &pattern, &std::mem::take(&mut pending), eps);
             // Validation on the held-back directions.
             worst = 0.0;
             for (coef, y) in &validate {
@@ -429,13 +469,15 @@ impl Tracker {
                 });
             }
             if worst <= self.tolerance() {
+                // Validated: the held-back calls are measurements like the others.
+                Self::update_rows(&mut rows, &pattern, &validate, eps);
                 self.rows = rows;
                 self.failures = 0;
                 let jacobian = self.jacobian(&pattern)?;
                 return Ok(Tracked { jacobian, calls, resensed: false, validation_error: Some(worst) });
             }
             pending = validate;
-            fit = 2 * (fit + held) - held;
+            fit = 2 * (fit.max(k) + held) - held;
             if round >= self.settings.rounds || calls + fit + held >= full {
                 break;
             }
@@ -447,6 +489,124 @@ impl Tracker {
         self.failures += 1;
         self.skip = ((1usize << (self.failures - 1).min(4)) - 1).min(8);
         self.resense(f, x0, Some(f0), calls, Some(worst))
+    }
+
+    /// Kalman updates of every row with measurements `(coefficients, y)`.
+    fn update_rows(rows: &mut [RowFilter], pattern: &Pattern, measurements: &[(Vec<f64>, Vec<f64>)], eps: f64) {
+        if measurements.is_empty() {
+            return;
+        }
+        rows.par_iter_mut().enumerate().for_each(|(i, row)| {
+            let cols = pattern.row(i);
+            if cols.is_empty() {
+                return;
+            }
+            let noise = (4.0 * eps * row.size).powi(2);
+            for (coef, y) in measurements {
+                let ht: Vec<f64> = cols.iter().map(|&c| coef[c]).collect();
+                row.update(&ht, y[i], noise);
+            }
+        });
+    }
+
+    /// The filters' predicted relative error of `J`: the root mean over rows of the
+    /// entries' variance relative to the row's size squared.
+    fn predicted_error(rows: &[RowFilter], pattern: &Pattern) -> f64 {
+        let (mut sum, mut count) = (0.0, 0usize);
+        for (i, row) in rows.iter().enumerate() {
+            let r = pattern.row_count(i);
+            if r > 0 {
+                sum += row.relative_variance(r);
+                count += 1;
+            }
+        }
+        if count == 0 { 0.0 } else { (sum / count as f64).sqrt() }
+    }
+
+    /// Update directions `g` (`d = h ⊙ g`), planned on the filters' covariances (which
+    /// do not need the measured values): `count` of them, or (`None`) as many as bring
+    /// the predicted error to `target`; `None` when that takes more than `limit`.
+    /// Active: each where the filters are most uncertain, the top eigenvector of
+    /// `Σ_i S_i / size_i²` (`S_i` row i's entries' covariance, embedded in the columns;
+    /// by power iteration); else Gaussian.
+    #[allow(clippy::too_many_arguments)]
+    fn plan(
+        &mut self,
+        rows: &[RowFilter],
+        pattern: &Pattern,
+        h: &[f64],
+        active: bool,
+        count: Option<usize>,
+        target: f64,
+        limit: usize,
+        eps: f64,
+    ) -> Option<Vec<Vec<f64>>> {
+        let n = h.len();
+        let mut rows = rows.to_vec();
+        let mut out = Vec::new();
+        loop {
+            match count {
+                Some(c) if out.len() >= c => return Some(out),
+                None if Self::predicted_error(&rows, pattern) <= target => return Some(out),
+                _ => {}
+            }
+            if out.len() >= limit {
+                return if count.is_some() { Some(out) } else { None };
+            }
+            // u: the direction in the filters' units.
+            let u: Vec<f64> = if active {
+                let mut v: Vec<f64> = (0..n).map(|_| self.gaussian()).collect();
+                for _ in 0..30 {
+                    let mut w = vec![0.0; n];
+                    for (i, row) in rows.iter().enumerate() {
+                        let cols = pattern.row(i);
+                        let r = cols.len();
+                        if r == 0 {
+                            continue;
+                        }
+                        let dim = row.s.len();
+                        let inv = 1.0 / (row.size * row.size);
+                        for (q, &cq) in cols.iter().enumerate() {
+                            let prow = &row.p[q * dim..q * dim + r];
+                            let dot: f64 = prow.iter().zip(cols).map(|(p, &co)| p * v[co]).sum();
+                            w[cq] += inv * dot;
+                        }
+                    }
+                    let norm = w.iter().map(|x| x * x).sum::<f64>().sqrt();
+                    if !(norm > 0.0 && norm.is_finite()) {
+                        break;
+                    }
+                    v = w.into_iter().map(|x| x / norm).collect();
+                }
+                v
+            } else {
+                (0..n).map(|_| self.gaussian()).collect()
+            };
+            // g in the step's units, scaled so that no row sees more of it than of a
+            // Gaussian direction on average (Σ_{c in row} g_c² = the row's count).
+            let mut g: Vec<f64> = (0..n).map(|c| u[c] * self.scale[c] / h[c]).collect();
+            if active {
+                let mut worst = 0.0f64;
+                for i in 0..pattern.nrows() {
+                    let cols = pattern.row(i);
+                    if !cols.is_empty() {
+                        worst = worst.max(cols.iter().map(|&c| g[c] * g[c]).sum::<f64>() / cols.len() as f64);
+                    }
+                }
+                if worst > 0.0 {
+                    g.iter_mut().for_each(|x| *x /= worst.sqrt());
+                }
+            }
+            let coef: Vec<f64> = (0..n).map(|c| h[c] * g[c] / self.scale[c]).collect();
+            rows.par_iter_mut().enumerate().for_each(|(i, row)| {
+                let cols = pattern.row(i);
+                if !cols.is_empty() {
+                    let ht: Vec<f64> = cols.iter().map(|&c| coef[c]).collect();
+                    row.update_covariance(&ht, (4.0 * eps * row.size).powi(2));
+                }
+            });
+            out.push(g);
+        }
     }
 
     fn jacobian(&self, pattern: &Pattern) -> Result<SparseMatrix> {
