@@ -17,7 +17,8 @@
 //!
 //! `cargo run --release -p jacsense-rapier --example tracking [-- --quick] [--steps N] [--plot FILE]`
 //! `[--order P] [--directions K] [--validation V] [--tolerance T] [--drift Q] [--rounds R]`
-//! `[--random]` (the prior's `TrackSettings`; `--random`: random update directions)
+//! `[--random] [--margin M]` (the prior's `TrackSettings`; `--random`: random update
+//! directions; `--margin 0`: every update call, not by need)
 //! `[--scene NAME]` (only the scenes whose name starts with NAME, e.g. `arm`)
 //! `[--seed S]` (the trackers' seed) `[--trace]` (the prior's calls, validation error and error at every step, on stderr)
 
@@ -305,6 +306,7 @@ fn main() {
         rounds: value("--rounds").and_then(|s| s.parse().ok()).unwrap_or(defaults.rounds),
         drift: value("--drift").and_then(|s| s.parse().ok()).unwrap_or(defaults.drift),
         active: !args.iter().any(|a| a == "--random"),
+        margin: value("--margin").and_then(|s| s.parse().ok()).unwrap_or(defaults.margin),
     };
     let seed: Option<u64> = value("--seed").and_then(|s| s.parse().ok());
     println!("{steps}-step rollouts; prior: {track:?}\n");

@@ -96,11 +96,12 @@ use rayon::prelude::*;
 /// ```
 /// let s = jacsense::TrackSettings::default();
 /// assert_eq!((s.directions, s.validation, s.tolerance), (3, 1, 3e-6));
-/// assert_eq!((s.order, s.rounds, s.active), (4, 2, true));
+/// assert_eq!((s.order, s.rounds, s.active, s.margin), (4, 2, true, 0.5));
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrackSettings {
-    /// Directions for the update (`k`).
+    /// Directions for the update (`k`; with [`TrackSettings::margin`], the most in the
+    /// first round).
     pub directions: usize,
     /// Held-back directions that validate the update (`v`, at least 1).
     pub validation: usize,
@@ -127,6 +128,12 @@ pub struct TrackSettings {
     /// random ones. The held-back directions stay random either way: they check the
     /// update without trusting the filters' own covariance.
     pub active: bool,
+    /// Calls by need: the first round makes only as many of its update calls as bring
+    /// the filters' predicted error on a held-back call (their covariance, calibrated
+    /// on the validation errors seen so far) within `margin` times the tolerance — none
+    /// when the prediction already is — and at most [`TrackSettings::directions`]; 0
+    /// makes all of them.
+    pub margin: f64,
 }
 
 /// The highest [`TrackSettings::order`].
@@ -139,7 +146,16 @@ const HOPELESS: f64 = 10.0;
 
 impl Default for TrackSettings {
     fn default() -> Self {
-        TrackSettings { directions: 3, validation: 1, tolerance: 3e-6, drift: 1e-9, order: 4, rounds: 2, active: true }
+        TrackSettings {
+            directions: 3,
+            validation: 1,
+            tolerance: 3e-6,
+            drift: 1e-9,
+            order: 4,
+            rounds: 2,
+            active: true,
+            margin: 0.5,
+        }
     }
 }
 
@@ -282,6 +298,17 @@ impl RowFilter {
     }
 }
 
+/// When planned update directions stop before their limit.
+#[derive(Clone, Copy)]
+enum Stop {
+    /// At the limit.
+    Count,
+    /// When the filters' predicted relative error of `J` is within this.
+    RowError(f64),
+    /// When their predicted validation error is within this.
+    Validation(f64),
+}
+
 fn binomial(n: usize, k: usize) -> f64 {
     (0..k).fold(1.0, |acc, i| acc * (n - i) as f64 / (i + 1) as f64)
 }
@@ -316,6 +343,9 @@ pub struct Tracker {
     failures: u32,
     skip: usize,
     rng: u64,
+    /// A running mean of the observed over the predicted squared validation errors (the
+    /// filters' covariance is only as good as their drift model).
+    calibration: f64,
 }
 
 impl Tracker {
@@ -324,16 +354,18 @@ impl Tracker {
     pub fn new(structure: &Structure, settings: &Settings, track: TrackSettings) -> Result<Tracker> {
         let positive = track.tolerance > 0.0 && track.tolerance.is_finite();
         let drift_ok = track.drift >= 0.0 && track.drift.is_finite();
+        let margin_ok = track.margin >= 0.0 && track.margin.is_finite();
         if track.validation == 0
             || !positive
             || !drift_ok
+            || !margin_ok
             || !(1..=MAX_ORDER).contains(&track.order)
             || track.rounds == 0
         {
             return Err(Error::InvalidSetting {
                 name: "track",
                 value: format!("{track:?}"),
-                reason: "a tracker needs at least one held-back call, a positive tolerance, a drift ≥ 0, an order from 1 to 4 and a round",
+                reason: "a tracker needs at least one held-back call, a positive tolerance, a drift ≥ 0, a margin ≥ 0, an order from 1 to 4 and a round",
             });
         }
         let scheme = Scheme::new(structure, settings)?;
@@ -348,6 +380,7 @@ impl Tracker {
             failures: 0,
             skip: 0,
             rng: settings.seed ^ 0x9e37_79b9_7f4a_7c15,
+            calibration: 1.0,
         })
     }
 
@@ -428,7 +461,7 @@ impl Tracker {
         // full sense, sense in full without trying.
         let limit = self.full_calls().saturating_sub(calls + v + 1);
         let hopeless = HOPELESS * self.tolerance();
-        if self.plan(&rows, &pattern, &h, self.settings.active, None, hopeless, limit, eps).is_none() {
+        if !self.plan(&rows, &pattern, &h, self.settings.active, Stop::RowError(hopeless), limit, eps).1 {
             return self.resense(f, x0, Some(f0), calls, None);
         }
         // Rounds: `k` directions update the prediction and `v` held back validate it;
@@ -445,11 +478,14 @@ impl Tracker {
             Self::update_rows(&mut rows, &pattern, &std::mem::take(&mut pending), eps);
             // Update directions: in the filters' units the coefficient of coordinate c
             // of d = h ⊙ g is h_c g_c / scale_c.
-            let mut g: Vec<Vec<f64>> = if self.settings.active {
-                self.plan(&rows, &pattern, &h, true, Some(fit), 0.0, fit, eps).unwrap_or_default()
+            // By need: the first round stops early once the filters' predicted validation
+            // error, calibrated on the validation errors seen, is within the margin.
+            let stop = if round == 1 && self.settings.margin > 0.0 {
+                Stop::Validation(self.settings.margin * self.tolerance() / self.calibration.sqrt())
             } else {
-                (0..fit).map(|_| (0..n).map(|_| self.gaussian()).collect()).collect()
+                Stop::Count
             };
+            let (mut g, _) = self.plan(&rows, &pattern, &h, self.settings.active, stop, fit, eps);
             fit = g.len();
             g.extend((0..held).map(|_| (0..n).map(|_| self.gaussian()).collect::<Vec<f64>>()));
             let mut x = vec![0.0; n];
@@ -470,6 +506,7 @@ impl Tracker {
             let validate = pending.split_off(pending.len() - held);
             Self::update_rows(&mut rows, &pattern, &std::mem::take(&mut pending), eps);
             // Validation on the held-back directions.
+            let predicted = Self::predicted_validation(&rows, &pattern, eps);
             worst = 0.0;
             for (coef, y) in &validate {
                 let (mut err, mut norm) = (0.0, 0.0);
@@ -486,6 +523,10 @@ impl Tracker {
                 } else {
                     0.0
                 });
+            }
+            // The calibration: a running mean of observed over predicted squared errors.
+            if predicted > 0.0 && worst.is_finite() {
+                self.calibration = 0.8 * self.calibration + 0.2 * (worst / predicted).powi(2);
             }
             if worst <= self.tolerance() {
                 // Validated: the held-back calls are measurements like the others.
@@ -543,11 +584,10 @@ impl Tracker {
     }
 
     /// Update directions `g` (`d = h ⊙ g`), planned on the filters' covariances (which
-    /// do not need the measured values): `count` of them, or (`None`) as many as bring
-    /// the predicted error to `target`; `None` when that takes more than `limit`.
-    /// Active: each where the filters are most uncertain, the top eigenvector of
-    /// `Σ_i S_i / size_i²` (`S_i` row i's entries' covariance, embedded in the columns;
-    /// by power iteration); else Gaussian.
+    /// do not need the measured values): up to `limit` of them, stopping early as
+    /// `stop` says; with whether its target was reached. Active: each where the filters
+    /// are most uncertain, the top eigenvector of `Σ_i S_i / size_i²` (`S_i` row i's
+    /// entries' covariance, embedded in the columns; by power iteration); else Gaussian.
     #[allow(clippy::too_many_arguments)]
     fn plan(
         &mut self,
@@ -555,22 +595,21 @@ impl Tracker {
         pattern: &Pattern,
         h: &[f64],
         active: bool,
-        count: Option<usize>,
-        target: f64,
+        stop: Stop,
         limit: usize,
         eps: f64,
-    ) -> Option<Vec<Vec<f64>>> {
+    ) -> (Vec<Vec<f64>>, bool) {
         let n = h.len();
         let mut rows = rows.to_vec();
         let mut out = Vec::new();
         loop {
-            match count {
-                Some(c) if out.len() >= c => return Some(out),
-                None if Self::predicted_error(&rows, pattern) <= target => return Some(out),
-                _ => {}
-            }
-            if out.len() >= limit {
-                return if count.is_some() { Some(out) } else { None };
+            let reached = match stop {
+                Stop::Count => false,
+                Stop::RowError(target) => Self::predicted_error(&rows, pattern) <= target,
+                Stop::Validation(target) => Self::predicted_validation(&rows, pattern, eps) <= target,
+            };
+            if reached || out.len() >= limit {
+                return (out, reached);
             }
             // u: the direction in the filters' units.
             let u: Vec<f64> = if active {
@@ -599,11 +638,16 @@ impl Tracker {
                 }
                 v
             } else {
+                Vec::new()
+            };
+            // g in the step's units (Gaussian, or the active direction scaled so that no
+            // row sees more of it than of a Gaussian direction on average:
+            // Σ_{c in row} g_c² = the row's count).
+            let mut g: Vec<f64> = if active {
+                (0..n).map(|c| u[c] * self.scale[c] / h[c]).collect()
+            } else {
                 (0..n).map(|_| self.gaussian()).collect()
             };
-            // g in the step's units, scaled so that no row sees more of it than of a
-            // Gaussian direction on average (Σ_{c in row} g_c² = the row's count).
-            let mut g: Vec<f64> = (0..n).map(|c| u[c] * self.scale[c] / h[c]).collect();
             if active {
                 let mut worst = 0.0f64;
                 for i in 0..pattern.nrows() {
@@ -626,6 +670,20 @@ impl Tracker {
             });
             out.push(g);
         }
+    }
+
+    /// The filters' predicted relative error on a Gaussian held-back direction:
+    /// `√(Σ_i (tr S_i + noise_i) / Σ_i ‖a_i‖²)`, what validation measures.
+    fn predicted_validation(rows: &[RowFilter], pattern: &Pattern, eps: f64) -> f64 {
+        let (mut num, mut den) = (0.0, 0.0);
+        for (i, row) in rows.iter().enumerate() {
+            let r = pattern.row_count(i);
+            if r > 0 {
+                num += row.relative_variance(r) * row.size * row.size + (4.0 * eps * row.size).powi(2);
+                den += row.entries(r).iter().map(|a| a * a).sum::<f64>();
+            }
+        }
+        if den > 0.0 { (num / den).sqrt() } else { 0.0 }
     }
 
     fn jacobian(&self, pattern: &Pattern) -> Result<SparseMatrix> {

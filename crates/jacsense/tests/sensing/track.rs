@@ -76,6 +76,8 @@ fn bad_inputs_are_errors() {
         TrackSettings { order: 0, ..TrackSettings::default() },
         TrackSettings { order: 5, ..TrackSettings::default() },
         TrackSettings { rounds: 0, ..TrackSettings::default() },
+        TrackSettings { margin: -1.0, ..TrackSettings::default() },
+        TrackSettings { margin: f64::NAN, ..TrackSettings::default() },
     ] {
         assert!(Tracker::new(&s, &Settings::default(), bad).is_err());
     }
