@@ -16,7 +16,11 @@
 //! iteration), taken greedily — the covariance update needs no measured value, so the
 //! next direction is chosen after the update with the one before — and scaled so that
 //! no row sees more of it than of a Gaussian direction (`‖g_row‖² = ` the row's count,
-//! `d = h ⊙ g`: the finite-difference error stays that of a random direction). Then
+//! `d = h ⊙ g`: the finite-difference error stays that of a random direction). Calls
+//! by need ([`TrackSettings::margin`]): the first round stops before its `k` calls once
+//! the filters' predicted error on a held-back call — their covariance, calibrated by a
+//! running mean of observed over predicted squared validation errors, since it is only
+//! as good as the drift model — is within the margin times the tolerance. Then
 //! `v` further directions, random and held back from the update, validate the updated
 //! `J`: the relative prediction error `‖y − J e‖ / ‖y‖` on each must stay within the
 //! tolerance (at least a few times the finite-difference error of one measurement);
@@ -48,9 +52,11 @@
 //! What limits it: a row's filter learns `r · (order + 1)` coefficients (105 for the
 //! arm's 21 columns at order 4) from one projection per call, while the polynomial
 //! holds over about ten steps. On the arm at 10 ms the validated tracker costs 35% of
-//! dense differences' calls with active directions (42% with random ones; BENCHMARKS.md),
-//! not the 25% of the target: about 7 measurements per step are what keeps the
-//! filters within the tolerance there, against the 4.5 calls per step of the target.
+//! dense differences' calls with active directions (43% with random ones; BENCHMARKS.md),
+//! not the 25% of the target: 3 update calls and the joined held-back call per
+//! step leave the filters' error near the tolerance, and about three steps in ten need
+//! a second round. Where `J` changes slowly (the arm at 1 ms) calls by need skip most
+//! update calls (17% of differences' calls).
 //!
 //! The full re-sense is the scheme's plan at the point (given `f(x0)`); the tracker's
 //! own calls go through the same guard as a plan's (an error, a panic or a non-finite
