@@ -5,10 +5,11 @@
 //! - dense forward differences at every step (`1 + nx + nu` calls);
 //! - jacsense from scratch at every step (derived structure, colored design);
 //! - jacsense with a prior (the core's `Tracker`): the previous estimates predict `J`,
-//!   `k` random calls update it, held-back calls validate it, a failed validation adds a
+//!   `k` calls update it (along the directions the filters are least sure of), held-back
+//!   random calls validate it (and then join the update), a failed validation adds a
 //!   larger round, and then re-senses from scratch; with the default `TrackSettings`
-//!   (a fourth-order filter, two rounds) and with the previous default (first-order, one
-//!   round, drift 1e-6);
+//!   (a fourth-order filter, two rounds, active directions) and the same with random
+//!   update directions;
 //! - Broyden's update from the rollout's own secant pairs (no extra call; drifts).
 //!
 //! Errors are relative Frobenius errors of `[A B]` against central differences at a
@@ -16,7 +17,10 @@
 //!
 //! `cargo run --release -p jacsense-rapier --example tracking [-- --quick] [--steps N] [--plot FILE]`
 //! `[--order P] [--directions K] [--validation V] [--tolerance T] [--drift Q] [--rounds R]`
-//! (the prior's `TrackSettings`)
+//! `[--random] [--margin M]` (the prior's `TrackSettings`; `--random`: random update
+//! directions; `--margin 0`: every update call, not by need)
+//! `[--scene NAME]` (only the scenes whose name starts with NAME, e.g. `arm`)
+//! `[--seed S]` (the trackers' seed) `[--trace]` (the prior's calls, validation error and error at every step, on stderr)
 
 mod common;
 
@@ -56,7 +60,7 @@ const METHODS: [&str; 5] = [
     "jacsense from scratch every step",
     "jacsense with the prior",
     "Broyden's update",
-    "jacsense with the prior, first-order filter, one round (previous default)",
+    "jacsense with the prior, random update directions",
 ];
 
 fn controls(scene: &str, t: usize, steps: usize, dt: f64, nu: usize) -> Vec<f64> {
@@ -73,16 +77,20 @@ fn controls(scene: &str, t: usize, steps: usize, dt: f64, nu: usize) -> Vec<f64>
     }
 }
 
-fn run(scene: &str, mut d: Dynamics, steps: usize, track: &TrackSettings) -> SceneRun {
+fn run(scene: &str, mut d: Dynamics, steps: usize, track: &TrackSettings, seed: Option<u64>) -> SceneRun {
+    let trace = std::env::args().any(|a| a == "--trace");
     let (nx, nu) = (d.nx(), d.nu());
     let n = nx + nu;
     let structure = d.structure().expect("structure");
-    let settings = jacsense_rapier::settings();
+    let mut settings = jacsense_rapier::settings();
+    if let Some(seed) = seed {
+        settings.seed = seed;
+    }
     let scratch = Scheme::new(&structure, &settings).expect("scheme");
     let differences = Scheme::new(&jacsense::Structure::dense(nx, n), &forward_differences()).expect("scheme");
     let mut tracker = Tracker::new(&structure, &settings, track.clone()).expect("tracker");
-    let first_order = TrackSettings { order: 1, rounds: 1, drift: 1e-6, ..track.clone() };
-    let mut first_tracker = Tracker::new(&structure, &settings, first_order).expect("tracker");
+    let random = TrackSettings { active: false, ..track.clone() };
+    let mut random_tracker = Tracker::new(&structure, &settings, random).expect("tracker");
     let mut series: [Series; 5] = Default::default();
     let mut broyden: Option<(faer::Mat<f64>, Vec<f64>, Vec<f64>)> = None; // (J, z, f(z))
     let mut previous_ref: Option<faer::Mat<f64>> = None;
@@ -131,13 +139,21 @@ fn run(scene: &str, mut d: Dynamics, steps: usize, track: &TrackSettings) -> Sce
         series[2].calls.push(tracked.calls + 1);
         series[2].error.push(err);
         series[2].flagged.push(tracked.resensed && t > 0);
+        if trace {
+            eprintln!(
+                "{scene} step {t}: calls {}, re-sensed {}, validation error {:.1e}, error {err:.1e}",
+                tracked.calls + 1,
+                tracked.resensed,
+                tracked.validation_error.unwrap_or(f64::NAN)
+            );
+        }
         if tracked.resensed && t > 0 && tracked.validation_error.is_some_and(|e| e > 1e-3) {
             bad_updates.push(t);
         }
         if !tracked.resensed && err > 1e-3 {
             unflagged_above.push(t);
         }
-        let tracked = first_tracker.estimate(&d, &z, Some(&f0)).expect("tracker");
+        let tracked = random_tracker.estimate(&d, &z, Some(&f0)).expect("tracker");
         series[4].calls.push(tracked.calls + 1);
         series[4].error.push(rel_err(&tracked.jacobian.to_dense(), &r, 0..n));
         series[4].flagged.push(tracked.resensed && t > 0);
@@ -289,14 +305,38 @@ fn main() {
         tolerance: value("--tolerance").and_then(|s| s.parse().ok()).unwrap_or(defaults.tolerance),
         rounds: value("--rounds").and_then(|s| s.parse().ok()).unwrap_or(defaults.rounds),
         drift: value("--drift").and_then(|s| s.parse().ok()).unwrap_or(defaults.drift),
+        active: !args.iter().any(|a| a == "--random"),
+        margin: value("--margin").and_then(|s| s.parse().ok()).unwrap_or(defaults.margin),
     };
+    let seed: Option<u64> = value("--seed").and_then(|s| s.parse().ok());
     println!("{steps}-step rollouts; prior: {track:?}\n");
-    let runs = vec![
-        run("arm (dt 10 ms)", scenes::arm().expect("arm"), steps, &track),
-        run("arm (dt 1 ms)", scenes::arm_with_dt(0.001).expect("arm"), steps, &track),
-        run("pendulums", scenes::double_pendulums(if quick() { 5 } else { 20 }).expect("pendulums"), steps, &track),
-        run("boxes (contact)", scenes::boxes(if quick() { 2 } else { 4 }).expect("boxes"), steps, &track),
-    ];
+    let only = value("--scene");
+    let wanted = |name: &str| only.as_deref().is_none_or(|o| name.starts_with(o));
+    let mut runs = Vec::new();
+    if wanted("arm (dt 10 ms)") {
+        runs.push(run("arm (dt 10 ms)", scenes::arm().expect("arm"), steps, &track, seed));
+    }
+    if wanted("arm (dt 1 ms)") {
+        runs.push(run("arm (dt 1 ms)", scenes::arm_with_dt(0.001).expect("arm"), steps, &track, seed));
+    }
+    if wanted("pendulums") {
+        runs.push(run(
+            "pendulums",
+            scenes::double_pendulums(if quick() { 5 } else { 20 }).expect("pendulums"),
+            steps,
+            &track,
+            seed,
+        ));
+    }
+    if wanted("boxes (contact)") {
+        runs.push(run(
+            "boxes (contact)",
+            scenes::boxes(if quick() { 2 } else { 4 }).expect("boxes"),
+            steps,
+            &track,
+            seed,
+        ));
+    }
     table(&runs);
     match plot(&runs, &plot_path) {
         Ok(()) => println!("\nplot: {plot_path}"),

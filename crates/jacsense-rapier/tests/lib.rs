@@ -251,6 +251,47 @@ fn tracking_flags_the_landing_of_boxes() {
 }
 
 /// The worker answers the protocol as `Dynamics::step` does.
+/// Calls by need on the arm stepped at 1 ms, where `J` hardly moves from step to step:
+/// the calibrated filters skip update calls the prediction does not need, and every
+/// estimate stays within 1e-5 of central differences.
+#[test]
+fn tracking_calls_by_need_on_a_slow_arm() {
+    let reference = Settings {
+        design: Design::Coordinate,
+        difference: Difference::Central,
+        step: jacsense::Step::Relative(1e-6),
+        ..Settings::default()
+    };
+    let run = |margin: f64| {
+        let mut d = scenes::arm_with_dt(0.001).unwrap();
+        let structure = d.structure().unwrap();
+        let track = jacsense::TrackSettings { margin, ..jacsense::TrackSettings::default() };
+        let mut tracker = jacsense::Tracker::new(&structure, &jacsense_rapier::settings(), track).unwrap();
+        let n = d.nx() + d.nu();
+        let mut calls = 0;
+        for t in 0..60 {
+            let u: Vec<f64> = (0..d.nu()).map(|j| 0.4 * (2.0 * t as f64 * d.dt() + j as f64).sin()).collect();
+            let point: Vec<f64> = d.x0().into_iter().chain(u.iter().copied()).collect();
+            let est = tracker.estimate(&d, &point, None).unwrap();
+            calls += est.calls;
+            let r = jacobian_with(&d, &point, &Structure::dense(d.nx(), n), &reference).unwrap().dense();
+            let j = est.jacobian.to_dense();
+            let err = (0..d.nx())
+                .flat_map(|i| (0..n).map(move |c| (i, c)))
+                .map(|(i, c)| (j[(i, c)] - r[(i, c)]).powi(2))
+                .sum::<f64>()
+                .sqrt()
+                / r.norm_l2();
+            assert!(err <= 1e-5, "margin {margin}, step {t}: error {err:.1e}");
+            d.advance(&u).unwrap();
+        }
+        calls
+    };
+    let (by_need, every) = (run(0.5), run(0.0));
+    // Measured: 307 calls against 351 over the 60 points (the first three are full senses).
+    assert!(10 * by_need < 9 * every, "by need {by_need} calls, every update call {every}");
+}
+
 #[test]
 fn worker_answers_the_protocol() {
     use std::io::Write;

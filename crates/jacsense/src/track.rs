@@ -6,32 +6,57 @@
 //! step up to [`TrackSettings::order`] (order 1: entries and their rate of change; the
 //! default 4: up to the fourth derivative; entries in step-scaled units). At each new
 //! point it moves the polynomial one step on (the prediction), calls `f` along `k`
-//! random directions `d`, and updates the filter with the measured
-//! `y = f(x0 + d) − f(x0)` — with `k` well below the row's unknowns this is a
-//! least-change update of the prediction, weighted by what earlier steps already pinned
-//! down (a Broyden-like multi-secant update that also learns the derivatives). Then `v`
-//! further directions, held back from the update, validate the updated `J`: the
-//! relative prediction error `‖y − J e‖ / ‖y‖` on each must stay within the tolerance
-//! (at least a few times the finite-difference error of one measurement). When
-//! validation fails, the held-back calls join the update and a round twice as large
-//! follows (up to [`TrackSettings::rounds`] rounds, while the calls stay below a full
-//! sense's). When the last round fails too — a contact appears or breaks, a regime
-//! switches, `J` changes faster than the polynomial follows — `J` is sensed from
-//! scratch with the full scheme (given `f(x0)`, which is not called again), and the
-//! full sense is the filter's next measurement of every entry (two full senses in a row
-//! give the rate, three the acceleration, ...). A full sense more than 1e-3 (relative)
-//! away from the prediction is a jump: the filter restarts its entries there (and, for
-//! two full senses in a row with a higher-order filter, its derivatives too). After
-//! repeated failures the tracker backs off (senses in full for 1, 3, 7 steps before
-//! trying the prior again).
+//! directions `d`, and updates the filter with the measured `y = f(x0 + d) − f(x0)` —
+//! with `k` well below the row's unknowns this is a least-change update of the
+//! prediction, weighted by what earlier steps already pinned down (a Broyden-like
+//! multi-secant update that also learns the derivatives). The update directions are
+//! active ([`TrackSettings::active`]): each is where the filters are least sure of `J`,
+//! the top eigenvector of `Σ_i S_i / ‖a_i‖²` (`S_i` row `i`'s predicted covariance of its
+//! entries embedded in the columns, `a_i` the row: rows count by relative error; power
+//! iteration), taken greedily — the covariance update needs no measured value, so the
+//! next direction is chosen after the update with the one before — and scaled so that
+//! no row sees more of it than of a Gaussian direction (`‖g_row‖² = ` the row's count,
+//! `d = h ⊙ g`: the finite-difference error stays that of a random direction). Calls
+//! by need ([`TrackSettings::margin`]): the first round stops before its `k` calls once
+//! the filters' predicted error on a held-back call — their covariance, calibrated by a
+//! running mean of observed over predicted squared validation errors, since it is only
+//! as good as the drift model — is within the margin times the tolerance. Then
+//! `v` further directions, random and held back from the update, validate the updated
+//! `J`: the relative prediction error `‖y − J e‖ / ‖y‖` on each must stay within the
+//! tolerance (at least a few times the finite-difference error of one measurement);
+//! they check the update without trusting the filters' own covariance, and once they
+//! have, they join the update. When validation fails, the held-back calls join the
+//! update and a round twice as large follows (up to [`TrackSettings::rounds`] rounds,
+//! while the calls stay below a full sense's). When the last round fails too — a
+//! contact appears or breaks, a regime switches, `J` changes faster than the
+//! polynomial follows — `J` is sensed from scratch with the full scheme (given `f(x0)`,
+//! which is not called again), and the full sense is the filter's next measurement of
+//! every entry (two full senses in a row give the rate, three the acceleration, ...).
+//! When the filters' own covariance says that even 10 times the tolerance would take
+//! more calls than a full sense (right after a fresh start, before the rate and the
+//! acceleration are measured), the step senses in full without trying. A full sense
+//! more than 1e-3 (relative) away from the prediction is a jump: the filter restarts
+//! its entries there (and, for two full senses in a row with a higher-order filter,
+//! its derivatives too). After repeated failures the tracker backs off (senses in full
+//! for 1, 3, 7 steps before trying the prior again).
 //!
 //! Why the order: on a 7-joint arm stepped at 10 ms (`jacsense-rapier`'s tracking
 //! example) `J` changes by 8.5e-4 per step (relative), its rate by 5e-5, and the third
 //! and fourth differences of `J` from step to step are about 3e-6 and 3e-7: a
 //! first-order prediction is off by 5e-5 at every step and never validates at 3e-6;
 //! higher orders are off by about the next difference once their derivatives are
-//! known (measured there: order 1 re-senses at every step, 102% of differences'
-//! calls; order 3, 57%; order 4, 47%; BENCHMARKS.md, "Tracking along a rollout").
+//! known (measured there with random directions: order 1 re-senses at every step, 102%
+//! of differences' calls; order 3, 57%; order 4, 47%; BENCHMARKS.md, "Tracking along a
+//! rollout").
+//!
+//! What limits it: a row's filter learns `r · (order + 1)` coefficients (105 for the
+//! arm's 21 columns at order 4) from one projection per call, while the polynomial
+//! holds over about ten steps. On the arm at 10 ms the validated tracker costs 35% of
+//! dense differences' calls with active directions (43% with random ones; BENCHMARKS.md),
+//! not the 25% of the issue's target: 3 update calls and the joined held-back call per
+//! step leave the filters' error near the tolerance, and about three steps in ten need
+//! a second round. Where `J` changes slowly (the arm at 1 ms) calls by need skip most
+//! update calls (17% of differences' calls).
 //!
 //! The full re-sense is the scheme's plan at the point (given `f(x0)`); the tracker's
 //! own calls go through the same guard as a plan's (an error, a panic or a non-finite
@@ -57,8 +82,8 @@
 //!     let expected = 1.0 + 0.3 * x[3] * x[3]; // ∂f₃/∂x₃
 //!     assert!((est.jacobian.get(3, 3) - expected).abs() < 1e-5);
 //! }
-//! assert!(resensed <= 5);     // the prior held at most steps…
-//! assert!(calls < 50 * 31 / 3); // …at a fraction of the calls of a full sense (31) per step
+//! assert!(resensed <= 8);     // the prior held at most steps…
+//! assert!(calls < 50 * 31 / 2); // …at a fraction of the calls of a full sense (31) per step
 //! # Ok::<(), jacsense::Error>(())
 //! ```
 
@@ -77,11 +102,12 @@ use rayon::prelude::*;
 /// ```
 /// let s = jacsense::TrackSettings::default();
 /// assert_eq!((s.directions, s.validation, s.tolerance), (3, 1, 3e-6));
-/// assert_eq!((s.order, s.rounds), (4, 2));
+/// assert_eq!((s.order, s.rounds, s.active, s.margin), (4, 2, true, 0.5));
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrackSettings {
-    /// Random directions for the update (`k`).
+    /// Directions for the update (`k`; with [`TrackSettings::margin`], the most in the
+    /// first round).
     pub directions: usize,
     /// Held-back directions that validate the update (`v`, at least 1).
     pub validation: usize,
@@ -102,14 +128,40 @@ pub struct TrackSettings {
     /// calls join the update and a round twice as large follows (while the calls stay
     /// below those of a full sense).
     pub rounds: usize,
+    /// Update directions where the filters are most uncertain (each the top eigenvector
+    /// of the rows' predicted covariances of their entries, relative to the rows' sizes,
+    /// chosen greedily: the next one after the update with the one before) instead of
+    /// random ones. The held-back directions stay random either way: they check the
+    /// update without trusting the filters' own covariance.
+    pub active: bool,
+    /// Calls by need: the first round makes only as many of its update calls as bring
+    /// the filters' predicted error on a held-back call (their covariance, calibrated
+    /// on the validation errors seen so far) within `margin` times the tolerance — none
+    /// when the prediction already is — and at most [`TrackSettings::directions`]; 0
+    /// makes all of them.
+    pub margin: f64,
 }
 
 /// The highest [`TrackSettings::order`].
 pub const MAX_ORDER: usize = 4;
 
+/// A step is sensed in full without trying the prior when the filters' own covariance
+/// says that bringing their predicted error to this many times the tolerance would take
+/// more calls than a full sense.
+const HOPELESS: f64 = 10.0;
+
 impl Default for TrackSettings {
     fn default() -> Self {
-        TrackSettings { directions: 3, validation: 1, tolerance: 3e-6, drift: 1e-9, order: 4, rounds: 2 }
+        TrackSettings {
+            directions: 3,
+            validation: 1,
+            tolerance: 3e-6,
+            drift: 1e-9,
+            order: 4,
+            rounds: 2,
+            active: true,
+            margin: 0.5,
+        }
     }
 }
 
@@ -202,6 +254,29 @@ impl RowFilter {
         self.correct(&ph, innovation, s);
     }
 
+    /// The covariance part of [`RowFilter::update`] alone (it does not need `y`): what
+    /// a measurement along `h` would leave uncertain, for planning directions.
+    fn update_covariance(&mut self, h: &[f64], var: f64) {
+        let r = h.len();
+        let dim = self.s.len();
+        let ph: Vec<f64> = (0..dim).map(|q| (0..r).map(|c| self.p[q * dim + c] * h[c]).sum()).collect();
+        let s = (0..r).map(|c| h[c] * ph[c]).sum::<f64>() + var;
+        if !(s > 0.0 && s.is_finite()) {
+            return;
+        }
+        for (row, g) in self.p.chunks_exact_mut(dim).zip(&ph) {
+            for (x, o) in row.iter_mut().zip(&ph) {
+                *x -= g * o / s;
+            }
+        }
+    }
+
+    /// The predicted variance of the entries relative to the row's size squared.
+    fn relative_variance(&self, r: usize) -> f64 {
+        let dim = self.s.len();
+        (0..r).map(|c| self.p[c * dim + c]).sum::<f64>() / (self.size * self.size)
+    }
+
     /// The update with one entry measured directly (`h = e_c`).
     fn update_entry(&mut self, c: usize, y: f64, var: f64) {
         let dim = self.s.len();
@@ -227,6 +302,17 @@ impl RowFilter {
             }
         }
     }
+}
+
+/// When planned update directions stop before their limit.
+#[derive(Clone, Copy)]
+enum Stop {
+    /// At the limit.
+    Count,
+    /// When the filters' predicted relative error of `J` is within this.
+    RowError(f64),
+    /// When their predicted validation error is within this.
+    Validation(f64),
 }
 
 fn binomial(n: usize, k: usize) -> f64 {
@@ -263,6 +349,9 @@ pub struct Tracker {
     failures: u32,
     skip: usize,
     rng: u64,
+    /// A running mean of the observed over the predicted squared validation errors (the
+    /// filters' covariance is only as good as their drift model).
+    calibration: f64,
 }
 
 impl Tracker {
@@ -271,16 +360,18 @@ impl Tracker {
     pub fn new(structure: &Structure, settings: &Settings, track: TrackSettings) -> Result<Tracker> {
         let positive = track.tolerance > 0.0 && track.tolerance.is_finite();
         let drift_ok = track.drift >= 0.0 && track.drift.is_finite();
+        let margin_ok = track.margin >= 0.0 && track.margin.is_finite();
         if track.validation == 0
             || !positive
             || !drift_ok
+            || !margin_ok
             || !(1..=MAX_ORDER).contains(&track.order)
             || track.rounds == 0
         {
             return Err(Error::InvalidSetting {
                 name: "track",
                 value: format!("{track:?}"),
-                reason: "a tracker needs at least one held-back call, a positive tolerance, a drift ≥ 0, an order from 1 to 4 and a round",
+                reason: "a tracker needs at least one held-back call, a positive tolerance, a drift ≥ 0, a margin ≥ 0, an order from 1 to 4 and a round",
             });
         }
         let scheme = Scheme::new(structure, settings)?;
@@ -295,6 +386,7 @@ impl Tracker {
             failures: 0,
             skip: 0,
             rng: settings.seed ^ 0x9e37_79b9_7f4a_7c15,
+            calibration: 1.0,
         })
     }
 
@@ -369,19 +461,39 @@ impl Tracker {
                 row.predict(pattern.row_count(i), order, eps, drift);
             }
         });
+        // Right after a fresh start (rates not measured yet) or a change the filters know
+        // nothing of, no round of the prior can reach the tolerance: when their own
+        // covariance says that even 10 times the tolerance would take more calls than a
+        // full sense, sense in full without trying.
+        let limit = self.full_calls().saturating_sub(calls + v + 1);
+        let hopeless = HOPELESS * self.tolerance();
+        if !self.plan(&rows, &pattern, &h, self.settings.active, Stop::RowError(hopeless), limit, eps).1 {
+            return self.resense(f, x0, Some(f0), calls, None);
+        }
         // Rounds: `k` directions update the prediction and `v` held back validate it;
         // when validation fails, the held-back calls join the update and a round twice
         // as large follows, while the calls stay below a full sense's.
         let full = self.full_calls();
-        let (mut fit, held) = (k, v);
+        let held = v;
+        let mut fit = k;
         let mut pending: Vec<(Vec<f64>, Vec<f64>)> = Vec::new(); // (coefficients, y) not yet in the update
         let mut worst: f64;
         let mut round = 0;
         loop {
             round += 1;
-            // Directions: g ~ N(0, 1) per coordinate, d = h ⊙ g; in the filters' units the
-            // coefficient of coordinate c is d_c / scale_c.
-            let g: Vec<Vec<f64>> = (0..fit + held).map(|_| (0..n).map(|_| self.gaussian()).collect()).collect();
+            Self::update_rows(&mut rows, &pattern, &std::mem::take(&mut pending), eps);
+            // Update directions: in the filters' units the coefficient of coordinate c
+            // of d = h ⊙ g is h_c g_c / scale_c.
+            // By need: the first round stops early once the filters' predicted validation
+            // error, calibrated on the validation errors seen, is within the margin.
+            let stop = if round == 1 && self.settings.margin > 0.0 {
+                Stop::Validation(self.settings.margin * self.tolerance() / self.calibration.sqrt())
+            } else {
+                Stop::Count
+            };
+            let (mut g, _) = self.plan(&rows, &pattern, &h, self.settings.active, stop, fit, eps);
+            fit = g.len();
+            g.extend((0..held).map(|_| (0..n).map(|_| self.gaussian()).collect::<Vec<f64>>()));
             let mut x = vec![0.0; n];
             for gt in &g {
                 for c in 0..n {
@@ -398,19 +510,9 @@ impl Tracker {
                 }
             }
             let validate = pending.split_off(pending.len() - held);
-            let update = std::mem::take(&mut pending);
-            rows.par_iter_mut().enumerate().for_each(|(i, row)| {
-                let cols = pattern.row(i);
-                if cols.is_empty() {
-                    return;
-                }
-                let noise = (4.0 * eps * row.size).powi(2);
-                for (coef, y) in &update {
-                    let ht: Vec<f64> = cols.iter().map(|&c| coef[c]).collect();
-                    row.update(&ht, y[i], noise);
-                }
-            });
+            Self::update_rows(&mut rows, &pattern, &std::mem::take(&mut pending), eps);
             // Validation on the held-back directions.
+            let predicted = Self::predicted_validation(&rows, &pattern, eps);
             worst = 0.0;
             for (coef, y) in &validate {
                 let (mut err, mut norm) = (0.0, 0.0);
@@ -428,14 +530,20 @@ impl Tracker {
                     0.0
                 });
             }
+            // The calibration: a running mean of observed over predicted squared errors.
+            if predicted > 0.0 && worst.is_finite() {
+                self.calibration = 0.8 * self.calibration + 0.2 * (worst / predicted).powi(2);
+            }
             if worst <= self.tolerance() {
+                // Validated: the held-back calls are measurements like the others.
+                Self::update_rows(&mut rows, &pattern, &validate, eps);
                 self.rows = rows;
                 self.failures = 0;
                 let jacobian = self.jacobian(&pattern)?;
                 return Ok(Tracked { jacobian, calls, resensed: false, validation_error: Some(worst) });
             }
             pending = validate;
-            fit = 2 * (fit + held) - held;
+            fit = 2 * (fit.max(k) + held) - held;
             if round >= self.settings.rounds || calls + fit + held >= full {
                 break;
             }
@@ -447,6 +555,141 @@ impl Tracker {
         self.failures += 1;
         self.skip = ((1usize << (self.failures - 1).min(4)) - 1).min(8);
         self.resense(f, x0, Some(f0), calls, Some(worst))
+    }
+
+    /// Kalman updates of every row with measurements `(coefficients, y)`.
+    fn update_rows(rows: &mut [RowFilter], pattern: &Pattern, measurements: &[(Vec<f64>, Vec<f64>)], eps: f64) {
+        if measurements.is_empty() {
+            return;
+        }
+        rows.par_iter_mut().enumerate().for_each(|(i, row)| {
+            let cols = pattern.row(i);
+            if cols.is_empty() {
+                return;
+            }
+            let noise = (4.0 * eps * row.size).powi(2);
+            for (coef, y) in measurements {
+                let ht: Vec<f64> = cols.iter().map(|&c| coef[c]).collect();
+                row.update(&ht, y[i], noise);
+            }
+        });
+    }
+
+    /// The filters' predicted relative error of `J`: the root mean over rows of the
+    /// entries' variance relative to the row's size squared.
+    fn predicted_error(rows: &[RowFilter], pattern: &Pattern) -> f64 {
+        let (mut sum, mut count) = (0.0, 0usize);
+        for (i, row) in rows.iter().enumerate() {
+            let r = pattern.row_count(i);
+            if r > 0 {
+                sum += row.relative_variance(r);
+                count += 1;
+            }
+        }
+        if count == 0 { 0.0 } else { (sum / count as f64).sqrt() }
+    }
+
+    /// Update directions `g` (`d = h ⊙ g`), planned on the filters' covariances (which
+    /// do not need the measured values): up to `limit` of them, stopping early as
+    /// `stop` says; with whether its target was reached. Active: each where the filters
+    /// are most uncertain, the top eigenvector of `Σ_i S_i / size_i²` (`S_i` row i's
+    /// entries' covariance, embedded in the columns; by power iteration); else Gaussian.
+    #[allow(clippy::too_many_arguments)]
+    fn plan(
+        &mut self,
+        rows: &[RowFilter],
+        pattern: &Pattern,
+        h: &[f64],
+        active: bool,
+        stop: Stop,
+        limit: usize,
+        eps: f64,
+    ) -> (Vec<Vec<f64>>, bool) {
+        let n = h.len();
+        let mut rows = rows.to_vec();
+        let mut out = Vec::new();
+        loop {
+            let reached = match stop {
+                Stop::Count => false,
+                Stop::RowError(target) => Self::predicted_error(&rows, pattern) <= target,
+                Stop::Validation(target) => Self::predicted_validation(&rows, pattern, eps) <= target,
+            };
+            if reached || out.len() >= limit {
+                return (out, reached);
+            }
+            // u: the direction in the filters' units.
+            let u: Vec<f64> = if active {
+                let mut v: Vec<f64> = (0..n).map(|_| self.gaussian()).collect();
+                for _ in 0..30 {
+                    let mut w = vec![0.0; n];
+                    for (i, row) in rows.iter().enumerate() {
+                        let cols = pattern.row(i);
+                        let r = cols.len();
+                        if r == 0 {
+                            continue;
+                        }
+                        let dim = row.s.len();
+                        let inv = 1.0 / (row.size * row.size);
+                        for (q, &cq) in cols.iter().enumerate() {
+                            let prow = &row.p[q * dim..q * dim + r];
+                            let dot: f64 = prow.iter().zip(cols).map(|(p, &co)| p * v[co]).sum();
+                            w[cq] += inv * dot;
+                        }
+                    }
+                    let norm = w.iter().map(|x| x * x).sum::<f64>().sqrt();
+                    if !(norm > 0.0 && norm.is_finite()) {
+                        break;
+                    }
+                    v = w.into_iter().map(|x| x / norm).collect();
+                }
+                v
+            } else {
+                Vec::new()
+            };
+            // g in the step's units (Gaussian, or the active direction scaled so that no
+            // row sees more of it than of a Gaussian direction on average:
+            // Σ_{c in row} g_c² = the row's count).
+            let mut g: Vec<f64> = if active {
+                (0..n).map(|c| u[c] * self.scale[c] / h[c]).collect()
+            } else {
+                (0..n).map(|_| self.gaussian()).collect()
+            };
+            if active {
+                let mut worst = 0.0f64;
+                for i in 0..pattern.nrows() {
+                    let cols = pattern.row(i);
+                    if !cols.is_empty() {
+                        worst = worst.max(cols.iter().map(|&c| g[c] * g[c]).sum::<f64>() / cols.len() as f64);
+                    }
+                }
+                if worst > 0.0 {
+                    g.iter_mut().for_each(|x| *x /= worst.sqrt());
+                }
+            }
+            let coef: Vec<f64> = (0..n).map(|c| h[c] * g[c] / self.scale[c]).collect();
+            rows.par_iter_mut().enumerate().for_each(|(i, row)| {
+                let cols = pattern.row(i);
+                if !cols.is_empty() {
+                    let ht: Vec<f64> = cols.iter().map(|&c| coef[c]).collect();
+                    row.update_covariance(&ht, (4.0 * eps * row.size).powi(2));
+                }
+            });
+            out.push(g);
+        }
+    }
+
+    /// The filters' predicted relative error on a Gaussian held-back direction:
+    /// `√(Σ_i (tr S_i + noise_i) / Σ_i ‖a_i‖²)`, what validation measures.
+    fn predicted_validation(rows: &[RowFilter], pattern: &Pattern, eps: f64) -> f64 {
+        let (mut num, mut den) = (0.0, 0.0);
+        for (i, row) in rows.iter().enumerate() {
+            let r = pattern.row_count(i);
+            if r > 0 {
+                num += row.relative_variance(r) * row.size * row.size + (4.0 * eps * row.size).powi(2);
+                den += row.entries(r).iter().map(|a| a * a).sum::<f64>();
+            }
+        }
+        if den > 0.0 { (num / den).sqrt() } else { 0.0 }
     }
 
     fn jacobian(&self, pattern: &Pattern) -> Result<SparseMatrix> {
