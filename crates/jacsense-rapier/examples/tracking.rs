@@ -21,6 +21,8 @@
 //! directions; `--margin 0`: every update call, not by need)
 //! `[--scene NAME]` (only the scenes whose name starts with NAME, e.g. `arm`)
 //! `[--seed S]` (the trackers' seed) `[--trace]` (the prior's calls, validation error and error at every step, on stderr)
+//! `[--replay]` (also the prior's filter at its best: exact linear calls along the same
+//! rollout, every step accepted, for 2 to 5 update directions per step)
 
 mod common;
 
@@ -53,6 +55,9 @@ struct SceneRun {
     /// Steps where the tracker's update (before validation) was off by more than 1e-3.
     bad_updates: Vec<usize>,
     unflagged_above: Vec<usize>,
+    /// The ideal replay (`--replay`): per number of update directions, the calls per
+    /// step (with the rollout's) and the largest and median error after the start.
+    replay: Vec<(usize, usize, f64, f64)>,
 }
 
 const METHODS: [&str; 5] = [
@@ -98,6 +103,7 @@ fn run(scene: &str, mut d: Dynamics, steps: usize, track: &TrackSettings, seed: 
     let mut history: Vec<faer::Mat<f64>> = Vec::new();
     let (mut first, mut second, mut third, mut fourth) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut jumps, mut bad_updates, mut unflagged_above) = (Vec::new(), Vec::new(), Vec::new());
+    let mut trajectory: Vec<(Vec<f64>, Vec<f64>, faer::Mat<f64>)> = Vec::new(); // (z, f(z), reference J)
     for t in 0..steps {
         let u = controls(scene, t, steps, d.dt(), nu);
         let x = d.x0();
@@ -180,6 +186,7 @@ fn run(scene: &str, mut d: Dynamics, steps: usize, track: &TrackSettings, seed: 
         series[3].flagged.push(false);
         // The snapshot's x_{t+1} is f0 in the old chart; z for the next secant pair is
         // in the new chart (equal for joint coordinates; rotations are re-centred).
+        trajectory.push((z.clone(), f0.clone(), r.clone()));
         broyden = Some((jb, z, f0));
         history.insert(0, r.clone());
         history.truncate(4);
@@ -188,7 +195,64 @@ fn run(scene: &str, mut d: Dynamics, steps: usize, track: &TrackSettings, seed: 
         // every step): part of its drift there.
         d.advance(&u).expect("advance");
     }
-    SceneRun { name: scene.into(), n, series, jumps, first, second, third, fourth, bad_updates, unflagged_above }
+    // The replay needs a smooth J (the arm's): across contact jumps or the pendulums'
+    // fast swings no filter that is never re-sensed can follow.
+    let replay = if scene.starts_with("arm") && std::env::args().any(|a| a == "--replay") {
+        [2, 3, 4, 5].into_iter().map(|k| ideal_replay(&trajectory, &structure, &settings, track, k)).collect()
+    } else {
+        Vec::new()
+    };
+    SceneRun {
+        name: scene.into(),
+        n,
+        series,
+        jumps,
+        first,
+        second,
+        third,
+        fourth,
+        bad_updates,
+        unflagged_above,
+        replay,
+    }
+}
+
+/// The prior's filter at its best: along the same rollout, each step's calls go to the
+/// exact linearization `g(z) = f(z_t) + J_t (z − z_t)` (the reference `J_t`: no
+/// truncation error, no noise), `k` update directions and the held-back call joining
+/// the update at every step, every step accepted (no validation can fail, no second
+/// round, no re-sense after the start). Its errors are what the filter's model of how
+/// `J` changes allows with `k + 1` measurements per step; a real tracker, whose
+/// validation must also hold, can only do worse at the same calls.
+fn ideal_replay(
+    trajectory: &[(Vec<f64>, Vec<f64>, faer::Mat<f64>)],
+    structure: &jacsense::Structure,
+    settings: &jacsense::Settings,
+    track: &TrackSettings,
+    k: usize,
+) -> (usize, usize, f64, f64) {
+    let ideal = TrackSettings { directions: k, tolerance: f64::MAX, rounds: 1, margin: 0.0, ..track.clone() };
+    let mut tracker = Tracker::new(structure, settings, ideal).expect("tracker");
+    let (mut calls, mut errors) = (0, Vec::new());
+    for (t, (z, f0, r)) in trajectory.iter().enumerate() {
+        let (n, m) = (z.len(), f0.len());
+        let g = jacsense::from_fn(n, m, |x: &[f64], y: &mut [f64]| {
+            for (i, yi) in y.iter_mut().enumerate() {
+                *yi = f0[i] + (0..n).map(|c| r[(i, c)] * (x[c] - z[c])).sum::<f64>();
+            }
+        });
+        let est = tracker.estimate(&g, z, Some(f0)).expect("tracker");
+        // From step 60: started from one full sense, the filters take some 50 steps of
+        // projections to learn the rates and higher coefficients a real tracker gets from
+        // its first full senses.
+        if t >= 60 {
+            calls += est.calls + 1;
+            errors.push(rel_err(&est.jacobian.to_dense(), r, 0..n));
+        }
+    }
+    errors.sort_by(f64::total_cmp);
+    let steps = errors.len().max(1);
+    (k, calls.div_ceil(steps), errors.last().copied().unwrap_or(f64::NAN), errors[errors.len() / 2])
 }
 
 fn table(runs: &[SceneRun]) {
@@ -236,6 +300,29 @@ fn table(runs: &[SceneRun]) {
             run.bad_updates.len(),
             run.unflagged_above.len()
         );
+    }
+}
+
+fn replay_table(runs: &[SceneRun]) {
+    if runs.iter().all(|r| r.replay.is_empty()) {
+        return;
+    }
+    println!();
+    println!("The prior's filter at its best (`--replay`): exact linear calls, every step accepted, steps 60 on");
+    println!();
+    println!(
+        "| scene | update directions k | calls per step (k, the held-back call, the rollout's) | % of differences | max error | median error |"
+    );
+    println!("|---|---|---|---|---|---|");
+    for run in runs {
+        let per_step = run.series[0].calls.iter().sum::<usize>() as f64 / run.series[0].calls.len() as f64;
+        for &(k, calls, max, median) in &run.replay {
+            println!(
+                "| {} | {k} | {calls} | {:.1}% | {max:.1e} | {median:.1e} |",
+                run.name,
+                100.0 * calls as f64 / per_step
+            );
+        }
     }
 }
 
@@ -338,6 +425,7 @@ fn main() {
         ));
     }
     table(&runs);
+    replay_table(&runs);
     match plot(&runs, &plot_path) {
         Ok(()) => println!("\nplot: {plot_path}"),
         Err(e) => eprintln!("plot not written: {e}"),

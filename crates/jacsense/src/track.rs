@@ -264,11 +264,7 @@ impl RowFilter {
         if !(s > 0.0 && s.is_finite()) {
             return;
         }
-        for (row, g) in self.p.chunks_exact_mut(dim).zip(&ph) {
-            for (x, o) in row.iter_mut().zip(&ph) {
-                *x -= g * o / s;
-            }
-        }
+        self.shrink(&ph, s);
     }
 
     /// The predicted variance of the entries relative to the row's size squared.
@@ -292,13 +288,43 @@ impl RowFilter {
     /// `s ← s + (P h) ν / S`, `P ← P − (P h)(P h)ᵀ / S` for a measurement with
     /// innovation `ν` and innovation variance `S`.
     fn correct(&mut self, ph: &[f64], innovation: f64, s: f64) {
-        let dim = ph.len();
         for (x, g) in self.s.iter_mut().zip(ph) {
             *x += g * innovation / s;
         }
+        self.shrink(ph, s);
+    }
+
+    /// `P ← P − ph phᵀ / s`, kept a covariance. Where exact measurements pin an entry
+    /// down far below what its coefficients' variances were, the subtraction cancels
+    /// to round-off, which can leave a negative variance (and a NaN predicted error:
+    /// seen after 190 steps of 7 exact measurements on the arm): each variance stays
+    /// at least round-off of what it was, and each covariance within
+    /// `√(p_qq p_oo)`.
+    fn shrink(&mut self, ph: &[f64], s: f64) {
+        let dim = ph.len();
+        let before: Vec<f64> = (0..dim).map(|q| self.p[q * dim + q]).collect();
         for (row, g) in self.p.chunks_exact_mut(dim).zip(ph) {
             for (x, o) in row.iter_mut().zip(ph) {
                 *x -= g * o / s;
+            }
+        }
+        let mut repaired = false;
+        for (q, b) in before.iter().enumerate() {
+            let floor = if b.is_finite() { f64::EPSILON * b.abs() } else { 0.0 };
+            if !(self.p[q * dim + q] >= floor) {
+                self.p[q * dim + q] = floor;
+                repaired = true;
+            }
+        }
+        if repaired {
+            for q in 0..dim {
+                for o in 0..dim {
+                    if q != o {
+                        // (max/min, not clamp, which panics on a NaN bound.)
+                        let bound = (self.p[q * dim + q] * self.p[o * dim + o]).sqrt();
+                        self.p[q * dim + o] = self.p[q * dim + o].max(-bound).min(bound);
+                    }
+                }
             }
         }
     }
@@ -718,7 +744,10 @@ impl Tracker {
         let scale = steps(&self.scheme.settings().step, Difference::Forward, x0, 1.0)?;
         let fresh = self.rows.len() != pattern.nrows()
             || (0..pattern.nrows()).any(|i| self.rows[i].s.len() != pattern.row_count(i) * (order + 1))
-            || jacobian.values().iter().any(|v| !v.is_finite());
+            || jacobian.values().iter().any(|v| !v.is_finite())
+            // A filter gone non-finite would stay so, and every later step would be
+            // judged hopeless and sensed in full: it starts again.
+            || self.rows.iter().any(|r| r.s.iter().chain(&r.p).any(|v| !v.is_finite()));
         // The filters into the new units (a step-scaled entry is J · scale).
         if !fresh && self.scale != scale {
             let old = std::mem::take(&mut self.scale);
@@ -834,5 +863,35 @@ impl Tracker {
         };
         let (u1, u2) = (next(), next());
         (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::blackbox::from_fn;
+
+    /// A filter whose covariance went non-finite (a NaN predicted error makes every
+    /// step "hopeless") restarts at the full sense that follows, and the prior is used
+    /// again after it instead of a full sense at every step.
+    #[test]
+    fn a_non_finite_filter_restarts_at_the_next_full_sense() {
+        let n = 6;
+        let f = from_fn(n, n, move |x: &[f64], y: &mut [f64]| {
+            for i in 0..n {
+                y[i] = (0..n).map(|c| x[c] / (1.0 + i.abs_diff(c) as f64)).sum::<f64>() + 0.01 * x[i].powi(3);
+            }
+        });
+        let mut tracker =
+            Tracker::new(&Structure::dense(n, n), &Settings::default(), TrackSettings::default()).unwrap();
+        let x = |t: usize| vec![0.5 + 1e-4 * t as f64; n];
+        for t in 0..5 {
+            tracker.estimate(&f, &x(t), None).unwrap();
+        }
+        tracker.rows[2].p[0] = f64::NAN;
+        let resensed: Vec<bool> = (5..15).map(|t| tracker.estimate(&f, &x(t), None).unwrap().resensed).collect();
+        assert!(resensed[0], "the NaN step is sensed in full");
+        assert!(tracker.rows.iter().all(|r| r.p.iter().all(|v| v.is_finite())));
+        assert!(resensed.iter().filter(|&&r| !r).count() >= 5, "the prior is used again: {resensed:?}");
     }
 }
