@@ -311,7 +311,8 @@ impl RowFilter {
         let mut repaired = false;
         for (q, b) in before.iter().enumerate() {
             let floor = if b.is_finite() { f64::EPSILON * b.abs() } else { 0.0 };
-            if !(self.p[q * dim + q] >= floor) {
+            let v = self.p[q * dim + q];
+            if v.is_nan() || v < floor {
                 self.p[q * dim + q] = floor;
                 repaired = true;
             }
