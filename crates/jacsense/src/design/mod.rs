@@ -160,9 +160,11 @@ pub enum Step {
     /// One absolute step per coordinate.
     PerCoordinate(Vec<f64>),
     /// Relative step chosen for a blackbox whose outputs carry noise of the given level
-    /// (relative to `max(1, |f|)`): `√noise` forward, `∛noise` central, reduced when
-    /// the design has redundant measurements to average the noise with (by
-    /// `(k/ρ_max)^(1/4)` forward, `^(1/6)` central), never below the default.
+    /// (relative to `max(1, |f|)`): `√noise` forward, `∛noise` central, never below the
+    /// default. Central differences along random directions reduce it by
+    /// `(k/ρ_max)^(1/6)` when redundant measurements average the noise (their cubic
+    /// term is a bias that averaging keeps); forward differences keep `√noise` (their
+    /// curvature term averages down with the noise).
     Noise(f64),
 }
 
