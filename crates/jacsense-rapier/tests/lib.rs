@@ -212,6 +212,21 @@ fn bad_inputs_are_errors() {
     assert!(matches!(err, Err(jacsense_rapier::Error::InvalidControl { index: 0, .. })));
 }
 
+/// The relative error of a tracked `J` against central differences at a small step.
+fn tracking_error(d: &Dynamics, point: &[f64], j: &jacsense::SparseMatrix) -> f64 {
+    let reference = Settings {
+        design: Design::Coordinate,
+        difference: Difference::Central,
+        step: jacsense::Step::Relative(1e-6),
+        ..Settings::default()
+    };
+    let n = point.len();
+    let r = jacobian_with(d, point, &Structure::dense(d.nx(), n), &reference).unwrap().dense();
+    let j = j.to_dense();
+    let err = (0..d.nx()).flat_map(|i| (0..n).map(move |c| (i, c))).map(|(i, c)| (j[(i, c)] - r[(i, c)]).powi(2));
+    err.sum::<f64>().sqrt() / r.norm_l2()
+}
+
 /// The boxes land within the first steps (contact appears): every step whose update
 /// is off by more than 1e-3 is flagged by validation, and smooth steps are accepted.
 #[test]
@@ -220,25 +235,11 @@ fn tracking_flags_the_landing_of_boxes() {
     let structure = d.structure().unwrap();
     let mut tracker =
         jacsense::Tracker::new(&structure, &jacsense_rapier::settings(), jacsense::TrackSettings::default()).unwrap();
-    let n = d.nx() + d.nu();
     let (mut accepted, mut flagged) = (0, 0);
-    let reference = Settings {
-        design: Design::Coordinate,
-        difference: Difference::Central,
-        step: jacsense::Step::Relative(1e-6),
-        ..Settings::default()
-    };
     for _ in 0..25 {
         let point = d.point();
         let est = tracker.estimate(&d, &point, None).unwrap();
-        let r = jacobian_with(&d, &point, &Structure::dense(d.nx(), n), &reference).unwrap().dense();
-        let j = est.jacobian.to_dense();
-        let err = (0..d.nx())
-            .flat_map(|i| (0..n).map(move |c| (i, c)))
-            .map(|(i, c)| (j[(i, c)] - r[(i, c)]).powi(2))
-            .sum::<f64>()
-            .sqrt()
-            / r.norm_l2();
+        let err = tracking_error(&d, &point, &est.jacobian);
         if est.resensed {
             flagged += 1;
         } else {
@@ -250,38 +251,23 @@ fn tracking_flags_the_landing_of_boxes() {
     assert!(accepted >= 5 && flagged >= 3, "accepted {accepted}, flagged {flagged}");
 }
 
-/// The worker answers the protocol as `Dynamics::step` does.
 /// Calls by need on the arm stepped at 1 ms, where `J` hardly moves from step to step:
 /// the calibrated filters skip update calls the prediction does not need, and every
 /// estimate stays within 1e-5 of central differences.
 #[test]
 fn tracking_calls_by_need_on_a_slow_arm() {
-    let reference = Settings {
-        design: Design::Coordinate,
-        difference: Difference::Central,
-        step: jacsense::Step::Relative(1e-6),
-        ..Settings::default()
-    };
     let run = |margin: f64| {
         let mut d = scenes::arm_with_dt(0.001).unwrap();
         let structure = d.structure().unwrap();
         let track = jacsense::TrackSettings { margin, ..jacsense::TrackSettings::default() };
         let mut tracker = jacsense::Tracker::new(&structure, &jacsense_rapier::settings(), track).unwrap();
-        let n = d.nx() + d.nu();
         let mut calls = 0;
         for t in 0..60 {
             let u: Vec<f64> = (0..d.nu()).map(|j| 0.4 * (2.0 * t as f64 * d.dt() + j as f64).sin()).collect();
             let point: Vec<f64> = d.x0().into_iter().chain(u.iter().copied()).collect();
             let est = tracker.estimate(&d, &point, None).unwrap();
             calls += est.calls;
-            let r = jacobian_with(&d, &point, &Structure::dense(d.nx(), n), &reference).unwrap().dense();
-            let j = est.jacobian.to_dense();
-            let err = (0..d.nx())
-                .flat_map(|i| (0..n).map(move |c| (i, c)))
-                .map(|(i, c)| (j[(i, c)] - r[(i, c)]).powi(2))
-                .sum::<f64>()
-                .sqrt()
-                / r.norm_l2();
+            let err = tracking_error(&d, &point, &est.jacobian);
             assert!(err <= 1e-5, "margin {margin}, step {t}: error {err:.1e}");
             d.advance(&u).unwrap();
         }
@@ -292,6 +278,7 @@ fn tracking_calls_by_need_on_a_slow_arm() {
     assert!(10 * by_need < 9 * every, "by need {by_need} calls, every update call {every}");
 }
 
+/// The worker answers the protocol as `Dynamics::step` does.
 #[test]
 fn worker_answers_the_protocol() {
     use std::io::Write;

@@ -243,28 +243,27 @@ impl RowFilter {
 
     /// The Kalman update with one measurement `y = h · entries + noise` (`var`).
     fn update(&mut self, h: &[f64], y: f64, var: f64) {
-        let r = h.len();
-        let dim = self.s.len();
-        let ph: Vec<f64> = (0..dim).map(|q| (0..r).map(|c| self.p[q * dim + c] * h[c]).sum()).collect();
-        let s = (0..r).map(|c| h[c] * ph[c]).sum::<f64>() + var;
-        if !(s > 0.0 && s.is_finite()) {
-            return;
-        }
-        let innovation = y - (0..r).map(|c| h[c] * self.s[c]).sum::<f64>();
+        let Some((ph, s)) = self.gain(h, var) else { return };
+        let innovation = y - h.iter().zip(&self.s).map(|(hc, a)| hc * a).sum::<f64>();
         self.correct(&ph, innovation, s);
     }
 
     /// The covariance part of [`RowFilter::update`] alone (it does not need `y`): what
     /// a measurement along `h` would leave uncertain, for planning directions.
     fn update_covariance(&mut self, h: &[f64], var: f64) {
+        if let Some((ph, s)) = self.gain(h, var) {
+            self.shrink(&ph, s);
+        }
+    }
+
+    /// `P h` and the measurement's predicted variance `hᵀ P h + var`, when that is a
+    /// positive number.
+    fn gain(&self, h: &[f64], var: f64) -> Option<(Vec<f64>, f64)> {
         let r = h.len();
         let dim = self.s.len();
         let ph: Vec<f64> = (0..dim).map(|q| (0..r).map(|c| self.p[q * dim + c] * h[c]).sum()).collect();
         let s = (0..r).map(|c| h[c] * ph[c]).sum::<f64>() + var;
-        if !(s > 0.0 && s.is_finite()) {
-            return;
-        }
-        self.shrink(&ph, s);
+        (s > 0.0 && s.is_finite()).then_some((ph, s))
     }
 
     /// The predicted variance of the entries relative to the row's size squared.
