@@ -195,6 +195,13 @@ impl Scheme {
 impl Plan {
     /// The planner's plan for `structure` at `x0`: [`Scheme::new`] then [`Scheme::at`].
     ///
+    /// One round, planned before any call. Told nothing (a dense structure), that round
+    /// must be enough for a dense `J`: `n + 1` calls, and with `outliers > 0` an L1
+    /// design over dense rows (6,403 calls at `n = 1600` with `outliers = 0.1`). A
+    /// [`Session`](crate::Session) (what [`jacobian`](crate::jacobian) runs) decides
+    /// its rounds as calls return, and finds a sparse `J` in far fewer (97–145 calls
+    /// there, BENCHMARKS.md "Robust sparse recovery").
+    ///
     /// Errors: those of both.
     pub fn new(structure: &Structure, x0: &[f64], settings: &Settings) -> Result<Plan> {
         Scheme::new(structure, settings)?.at(x0)
