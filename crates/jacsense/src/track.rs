@@ -55,7 +55,10 @@
 //! dense differences' calls with active directions (43% with random ones; BENCHMARKS.md),
 //! not the 25% of the target: 3 update calls and the joined held-back call per
 //! step leave the filters' error near the tolerance, and about three steps in ten need
-//! a second round. Where `J` changes slowly (the arm at 1 ms) calls by need skip most
+//! a second round. The model itself is the limit, not its tuning: given exact linear
+//! calls and no validation to pass (the example's `--replay`), 3 update calls and the
+//! held-back one per step leave errors of 1.5e-5 (median) on the arm, and it takes 4
+//! to hold 1e-5. Where `J` changes slowly (the arm at 1 ms) calls by need skip most
 //! update calls (17% of differences' calls).
 //!
 //! The full re-sense is the scheme's plan at the point (given `f(x0)`); the tracker's
