@@ -203,22 +203,9 @@ pub fn vjp_json(
     report_json(shared, timing, facts, specific)
 }
 
-/// A session's rounds (the report's `"rounds"`).
+/// A session's rounds (the report's `"rounds"`: each [`Round`]'s fields).
 fn rounds_json(rounds: &[Round]) -> Value {
-    rounds
-        .iter()
-        .map(|r| {
-            json!({
-                "calls": r.calls,
-                "measurements": r.measurements,
-                "erasures": r.erasures,
-                "design": r.design,
-                "why": r.why,
-                "showed": r.showed,
-                "open_rows": r.open_rows,
-            })
-        })
-        .collect()
+    json!(rounds)
 }
 
 /// A row's status: its name, or for statuses with data `{name: data}`.

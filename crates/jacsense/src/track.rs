@@ -299,23 +299,20 @@ impl RowFilter {
     /// `P ← P − ph phᵀ / s`, kept a covariance. Where exact measurements pin an entry
     /// down far below what its coefficients' variances were, the subtraction cancels
     /// to round-off, which can leave a negative variance (and a NaN predicted error:
-    /// seen after 190 steps of 7 exact measurements on the arm): each variance stays
-    /// at least round-off of what it was, and each covariance within
+    /// seen in long runs of 7 exact measurements per step on the arm): each variance
+    /// stays at least round-off of what it was, and each covariance within
     /// `√(p_qq p_oo)`.
     fn shrink(&mut self, ph: &[f64], s: f64) {
         let dim = ph.len();
-        let before: Vec<f64> = (0..dim).map(|q| self.p[q * dim + q]).collect();
-        for (row, g) in self.p.chunks_exact_mut(dim).zip(ph) {
+        let mut repaired = false;
+        for (q, (row, g)) in self.p.chunks_exact_mut(dim).zip(ph).enumerate() {
+            let before = row[q];
             for (x, o) in row.iter_mut().zip(ph) {
                 *x -= g * o / s;
             }
-        }
-        let mut repaired = false;
-        for (q, b) in before.iter().enumerate() {
-            let floor = if b.is_finite() { f64::EPSILON * b.abs() } else { 0.0 };
-            let v = self.p[q * dim + q];
-            if v.is_nan() || v < floor {
-                self.p[q * dim + q] = floor;
+            let floor = if before.is_finite() { f64::EPSILON * before.abs() } else { 0.0 };
+            if row[q].is_nan() || row[q] < floor {
+                row[q] = floor;
                 repaired = true;
             }
         }

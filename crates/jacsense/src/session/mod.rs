@@ -1155,31 +1155,35 @@ impl Session {
         if worst <= tol {
             return None;
         }
-        let ratio = if worst.is_finite() { (worst / tol).powi(2) } else { 2.0 };
         let stepped = self.stepped_measurements();
         let k = stepped.map_or(k, |s| s.min(k));
-        let mut wanted = ((k.max(1) as f64) * (ratio - 1.0) / gain).ceil().min(usize::MAX as f64) as usize;
+        let mut wanted = more_for_ratio(k.max(1), worst, tol, gain);
         if gain > 1.0 || stepped.is_some() {
             // The stepped measurements alone must determine every row, with redundancy.
             let rho = est.jacobian().pattern().max_row_count();
             wanted = wanted.max((rho + 2).saturating_sub(stepped.unwrap_or(0)));
         }
         let want = self.within_budget(wanted.max(2));
-        let noisy = if gain > 1.0 {
+        if want == 0 {
+            return Some((0, self.tol_out_of_calls(worst, tol)));
+        }
+        let noisy = self.noisy_note(gain);
+        Some((want, format!("standard errors up to {worst:.2e} > tol = {tol:.2e}: {want} more directions{noisy}")))
+    }
+
+    /// Why a `tol` is not met when the call limit leaves no round for it.
+    fn tol_out_of_calls(&self, worst: f64, tol: f64) -> String {
+        let limit = self.max_calls().unwrap_or(0);
+        format!("standard errors up to {worst:.2e} > tol = {tol:.2e}, but the limit of {limit} calls is reached")
+    }
+
+    /// What a round's `why` adds when it steps for the noise seen (`gain > 1`).
+    fn noisy_note(&self, gain: f64) -> String {
+        if gain > 1.0 {
             format!(" (outputs noisier than the default step assumes, {:.1e}: these step for it)", self.settings.noise)
         } else {
             String::new()
-        };
-        if want == 0 {
-            let limit = self.max_calls().unwrap_or(0);
-            return Some((
-                0,
-                format!(
-                    "standard errors up to {worst:.2e} > tol = {tol:.2e}, but the limit of {limit} calls is reached"
-                ),
-            ));
         }
-        Some((want, format!("standard errors up to {worst:.2e} > tol = {tol:.2e}: {want} more directions{noisy}")))
     }
 
     fn assemble_told_nothing(&self, system: &System) -> Estimate {
@@ -1507,33 +1511,21 @@ impl Session {
                 }
             }
             if rows_above > 0 {
-                let ratio = if worst.is_finite() { (worst / tol).powi(2) } else { 2.0 };
                 let rho = pattern.max_row_count();
                 let gain = self.step_for_noise();
                 let rows_k = self.stepped_measurements().map_or(rows_k, |s| s.min(rows_k));
-                let wanted =
-                    ((rows_k.max(rho + 2) as f64) * (ratio - 1.0) / gain).ceil().min(usize::MAX as f64) as usize;
+                let wanted = more_for_ratio(rows_k.max(rho + 2), worst, tol, gain);
                 let k = self.within_budget(wanted.max(rho + 2));
                 if k > 0 {
                     let columns: Vec<usize> = (0..above.len()).filter(|&c| above[c]).collect();
                     self.set_showed(format!("{showed}; {rows_above} rows with standard errors above tol"), rows_above);
-                    let noisy = if gain > 1.0 {
-                        format!(
-                            " (outputs noisier than the default step assumes, {:.1e}: these step for it)",
-                            self.settings.noise
-                        )
-                    } else {
-                        String::new()
-                    };
+                    let noisy = self.noisy_note(gain);
                     let why = format!(
                         "standard errors up to {worst:.2e} > tol = {tol:.2e} on {rows_above} rows: {k} more directions{noisy}"
                     );
                     return Ok(self.schedule_topup(k, columns, why));
                 }
-                let limit = self.max_calls().unwrap_or(0);
-                showed.push_str(&format!(
-                    "; standard errors up to {worst:.2e} > tol = {tol:.2e}, but the limit of {limit} calls is reached"
-                ));
+                showed.push_str(&format!("; {}", self.tol_out_of_calls(worst, tol)));
             }
         }
         let open = undetermined.len();
@@ -1551,6 +1543,14 @@ impl Session {
 /// of `residual` (what the prior does not predict): none when the prior already
 /// predicts within `tolerance`, else a sparse change when one fits, else the least
 /// change that fits (minimum norm).
+/// Measurements to add to `k` for standard errors of `worst` to reach `tol`, each new
+/// one worth `gain` of the `k` made (errors shrink as 1/√k): `k (ratio − 1) / gain`,
+/// with `ratio = (worst / tol)²` (2 when no standard error is known).
+fn more_for_ratio(k: usize, worst: f64, tol: f64, gain: f64) -> usize {
+    let ratio = if worst.is_finite() { (worst / tol).powi(2) } else { 2.0 };
+    ((k as f64) * (ratio - 1.0) / gain).ceil().min(usize::MAX as f64) as usize
+}
+
 fn fit_change(
     system: &System,
     residual: &Mat<f64>,
